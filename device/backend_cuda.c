@@ -1,0 +1,800 @@
+/*
+ * backend_cuda.c — the accumulator seam (backend.h) on NVIDIA GPUs with the
+ * CUDA runtime, cuBLAS and cuSOLVER (64-bit generic API).  Plain C against
+ * the runtime API: no custom kernels.
+ *
+ * Per device: a copy stream, a compute stream, two staging slots (device
+ * block buffer + √w vector, events `copied` and `consumed`).  accumulate()
+ * splits a block into chunks of at most panel_rows rows and deals the chunks
+ * round-robin over the devices.  For one chunk on one device:
+ *
+ *   host: wait `consumed` of the slot (the chunk two before on this device),
+ *         check that chunk's devInfo; compute √w of the rows (weighted)
+ *   copy stream:    wait consumed[slot]; H2D rows (+ √w) ; record copied[slot]
+ *   compute stream: wait copied[slot]; update; D2H devInfo; record consumed[slot]
+ *   host: cudaEventSynchronize(copied[slot]), then return
+ *
+ * So accumulate() returns as soon as the chunk's bytes are on the device (the
+ * caller may then refill the host buffer) while the chunk's update, and the
+ * update of the chunk before it, still run on the compute stream: the H2D
+ * copy of chunk k overlaps the update of chunk k-1, and the update of chunk k
+ * overlaps the host producing block k+1.  Two slots bound the work in flight.
+ * Defining OOC_CUDA_TEST_SKIP_COPY_WAIT (tests only) drops the final
+ * cudaEventSynchronize: a planted race the emulator must expose.
+ *
+ *  - normal: cublasDsyrk(Upper, NoTrans, n=p_aug, k=rows, lda=ld) on the
+ *    row-major chunk read as the column-major p_aug x rows matrix [X y]ᵀ;
+ *    weights: the host computes √w per row (b square roots) into a pinned
+ *    vector copied with the chunk, cublasDdgmm scales the columns in place.
+ *    finish: the Gram is equilibrated to unit diagonal (cublasDdgmm both
+ *    sides), factored by cusolverDnXpotrf (Upper) and unscaled; devInfo > 0
+ *    -> OOC_ERR_NUMERIC (unlike the CPU backend's pivoted Cholesky, a
+ *    numerically singular Gram is an error here).
+ *  - qr: a (p_aug + panel_rows) x p_aug column-major stack S: top p_aug rows
+ *    = current R (cudaMemcpy2DAsync from the triangle buffer), below it the
+ *    chunk transposed by cublasDgeam (and row-scaled by cublasDdgmm);
+ *    cusolverDnXgeqrf(S); the new R = triu(S_top) extracted with cublasDtrmm
+ *    against an identity (C = triu(S_top)·I), which leaves zeros below the
+ *    diagonal without a kernel.  The geqrf workspace is queried once per
+ *    begin() for the largest stack and reused.
+ *  - several devices: each accumulates its own triangle; finish merges Grams
+ *    by summation (then potrf on the first device) or R's by LAPACKE_dgeqrf of
+ *    the stacked triangles on the host.
+ *  - device OOM in begin(): panels are halved (with a note) down to
+ *    max(p_aug, 64) rows, then a clear OOC_ERR_BACKEND.
+ * Every CUDA/cuBLAS/cuSOLVER call goes through CUDA_TRY / CUBLAS_TRY /
+ * CUSOLVER_TRY: OOC_ERR_BACKEND with the library's status name and the call
+ * text, then `goto out`.  NVTX ranges mark copy / update / finish.
+ */
+#include "device.h"
+
+#include "error.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <cusolverDn.h>
+#include <nvtx3/nvToolsExt.h>
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CUDA_TRY(call)                                                                             \
+    do {                                                                                           \
+        cudaError_t cuda_rc_ = (call);                                                             \
+        if (cuda_rc_ != cudaSuccess) {                                                             \
+            status = OOC_FAIL(err, OOC_ERR_BACKEND, "CUDA runtime: %s (%s) in %s",                 \
+                              cudaGetErrorName(cuda_rc_), cudaGetErrorString(cuda_rc_), #call);    \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+#define CUBLAS_TRY(call)                                                                           \
+    do {                                                                                           \
+        cublasStatus_t blas_rc_ = (call);                                                          \
+        if (blas_rc_ != CUBLAS_STATUS_SUCCESS) {                                                   \
+            status = OOC_FAIL(err, OOC_ERR_BACKEND, "cuBLAS: %s in %s",                            \
+                              cublasGetStatusName(blas_rc_), #call);                               \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+#define CUSOLVER_TRY(call)                                                                         \
+    do {                                                                                           \
+        cusolverStatus_t solver_rc_ = (call);                                                      \
+        if (solver_rc_ != CUSOLVER_STATUS_SUCCESS) {                                               \
+            status = OOC_FAIL(err, OOC_ERR_BACKEND, "cuSOLVER: %s in %s",                          \
+                              cusolver_status_name(solver_rc_), #call);                            \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+enum { DEFAULT_PANEL_ROWS = 65536, MIN_PANEL_ROWS = 64, NSLOTS = 2 };
+
+/* One staging slot: device buffers for a chunk and its events. */
+typedef struct cuda_slot {
+    double *d_rows;       /* panel_rows x ld doubles: the chunk as copied */
+    double *d_scale;      /* panel_rows: √w per row (weighted layouts) */
+    double *h_scale;      /* host side of d_scale (pinned when possible) */
+    int *d_info;          /* devInfo of this slot's geqrf */
+    int *h_info;          /* host copy of d_info */
+    cudaEvent_t copied;   /* on the copy stream after the chunk's H2D copies */
+    cudaEvent_t consumed; /* on the compute stream after the update read the slot */
+    bool in_flight;       /* consumed recorded and not yet waited for by the host */
+    size_t chunk_index;   /* global index of the chunk that used the slot last (messages) */
+} cuda_slot;
+
+/* Everything one GPU owns. */
+typedef struct cuda_dev {
+    int ordinal;
+    cudaStream_t copy_stream;
+    cudaStream_t compute_stream;
+    cublasHandle_t blas;
+    cusolverDnHandle_t solver;
+    cusolverDnParams_t params;
+    cuda_slot slot[NSLOTS];
+    int next_slot;
+    double *d_acc;        /* p x p column-major: upper Gram (normal) or R (qr) */
+    double *d_stack;      /* qr: (p + panel_rows) x p */
+    double *d_tau;        /* qr: p */
+    double *d_eye;        /* qr: p x p identity */
+    double *d_equil;      /* normal: p equilibration factors */
+    void *d_work;         /* cuSOLVER device workspace */
+    size_t work_bytes;
+    void *h_work;         /* cuSOLVER host workspace (usually none) */
+    size_t h_work_bytes;
+    int *d_final_info;    /* devInfo of potrf */
+} cuda_dev;
+
+typedef struct cuda_ctx {
+    int ndev;
+    cuda_dev dev[OOC_CUDA_MAX_DEVICES];
+    size_t requested_panel_rows;
+    size_t panel_rows;     /* in effect after begin() */
+    ooc_method method;
+    bool begun;
+    int next_dev;          /* round-robin position */
+    size_t chunks;         /* chunks accumulated in this pass */
+    ooc_log_sink log;
+    bool warned_pageable;
+} cuda_ctx;
+
+static const char *cusolver_status_name(cusolverStatus_t s)
+{
+    switch (s) {
+    case CUSOLVER_STATUS_SUCCESS: return "CUSOLVER_STATUS_SUCCESS";
+    case CUSOLVER_STATUS_NOT_INITIALIZED: return "CUSOLVER_STATUS_NOT_INITIALIZED";
+    case CUSOLVER_STATUS_ALLOC_FAILED: return "CUSOLVER_STATUS_ALLOC_FAILED";
+    case CUSOLVER_STATUS_INVALID_VALUE: return "CUSOLVER_STATUS_INVALID_VALUE";
+    case CUSOLVER_STATUS_ARCH_MISMATCH: return "CUSOLVER_STATUS_ARCH_MISMATCH";
+    case CUSOLVER_STATUS_EXECUTION_FAILED: return "CUSOLVER_STATUS_EXECUTION_FAILED";
+    case CUSOLVER_STATUS_INTERNAL_ERROR: return "CUSOLVER_STATUS_INTERNAL_ERROR";
+    case CUSOLVER_STATUS_NOT_SUPPORTED: return "CUSOLVER_STATUS_NOT_SUPPORTED";
+    case CUSOLVER_STATUS_INVALID_WORKSPACE: return "CUSOLVER_STATUS_INVALID_WORKSPACE";
+    default: return "CUSOLVER_STATUS_<other>";
+    }
+}
+
+/* ------------------------------------------------ pinned host allocator -- */
+
+/* Every block handed out starts PINNED_HEADER bytes into the allocation; the
+ * header records how it was obtained so free() needs no backend state. */
+enum { PINNED_HEADER = 64 };
+static const uint64_t TAG_PINNED = 0x6f6f632d70696e6eull;   /* "ooc-pinn" */
+static const uint64_t TAG_PAGEABLE = 0x6f6f632d70616765ull; /* "ooc-page" */
+
+static void *pinned_alloc(size_t nbytes, void *ctx_ptr)
+{
+    cuda_ctx *c = ctx_ptr;
+    void *base = NULL;
+    uint64_t tag = TAG_PINNED;
+    if (nbytes > SIZE_MAX - PINNED_HEADER)
+        return NULL;
+    cudaError_t rc = cudaHostAlloc(&base, nbytes + PINNED_HEADER, cudaHostAllocPortable);
+    if (rc != cudaSuccess) {
+        (void)cudaGetLastError();   /* not sticky: clear it */
+        base = aligned_alloc(PINNED_HEADER, (nbytes + 2 * PINNED_HEADER - 1) / PINNED_HEADER *
+                                                PINNED_HEADER);
+        if (!base)
+            return NULL;
+        tag = TAG_PAGEABLE;
+        if (c && !c->warned_pageable) {
+            c->warned_pageable = true;
+            ooc_log(&c->log, OOC_LOG_WARNING,
+                    "cannot pin %zu bytes of host memory (%s): using pageable buffers, host-to-GPU "
+                    "copies will not overlap with computation",
+                    nbytes, cudaGetErrorString(rc));
+        }
+    }
+    memcpy(base, &tag, sizeof tag);
+    return (char *)base + PINNED_HEADER;
+}
+
+static void pinned_free(void *ptr, void *ctx_ptr)
+{
+    (void)ctx_ptr;
+    if (!ptr)
+        return;
+    char *base = (char *)ptr - PINNED_HEADER;
+    uint64_t tag;
+    memcpy(&tag, base, sizeof tag);
+    if (tag == TAG_PINNED)
+        (void)cudaFreeHost(base);   /* nothing useful to do on failure in a free function */
+    else
+        free(base);
+}
+
+/* ---------------------------------------------------------- device info -- */
+
+int ooc_cuda_device_count(char *why, size_t why_size)
+{
+    int count = 0;
+    cudaError_t rc = cudaGetDeviceCount(&count);
+    if (rc != cudaSuccess || count <= 0) {
+        if (why && why_size)
+            snprintf(why, why_size, "%s: %s", cudaGetErrorName(rc), cudaGetErrorString(rc));
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return count;
+}
+
+ooc_status ooc_cuda_device_query(int index, ooc_cuda_device_info *info, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    struct cudaDeviceProp prop;
+    memset(info, 0, sizeof *info);
+    CUDA_TRY(cudaGetDeviceProperties(&prop, index));
+    snprintf(info->name, sizeof info->name, "%s", prop.name);
+    info->total_bytes = prop.totalGlobalMem;
+    info->cc_major = prop.major;
+    info->cc_minor = prop.minor;
+    info->multiprocessors = prop.multiProcessorCount;
+out:
+    return status;
+}
+
+/* -------------------------------------------------------- device buffers -- */
+
+static void free_pass_buffers(cuda_dev *d)
+{
+    if (cudaSetDevice(d->ordinal) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return;
+    }
+    for (int s = 0; s < NSLOTS; s++) {
+        cuda_slot *sl = &d->slot[s];
+        (void)cudaFree(sl->d_rows);
+        (void)cudaFree(sl->d_scale);
+        pinned_free(sl->h_scale, NULL);
+        sl->d_rows = sl->d_scale = sl->h_scale = NULL;
+        sl->in_flight = false;
+    }
+    (void)cudaFree(d->d_acc);
+    (void)cudaFree(d->d_stack);
+    (void)cudaFree(d->d_tau);
+    (void)cudaFree(d->d_eye);
+    (void)cudaFree(d->d_equil);
+    (void)cudaFree(d->d_work);
+    free(d->h_work);
+    d->d_acc = d->d_stack = d->d_tau = d->d_eye = d->d_equil = NULL;
+    d->d_work = d->h_work = NULL;
+    d->work_bytes = d->h_work_bytes = 0;
+}
+
+/* cudaMalloc that reports out-of-memory separately (*oom) from other errors. */
+static ooc_status device_alloc(void **p, size_t nbytes, bool *oom, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    cudaError_t rc = cudaMalloc(p, nbytes);
+    if (rc == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
+        *p = NULL;
+        *oom = true;
+        return OOC_ERR_BACKEND;
+    }
+    CUDA_TRY(rc);
+out:
+    return status;
+}
+
+/* Allocate one device's buffers for a pass with `rows` rows per panel.
+ * *oom is set when the failure was device memory running out. */
+static ooc_status alloc_pass_buffers(cuda_ctx *c, cuda_dev *d, const ooc_backend_layout *lay,
+                                     size_t rows, bool *oom, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    size_t p = lay->p_aug;
+    bool weighted = lay->weight_col >= 0;
+    double *eye = NULL;
+    CUDA_TRY(cudaSetDevice(d->ordinal));
+    for (int s = 0; s < NSLOTS; s++) {
+        cuda_slot *sl = &d->slot[s];
+        OOC_CHECK(device_alloc((void **)&sl->d_rows, rows * lay->ld * sizeof(double), oom, err));
+        if (weighted) {
+            OOC_CHECK(device_alloc((void **)&sl->d_scale, rows * sizeof(double), oom, err));
+            sl->h_scale = pinned_alloc(rows * sizeof(double), c);
+            OOC_FAIL_IF(!sl->h_scale, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
+        }
+    }
+    OOC_CHECK(device_alloc((void **)&d->d_acc, p * p * sizeof(double), oom, err));
+    size_t dev_bytes = 0, host_bytes = 0;
+    if (c->method == OOC_METHOD_QR) {
+        size_t lds = p + rows;
+        OOC_CHECK(device_alloc((void **)&d->d_stack, lds * p * sizeof(double), oom, err));
+        OOC_CHECK(device_alloc((void **)&d->d_tau, p * sizeof(double), oom, err));
+        OOC_CHECK(device_alloc((void **)&d->d_eye, p * p * sizeof(double), oom, err));
+        CUSOLVER_TRY(cusolverDnXgeqrf_bufferSize(d->solver, d->params, (int64_t)lds, (int64_t)p,
+                                                 CUDA_R_64F, d->d_stack, (int64_t)lds, CUDA_R_64F,
+                                                 d->d_tau, CUDA_R_64F, &dev_bytes, &host_bytes));
+        eye = calloc(p * p, sizeof(double));
+        OOC_FAIL_IF(!eye, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
+        for (size_t i = 0; i < p; i++)
+            eye[i * p + i] = 1.0;
+        CUDA_TRY(cudaMemcpy(d->d_eye, eye, p * p * sizeof(double), cudaMemcpyHostToDevice));
+    } else {
+        OOC_CHECK(device_alloc((void **)&d->d_equil, p * sizeof(double), oom, err));
+        CUSOLVER_TRY(cusolverDnXpotrf_bufferSize(d->solver, d->params, CUBLAS_FILL_MODE_UPPER,
+                                                 (int64_t)p, CUDA_R_64F, d->d_acc, (int64_t)p,
+                                                 CUDA_R_64F, &dev_bytes, &host_bytes));
+    }
+    d->work_bytes = dev_bytes > 0 ? dev_bytes : sizeof(double);
+    OOC_CHECK(device_alloc(&d->d_work, d->work_bytes, oom, err));
+    if (host_bytes > 0) {
+        d->h_work = malloc(host_bytes);
+        OOC_FAIL_IF(!d->h_work, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
+        d->h_work_bytes = host_bytes;
+    }
+    CUDA_TRY(cudaMemsetAsync(d->d_acc, 0, p * p * sizeof(double), d->compute_stream));
+    CUDA_TRY(cudaStreamSynchronize(d->compute_stream));
+out:
+    free(eye);
+    return status;
+}
+
+/* -------------------------------------------------------------- begin -- */
+
+static ooc_status cuda_begin(ooc_backend *be, const ooc_backend_layout *layout, ooc_method method,
+                             ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    cuda_ctx *c = be->ctx;
+    size_t p = layout->p_aug;
+    if (p == 0 || layout->ld < p ||
+        (layout->weight_col >= 0 && (size_t)layout->weight_col >= layout->ld) || p > 46000)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "cuda backend: bad block layout (p_aug %zu, row length %zu, weight column "
+                        "%ld)",
+                        p, layout->ld, layout->weight_col);
+    if (method != OOC_METHOD_QR && method != OOC_METHOD_NORMAL)
+        return OOC_FAIL(err, OOC_ERR_UNSUPPORTED, "cuda backend: unknown method %d", (int)method);
+    be->layout = *layout;
+    c->method = method;
+    c->begun = false;
+    c->next_dev = 0;
+    c->chunks = 0;
+    size_t min_rows = p > MIN_PANEL_ROWS ? p : MIN_PANEL_ROWS;
+    size_t rows = c->requested_panel_rows < min_rows ? min_rows : c->requested_panel_rows;
+    /* the largest row count cuBLAS's int dimensions accept for these buffers */
+    while (rows > min_rows && (rows * layout->ld > INT32_MAX || rows + p > INT32_MAX))
+        rows /= 2;
+    for (;;) {
+        bool oom = false;
+        status = OOC_OK;
+        for (int i = 0; i < c->ndev && status == OOC_OK; i++) {
+            free_pass_buffers(&c->dev[i]);
+            status = alloc_pass_buffers(c, &c->dev[i], layout, rows, &oom, err);
+        }
+        if (status == OOC_OK)
+            break;
+        for (int i = 0; i < c->ndev; i++)
+            free_pass_buffers(&c->dev[i]);
+        if (!oom)
+            return status;
+        if (rows <= min_rows) {
+            size_t free_b = 0, total_b = 0;
+            if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess)
+                (void)cudaGetLastError();
+            return OOC_FAIL(err, OOC_ERR_BACKEND,
+                            "out of GPU memory: %zu columns with %zu-row panels do not fit "
+                            "(%.1f MiB free of %.1f MiB on the device); use fewer columns or the "
+                            "CPU backend (--device cpu)",
+                            p, rows, free_b / 1048576.0, total_b / 1048576.0);
+        }
+        size_t smaller = rows / 2 < min_rows ? min_rows : rows / 2;
+        ooc_error_clear(err);   /* the retry starts clean */
+        ooc_log(&c->log, OOC_LOG_NOTE,
+                "GPU out of memory with %zu-row panels for %zu columns; retrying with %zu rows",
+                rows, p, smaller);
+        rows = smaller;
+    }
+    c->panel_rows = rows;
+    c->begun = true;
+    return OOC_OK;
+}
+
+/* --------------------------------------------------------- accumulate -- */
+
+/* Wait for a slot's previous update and check its devInfo. */
+static ooc_status retire_slot(cuda_ctx *c, cuda_slot *sl, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    if (!sl->in_flight)
+        return OOC_OK;
+    CUDA_TRY(cudaEventSynchronize(sl->consumed));
+    sl->in_flight = false;
+    if (c->method == OOC_METHOD_QR && *sl->h_info != 0)
+        return OOC_FAIL(err, OOC_ERR_BACKEND,
+                        "cusolverDnXgeqrf on chunk %zu returned devInfo %d (argument %d invalid)",
+                        sl->chunk_index, *sl->h_info, -*sl->h_info);
+out:
+    return status;
+}
+
+/* Queue the update of the slot's chunk (m rows) on the compute stream. */
+static ooc_status enqueue_update(cuda_ctx *c, cuda_dev *d, cuda_slot *sl, const ooc_backend_layout *lay,
+                                 size_t m, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    const double one = 1.0, zero = 0.0;
+    int p = (int)lay->p_aug, ld = (int)lay->ld, rows = (int)m;
+    bool weighted = lay->weight_col >= 0;
+    if (c->method == OOC_METHOD_NORMAL) {
+        if (weighted)
+            CUBLAS_TRY(cublasDdgmm(d->blas, CUBLAS_SIDE_RIGHT, p, rows, sl->d_rows, ld,
+                                   sl->d_scale, 1, sl->d_rows, ld));
+        CUBLAS_TRY(cublasDsyrk(d->blas, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, p, rows, &one,
+                               sl->d_rows, ld, &one, d->d_acc, p));
+        return OOC_OK;
+    }
+    size_t lds = (size_t)p + c->panel_rows;
+    double *bottom = d->d_stack + p;
+    /* S = [R; chunk] */
+    CUDA_TRY(cudaMemcpy2DAsync(d->d_stack, lds * sizeof(double), d->d_acc,
+                               (size_t)p * sizeof(double), (size_t)p * sizeof(double), (size_t)p,
+                               cudaMemcpyDeviceToDevice, d->compute_stream));
+    CUBLAS_TRY(cublasDgeam(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p, &one, sl->d_rows, ld, &zero,
+                           bottom, (int)lds, bottom, (int)lds));
+    if (weighted)
+        CUBLAS_TRY(cublasDdgmm(d->blas, CUBLAS_SIDE_LEFT, rows, p, bottom, (int)lds, sl->d_scale,
+                               1, bottom, (int)lds));
+    CUSOLVER_TRY(cusolverDnXgeqrf(d->solver, d->params, (int64_t)(p + rows), (int64_t)p,
+                                  CUDA_R_64F, d->d_stack, (int64_t)lds, CUDA_R_64F, d->d_tau,
+                                  CUDA_R_64F, d->d_work, d->work_bytes, d->h_work, d->h_work_bytes,
+                                  sl->d_info));
+    /* R = triu(S_top) · I: zeros below the diagonal, no kernel needed */
+    CUBLAS_TRY(cublasDtrmm(d->blas, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N,
+                           CUBLAS_DIAG_NON_UNIT, p, p, &one, d->d_stack, (int)lds, d->d_eye, p,
+                           d->d_acc, p));
+    CUDA_TRY(cudaMemcpyAsync(sl->h_info, sl->d_info, sizeof(int), cudaMemcpyDeviceToHost,
+                             d->compute_stream));
+out:
+    return status;
+}
+
+/* Stage m rows on device d and queue their update; returns once they are copied. */
+static ooc_status push_chunk(cuda_ctx *c, cuda_dev *d, const ooc_backend_layout *lay,
+                             const double *rows, size_t m, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    bool range_open = false;
+    cuda_slot *sl = &d->slot[d->next_slot];
+    d->next_slot = (d->next_slot + 1) % NSLOTS;
+    CUDA_TRY(cudaSetDevice(d->ordinal));
+    OOC_CHECK(retire_slot(c, sl, err));
+    nvtxRangePushA("ooc copy H2D");
+    range_open = true;
+    if (lay->weight_col >= 0)
+        for (size_t i = 0; i < m; i++)
+            sl->h_scale[i] = sqrt(rows[i * lay->ld + (size_t)lay->weight_col]);
+    /* the slot's buffers are free once its previous update has run */
+    CUDA_TRY(cudaStreamWaitEvent(d->copy_stream, sl->consumed, 0));
+    CUDA_TRY(cudaMemcpyAsync(sl->d_rows, rows, m * lay->ld * sizeof(double),
+                             cudaMemcpyHostToDevice, d->copy_stream));
+    if (lay->weight_col >= 0)
+        CUDA_TRY(cudaMemcpyAsync(sl->d_scale, sl->h_scale, m * sizeof(double),
+                                 cudaMemcpyHostToDevice, d->copy_stream));
+    CUDA_TRY(cudaEventRecord(sl->copied, d->copy_stream));
+    nvtxRangePop();
+    nvtxRangePushA("ooc update");
+    CUDA_TRY(cudaStreamWaitEvent(d->compute_stream, sl->copied, 0));
+    OOC_CHECK(enqueue_update(c, d, sl, lay, m, err));
+    CUDA_TRY(cudaEventRecord(sl->consumed, d->compute_stream));
+    sl->in_flight = true;
+    sl->chunk_index = c->chunks++;
+    nvtxRangePop();
+    range_open = false;
+#ifndef OOC_CUDA_TEST_SKIP_COPY_WAIT
+    /* the caller may reuse `rows` only after this */
+    CUDA_TRY(cudaEventSynchronize(sl->copied));
+#endif
+out:
+    if (range_open)
+        nvtxRangePop();
+    return status;
+}
+
+static ooc_status cuda_accumulate(ooc_backend *be, const double *rows, size_t nrows,
+                                  ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    cuda_ctx *c = be->ctx;
+    if (!c->begun)
+        return OOC_FAIL(err, OOC_ERR_INTERNAL, "cuda backend: accumulate before begin");
+    nvtxRangePushA("ooc accumulate");
+    for (size_t done = 0; done < nrows && status == OOC_OK;) {
+        size_t m = nrows - done < c->panel_rows ? nrows - done : c->panel_rows;
+        cuda_dev *d = &c->dev[c->next_dev];
+        c->next_dev = (c->next_dev + 1) % c->ndev;
+        status = push_chunk(c, d, &be->layout, rows + done * be->layout.ld, m, err);
+        done += m;
+    }
+    nvtxRangePop();
+    if (status != OOC_OK)
+        c->begun = false;
+    return status;
+}
+
+/* ------------------------------------------------------------- finish -- */
+
+/* Drain a device and check the devInfo of its last chunks. */
+static ooc_status drain_device(cuda_ctx *c, cuda_dev *d, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    CUDA_TRY(cudaSetDevice(d->ordinal));
+    CUDA_TRY(cudaStreamSynchronize(d->copy_stream));
+    CUDA_TRY(cudaStreamSynchronize(d->compute_stream));
+    for (int s = 0; s < NSLOTS; s++)
+        OOC_CHECK(retire_slot(c, &d->slot[s], err));
+out:
+    return status;
+}
+
+/* Download a device's p x p column-major accumulator into host memory. */
+static ooc_status download_acc(cuda_dev *d, size_t p, double *host, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    CUDA_TRY(cudaSetDevice(d->ordinal));
+    CUDA_TRY(cudaMemcpy(host, d->d_acc, p * p * sizeof(double), cudaMemcpyDeviceToHost));
+out:
+    return status;
+}
+
+/* normal: the (summed) Gram G is on device 0.  Equilibrate, G' = D⁻¹GD⁻¹ with
+ * D = diag(√G_ii) (two cublasDdgmm), factor G' = U'ᵀU' by cusolverDnXpotrf
+ * and undo the scaling, U = U'D (cublasDdgmm): the same R as the CPU
+ * backend's scaled Cholesky, robust to columns of very different magnitude.
+ * R is downloaded into acc (column-major). */
+static ooc_status cholesky_on_device(cuda_dev *d, size_t p, double *acc, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    int h_info = 0, n = (int)p;
+    double *diag = malloc(p * sizeof(double)), *inv = malloc(p * sizeof(double));
+    OOC_FAIL_IF(!diag || !inv, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
+    CUDA_TRY(cudaSetDevice(d->ordinal));
+    /* the diagonal: stride p + 1 */
+    CUDA_TRY(cudaMemcpy2DAsync(diag, sizeof(double), d->d_acc, (p + 1) * sizeof(double),
+                               sizeof(double), p, cudaMemcpyDeviceToHost, d->compute_stream));
+    CUDA_TRY(cudaStreamSynchronize(d->compute_stream));
+    for (size_t i = 0; i < p; i++) {
+        diag[i] = diag[i] > 0.0 && isfinite(diag[i]) ? sqrt(diag[i]) : 1.0;
+        inv[i] = 1.0 / diag[i];
+    }
+    CUDA_TRY(cudaMemcpyAsync(d->d_equil, inv, p * sizeof(double), cudaMemcpyHostToDevice,
+                             d->compute_stream));
+    CUBLAS_TRY(cublasDdgmm(d->blas, CUBLAS_SIDE_LEFT, n, n, d->d_acc, n, d->d_equil, 1, d->d_acc,
+                           n));
+    CUBLAS_TRY(cublasDdgmm(d->blas, CUBLAS_SIDE_RIGHT, n, n, d->d_acc, n, d->d_equil, 1, d->d_acc,
+                           n));
+    CUSOLVER_TRY(cusolverDnXpotrf(d->solver, d->params, CUBLAS_FILL_MODE_UPPER, (int64_t)p,
+                                  CUDA_R_64F, d->d_acc, (int64_t)p, CUDA_R_64F, d->d_work,
+                                  d->work_bytes, d->h_work, d->h_work_bytes, d->d_final_info));
+    CUDA_TRY(cudaMemcpyAsync(d->d_equil, diag, p * sizeof(double), cudaMemcpyHostToDevice,
+                             d->compute_stream));
+    CUBLAS_TRY(cublasDdgmm(d->blas, CUBLAS_SIDE_RIGHT, n, n, d->d_acc, n, d->d_equil, 1, d->d_acc,
+                           n));
+    CUDA_TRY(cudaMemcpyAsync(&h_info, d->d_final_info, sizeof(int), cudaMemcpyDeviceToHost,
+                             d->compute_stream));
+    CUDA_TRY(cudaMemcpyAsync(acc, d->d_acc, p * p * sizeof(double), cudaMemcpyDeviceToHost,
+                             d->compute_stream));
+    CUDA_TRY(cudaStreamSynchronize(d->compute_stream));
+    OOC_FAIL_IF(h_info < 0, err, OOC_ERR_BACKEND,
+                "cusolverDnXpotrf returned devInfo %d (argument %d invalid)", h_info, -h_info);
+    OOC_FAIL_IF(h_info > 0, err, OOC_ERR_NUMERIC,
+                "the Gram matrix [X y]'[X y] is not positive definite (cusolverDnXpotrf: leading "
+                "minor %d): the columns are collinear or too ill-conditioned for the normal "
+                "method; use the qr method",
+                h_info);
+out:
+    free(diag);
+    free(inv);
+    return status;
+}
+
+static ooc_status cuda_finish(ooc_backend *be, double *r_aug, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    cuda_ctx *c = be->ctx;
+    size_t p = be->layout.p_aug;
+    double *acc = NULL, *part = NULL, *stack = NULL, *tau = NULL;
+    if (!c->begun)
+        return OOC_FAIL(err, OOC_ERR_INTERNAL, "cuda backend: finish before begin");
+    c->begun = false;
+    nvtxRangePushA("ooc finish");
+    acc = calloc(p * p, sizeof(double));
+    part = calloc(p * p, sizeof(double));
+    OOC_FAIL_IF(!acc || !part, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
+    for (int i = 0; i < c->ndev; i++)
+        OOC_CHECK(drain_device(c, &c->dev[i], err));
+    if (c->method == OOC_METHOD_NORMAL) {
+        if (c->ndev > 1) {
+            for (int i = 0; i < c->ndev; i++) {
+                OOC_CHECK(download_acc(&c->dev[i], p, part, err));
+                for (size_t k = 0; k < p * p; k++)
+                    acc[k] += part[k];
+            }
+            CUDA_TRY(cudaSetDevice(c->dev[0].ordinal));
+            CUDA_TRY(cudaMemcpy(c->dev[0].d_acc, acc, p * p * sizeof(double),
+                                cudaMemcpyHostToDevice));
+        }
+        OOC_CHECK(cholesky_on_device(&c->dev[0], p, acc, err));
+    } else {
+        OOC_CHECK(download_acc(&c->dev[0], p, acc, err));
+        if (c->ndev > 1) {
+            size_t ldp = 2 * p;
+            stack = malloc(ldp * p * sizeof(double));
+            tau = malloc(p * sizeof(double));
+            OOC_FAIL_IF(!stack || !tau, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
+            for (int i = 1; i < c->ndev; i++) {
+                OOC_CHECK(download_acc(&c->dev[i], p, part, err));
+                for (size_t j = 0; j < p; j++)
+                    for (size_t r = 0; r < p; r++) {
+                        stack[j * ldp + r] = r <= j ? acc[j * p + r] : 0.0;
+                        stack[j * ldp + p + r] = r <= j ? part[j * p + r] : 0.0;
+                    }
+                lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)ldp, (lapack_int)p,
+                                                 stack, (lapack_int)ldp, tau);
+                OOC_FAIL_IF(info != 0, err, OOC_ERR_INTERNAL,
+                            "merging GPU triangles: dgeqrf failed (info %d)", (int)info);
+                for (size_t j = 0; j < p; j++)
+                    for (size_t r = 0; r < p; r++)
+                        acc[j * p + r] = r <= j ? stack[j * ldp + r] : 0.0;
+            }
+        }
+    }
+    for (size_t k = 0; k < p * p; k++)
+        OOC_FAIL_IF(!isfinite(acc[k]), err, OOC_ERR_NUMERIC,
+                    "the accumulated %s factor is not finite: the data contain NaN or Inf, "
+                    "negative weights, or values too large to square",
+                    ooc_method_name(c->method));
+    /* row-major upper triangle with a non-negative diagonal */
+    for (size_t i = 0; i < p; i++) {
+        double sign = acc[i * p + i] < 0.0 ? -1.0 : 1.0;
+        for (size_t j = 0; j < p; j++)
+            r_aug[i * p + j] = j >= i ? sign * acc[j * p + i] : 0.0;
+    }
+out:
+    nvtxRangePop();
+    free(acc);
+    free(part);
+    free(stack);
+    free(tau);
+    return status;
+}
+
+/* ------------------------------------------------------ create/destroy -- */
+
+static void destroy_device(cuda_dev *d)
+{
+    free_pass_buffers(d);
+    if (cudaSetDevice(d->ordinal) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return;
+    }
+    for (int s = 0; s < NSLOTS; s++) {
+        cuda_slot *sl = &d->slot[s];
+        if (sl->copied)
+            (void)cudaEventDestroy(sl->copied);
+        if (sl->consumed)
+            (void)cudaEventDestroy(sl->consumed);
+        (void)cudaFree(sl->d_info);
+        pinned_free(sl->h_info, NULL);
+    }
+    (void)cudaFree(d->d_final_info);
+    if (d->params)
+        (void)cusolverDnDestroyParams(d->params);
+    if (d->solver)
+        (void)cusolverDnDestroy(d->solver);
+    if (d->blas)
+        (void)cublasDestroy(d->blas);
+    if (d->copy_stream)
+        (void)cudaStreamDestroy(d->copy_stream);
+    if (d->compute_stream)
+        (void)cudaStreamDestroy(d->compute_stream);
+    memset(d, 0, sizeof *d);
+}
+
+static void cuda_destroy(ooc_backend *be)
+{
+    cuda_ctx *c = be->ctx;
+    if (!c)
+        return;
+    for (int i = 0; i < c->ndev; i++)
+        destroy_device(&c->dev[i]);
+    free(c);
+    be->ctx = NULL;
+}
+
+static ooc_status init_device(cuda_ctx *c, cuda_dev *d, int ordinal, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    d->ordinal = ordinal;
+    CUDA_TRY(cudaSetDevice(ordinal));
+    CUDA_TRY(cudaStreamCreateWithFlags(&d->copy_stream, cudaStreamNonBlocking));
+    CUDA_TRY(cudaStreamCreateWithFlags(&d->compute_stream, cudaStreamNonBlocking));
+    CUBLAS_TRY(cublasCreate(&d->blas));
+    CUBLAS_TRY(cublasSetStream(d->blas, d->compute_stream));
+    CUSOLVER_TRY(cusolverDnCreate(&d->solver));
+    CUSOLVER_TRY(cusolverDnSetStream(d->solver, d->compute_stream));
+    CUSOLVER_TRY(cusolverDnCreateParams(&d->params));
+    for (int s = 0; s < NSLOTS; s++) {
+        cuda_slot *sl = &d->slot[s];
+        CUDA_TRY(cudaEventCreateWithFlags(&sl->copied, cudaEventDisableTiming));
+        CUDA_TRY(cudaEventCreateWithFlags(&sl->consumed, cudaEventDisableTiming));
+        CUDA_TRY(cudaMalloc((void **)&sl->d_info, sizeof(int)));
+        sl->h_info = pinned_alloc(sizeof(int), c);
+        OOC_FAIL_IF(!sl->h_info, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
+        *sl->h_info = 0;
+    }
+    CUDA_TRY(cudaMalloc((void **)&d->d_final_info, sizeof(int)));
+out:
+    return status;
+}
+
+static const ooc_backend_ops cuda_ops = {
+    .begin = cuda_begin,
+    .accumulate = cuda_accumulate,
+    .finish = cuda_finish,
+    .hc_meat = NULL,   /* host default (second passes are host-bound) */
+    .project = NULL,
+    .destroy = cuda_destroy,
+};
+
+ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_backend **out,
+                                   ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    *out = NULL;
+    static const int default_device = 0;
+    const int *devices = opts && opts->devices ? opts->devices : &default_device;
+    int ndev = opts && opts->ndevices > 0 ? opts->ndevices : 1;
+    if (!(opts && opts->devices))
+        ndev = 1;
+    if (ndev > OOC_CUDA_MAX_DEVICES)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "cuda backend: at most %d devices, got %d",
+                        OOC_CUDA_MAX_DEVICES, ndev);
+    char why[256] = "";
+    int count = ooc_cuda_device_count(why, sizeof why);
+    if (count == 0)
+        return OOC_FAIL(err, OOC_ERR_BACKEND, "no usable CUDA device (%s)", why);
+    for (int i = 0; i < ndev; i++) {
+        if (devices[i] < 0 || devices[i] >= count)
+            return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                            "GPU %d does not exist: the CUDA runtime reports %d device%s",
+                            devices[i], count, count == 1 ? "" : "s");
+        for (int j = 0; j < i; j++)
+            if (devices[j] == devices[i])
+                return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "GPU %d is listed twice", devices[i]);
+    }
+    ooc_backend *be = calloc(1, sizeof *be);
+    cuda_ctx *c = calloc(1, sizeof *c);
+    if (!be || !c) {
+        free(be);
+        free(c);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "cuda backend: out of memory");
+    }
+    be->ops = &cuda_ops;
+    be->ctx = c;
+    c->requested_panel_rows = opts && opts->panel_rows > 0 ? opts->panel_rows : DEFAULT_PANEL_ROWS;
+    if (opts)
+        c->log = opts->log;
+    be->caps = (ooc_backend_caps){
+        .name = "cuda",
+        .supports_qr = true,
+        .supports_normal = true,
+        .wants_pinned_memory = true,
+        .preferred_block_rows = c->requested_panel_rows,
+        .allocator = {pinned_alloc, pinned_free, c},
+    };
+    for (int i = 0; i < ndev; i++) {
+        c->ndev = i + 1;
+        OOC_CHECK(init_device(c, &c->dev[i], devices[i], err));
+    }
+    *out = be;
+out:
+    if (status != OOC_OK)
+        ooc_backend_free(be);
+    return status;
+}

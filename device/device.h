@@ -1,0 +1,56 @@
+/*
+ * device.h — the CUDA backend as seen from host code.  Only device/ includes
+ * CUDA headers; this header does not, so host code (backend_select.c) can
+ * include it whether or not the build has CUDA (the functions exist only
+ * when it does: OOC_HAVE_CUDA).
+ */
+#ifndef OOC_DEVICE_H
+#define OOC_DEVICE_H
+
+#include "backend.h"
+#include "oocsolve.h"
+
+#include <stddef.h>
+
+/* Most GPUs one backend drives (gpu:0,1,...). */
+#define OOC_CUDA_MAX_DEVICES 16
+
+/* What `oocsolve devices` prints about one GPU. */
+typedef struct ooc_cuda_device_info {
+    char name[256];
+    size_t total_bytes;   /* global memory */
+    int cc_major;         /* compute capability */
+    int cc_minor;
+    int multiprocessors;
+} ooc_cuda_device_info;
+
+/* Number of CUDA devices the runtime reports.  When none (or the runtime
+ * cannot start), returns 0 and writes the runtime's reason ("cudaErrorNoDevice:
+ * no CUDA-capable device is detected") into why (why_size bytes, may be 0). */
+int ooc_cuda_device_count(char *why, size_t why_size);
+
+/* Properties of device `index`.  Errors: OOC_ERR_BACKEND (runtime error, message names it). */
+ooc_status ooc_cuda_device_query(int index, ooc_cuda_device_info *info, ooc_error *err);
+
+/* Options of the CUDA backend. */
+typedef struct ooc_cuda_backend_options {
+    const int *devices;   /* device ordinals; NULL: device 0 */
+    int ndevices;         /* entries in devices (1..OOC_CUDA_MAX_DEVICES); 0: 1 */
+    size_t panel_rows;    /* rows per device staging buffer; 0: 65536.  Halved on device OOM. */
+    ooc_log_sink log;     /* notes (panel fallback) and warnings (pageable fallback) */
+} ooc_cuda_backend_options;
+
+/* Create the CUDA backend: streams, events, cuBLAS/cuSOLVER handles on each
+ * device.  Device buffers are sized in begin().  With several devices,
+ * blocks are dealt round-robin and the partial triangles merged at finish.
+ * caps.allocator hands out pinned host memory (cudaHostAlloc; pageable with
+ * a warning when pinning fails); its free function needs no backend, so ring
+ * buffers may outlive the backend, but alloc must be called while it lives.
+ * Free with ooc_backend_free.
+ * Errors: OOC_ERR_INVALID_ARG (device list), OOC_ERR_BACKEND (CUDA, cuBLAS or
+ * cuSOLVER failure; the message names the library status and the call),
+ * OOC_ERR_NOMEM. */
+ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_backend **out,
+                                   ooc_error *err);
+
+#endif

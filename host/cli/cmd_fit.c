@@ -1,0 +1,302 @@
+/* cmd_fit.c — `oocsolve fit INPUT ...` (least squares with statsmodels-style
+ * statistics) and `oocsolve svd INPUT ...` (singular values/vectors of X).
+ * INPUT is an HDF5 design matrix or a CSV read through a formula (-f). */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include "backend.h"
+#include "fit.h"
+#include "report.h"
+#include "source.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void fit_usage(FILE *to)
+{
+    fprintf(to,
+            "usage: oocsolve fit INPUT [options]\n"
+            "\n"
+            "Least-squares fit of y on X streamed from INPUT (an HDF5 file with /X and /Y, or a\n"
+            "CSV with -f FORMULA), with the statistics of statsmodels' OLS/WLS summary().\n"
+            "\n"
+            "options:\n"
+            "  -f, --formula F        formula for a CSV input, e.g. \"y ~ x + I(x**2)\"\n"
+            "      --var NAME=VALUE   a value the formula names (repeatable)\n"
+            "      --method M         qr (default: Q-less TSQR, stable) | normal (Gram + Cholesky)\n"
+            "      --refine           iterative refinement passes in extended precision\n"
+            "      --cov T            nonrobust (default) | HC0 | HC1 (one more pass)\n"
+            "      --weights NAME     observation weights: a column name, or /DATASET in HDF5\n"
+            "      --y-column NAME    HDF5: take y from this column of X\n"
+            "      --x-dataset PATH   HDF5: design matrix dataset (default /X)\n"
+            "      --y-dataset PATH   HDF5: response dataset (default /Y)\n"
+            "      --delimiter C, --na-values LIST, --missing drop|error   CSV reading\n"
+            "      --json             JSON on stdout instead of the text summary\n"
+            "      --threads N        worker threads (default: 2 for the solver, all cores for reading)\n"
+            "      --block-rows N     rows per block (default: the backend's preference)\n");
+}
+
+static void svd_usage(FILE *to)
+{
+    fprintf(to,
+            "usage: oocsolve svd INPUT [options]\n"
+            "\n"
+            "Singular values (and optionally vectors) of X streamed from INPUT (HDF5, or CSV\n"
+            "with -f FORMULA); they are the singular values of the small triangle R of X = QR.\n"
+            "\n"
+            "options:\n"
+            "  -k K                   keep the K largest singular values (default: all)\n"
+            "      --vectors          also print the right singular vectors V^T\n"
+            "      --u-out FILE.h5    write U = X V S^-1 (rows x K) as /X of a new HDF5 file\n"
+            "      --method M         qr (default) | normal\n"
+            "  -f, --formula F, --var NAME=VALUE, --weights NAME, --x-dataset PATH,\n"
+            "      --delimiter C, --na-values LIST, --missing MODE   as for fit\n"
+            "      --json             JSON on stdout\n"
+            "      --threads N, --block-rows N   as for fit\n");
+}
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Options shared by fit and svd. */
+typedef struct common_args {
+    ooc_source_options src;
+    ooc_cli_vars vars;
+    ooc_cli_na_storage na;
+    ooc_method method;
+    bool json;
+    size_t threads;
+    size_t block_rows;
+    const char *input;
+} common_args;
+
+enum {
+    OPT_VAR = 256, OPT_METHOD, OPT_REFINE, OPT_COV, OPT_WEIGHTS, OPT_YCOL, OPT_XDS, OPT_YDS,
+    OPT_DELIM, OPT_NA, OPT_MISSING, OPT_JSON, OPT_THREADS, OPT_BLOCK, OPT_VECTORS, OPT_UOUT
+};
+
+/* Handle an option both subcommands accept: 1 handled, 0 not ours, -1 invalid. */
+static int common_option(int c, const char *arg, common_args *a)
+{
+    switch (c) {
+    case 'f': a->src.formula = arg; return 1;
+    case OPT_VAR: return ooc_cli_vars_add(&a->vars, arg) ? 1 : -1;
+    case OPT_METHOD:
+        if (!strcmp(arg, "qr"))
+            a->method = OOC_METHOD_QR;
+        else if (!strcmp(arg, "normal"))
+            a->method = OOC_METHOD_NORMAL;
+        else {
+            fprintf(stderr, "oocsolve: error: --method must be qr or normal, got '%s'\n", arg);
+            return -1;
+        }
+        return 1;
+    case OPT_WEIGHTS:
+        if (arg[0] == '/') {
+            a->src.w_dataset = arg;
+        } else {
+            a->src.w_column = arg;      /* HDF5: a named column of X */
+            a->src.weights_name = arg;  /* CSV: a column of the file */
+        }
+        return 1;
+    case OPT_XDS: a->src.x_dataset = arg; return 1;
+    case OPT_DELIM: return ooc_cli_parse_delimiter(arg, &a->src.csv.delimiter) ? 1 : -1;
+    case OPT_NA: return ooc_cli_parse_na_values(arg, &a->src.csv, &a->na) ? 1 : -1;
+    case OPT_MISSING: return ooc_cli_parse_missing(arg, &a->src.csv) ? 1 : -1;
+    case OPT_JSON: a->json = true; return 1;
+    case OPT_THREADS: return ooc_cli_parse_size("--threads", arg, &a->threads) ? 1 : -1;
+    case OPT_BLOCK: return ooc_cli_parse_size("--block-rows", arg, &a->block_rows) ? 1 : -1;
+    default: return 0;
+    }
+}
+
+/* Create the backend and open the source with the backend's block size and allocator. */
+static int open_pipeline(common_args *a, ooc_backend **be, ooc_source **src)
+{
+    ooc_error err = {0};
+    ooc_cpu_backend_options bo = {.nthreads = (int)a->threads};
+    if (ooc_cpu_backend_create(&bo, be, &err) != OOC_OK)
+        return ooc_cli_fail(&err);
+    a->src.vars = a->vars.items;
+    a->src.nvars = a->vars.n;
+    a->src.nthreads = (int)a->threads;
+    a->src.block_rows = a->block_rows ? a->block_rows : (*be)->caps.preferred_block_rows;
+    if ((*be)->caps.wants_pinned_memory)
+        a->src.allocator = (*be)->caps.allocator;
+    a->src.cancel = &ooc_cli_cancel;
+    a->src.log = ooc_cli_log;
+    if (ooc_source_open(a->input, &a->src, src, &err) != OOC_OK)
+        return ooc_cli_fail(&err);
+    return 0;
+}
+
+static void common_free(common_args *a)
+{
+    ooc_cli_vars_free(&a->vars);
+    ooc_cli_na_storage_free(&a->na);
+}
+
+#define COMMON_LONGOPTS                                                                            \
+    {"formula", required_argument, NULL, 'f'}, {"var", required_argument, NULL, OPT_VAR},         \
+        {"method", required_argument, NULL, OPT_METHOD},                                          \
+        {"weights", required_argument, NULL, OPT_WEIGHTS},                                        \
+        {"x-dataset", required_argument, NULL, OPT_XDS},                                          \
+        {"delimiter", required_argument, NULL, OPT_DELIM},                                        \
+        {"na-values", required_argument, NULL, OPT_NA},                                           \
+        {"missing", required_argument, NULL, OPT_MISSING},                                        \
+        {"json", no_argument, NULL, OPT_JSON}, {"threads", required_argument, NULL, OPT_THREADS}, \
+        {"block-rows", required_argument, NULL, OPT_BLOCK}, {"help", no_argument, NULL, 'h'}
+
+int ooc_cmd_fit(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        COMMON_LONGOPTS,
+        {"refine", no_argument, NULL, OPT_REFINE},
+        {"cov", required_argument, NULL, OPT_COV},
+        {"y-column", required_argument, NULL, OPT_YCOL},
+        {"y-dataset", required_argument, NULL, OPT_YDS},
+        {NULL, 0, NULL, 0},
+    };
+    double t0 = wall_seconds();
+    common_args a = {.method = OOC_METHOD_QR};
+    ooc_source_options_init(&a.src);
+    a.src.need_y = true;
+    ooc_fit_options fo;
+    ooc_fit_options_init(&fo);
+    ooc_backend *be = NULL;
+    ooc_source *src = NULL;
+    ooc_fit_result *res = NULL;
+    int rc = 2, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+        int handled = common_option(c, optarg, &a);
+        if (handled < 0)
+            goto out;
+        if (handled > 0)
+            continue;
+        switch (c) {
+        case 'h': fit_usage(stdout); rc = 0; goto out;
+        case OPT_REFINE: fo.refine = true; break;
+        case OPT_COV:
+            if (!strcmp(optarg, "nonrobust"))
+                fo.cov = OOC_COV_NONROBUST;
+            else if (!strcmp(optarg, "HC0"))
+                fo.cov = OOC_COV_HC0;
+            else if (!strcmp(optarg, "HC1"))
+                fo.cov = OOC_COV_HC1;
+            else {
+                fprintf(stderr, "oocsolve: error: --cov must be nonrobust, HC0 or HC1, got '%s'\n",
+                        optarg);
+                goto out;
+            }
+            break;
+        case OPT_YCOL: a.src.y_column = optarg; break;
+        case OPT_YDS: a.src.y_dataset = optarg; break;
+        default: fit_usage(stderr); goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "oocsolve: error: fit needs exactly one INPUT file\n\n");
+        fit_usage(stderr);
+        goto out;
+    }
+    a.input = argv[optind];
+    rc = open_pipeline(&a, &be, &src);
+    if (rc != 0)
+        goto out;
+    fo.method = a.method;
+    fo.cancel = &ooc_cli_cancel;
+    fo.log = a.json ? ooc_cli_log : (ooc_log_sink){0}; /* text: warnings appear in the Notes */
+    ooc_error err = {0};
+    if (ooc_fit(src, be, &fo, &res, &err) != OOC_OK) {
+        rc = ooc_cli_fail(&err);
+        goto out;
+    }
+    ooc_report_info info = {.input = a.input, .backend = be->caps.name,
+                            .seconds_total = wall_seconds() - t0};
+    ooc_status st = a.json ? ooc_report_fit_json(stdout, res, &info, &err)
+                           : ooc_report_fit_text(stdout, res, &info, &err);
+    rc = st == OOC_OK ? 0 : ooc_cli_fail(&err);
+out:
+    ooc_fit_result_free(res);
+    ooc_source_free(src);
+    ooc_backend_free(be);
+    common_free(&a);
+    return rc;
+}
+
+int ooc_cmd_svd(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        COMMON_LONGOPTS,
+        {"vectors", no_argument, NULL, OPT_VECTORS},
+        {"u-out", required_argument, NULL, OPT_UOUT},
+        {NULL, 0, NULL, 0},
+    };
+    double t0 = wall_seconds();
+    common_args a = {.method = OOC_METHOD_QR};
+    ooc_source_options_init(&a.src);
+    a.src.need_y = false;
+    ooc_svd_options so;
+    ooc_svd_options_init(&so);
+    ooc_backend *be = NULL;
+    ooc_source *src = NULL;
+    ooc_svd_result *res = NULL;
+    int rc = 2, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:k:h", longopts, NULL)) != -1) {
+        int handled = common_option(c, optarg, &a);
+        if (handled < 0)
+            goto out;
+        if (handled > 0)
+            continue;
+        switch (c) {
+        case 'h': svd_usage(stdout); rc = 0; goto out;
+        case 'k':
+            if (!ooc_cli_parse_size("-k", optarg, &so.k) || so.k == 0) {
+                fprintf(stderr, "oocsolve: error: -k must be a positive integer\n");
+                goto out;
+            }
+            break;
+        case OPT_VECTORS: so.vectors = true; break;
+        case OPT_UOUT: so.u_out = optarg; break;
+        default: svd_usage(stderr); goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "oocsolve: error: svd needs exactly one INPUT file\n\n");
+        svd_usage(stderr);
+        goto out;
+    }
+    a.input = argv[optind];
+    rc = open_pipeline(&a, &be, &src);
+    if (rc != 0)
+        goto out;
+    so.method = a.method;
+    so.nthreads = (int)a.threads;
+    so.cancel = &ooc_cli_cancel;
+    so.log = ooc_cli_log;
+    ooc_error err = {0};
+    if (ooc_svd(src, be, &so, &res, &err) != OOC_OK) {
+        rc = ooc_cli_fail(&err);
+        goto out;
+    }
+    ooc_report_info info = {.input = a.input, .backend = be->caps.name,
+                            .seconds_total = wall_seconds() - t0};
+    ooc_status st = a.json ? ooc_report_svd_json(stdout, res, &info, &err)
+                           : ooc_report_svd_text(stdout, res, &info, &err);
+    rc = st == OOC_OK ? 0 : ooc_cli_fail(&err);
+out:
+    ooc_svd_result_free(res);
+    ooc_source_free(src);
+    ooc_backend_free(be);
+    common_free(&a);
+    return rc;
+}

@@ -1,0 +1,167 @@
+/*
+ * csvsource.c — ooc_source over a CSV file and a formula (no intermediate file).
+ *
+ * Rows come from the design stream (parallel, ordered formula evaluation)
+ * and are copied into a fixed ring of augmented [X y] buffers allocated with
+ * the caller's allocator (pinned memory for a GPU backend), so memory does
+ * not grow with n.  The total row count is known only after a full pass.
+ */
+#include "design_stream.h"
+#include "error.h"
+#include "source.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct csv_source {
+    ooc_source base;
+    ooc_design_stream *ds;
+    ooc_allocator alloc;
+    int nbuffers;
+    ooc_block *blocks;
+    bool *in_use;
+    uint64_t next_row;
+    bool pass_done;
+} csv_source;
+
+static ooc_status csv_next(ooc_source *src, ooc_block **out, ooc_error *err)
+{
+    csv_source *cs = (csv_source *)src;
+    *out = NULL;
+    if (cs->pass_done)
+        return OOC_OK;
+    int slot = -1;
+    for (int i = 0; i < cs->nbuffers && slot < 0; i++)
+        if (!cs->in_use[i])
+            slot = i;
+    if (slot < 0)
+        return OOC_FAIL(err, OOC_ERR_INTERNAL, "CSV source: all %d ring buffers are held",
+                        cs->nbuffers);
+
+    ooc_design_rows rows;
+    bool done;
+    ooc_status status = ooc_design_stream_next(cs->ds, &rows, &done, err);
+    if (status != OOC_OK)
+        return status;
+    if (done) {
+        ooc_design_stream_progress prog;
+        ooc_design_stream_get_progress(cs->ds, &prog);
+        cs->base.rows_dropped = prog.rows_dropped;
+        cs->base.nrows = cs->next_row;
+        cs->pass_done = true;
+        return OOC_OK;
+    }
+    ooc_block *b = &cs->blocks[slot];
+    size_t p = cs->base.p, nc = cs->base.ncols;
+    for (size_t i = 0; i < rows.nrows; i++) {
+        memcpy(b->data + i * nc, rows.X + i * p, p * sizeof(double));
+        if (cs->base.has_y)
+            b->data[i * nc + p] = rows.y[i];
+    }
+    b->nrows = rows.nrows;
+    b->first_row = cs->next_row;
+    cs->next_row += rows.nrows;
+    cs->in_use[slot] = true;
+    *out = b;
+    return OOC_OK;
+}
+
+static void csv_release(ooc_source *src, ooc_block *blk)
+{
+    csv_source *cs = (csv_source *)src;
+    cs->in_use[blk->slot] = false;
+}
+
+static ooc_status csv_rewind(ooc_source *src, ooc_error *err)
+{
+    csv_source *cs = (csv_source *)src;
+    for (int i = 0; i < cs->nbuffers; i++)
+        if (cs->in_use[i])
+            return OOC_FAIL(err, OOC_ERR_INTERNAL, "CSV source: rewind with a block still held");
+    cs->next_row = 0;
+    cs->pass_done = false;
+    return ooc_design_stream_rewind(cs->ds, err);
+}
+
+static void csv_destroy(ooc_source *src)
+{
+    csv_source *cs = (csv_source *)src;
+    if (cs->blocks)
+        for (int i = 0; i < cs->nbuffers; i++)
+            if (cs->blocks[i].data)
+                cs->alloc.free(cs->blocks[i].data, cs->alloc.ctx);
+    free(cs->blocks);
+    free(cs->in_use);
+    if (cs->base.column_names)
+        for (size_t j = 0; j < cs->base.p; j++)
+            free(cs->base.column_names[j]);
+    free(cs->base.column_names);
+    free(cs->base.formula);
+    free(cs->base.y_name);
+    ooc_design_stream_close(cs->ds);
+    free(cs);
+}
+
+static const ooc_source_vtable csv_vtable = {csv_next, csv_release, csv_rewind, csv_destroy};
+
+ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
+                               ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    *out = NULL;
+    csv_source *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    cs->base.vt = &csv_vtable;
+    cs->alloc = o->allocator.alloc ? o->allocator : ooc_default_allocator;
+
+    OOC_FAIL_IF(o->weights_name, err, OOC_ERR_UNSUPPORTED,
+                "weights from a CSV column are not supported yet: ingest to HDF5 first");
+    size_t block_records = o->block_rows ? o->block_rows : 32768;
+    ooc_design_stream_options so = {
+        .csv_path = path,
+        .formula = o->formula,
+        .vars = o->vars,
+        .nvars = o->nvars,
+        .csv = o->csv,
+        .block_records = block_records,
+        .nthreads = o->nthreads,
+        .cancel = o->cancel,
+    };
+    OOC_CHECK(ooc_design_stream_open(&so, &cs->ds, err));
+    const ooc_model *m = ooc_design_stream_model(cs->ds);
+    OOC_FAIL_IF(o->need_y && !ooc_model_has_response(m), err, OOC_ERR_FORMULA,
+                "formula '%s' has no response: write it as 'y ~ ...'", o->formula);
+
+    cs->base.nrows = UINT64_MAX;
+    cs->base.p = ooc_model_ncols(m);
+    cs->base.has_y = ooc_model_has_response(m);
+    cs->base.ncols = cs->base.p + (cs->base.has_y ? 1 : 0);
+    cs->base.block_rows = block_records;
+    cs->base.formula = strdup(o->formula);
+    cs->base.y_name = cs->base.has_y ? strdup(ooc_model_response_name(m)) : NULL;
+    cs->base.column_names = calloc(cs->base.p, sizeof(char *));
+    OOC_FAIL_IF(!cs->base.formula || !cs->base.column_names || (cs->base.has_y && !cs->base.y_name),
+                err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < cs->base.p; j++) {
+        cs->base.column_names[j] = strdup(ooc_model_column_name(m, j));
+        OOC_FAIL_IF(!cs->base.column_names[j], err, OOC_ERR_NOMEM, "out of memory");
+    }
+
+    cs->nbuffers = o->ring_size > 0 ? o->ring_size : 4;
+    cs->blocks = calloc((size_t)cs->nbuffers, sizeof *cs->blocks);
+    cs->in_use = calloc((size_t)cs->nbuffers, sizeof *cs->in_use);
+    OOC_FAIL_IF(!cs->blocks || !cs->in_use, err, OOC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < cs->nbuffers; i++) {
+        cs->blocks[i].data =
+            cs->alloc.alloc(block_records * cs->base.ncols * sizeof(double), cs->alloc.ctx);
+        OOC_FAIL_IF(!cs->blocks[i].data, err, OOC_ERR_NOMEM, "out of memory for ring buffers");
+        cs->blocks[i].ncols = cs->base.ncols;
+        cs->blocks[i].slot = i;
+    }
+    *out = &cs->base;
+out:
+    if (status != OOC_OK)
+        csv_destroy(&cs->base);
+    return status;
+}

@@ -1,0 +1,117 @@
+/*
+ * fit.h — drivers that stream an ooc_source through a backend, and the
+ * finalize step that turns the small triangle R_aug into statsmodels-style
+ * OLS/WLS results (fit) or singular values/vectors (svd).
+ *
+ * Passes over the data:
+ *   1. accumulate R_aug, plus per-column min/max (explicit constant detection),
+ *      Σw, Σlog w, Xᵀw (implicit constant), and y's weighted mean/variance;
+ *   2. (--refine) residual passes in long double for iterative refinement;
+ *   3. (HC0/HC1) the sandwich "meat" Σ (w e)² x xᵀ;
+ *   svd: a second pass writes U = X V Σ⁻¹ when asked.
+ *
+ * Rank rule: column j is aliased when its component orthogonal to the kept
+ * columns before it is at most tol = max(nobs, p)·eps times its norm (the
+ * numpy matrix_rank tolerance, applied column by column in formula order as
+ * R's lm does with its 1e-7).  Aliased coefficients are NaN ("not
+ * estimable"); the rest are fitted on the kept columns.
+ */
+#ifndef OOC_FIT_H
+#define OOC_FIT_H
+
+#include "backend.h"
+#include "source.h"
+
+typedef enum ooc_cov_type { OOC_COV_NONROBUST = 0, OOC_COV_HC0 = 1, OOC_COV_HC1 = 2 } ooc_cov_type;
+
+/* "nonrobust" / "HC0" / "HC1". */
+const char *ooc_cov_name(ooc_cov_type c);
+
+typedef struct ooc_fit_options {
+    ooc_method method;          /* default OOC_METHOD_QR */
+    bool refine;                /* iterative refinement passes (at most max_refine) */
+    int max_refine;             /* 0: 3 */
+    ooc_cov_type cov;
+    const volatile int *cancel; /* raise to stop with OOC_ERR_INTERRUPTED */
+    ooc_log_sink log;
+} ooc_fit_options;
+
+/* Defaults (qr, nonrobust, no refinement). */
+void ooc_fit_options_init(ooc_fit_options *o);
+
+/* Results, named like statsmodels' RegressionResults.  Arrays have p entries
+ * (NaN for aliased columns); cov_params is p x p row-major. */
+typedef struct ooc_fit_result {
+    size_t p;
+    char **names;               /* p column names */
+    char *y_name;               /* may be NULL */
+    char *formula;              /* may be NULL */
+    ooc_method method;
+    ooc_cov_type cov;
+    bool weighted;
+    uint64_t nobs;
+    size_t rank;
+    bool *aliased;              /* p flags */
+    size_t n_aliased;
+    double *params, *bse, *tvalues, *pvalues, *conf_lower, *conf_upper, *cov_params;
+    double *singular_values;    /* p singular values of W^½X, descending */
+    double ssr, centered_tss, uncentered_tss, ess, rsquared, rsquared_adj;
+    double fvalue, f_pvalue, llf, aic, bic, df_model, df_resid, scale;
+    double condition_number;    /* σmax/σmin of W^½X (statsmodels' condition_number) */
+    double min_eigenvalue;      /* σmin² */
+    double scaled_condition_number; /* the same after scaling columns to unit norm */
+    bool use_t;                 /* t (nonrobust) or normal (HC, statsmodels' default use_t=False)
+                                 * distribution for pvalues and conf_int */
+    int k_constant;
+    long const_idx;             /* explicit constant column, or -1 (none or implicit) */
+    int refine_passes;          /* refinement passes done */
+    double refine_last_step;    /* ‖δ‖/‖β‖ of the last correction */
+    char **warnings;            /* nwarnings messages (statsmodels' wording where it has one) */
+    size_t nwarnings;
+    double seconds_accumulate, seconds_refine, seconds_second_pass, seconds_finalize;
+} ooc_fit_result;
+
+/* Fit y on X by least squares (weighted when the source has weights).
+ * A rank-deficient design is not an error (aliased columns + a warning).
+ * Errors: the source's errors; OOC_ERR_DATA (NaN/Inf or a negative weight,
+ * naming the row and column); OOC_ERR_INVALID_ARG (no response);
+ * OOC_ERR_NUMERIC (factorisation failed); OOC_ERR_INTERRUPTED; OOC_ERR_NOMEM.
+ * On success *out is owned by the caller (ooc_fit_result_free). */
+ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
+                   ooc_fit_result **out, ooc_error *err);
+
+/* NULL is a no-op. */
+void ooc_fit_result_free(ooc_fit_result *r);
+
+typedef struct ooc_svd_options {
+    ooc_method method;          /* how R is accumulated; default qr */
+    size_t k;                   /* leading singular triplets to keep; 0: all p */
+    bool vectors;               /* compute Vᵀ */
+    const char *u_out;          /* write U (nrows x k) as dataset /X of this new HDF5 file; NULL: no */
+    int nthreads;               /* HDF5 writer compression threads; 0: online CPUs */
+    const volatile int *cancel;
+    ooc_log_sink log;
+} ooc_svd_options;
+
+void ooc_svd_options_init(ooc_svd_options *o);
+
+typedef struct ooc_svd_result {
+    size_t p, k;
+    char **names;               /* p column names */
+    uint64_t nrows;
+    double *s;                  /* k singular values, descending */
+    double *vt;                 /* k x p row-major right singular vectors (NULL unless vectors or u_out) */
+    double condition_number;    /* s[0]/s[p-1] over all p values */
+    char *u_path;               /* where U was written, or NULL */
+    double seconds_accumulate, seconds_u;
+} ooc_svd_result;
+
+/* SVD of X (weighted rows when the source has weights; y is ignored).
+ * Errors: as ooc_fit, plus the HDF5 writer's when u_out is set. */
+ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
+                   ooc_svd_result **out, ooc_error *err);
+
+/* NULL is a no-op. */
+void ooc_svd_result_free(ooc_svd_result *r);
+
+#endif

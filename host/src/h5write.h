@@ -1,0 +1,62 @@
+/*
+ * h5write.h — writes a design matrix to HDF5 as PyTables-compatible EArrays.
+ *
+ * Layout: /X (n x p float64) and, optionally, /Y (n float64); chunked along
+ * rows, first dimension unlimited, shuffle + deflate filters declared in the
+ * dataset's pipeline so any HDF5 reader decodes them without plugins.
+ * Attributes CLASS='EARRAY', VERSION, TITLE, EXTDIM=0 make PyTables open them
+ * as EArrays; /X also carries `formula` and `column_names`.
+ *
+ * Chunks are shuffled and compressed (zlib streams) by worker threads owned
+ * by the writer and written in order with H5Dwrite_chunk from the thread that
+ * calls ooc_h5w_append/commit (HDF5 is only ever called from that thread).
+ *
+ * The file is created under a temporary name next to `path` and renamed
+ * into place by ooc_h5w_commit; ooc_h5w_abort (or a failed commit) removes
+ * it, so an existing file at `path` is never clobbered by a failed write.
+ */
+#ifndef OOC_H5WRITE_H
+#define OOC_H5WRITE_H
+
+#include "oocsolve.h"
+
+typedef struct ooc_h5_writer ooc_h5_writer;
+
+typedef struct ooc_h5_writer_options {
+    const char *path;                 /* final file name (required) */
+    size_t ncols;                     /* columns of X (>= 1) */
+    bool with_y;                      /* also write /Y */
+    size_t chunk_rows;                /* rows per chunk; 0: automatic (about 1 MiB of X) */
+    int level;                        /* deflate level 0..9; 0 means no deflate filter */
+    bool shuffle;                     /* shuffle filter before deflate */
+    int nthreads;                     /* compression threads; 0: number of online CPUs */
+    const char *formula;              /* stored as attribute on /X (may be NULL) */
+    const char *const *column_names;  /* ncols names stored as attribute on /X (may be NULL) */
+} ooc_h5_writer_options;
+
+/* Create the temporary file and datasets.  Errors: OOC_ERR_IO, OOC_ERR_HDF5,
+ * OOC_ERR_INVALID_ARG, OOC_ERR_NOMEM. */
+ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out, ooc_error *err);
+
+/* Append nrows rows: X row-major nrows*ncols, y nrows (ignored unless with_y).
+ * Copies the data; returns once it is buffered or queued. */
+ooc_status ooc_h5w_append(ooc_h5_writer *w, const double *X, const double *y, size_t nrows,
+                          ooc_error *err);
+
+/* Statistics after commit. */
+typedef struct ooc_h5_write_stats {
+    uint64_t nrows;
+    uint64_t raw_bytes;        /* uncompressed bytes of all chunks */
+    uint64_t stored_bytes;     /* compressed bytes written */
+    size_t chunk_rows;
+} ooc_h5_write_stats;
+
+/* Write the last partial chunk, finish the attributes, close the file and
+ * rename it into place.  Frees the writer in every case.  stats may be NULL. */
+ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error *err);
+
+/* Stop the workers, close and delete the temporary file, free the writer.
+ * NULL is a no-op. */
+void ooc_h5w_abort(ooc_h5_writer *w);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * report.h — human and machine output of fit/svd results: a text summary
+ * laid out like statsmodels' OLS/WLS `summary()`, and JSON with every number
+ * at full precision ("%.17g"; NaN and Inf become null).
+ * Functions write to a caller-supplied stream and return OOC_ERR_IO when the
+ * stream reports a write error; they never print anywhere else.
+ */
+#ifndef OOC_REPORT_H
+#define OOC_REPORT_H
+
+#include "fit.h"
+
+#include <stdio.h>
+
+/* Extra context shown in reports (all optional). */
+typedef struct ooc_report_info {
+    const char *input;        /* input file name */
+    const char *backend;      /* backend name */
+    double seconds_total;     /* wall time of the whole command, 0: omitted */
+} ooc_report_info;
+
+/* statsmodels-style text summary. */
+ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_report_info *info,
+                               ooc_error *err);
+
+/* JSON object with every statistic, names, aliased columns, warnings, timings. */
+ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_report_info *info,
+                               ooc_error *err);
+
+/* Singular values, condition number and (when computed) Vᵀ, as text. */
+ooc_status ooc_report_svd_text(FILE *f, const ooc_svd_result *r, const ooc_report_info *info,
+                               ooc_error *err);
+
+/* The same as JSON. */
+ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_report_info *info,
+                               ooc_error *err);
+
+#endif

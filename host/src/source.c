@@ -1,0 +1,73 @@
+/* source.c — shared pieces of the source interface: default allocator,
+ * option defaults, and opening a path as HDF5 or CSV by its content. */
+#include "source.h"
+
+#include "error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *aligned_alloc64(size_t nbytes, void *ctx)
+{
+    (void)ctx;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, nbytes ? nbytes : 64) != 0)
+        return NULL;
+    return p;
+}
+
+static void plain_free(void *ptr, void *ctx)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+const ooc_allocator ooc_default_allocator = {aligned_alloc64, plain_free, NULL};
+
+void ooc_source_free(ooc_source *src)
+{
+    if (src)
+        src->vt->destroy(src);
+}
+
+void ooc_source_options_init(ooc_source_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->x_dataset = "/X";
+    o->y_dataset = "/Y";
+    o->need_y = true;
+    o->csv.delimiter = ',';
+    o->allocator = ooc_default_allocator;
+}
+
+/* True when the file starts with the HDF5 signature (at offset 0; files with
+ * a user block are not produced by the tools we interoperate with). */
+static bool looks_like_hdf5(const char *path)
+{
+    static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return n == sizeof head && memcmp(head, signature, sizeof head) == 0;
+}
+
+ooc_status ooc_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
+                           ooc_error *err)
+{
+    *out = NULL;
+    FILE *probe = fopen(path, "rb");
+    if (!probe)
+        return OOC_FAIL(err, OOC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    fclose(probe);
+    if (looks_like_hdf5(path))
+        return ooc_h5_source_open(path, o, out, err);
+    if (!o->formula)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "'%s' is not an HDF5 file; to read a CSV give a formula (-f)", path);
+    return ooc_csv_source_open(path, o, out, err);
+}

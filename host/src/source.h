@@ -1,0 +1,116 @@
+/*
+ * source.h — a stream of row blocks of the augmented matrix [X y w].
+ *
+ * Every source (HDF5 file, CSV + formula) yields blocks from a fixed ring of
+ * buffers, so memory does not grow with n.  A block holds `nrows` rows of
+ * `ncols` float64 values, row-major: the p columns of X, then y (if the
+ * source has a response), then the weight (if weights were requested).
+ *
+ * Usage (single consumer thread):
+ *     ooc_block *b;
+ *     while ((st = src->vt->next(src, &b, err)) == OOC_OK && b) {
+ *         ... use b->data ...
+ *         src->vt->release(src, b);
+ *     }
+ * A block must be released before the ring runs dry (ring_size blocks may be
+ * held at most).  rewind() starts a new pass (all blocks must be released).
+ */
+#ifndef OOC_SOURCE_H
+#define OOC_SOURCE_H
+
+#include "oocsolve.h"
+
+#include <stdint.h>
+
+typedef struct ooc_block {
+    double *data;         /* nrows*ncols, row-major; owned by the source's ring */
+    size_t nrows;
+    size_t ncols;
+    uint64_t first_row;   /* 0-based index of the block's first row in the whole matrix */
+    int slot;             /* ring slot (private to the source) */
+} ooc_block;
+
+/* Allocator for ring buffers (pinned host memory when a GPU backend is used).
+ * alloc returns NULL on failure. */
+typedef struct ooc_allocator {
+    void *(*alloc)(size_t nbytes, void *ctx);
+    void (*free)(void *ptr, void *ctx);
+    void *ctx;
+} ooc_allocator;
+
+/* The default allocator: aligned malloc/free (64 bytes). */
+extern const ooc_allocator ooc_default_allocator;
+
+typedef struct ooc_source ooc_source;
+
+typedef struct ooc_source_vtable {
+    /* Next block, or *blk = NULL at the end of the pass. */
+    ooc_status (*next)(ooc_source *src, ooc_block **blk, ooc_error *err);
+    /* Hand a block's buffer back to the ring. */
+    void (*release)(ooc_source *src, ooc_block *blk);
+    /* Begin another pass over the same rows (all blocks released first). */
+    ooc_status (*rewind)(ooc_source *src, ooc_error *err);
+    /* Stop workers and free everything.  NULL-safe via ooc_source_free. */
+    void (*destroy)(ooc_source *src);
+} ooc_source_vtable;
+
+/* Public description of a source, filled in by its constructor. */
+struct ooc_source {
+    const ooc_source_vtable *vt;
+    uint64_t nrows;            /* total rows, or UINT64_MAX when unknown before the pass ends (CSV) */
+    size_t p;                  /* columns of X */
+    bool has_y;                /* column p is y */
+    bool has_weights;          /* last column is the observation weight */
+    size_t ncols;              /* p + has_y + has_weights */
+    char **column_names;       /* p names of X columns (owned by the source; may be generic "x0"...) */
+    char *formula;             /* formula text when known (owned; may be NULL) */
+    char *y_name;              /* response name when known (owned; may be NULL) */
+    size_t block_rows;         /* maximum rows per block */
+    uint64_t rows_dropped;     /* CSV sources: rows dropped for missing values during the last pass */
+};
+
+/* Destroy a source.  NULL is a no-op. */
+void ooc_source_free(ooc_source *src);
+
+/* How to open a source (HDF5 file or CSV + formula). */
+typedef struct ooc_source_options {
+    /* HDF5 */
+    const char *x_dataset;        /* default "/X" */
+    const char *y_dataset;        /* default "/Y"; ignored when y_column is set */
+    const char *y_column;         /* take y from this named column of X (removed from X); NULL: none */
+    const char *w_dataset;        /* weights dataset (e.g. "/W"); NULL: none unless w_column */
+    const char *w_column;         /* weights from this named column of X (removed from X) */
+    bool need_y;                  /* fail when no response is found (fit: true, svd: false) */
+    /* CSV (used when the path does not name an HDF5 file) */
+    const char *formula;          /* required for CSV */
+    const ooc_formula_var *vars;
+    size_t nvars;
+    ooc_csv_settings csv;
+    const char *weights_name;     /* CSV: column holding observation weights */
+    /* pipeline */
+    size_t block_rows;            /* rows per block; 0: automatic */
+    int ring_size;                /* buffers in the ring; 0: automatic (>= 2 * threads) */
+    int nthreads;                 /* worker threads; 0: online CPUs */
+    ooc_allocator allocator;      /* ring buffer allocator; zeroed: ooc_default_allocator */
+    const volatile int *cancel;   /* raise to stop with OOC_ERR_INTERRUPTED */
+    ooc_log_sink log;
+} ooc_source_options;
+
+/* Defaults for every field. */
+void ooc_source_options_init(ooc_source_options *o);
+
+/* Open `path`: an HDF5 file (detected by its signature) or a CSV (requires
+ * o->formula).  Errors: as the concrete source constructors. */
+ooc_status ooc_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
+                           ooc_error *err);
+
+/* HDF5 source (h5source.c): direct chunk reads on one thread, decompression
+ * on worker threads.  Errors name the dataset and chunk. */
+ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
+                              ooc_error *err);
+
+/* CSV + formula source (csvsource.c): the ingest pipeline without the file. */
+ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
+                               ooc_error *err);
+
+#endif

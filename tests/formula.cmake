@@ -1,0 +1,33 @@
+# tests/formula.cmake — test registrations for the formula area: unit tests of the
+# formula module, the patsy interop test through the CLI, and the libFuzzer target
+# when OOC_FUZZ is ON.
+ooc_add_unit_test(test_formula test_formula.c)
+target_link_libraries(test_formula PRIVATE Threads::Threads)
+ooc_add_py_test(interop_patsy interop_patsy.py)
+
+if(OOC_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "OOC_FUZZ=ON needs clang: configure with -DCMAKE_C_COMPILER=clang")
+  endif()
+  # The formula sources are compiled into the target so that they carry the
+  # fuzzer's coverage instrumentation; 30 s from the seed corpus of formulas.
+  add_executable(fuzz_formula fuzz_formula.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula_lex.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula_parse.c
+    ${PROJECT_SOURCE_DIR}/host/src/model.c
+    ${PROJECT_SOURCE_DIR}/host/src/numparse.c
+    ${PROJECT_SOURCE_DIR}/host/src/error.c)
+  target_include_directories(fuzz_formula PRIVATE ${PROJECT_SOURCE_DIR}/host/src
+                             ${PROJECT_SOURCE_DIR}/host/include)
+  target_compile_options(fuzz_formula PRIVATE -fsanitize=fuzzer,address,undefined
+                         -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
+  target_link_options(fuzz_formula PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_formula PRIVATE m)
+  ooc_set_warnings(fuzz_formula)
+  set(scratch ${CMAKE_CURRENT_BINARY_DIR}/fuzz_formula_corpus)
+  file(MAKE_DIRECTORY ${scratch})
+  add_test(NAME fuzz_formula
+           COMMAND fuzz_formula -max_total_time=30 -timeout=10 -rss_limit_mb=1024
+                   ${scratch} ${CMAKE_CURRENT_SOURCE_DIR}/corpus/formula)
+  set_tests_properties(fuzz_formula PROPERTIES LABELS fuzz TIMEOUT 120)
+endif()

@@ -1,0 +1,91 @@
+/*
+ * fuzz_formula.c — libFuzzer target for the formula module: arbitrary text
+ * is parsed as a formula (with one formula variable `lnames`), and when it
+ * parses, bound to a fixed header and a small fixed block, its levels are
+ * scanned, its columns built and the block evaluated.  Any crash, sanitizer
+ * report or inconsistent result (a failing call without a message, a
+ * formula error without the "formula error: " prefix, rows lost) aborts.
+ */
+#include "model.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const header[] = {"y", "a", "b", "c", "d", "g", "s", "t"};
+enum { NCOLS = 8, NROWS = 4 };
+static const char *const rows[NROWS][NCOLS] = {
+    {"1.5", "1", "2", "-3", "0.25", "0", "lo", "True"},
+    {"NA", "2", "", "4", "1e3", "1", "hi", "False"},
+    {"3", "-1", "0.5", "inf", "-0", "2", "mid", "True"},
+    {"4", "0", "7", "8", "9", "1", "", "False"},
+};
+
+static void check_failure(ooc_status st, const ooc_error *err)
+{
+    if (st == OOC_OK)
+        return;
+    if (err->status != st || err->message[0] == '\0')
+        abort();
+    if (st == OOC_ERR_FORMULA && strncmp(err->message, "formula error: ", 15) != 0)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *formula = malloc(size + 1);
+    if (!formula)
+        return 0;
+    memcpy(formula, data, size);
+    formula[size] = '\0';
+    static const ooc_formula_var vars[] = {{"lnames", "[0, 1, 2]"}};
+    ooc_model *m = NULL;
+    ooc_model_scratch *s = NULL;
+    ooc_error err = {OOC_OK, ""};
+    ooc_status st = ooc_model_parse(formula, vars, 1, &m, &err);
+    check_failure(st, &err);
+    if (st != OOC_OK)
+        goto out;
+    char *fields[NROWS * NCOLS];
+    uint32_t lens[NROWS * NCOLS];
+    uint64_t lines[NROWS];
+    for (size_t r = 0; r < NROWS; r++) {
+        lines[r] = r + 2;
+        for (size_t c = 0; c < NCOLS; c++) {
+            fields[r * NCOLS + c] = (char *)rows[r][c];
+            lens[r * NCOLS + c] = (uint32_t)strlen(rows[r][c]);
+        }
+    }
+    ooc_csv_block blk = {NROWS, NCOLS, fields, lens, lines, 0, NULL, 0, 0};
+    ooc_model_data_options opts = {"fuzz.csv", NULL, 0, false};
+    st = ooc_model_bind(m, header, NCOLS, &blk, &opts, &err);
+    if (st == OOC_OK && ooc_model_needs_level_scan(m))
+        st = ooc_model_scan_levels(m, &blk, &err);
+    if (st == OOC_OK)
+        st = ooc_model_finish_levels(m, &err);
+    check_failure(st, &err);
+    if (st != OOC_OK)
+        goto out;
+    size_t p = ooc_model_ncols(m);
+    for (size_t j = 0; j < p; j++)
+        if (!ooc_model_column_name(m, j))
+            abort();
+    s = ooc_model_scratch_new(m);
+    double *X = malloc((p ? p : 1) * NROWS * sizeof *X);
+    double y[NROWS];
+    size_t n = 0, dropped = 0;
+    if (s && X) {
+        st = ooc_model_eval(m, s, &blk, X, y, &n, &dropped, &err);
+        check_failure(st, &err);
+        if (st == OOC_OK && n + dropped != NROWS)
+            abort();
+    }
+    free(X);
+out:
+    ooc_model_scratch_free(s);
+    ooc_model_free(m);
+    free(formula);
+    return 0;
+}
