@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
-"""run.py — oocsolve vs the reference pipeline, same data, same run.
+"""run.py — the one benchmark command: oocsolve vs the reference pipeline, same data, same run.
 
-Generates the workload CSV if missing (bench/gen_data.py: the bytes seed_pipeline.py gen-csv
-writes), then for each step runs oocsolve and the reference pipeline (seed_pipeline.py from
-../shared) alternately, --runs times each, and prints medians, ratios and peak RSS (of the
-process tree's largest process, from wait4).
+For each workload it generates the CSV if missing (bench/gen_data.py writes the bytes that
+seed_pipeline.py gen-csv writes; wide workloads add standard-normal columns e0, e1, ...), then runs
+oocsolve (ingest, fit with each method, svd) and the reference pipeline (seed_pipeline.py: its
+ingest, solve, lstsq, svd), alternating them, --runs times each, and prints one table of medians,
+ratios and peak RSS, plus the measured decompression limit (bench_decode: all chunks read and
+inflated in parallel, nothing else).  The reference's ingest has the seed formula built in, so for
+the wide workloads (W3, W4) the reference steps run on oocsolve's file (PyTables reads it natively).
 
-usage: bench/run.py [--rows N] [--runs K] [--steps ingest,fit,svd] [--update-doc]
-  Run it with the project's venv: .venv/bin/python bench/run.py
+usage: .venv/bin/python bench/run.py [--workloads W1,W2,W3,W4] [--runs K] [--quick]
+                                      [--no-reference] [--update-doc]
+  --quick       small sizes, one run: a smoke test of the whole harness (timings meaningless)
+  --update-doc  rewrite the results table in docs/BENCHMARKS.md
 """
 import argparse
-import json
+import datetime
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -22,79 +28,176 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "bench", "data")
 SEED = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference", "seed_pipeline.py"))
 PY = sys.executable
-FORMULA = "y ~ 0 + a + b + c + d + d:c + a:b + a:c + C(cat1, Treatment, levels=lnames)"
+SEED_RHS = "0 + a + b + c + d + d:c + a:b + a:c + C(cat1, Treatment, levels=lnames)"
+DOC = os.path.join(ROOT, "docs", "BENCHMARKS.md")
+BEGIN, END = "<!-- bench/run.py results begin -->", "<!-- bench/run.py results end -->"
+
+# name: (rows, extra columns beyond the seed's 12, rows in --quick mode)
+WORKLOADS = {
+    "W1": (2_500_000, 0, 20_000),
+    "W2": (25_000_000, 0, 50_000),
+    "W3": (1_000_000, 188, 5_000),
+    "W4": (200_000, 988, 2_000),
+}
 
 
-def oocsolve_bin():
-    return os.environ.get("OOCSOLVE", os.path.join(ROOT, "build", "host", "oocsolve"))
+def build_dir():
+    return os.environ.get("OOC_BUILD", os.path.join(ROOT, "build"))
 
 
-def timed(cmd):
-    """Run cmd; return (wall seconds, peak RSS in MB of the child). Raises on failure."""
+def timed_rss(cmd):
+    """Run cmd; return (wall seconds, peak RSS in MB of that child, stdout)."""
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = p.stdout.read()
+    err = p.stderr.read()
     _, status, ru = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t
-    err = p.stderr.read().decode()
+    p.stdout.close()
     p.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {err}")
-    return dt, ru.ru_maxrss / 1024.0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {err.decode()[-2000:]}")
+    return dt, ru.ru_maxrss / 1024.0, out.decode()
 
 
-def ensure_csv(nrows):
+def formula(extra):
+    return "y ~ " + SEED_RHS + "".join(f" + e{k}" for k in range(extra))
+
+
+def ensure_csv(rows, extra):
     os.makedirs(DATA, exist_ok=True)
-    path = os.path.join(DATA, f"seed-{nrows}.csv")
+    path = os.path.join(DATA, f"seed-{rows}" + (f"-e{extra}" if extra else "") + ".csv")
     if not os.path.exists(path):
-        print(f"generating {path} ...", file=sys.stderr)
-        subprocess.run([PY, os.path.join(ROOT, "bench", "gen_data.py"), path, str(nrows)], check=True)
+        print(f"bench: generating {path}", file=sys.stderr)
+        cmd = [PY, os.path.join(ROOT, "bench", "gen_data.py"), path, str(rows)]
+        if extra:
+            cmd += ["--p-extra", str(extra)]
+        subprocess.run(cmd, check=True)
     return path
 
 
-def bench_pair(name, ours, theirs, runs):
-    """Alternate ours/theirs `runs` times; return a result row."""
-    t_o, t_t, m_o, m_t = [], [], [], []
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, workload, step, ours, ref=None, note=""):
+        """ours/ref: lists of (seconds, rss_mb) or None."""
+        row = {"workload": workload, "step": step, "note": note}
+        if ours:
+            row["ours_s"] = statistics.median(s for s, _ in ours)
+            row["ours_rss"] = max(m for _, m in ours)
+        if ref:
+            row["ref_s"] = statistics.median(s for s, _ in ref)
+            row["ref_rss"] = max(m for _, m in ref)
+        if ours and ref:
+            row["ratio"] = row["ref_s"] / row["ours_s"]
+        self.rows.append(row)
+        print(self.format_row(row), file=sys.stderr, flush=True)
+
+    @staticmethod
+    def header():
+        return ("| workload | step | oocsolve s | reference s | speed-up | oocsolve peak RSS MB | "
+                "reference peak RSS MB | note |\n|---|---|---:|---:|---:|---:|---:|---|")
+
+    @staticmethod
+    def format_row(r):
+        def f(key, fmt):
+            return format(r[key], fmt) if key in r else "–"
+        return (f"| {r['workload']} | {r['step']} | {f('ours_s', '.2f')} | {f('ref_s', '.2f')} | "
+                f"{f('ratio', '.1f')}{'×' if 'ratio' in r else ''} | {f('ours_rss', '.0f')} | "
+                f"{f('ref_rss', '.0f')} | {r['note']} |")
+
+    def markdown(self):
+        return "\n".join([self.header()] + [self.format_row(r) for r in self.rows])
+
+
+def alternate(runs, ours_cmd, ref_cmd):
+    ours, ref = [], []
     for _ in range(runs):
-        dt, rss = timed(ours)
-        t_o.append(dt)
-        m_o.append(rss)
-        if theirs:
-            dt, rss = timed(theirs)
-            t_t.append(dt)
-            m_t.append(rss)
-    row = {"step": name, "ours_s": statistics.median(t_o), "ours_rss_mb": max(m_o), "runs": runs}
-    if theirs:
-        row.update(ref_s=statistics.median(t_t), ref_rss_mb=max(m_t),
-                   ratio=statistics.median(t_t) / statistics.median(t_o))
-    return row
+        if ours_cmd:
+            s, m, _ = timed_rss(ours_cmd)
+            ours.append((s, m))
+        if ref_cmd:
+            s, m, _ = timed_rss(ref_cmd)
+            ref.append((s, m))
+    return ours or None, ref or None
+
+
+def decode_limit(h5, runs):
+    exe = os.path.join(build_dir(), "bench", "bench_decode")
+    _, _, out = timed_rss([exe, h5, str(os.cpu_count()), str(max(runs, 1))])
+    m = re.search(r"limit\s+overlapped max\(r,d\)\s+([0-9.]+) s", out)
+    if not m:
+        raise RuntimeError(f"bench_decode output not understood:\n{out}")
+    return float(m.group(1))
+
+
+def run_workload(name, rows, extra, runs, reference, table):
+    exe = os.path.join(build_dir(), "host", "oocsolve")
+    csv = ensure_csv(rows, extra)
+    stem = os.path.splitext(csv)[0]
+    ours_h5, ref_h5 = stem + ".ooc.h5", stem + ".ref.h5"
+    fml = formula(extra)
+    ingest = [exe, "ingest", csv, "-f", fml, "--var", "lnames=0,1,2,3,4", "-o", ours_h5, "-q"]
+    seed_shape = extra == 0
+    ref_ingest = [PY, SEED, "ingest", csv, ref_h5] if reference and seed_shape else None
+    ours, ref = alternate(runs, ingest, ref_ingest)
+    table.add(name, "ingest (CSV → HDF5)", ours, ref,
+              "" if ref else ("reference ingest has the seed formula built in" if reference else ""))
+    files = [("ours", ours_h5)] + ([("reference's", ref_h5)] if ref_ingest else [])
+    for label, h5 in files:
+        rref = h5 if reference else None
+        ours, ref = alternate(runs, [exe, "fit", h5, "--method", "qr", "--json"],
+                              [PY, SEED, "solve", rref] if rref else None)
+        table.add(name, f"fit qr vs dask solve, {label} file", ours, ref)
+        fit_qr = ours
+        ours, ref = alternate(runs, [exe, "fit", h5, "--method", "normal", "--json"],
+                              [PY, SEED, "lstsq", rref] if rref else None)
+        table.add(name, f"fit normal vs dask lstsq, {label} file", ours, ref)
+        ours, ref = alternate(runs, [exe, "svd", h5, "--json"],
+                              [PY, SEED, "svd", rref] if rref else None)
+        table.add(name, f"svd vs dask svd, {label} file", ours, ref)
+        limit = decode_limit(h5, runs)
+        ratio = statistics.median(s for s, _ in fit_qr) / limit
+        table.add(name, f"decompression limit, {label} file", [(limit, 0.0)], None,
+                  f"fit qr takes {ratio:.2f}× the limit")
+
+
+def update_doc(table, args):
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    cmd = "bench/run.py " + " ".join(sys.argv[1:])
+    block = (f"{BEGIN}\nRun {stamp} on {platform.machine()}, {os.cpu_count()} cores: "
+             f"`.venv/bin/python {cmd}` (medians of {args.runs} run(s), alternating oocsolve and "
+             f"the reference; speed-up = reference / oocsolve).\n\n{table.markdown()}\n{END}")
+    text = open(DOC).read() if os.path.exists(DOC) else "# Benchmarks\n\n"
+    if BEGIN in text:
+        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        text += "\n" + block + "\n"
+    with open(DOC + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(DOC + ".tmp", DOC)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=2_500_000)
+    ap.add_argument("--workloads", default="W1")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--steps", default="ingest")
-    ap.add_argument("--no-reference", action="store_true", help="time oocsolve only")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-reference", action="store_true")
+    ap.add_argument("--update-doc", action="store_true")
     args = ap.parse_args()
-    csv = ensure_csv(args.rows)
-    ours_h5 = os.path.join(DATA, f"seed-{args.rows}.ooc.h5")
-    ref_h5 = os.path.join(DATA, f"seed-{args.rows}.ref.h5")
-    exe = oocsolve_bin()
-    rows = []
-    for step in args.steps.split(","):
-        if step == "ingest":
-            ours = [exe, "ingest", csv, "-f", FORMULA, "--var", "lnames=0,1,2,3,4", "-o", ours_h5, "-q"]
-            theirs = None if args.no_reference else [PY, SEED, "ingest", csv, ref_h5]
-            rows.append(bench_pair("ingest", ours, theirs, args.runs))
-        else:
-            raise SystemExit(f"unknown step {step}")
-    info = {"rows": args.rows, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "results": rows}
-    print(json.dumps(info, indent=1))
-    print(f"\n{'step':<10}{'oocsolve s':>12}{'reference s':>13}{'ratio':>8}{'RSS MB':>9}{'ref RSS MB':>11}")
-    for r in rows:
-        print(f"{r['step']:<10}{r['ours_s']:>12.2f}{r.get('ref_s', float('nan')):>13.2f}"
-              f"{r.get('ratio', float('nan')):>8.1f}{r['ours_rss_mb']:>9.0f}{r.get('ref_rss_mb', float('nan')):>11.0f}")
+    if args.quick:
+        args.runs = 1
+    table = Table()
+    for name in args.workloads.split(","):
+        rows, extra, quick_rows = WORKLOADS[name]
+        run_workload(name, quick_rows if args.quick else rows, extra, args.runs,
+                     not args.no_reference, table)
+    print(table.markdown())
+    if args.update_doc:
+        update_doc(table, args)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,10 @@
  *    the stacked triangles on the host.
  *  - device OOM in begin(): panels are halved (with a note) down to
  *    max(p_aug, 64) rows, then a clear OOC_ERR_BACKEND.
+ * Built as the plugin oocsolve_cuda.so (device.h: the host loads it with
+ * dlopen and reaches it only through ooc_cuda_plugin_entry), so this file
+ * uses nothing from liboocsolve_core but error.c, which is compiled into the
+ * plugin with it.
  * Every CUDA/cuBLAS/cuSOLVER call goes through CUDA_TRY / CUBLAS_TRY /
  * CUSOLVER_TRY: OOC_ERR_BACKEND with the library's status name and the call
  * text, then `goto out`.  NVTX ranges mark copy / update / finish.
@@ -648,7 +652,7 @@ static ooc_status cuda_finish(ooc_backend *be, double *r_aug, ooc_error *err)
         OOC_FAIL_IF(!isfinite(acc[k]), err, OOC_ERR_NUMERIC,
                     "the accumulated %s factor is not finite: the data contain NaN or Inf, "
                     "negative weights, or values too large to square",
-                    ooc_method_name(c->method));
+                    c->method == OOC_METHOD_NORMAL ? "normal" : "qr");
     /* row-major upper triangle with a non-negative diagonal */
     for (size_t i = 0; i < p; i++) {
         double sign = acc[i * p + i] < 0.0 ? -1.0 : 1.0;
@@ -794,7 +798,29 @@ ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_bac
     }
     *out = be;
 out:
-    if (status != OOC_OK)
-        ooc_backend_free(be);
+    if (status != OOC_OK) {
+        cuda_destroy(be);
+        free(be);
+    }
     return status;
+}
+
+/* ---------------------------------------------------------- plugin ABI -- */
+
+static const ooc_cuda_plugin plugin_table = {
+    .abi_version = OOC_CUDA_PLUGIN_ABI,
+    .sizeof_backend = sizeof(ooc_backend),
+    .sizeof_backend_ops = sizeof(ooc_backend_ops),
+    .sizeof_error = sizeof(ooc_error),
+    .sizeof_backend_options = sizeof(ooc_cuda_backend_options),
+    .sizeof_device_info = sizeof(ooc_cuda_device_info),
+    .device_count = ooc_cuda_device_count,
+    .device_query = ooc_cuda_device_query,
+    .backend_create = ooc_cuda_backend_create,
+};
+
+/* The plugin is built with hidden visibility: this is its only export. */
+__attribute__((visibility("default"))) const ooc_cuda_plugin *ooc_cuda_plugin_entry(void)
+{
+    return &plugin_table;
 }

@@ -1,8 +1,14 @@
 /*
  * device.h — the CUDA backend as seen from host code.  Only device/ includes
  * CUDA headers; this header does not, so host code (backend_select.c) can
- * include it whether or not the build has CUDA (the functions exist only
- * when it does: OOC_HAVE_CUDA).
+ * include it whether or not the build has CUDA.
+ *
+ * The backend is built as a plugin, OOC_CUDA_PLUGIN_FILE (a shared module
+ * linking the CUDA runtime, cuBLAS and cuSOLVER), that the host dlopen()s only
+ * when a GPU is asked for: the oocsolve executable itself links no CUDA
+ * library.  The plugin exports one symbol, OOC_CUDA_PLUGIN_ENTRY, returning
+ * an ooc_cuda_plugin table.  The functions declared below are what the table
+ * points to; they are also linked directly into the test programs.
  */
 #ifndef OOC_DEVICE_H
 #define OOC_DEVICE_H
@@ -11,6 +17,7 @@
 #include "oocsolve.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Most GPUs one backend drives (gpu:0,1,...). */
 #define OOC_CUDA_MAX_DEVICES 16
@@ -52,5 +59,41 @@ typedef struct ooc_cuda_backend_options {
  * OOC_ERR_NOMEM. */
 ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_backend **out,
                                    ooc_error *err);
+
+/* ------------------------------------------------------- plugin ABI -- */
+
+/* File name of the plugin (CMake's OUTPUT_NAME of the oocsolve_cuda target). */
+#define OOC_CUDA_PLUGIN_FILE "oocsolve_cuda.so"
+
+/* Name of the exported entry point (type ooc_cuda_plugin_entry_fn). */
+#define OOC_CUDA_PLUGIN_ENTRY "ooc_cuda_plugin_entry"
+
+/* Version of the table below and of everything it passes across the
+ * boundary (ooc_backend, ooc_backend_ops, ooc_backend_caps, ooc_allocator,
+ * ooc_error, ooc_log_sink, ooc_cuda_backend_options, ooc_cuda_device_info).
+ * Bump it when any of them changes shape or meaning.  The loader also compares
+ * the struct sizes the plugin was compiled with, to catch a forgotten bump. */
+#define OOC_CUDA_PLUGIN_ABI 1u
+
+/* The plugin's table.  abi_version stays the first member in every version so
+ * that a loader can read it from a plugin of any version. */
+typedef struct ooc_cuda_plugin {
+    uint32_t abi_version;            /* OOC_CUDA_PLUGIN_ABI of the plugin's build */
+    uint32_t sizeof_backend;         /* sizeof(ooc_backend) ... as the plugin was compiled */
+    uint32_t sizeof_backend_ops;
+    uint32_t sizeof_error;
+    uint32_t sizeof_backend_options;
+    uint32_t sizeof_device_info;
+    int (*device_count)(char *why, size_t why_size);                      /* ooc_cuda_device_count */
+    ooc_status (*device_query)(int index, ooc_cuda_device_info *info,     /* ooc_cuda_device_query */
+                               ooc_error *err);
+    ooc_status (*backend_create)(const ooc_cuda_backend_options *opts,    /* ooc_cuda_backend_create */
+                                 ooc_backend **out, ooc_error *err);
+} ooc_cuda_plugin;
+
+typedef const ooc_cuda_plugin *(*ooc_cuda_plugin_entry_fn)(void);
+
+/* The plugin's entry point: a pointer to its static table (never NULL). */
+const ooc_cuda_plugin *ooc_cuda_plugin_entry(void);
 
 #endif

@@ -1,15 +1,18 @@
 # tests/cuda.cmake — the GPU backend, verified here through a strict CPU emulation of the
-# CUDA runtime / cuBLAS / cuSOLVER calls it makes (cuda_emu/), plus the real-GPU suite
-# (label gpu; exits 77 = skipped when `oocsolve devices` would find no GPU).
+# CUDA runtime / cuBLAS / cuSOLVER calls it makes (cuda_emu/), linked directly and as a
+# dlopen()ed plugin; the plugin loader; plus the real-GPU suite (label gpu; exits 77 =
+# skipped when `oocsolve devices` would find no GPU).
 if(NOT OOC_HAVE_CUDA)
   return()
 endif()
 
 # The emulator: compiled against the real CUDA headers so its signatures cannot drift.
+# Position-independent: it is also linked into the emulated plugin.
 add_library(ooc_cuda_emu STATIC cuda_emu/cuda_emu.c)
 target_include_directories(ooc_cuda_emu PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/cuda_emu)
 target_include_directories(ooc_cuda_emu SYSTEM PUBLIC ${CUDAToolkit_INCLUDE_DIRS})
 target_link_libraries(ooc_cuda_emu PUBLIC OpenBLASLapacke::OpenBLASLapacke m)
+set_target_properties(ooc_cuda_emu PROPERTIES POSITION_INDEPENDENT_CODE ON)
 ooc_set_warnings(ooc_cuda_emu)
 
 # backend_cuda.c built again, linked to the emulator instead of the toolkit's libraries;
@@ -17,12 +20,20 @@ ooc_set_warnings(ooc_cuda_emu)
 ooc_add_cuda_backend(ooc_device_emu LIBS ooc_cuda_emu)
 ooc_add_cuda_backend(ooc_device_emu_racy LIBS ooc_cuda_emu DEFINES OOC_CUDA_TEST_SKIP_COPY_WAIT)
 
-# backend selection over the emulated backend
-add_library(oocsolve_backends_emu STATIC ${PROJECT_SOURCE_DIR}/host/src/backend_select.c)
-target_include_directories(oocsolve_backends_emu PUBLIC ${PROJECT_SOURCE_DIR}/host/src)
-target_compile_definitions(oocsolve_backends_emu PRIVATE OOC_HAVE_CUDA=1)
-target_link_libraries(oocsolve_backends_emu PUBLIC ooc_device_emu oocsolve_core)
-ooc_set_warnings(oocsolve_backends_emu)
+# The plugin over the emulator (1 device unless OOC_EMU_DEVICE_COUNT says otherwise): loaded
+# through OOC_CUDA_PLUGIN it exercises the real dlopen path of oocsolve on a machine without GPU.
+ooc_add_cuda_plugin(oocsolve_cuda_emu LIBS ooc_cuda_emu)
+
+# Modules that look like plugins but must be refused: wrong ABI version, right version with
+# other struct sizes, no entry symbol (test_cuda_plugin_fake.c, one per OOC_FAKE_PLUGIN).
+foreach(kind abi sizes noentry)
+  add_library(ooc_fake_plugin_${kind} MODULE test_cuda_plugin_fake.c)
+  target_include_directories(ooc_fake_plugin_${kind} PRIVATE ${OOC_DEVICE_DIR}
+    ${PROJECT_SOURCE_DIR}/host/src ${PROJECT_SOURCE_DIR}/host/include)
+  target_compile_definitions(ooc_fake_plugin_${kind} PRIVATE OOC_FAKE_PLUGIN_${kind}=1)
+  set_target_properties(ooc_fake_plugin_${kind} PROPERTIES PREFIX "" SUFFIX ".so")
+  ooc_set_warnings(ooc_fake_plugin_${kind})
+endforeach()
 
 # ooc_add_cuda_test(name source LIBS... DEFINES... ARGS...)
 function(ooc_add_cuda_test name source)
@@ -42,11 +53,25 @@ set(OOC_NIST_DIR "${OOC_SHARED_DIR}/data/nist-strd")
 
 ooc_add_cuda_test(test_cuda_emu test_cuda_emu.c LIBS ooc_cuda_emu LABELS unit)
 ooc_add_cuda_test(test_cuda_backend_emu test_cuda_backend.c
-  LIBS oocsolve_backends_emu ooc_device_emu ooc_cuda_emu
+  LIBS oocsolve_backends ooc_device_emu ooc_cuda_emu
   DEFINES OOC_TEST_EMULATED=1 ARGS ${OOC_NIST_DIR} LABELS unit)
 ooc_add_cuda_test(test_cuda_backend_racy_emu test_cuda_backend.c
   LIBS ooc_device_emu_racy ooc_cuda_emu
   DEFINES OOC_TEST_EMULATED=1 OOC_TEST_RACY_BACKEND=1 ARGS ${OOC_NIST_DIR} LABELS unit)
+# The plugin loader (search, dlopen, ABI checks, selection) on the emulated and fake plugins.
+ooc_add_cuda_test(test_cuda_plugin test_cuda_plugin.c LIBS oocsolve_backends ${CMAKE_DL_LIBS}
+  ARGS $<TARGET_FILE:oocsolve_cuda_emu> $<TARGET_FILE:ooc_fake_plugin_abi>
+       $<TARGET_FILE:ooc_fake_plugin_sizes> $<TARGET_FILE:ooc_fake_plugin_noentry>
+  LABELS unit)
+add_dependencies(test_cuda_plugin oocsolve_cuda_emu ooc_fake_plugin_abi ooc_fake_plugin_sizes
+                 ooc_fake_plugin_noentry)
+# The oocsolve executable: links no CUDA library (the plugin does), and through the emulated
+# plugin `fit/svd --device gpu` agree with --device cpu; device notes and errors on stderr.
+add_test(NAME cuda_plugin_cli
+         COMMAND ${OOC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_cuda_plugin_cli.py
+         WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties(cuda_plugin_cli PROPERTIES LABELS interop ENVIRONMENT
+  "OOCSOLVE=$<TARGET_FILE:oocsolve>;OOC_PLUGIN_REAL=$<TARGET_FILE:oocsolve_cuda>;OOC_PLUGIN_EMU=$<TARGET_FILE:oocsolve_cuda_emu>")
 # The same comparisons on real GPUs (the only place the toolkit's libraries run).
 ooc_add_cuda_test(test_cuda_backend_gpu test_cuda_backend.c
-  LIBS oocsolve_backends ARGS ${OOC_NIST_DIR} LABELS gpu)
+  LIBS oocsolve_backends ooc_device ARGS ${OOC_NIST_DIR} LABELS gpu)

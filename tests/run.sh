@@ -3,7 +3,8 @@
 #   1. installs what is missing (Debian packages, .venv) and builds with warnings as errors;
 #   2. runs every test (unit, interop with the Python oracles, NIST, reference-size numerics);
 #   3. rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the tests again;
-#   4. builds the libFuzzer targets with clang and runs each for a bounded time.
+#   4. builds the libFuzzer targets with clang and runs each for a bounded time;
+#   and, after step 2, runs the benchmark harness once in --quick mode (a smoke test).
 # Usage: bash tests/run.sh [--no-asan] [--no-fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,9 @@ jobs=$(nproc)
 echo "== build (Release, -Werror) and test"
 ooc_build build-test -DOOC_WERROR=ON
 ctest --test-dir build-test --output-on-failure -j"$jobs" -LE fuzz
+
+echo "== benchmark harness smoke test (bench/run.py --quick; timings not asserted)"
+OOC_BUILD="$PWD/build-test" .venv/bin/python bench/run.py --quick --workloads W1,W3
 
 if [ "$asan" = 1 ]; then
   echo "== build (ASan + UBSan, -Werror) and test"

@@ -10,7 +10,8 @@
  *  - emulated (OOC_TEST_EMULATED): linked to tests/cuda_emu; adds the
  *    emulator-only checks (multi-GPU with 2 emulated devices, OOM panel
  *    fallback, pageable fallback, pinned-copy accounting, device-spec
- *    selection with 0/1/2 devices);
+ *    selection with 0/1/2 devices, handing ooc_backend_open this backend's
+ *    plugin table directly (test_cuda_plugin.c tests loading it with dlopen);
  *  - emulated with the planted race (OOC_TEST_RACY_BACKEND: backend built
  *    with OOC_CUDA_TEST_SKIP_COPY_WAIT): only the race scenario, which must
  *    now give a WRONG triangle;
@@ -615,7 +616,8 @@ static void test_multi_gpu(ooc_backend *cpu)
     ooc_emu_set_device_count(2);
     ooc_backend *gpu = NULL;
     ooc_error err = {0};
-    CHECK(ooc_backend_open("gpu:1,0", NULL, &gpu, &err) == OOC_OK);
+    ooc_backend_open_options opts = {.plugin = ooc_cuda_plugin_entry()};
+    CHECK(ooc_backend_open("gpu:1,0", &opts, &gpu, &err) == OOC_OK);
     if (gpu) {
         CHECK_STREQ(gpu->caps.name, "cuda");
         dataset ds = random_set("2 GPUs p=12 w", 13, true, 20000);
@@ -627,7 +629,7 @@ static void test_multi_gpu(ooc_backend *cpu)
     ooc_emu_set_device_count(1);
     gpu = NULL;
     ooc_error_clear(&err);
-    CHECK(ooc_backend_open("gpu:0,1", NULL, &gpu, &err) == OOC_ERR_INVALID_ARG && !gpu);
+    CHECK(ooc_backend_open("gpu:0,1", &opts, &gpu, &err) == OOC_ERR_INVALID_ARG && !gpu);
     CHECK(strstr(err.message, "GPU 1 does not exist") != NULL);
 }
 
@@ -646,28 +648,32 @@ static void test_select(void)
     CHECK_MSG(strstr(err.message, "\"tpu\"") != NULL, "%s", err.message);
     ooc_backend *be = NULL;
     log_capture lc = {.text = ""};
-    ooc_log_sink sink = {capture, &lc};
-    CHECK(ooc_backend_open("auto", &sink, &be, &err) == OOC_OK && be &&
+    const ooc_cuda_plugin *plugin = ooc_cuda_plugin_entry();
+    CHECK(plugin->abi_version == OOC_CUDA_PLUGIN_ABI);
+    ooc_backend_open_options opts = {.log = {capture, &lc}, .plugin = plugin};
+    CHECK(ooc_backend_open("auto", &opts, &be, &err) == OOC_OK && be &&
           !strcmp(be->caps.name, "cuda"));
     ooc_backend_free(be);
-    CHECK(ooc_backend_open("cpu", &sink, &be, &err) == OOC_OK && !strcmp(be->caps.name, "cpu"));
+    CHECK(ooc_backend_open("cpu", &opts, &be, &err) == OOC_OK && !strcmp(be->caps.name, "cpu"));
     ooc_backend_free(be);
     CHECK(lc.notes == 0);
     ooc_emu_set_device_count(0);
-    CHECK(ooc_backend_open("auto", &sink, &be, &err) == OOC_OK && !strcmp(be->caps.name, "cpu"));
+    CHECK(ooc_backend_open("auto", &opts, &be, &err) == OOC_OK && !strcmp(be->caps.name, "cpu"));
     ooc_backend_free(be);
     CHECK_MSG(lc.notes == 1 && strstr(lc.text, "cudaErrorNoDevice"), "log: %s", lc.text);
     be = NULL;
     ooc_error_clear(&err);
-    CHECK(ooc_backend_open("gpu", &sink, &be, &err) == OOC_ERR_BACKEND && !be);
+    CHECK(ooc_backend_open("gpu", &opts, &be, &err) == OOC_ERR_BACKEND && !be);
     CHECK(strstr(err.message, "no usable GPU") != NULL);
     ooc_gpu_info *list = NULL;
     int count = -1;
     char why[256];
-    CHECK(ooc_gpu_list(&list, &count, why, sizeof why, &err) == OOC_OK && count == 0 && !list);
+    CHECK(ooc_gpu_list(plugin, &list, &count, why, sizeof why, &err) == OOC_OK && count == 0 &&
+          !list);
     CHECK(strstr(why, "cudaErrorNoDevice") != NULL);
     ooc_emu_set_device_count(1);
-    CHECK(ooc_gpu_list(&list, &count, why, sizeof why, &err) == OOC_OK && count == 1 && list);
+    CHECK(ooc_gpu_list(plugin, &list, &count, why, sizeof why, &err) == OOC_OK && count == 1 &&
+          list);
     if (list)
         CHECK_STREQ(list[0].name, "oocsolve CUDA emulator");
     free(list);

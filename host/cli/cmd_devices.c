@@ -1,6 +1,8 @@
 /*
- * cmd_devices.c — `oocsolve devices`: list the GPUs the CUDA runtime reports
- * (ordinal, name, memory, compute capability), or say there are none and why.
+ * cmd_devices.c — `oocsolve devices`: load the CUDA plugin, say which file it
+ * came from, and list the GPUs the CUDA runtime reports (ordinal, name,
+ * memory, compute capability), or say there are none and why (no plugin, the
+ * plugin cannot be loaded, or the runtime's error).
  * Exit 0 either way; 1 only when a device's properties cannot be read.
  */
 #include "backend_select.h"
@@ -17,17 +19,27 @@ int ooc_cmd_devices(int argc, char **argv)
             printf("usage: oocsolve devices\n"
                    "\n"
                    "Lists the GPUs usable by `--device gpu[:N[,M...]]` (name, memory, compute\n"
-                   "capability), or says why there are none.\n");
+                   "capability), or says why there are none.  The GPU backend is the plugin\n"
+                   "oocsolve_cuda.so, found next to the executable, in the installation's\n"
+                   "lib/oocsolve directory, or at the path in the environment variable\n"
+                   "OOC_CUDA_PLUGIN.\n");
             return 0;
         }
         fprintf(stderr, "oocsolve devices: unexpected argument '%s'\n", argv[i]);
         return 2;
     }
+    ooc_error err = {0};
+    const ooc_cuda_plugin *plugin = NULL;
+    const char *plugin_path = NULL;
+    if (ooc_cuda_plugin_load(&plugin, &plugin_path, &err) != OOC_OK) {
+        printf("no GPUs: %s\n", err.message);
+        return 0;
+    }
+    printf("CUDA plugin: %s\n", plugin_path);
     ooc_gpu_info *gpus = NULL;
     int count = 0;
     char why[256];
-    ooc_error err = {0};
-    ooc_status st = ooc_gpu_list(&gpus, &count, why, sizeof why, &err);
+    ooc_status st = ooc_gpu_list(plugin, &gpus, &count, why, sizeof why, &err);
     if (st != OOC_OK)
         return ooc_cli_fail(&err);
     if (count == 0) {

@@ -1,10 +1,14 @@
 /* cmd_fit.c — `oocsolve fit INPUT ...` (least squares with statsmodels-style
  * statistics) and `oocsolve svd INPUT ...` (singular values/vectors of X).
- * INPUT is an HDF5 design matrix or a CSV read through a formula (-f). */
+ * INPUT is an HDF5 design matrix or a CSV read through a formula (-f).
+ * --device picks the backend (backend_select.h): auto by default, which
+ * loads the CUDA plugin when one is installed and otherwise stays on the CPU
+ * without a word; with --json only warnings reach stderr. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include "backend.h"
+#include "backend_select.h"
 #include "fit.h"
 #include "report.h"
 #include "source.h"
@@ -34,6 +38,8 @@ static void fit_usage(FILE *to)
             "      --x-dataset PATH   HDF5: design matrix dataset (default /X)\n"
             "      --y-dataset PATH   HDF5: response dataset (default /Y)\n"
             "      --delimiter C, --na-values LIST, --missing drop|error   CSV reading\n"
+            "      --device D         auto (default: GPU 0 when the CUDA plugin finds a GPU, else\n"
+            "                         the CPU) | cpu | gpu | gpu:N | gpu:N,M,...  (oocsolve devices)\n"
             "      --json             JSON on stdout instead of the text summary\n"
             "      --threads N        worker threads (default: 2 for the solver, all cores for reading)\n"
             "      --block-rows N     rows per block (default: the backend's preference)\n");
@@ -55,7 +61,7 @@ static void svd_usage(FILE *to)
             "  -f, --formula F, --var NAME=VALUE, --weights NAME, --x-dataset PATH,\n"
             "      --delimiter C, --na-values LIST, --missing MODE   as for fit\n"
             "      --json             JSON on stdout\n"
-            "      --threads N, --block-rows N   as for fit\n");
+            "      --device D, --threads N, --block-rows N   as for fit\n");
 }
 
 static double wall_seconds(void)
@@ -71,6 +77,8 @@ typedef struct common_args {
     ooc_cli_vars vars;
     ooc_cli_na_storage na;
     ooc_method method;
+    const char *device;              /* --device spec */
+    ooc_log_level device_log_min;    /* least severe backend message shown */
     bool json;
     size_t threads;
     size_t block_rows;
@@ -79,7 +87,8 @@ typedef struct common_args {
 
 enum {
     OPT_VAR = 256, OPT_METHOD, OPT_REFINE, OPT_COV, OPT_WEIGHTS, OPT_YCOL, OPT_XDS, OPT_YDS,
-    OPT_DELIM, OPT_NA, OPT_MISSING, OPT_JSON, OPT_THREADS, OPT_BLOCK, OPT_VECTORS, OPT_UOUT
+    OPT_DELIM, OPT_NA, OPT_MISSING, OPT_JSON, OPT_THREADS, OPT_BLOCK, OPT_VECTORS, OPT_UOUT,
+    OPT_DEVICE
 };
 
 /* Handle an option both subcommands accept: 1 handled, 0 not ours, -1 invalid. */
@@ -111,18 +120,42 @@ static int common_option(int c, const char *arg, common_args *a)
     case OPT_NA: return ooc_cli_parse_na_values(arg, &a->src.csv, &a->na) ? 1 : -1;
     case OPT_MISSING: return ooc_cli_parse_missing(arg, &a->src.csv) ? 1 : -1;
     case OPT_JSON: a->json = true; return 1;
+    case OPT_DEVICE: {
+        ooc_device_spec spec;
+        ooc_error err = {0};
+        if (ooc_device_spec_parse(arg, &spec, &err) != OOC_OK) {
+            ooc_cli_fail(&err);
+            return -1;
+        }
+        a->device = arg;
+        return 1;
+    }
     case OPT_THREADS: return ooc_cli_parse_size("--threads", arg, &a->threads) ? 1 : -1;
     case OPT_BLOCK: return ooc_cli_parse_size("--block-rows", arg, &a->block_rows) ? 1 : -1;
     default: return 0;
     }
 }
 
-/* Create the backend and open the source with the backend's block size and allocator. */
+/* Log sink of the backend: forwards messages at least as severe as the
+ * common_args' device_log_min (user_data) to stderr. */
+static void device_log(void *user_data, ooc_log_level level, const char *message)
+{
+    const common_args *a = user_data;
+    if (level >= a->device_log_min)
+        ooc_cli_log.fn(ooc_cli_log.user_data, level, message);
+}
+
+/* Create the backend --device names and open the source with the backend's
+ * block size and allocator (pinned ring buffers for a GPU).  The backend
+ * must be freed after the source. */
 static int open_pipeline(common_args *a, ooc_backend **be, ooc_source **src)
 {
     ooc_error err = {0};
-    ooc_cpu_backend_options bo = {.nthreads = (int)a->threads};
-    if (ooc_cpu_backend_create(&bo, be, &err) != OOC_OK)
+    /* text: the one-line note of auto falling back to the CPU; JSON: warnings only */
+    a->device_log_min = a->json ? OOC_LOG_WARNING : OOC_LOG_NOTE;
+    ooc_backend_open_options bo = {.cpu = {.nthreads = (int)a->threads},
+                                   .log = {device_log, a}};
+    if (ooc_backend_open(a->device, &bo, be, &err) != OOC_OK)
         return ooc_cli_fail(&err);
     a->src.vars = a->vars.items;
     a->src.nvars = a->vars.n;
@@ -152,7 +185,8 @@ static void common_free(common_args *a)
         {"na-values", required_argument, NULL, OPT_NA},                                           \
         {"missing", required_argument, NULL, OPT_MISSING},                                        \
         {"json", no_argument, NULL, OPT_JSON}, {"threads", required_argument, NULL, OPT_THREADS}, \
-        {"block-rows", required_argument, NULL, OPT_BLOCK}, {"help", no_argument, NULL, 'h'}
+        {"block-rows", required_argument, NULL, OPT_BLOCK},                                       \
+        {"device", required_argument, NULL, OPT_DEVICE}, {"help", no_argument, NULL, 'h'}
 
 int ooc_cmd_fit(int argc, char **argv)
 {
@@ -165,7 +199,7 @@ int ooc_cmd_fit(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     double t0 = wall_seconds();
-    common_args a = {.method = OOC_METHOD_QR};
+    common_args a = {.method = OOC_METHOD_QR, .device = "auto"};
     ooc_source_options_init(&a.src);
     a.src.need_y = true;
     ooc_fit_options fo;
@@ -241,7 +275,7 @@ int ooc_cmd_svd(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     double t0 = wall_seconds();
-    common_args a = {.method = OOC_METHOD_QR};
+    common_args a = {.method = OOC_METHOD_QR, .device = "auto"};
     ooc_source_options_init(&a.src);
     a.src.need_y = false;
     ooc_svd_options so;

@@ -11,10 +11,15 @@
 
 volatile int ooc_cli_cancel = 0;
 
+/* Set by the global -v/--verbose option: debug messages are shown too. */
+static int verbose = 0;
+
 static void log_to_stderr(void *user_data, ooc_log_level level, const char *message)
 {
     (void)user_data;
     static const char *const prefix[] = {"debug", "note", "warning"};
+    if (level == OOC_LOG_DEBUG && !verbose)
+        return;
     fprintf(stderr, "oocsolve: %s: %s\n", prefix[level], message);
 }
 
@@ -46,7 +51,7 @@ static void install_signal_handlers(void)
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: oocsolve COMMAND [options]\n"
+            "usage: oocsolve [-v|--verbose] COMMAND [options]\n"
             "\n"
             "commands:\n"
             "  ingest CSV -f FORMULA -o OUT.h5   CSV + patsy formula -> compressed HDF5 design matrix\n"
@@ -65,6 +70,15 @@ int main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return 2;
+    }
+    if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose")) {
+        verbose = 1;
+        argc--;
+        argv++;
+        if (argc < 2) {
+            usage(stderr);
+            return 2;
+        }
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

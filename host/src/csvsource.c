@@ -10,12 +10,16 @@
 #include "error.h"
 #include "source.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct csv_source {
     ooc_source base;
     ooc_design_stream *ds;
+    char *formula_with_weights; /* formula + " + Q('w')" when weights are requested */
+    size_t weight_col;          /* the weights' column in the model's X (when has_weights) */
     ooc_allocator alloc;
     int nbuffers;
     ooc_block *blocks;
@@ -54,9 +58,19 @@ static ooc_status csv_next(ooc_source *src, ooc_block **out, ooc_error *err)
     ooc_block *b = &cs->blocks[slot];
     size_t p = cs->base.p, nc = cs->base.ncols;
     for (size_t i = 0; i < rows.nrows; i++) {
-        memcpy(b->data + i * nc, rows.X + i * p, p * sizeof(double));
+        double *out_row = b->data + i * nc;
+        if (cs->base.has_weights) {
+            /* The model's X has the weights as one extra column: move it to the end. */
+            const double *in_row = rows.X + i * (p + 1);
+            memcpy(out_row, in_row, cs->weight_col * sizeof(double));
+            memcpy(out_row + cs->weight_col, in_row + cs->weight_col + 1,
+                   (p - cs->weight_col) * sizeof(double));
+            out_row[nc - 1] = in_row[cs->weight_col];
+        } else {
+            memcpy(out_row, rows.X + i * p, p * sizeof(double));
+        }
         if (cs->base.has_y)
-            b->data[i * nc + p] = rows.y[i];
+            out_row[p] = rows.y[i];
     }
     b->nrows = rows.nrows;
     b->first_row = cs->next_row;
@@ -98,6 +112,7 @@ static void csv_destroy(ooc_source *src)
     free(cs->base.column_names);
     free(cs->base.formula);
     free(cs->base.y_name);
+    free(cs->formula_with_weights);
     ooc_design_stream_close(cs->ds);
     free(cs);
 }
@@ -115,12 +130,28 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     cs->base.vt = &csv_vtable;
     cs->alloc = o->allocator.alloc ? o->allocator : ooc_default_allocator;
 
-    OOC_FAIL_IF(o->weights_name, err, OOC_ERR_UNSUPPORTED,
-                "weights from a CSV column are not supported yet: ingest to HDF5 first");
+    /* Weights are evaluated as one more numeric term, Q('w'): rows with a missing
+     * weight are dropped with the others, and a numeric-only term changes neither
+     * the coding nor the order of the other columns.  Its column is then moved
+     * out of X to the end of each row. */
+    const char *formula = o->formula;
+    char *weight_column_name = NULL;
+    if (o->weights_name) {
+        OOC_FAIL_IF(strchr(o->weights_name, '\''), err, OOC_ERR_INVALID_ARG,
+                    "weights column name must not contain a quote: %s", o->weights_name);
+        size_t n = strlen(o->formula) + strlen(o->weights_name) + 16;
+        cs->formula_with_weights = malloc(n);
+        weight_column_name = malloc(n);
+        OOC_FAIL_IF(!cs->formula_with_weights || !weight_column_name, err, OOC_ERR_NOMEM,
+                    "out of memory");
+        snprintf(cs->formula_with_weights, n, "%s + Q('%s')", o->formula, o->weights_name);
+        snprintf(weight_column_name, n, "Q('%s')", o->weights_name);
+        formula = cs->formula_with_weights;
+    }
     size_t block_records = o->block_rows ? o->block_rows : 32768;
     ooc_design_stream_options so = {
         .csv_path = path,
-        .formula = o->formula,
+        .formula = formula,
         .vars = o->vars,
         .nvars = o->nvars,
         .csv = o->csv,
@@ -136,7 +167,22 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     cs->base.nrows = UINT64_MAX;
     cs->base.p = ooc_model_ncols(m);
     cs->base.has_y = ooc_model_has_response(m);
-    cs->base.ncols = cs->base.p + (cs->base.has_y ? 1 : 0);
+    if (weight_column_name) {
+        size_t found = SIZE_MAX, nfound = 0;
+        for (size_t j = 0; j < cs->base.p; j++)
+            if (!strcmp(ooc_model_column_name(m, j), weight_column_name) ||
+                !strcmp(ooc_model_column_name(m, j), o->weights_name)) {
+                found = j;
+                nfound++;
+            }
+        OOC_FAIL_IF(nfound != 1 || cs->base.p < 2, err, OOC_ERR_INVALID_ARG,
+                    "weights column '%s' is also a term of the formula '%s'", o->weights_name,
+                    o->formula);
+        cs->weight_col = found;
+        cs->base.p--;
+        cs->base.has_weights = true;
+    }
+    cs->base.ncols = cs->base.p + (cs->base.has_y ? 1 : 0) + (cs->base.has_weights ? 1 : 0);
     cs->base.block_rows = block_records;
     cs->base.formula = strdup(o->formula);
     cs->base.y_name = cs->base.has_y ? strdup(ooc_model_response_name(m)) : NULL;
@@ -144,7 +190,8 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     OOC_FAIL_IF(!cs->base.formula || !cs->base.column_names || (cs->base.has_y && !cs->base.y_name),
                 err, OOC_ERR_NOMEM, "out of memory");
     for (size_t j = 0; j < cs->base.p; j++) {
-        cs->base.column_names[j] = strdup(ooc_model_column_name(m, j));
+        size_t model_col = cs->base.has_weights && j >= cs->weight_col ? j + 1 : j;
+        cs->base.column_names[j] = strdup(ooc_model_column_name(m, model_col));
         OOC_FAIL_IF(!cs->base.column_names[j], err, OOC_ERR_NOMEM, "out of memory");
     }
 
@@ -161,6 +208,7 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     }
     *out = &cs->base;
 out:
+    free(weight_column_name);
     if (status != OOC_OK)
         csv_destroy(&cs->base);
     return status;

@@ -235,9 +235,13 @@ static char *decode_string(const char *s, size_t len)
             raw = true;
         i++;
     }
+    if (i >= len) /* the lexer only makes string tokens with quotes; stay safe anyway */
+        return strdup("");
     char q = s[i];
     size_t qn = (i + 2 < len && s[i + 1] == q && s[i + 2] == q && len - i >= 6) ? 3 : 1;
-    size_t from = i + qn, to = len - qn;
+    size_t from = i + qn, to = len >= qn ? len - qn : 0;
+    if (to < from)
+        to = from;
     char *out = malloc(to - from + 1);
     if (!out)
         return NULL;

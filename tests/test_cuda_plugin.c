@@ -1,0 +1,242 @@
+/*
+ * test_cuda_plugin.c — the CUDA plugin loader of backend_select.c, through
+ * dlopen, in one process (the loader keeps the first plugin it loads, so the
+ * refusals come first):
+ *   - no plugin beside the test program and OOC_CUDA_PLUGIN unset: "not
+ *     found" naming the places searched; auto -> CPU with a debug-level line
+ *     only; gpu -> OOC_ERR_UNSUPPORTED; the GPU list says why it is empty;
+ *   - OOC_CUDA_PLUGIN naming a missing file, a file that is not ELF, a module
+ *     of another ABI version, one whose struct sizes differ, one without the
+ *     entry symbol: each refused with its reason; auto -> CPU with one note;
+ *   - the emulated plugin (argv[1]): loaded once, exports nothing but the
+ *     entry point and adds nothing to the global symbol scope (RTLD_LOCAL);
+ *     lists the emulated GPU; gpu/auto open the "cuda" backend, whose
+ *     triangle matches the CPU backend's to 1e-12, and whose pinned ring
+ *     buffer can be freed after the backend (the plugin stays loaded).
+ * argv: emulated plugin, fake ABI-version plugin, fake struct-size plugin,
+ * fake plugin without entry symbol.
+ */
+#include "backend.h"
+#include "backend_select.h"
+#include "device.h"
+#include "error.h"
+#include "testutil.h"
+
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct log_capture {
+    char text[4096];
+    int debug, notes, warnings;
+} log_capture;
+
+static void capture(void *user, ooc_log_level level, const char *message)
+{
+    log_capture *lc = user;
+    size_t len = strlen(lc->text);
+    snprintf(lc->text + len, sizeof lc->text - len, "%s\n", message);
+    lc->debug += level == OOC_LOG_DEBUG;
+    lc->notes += level == OOC_LOG_NOTE;
+    lc->warnings += level == OOC_LOG_WARNING;
+}
+
+/* A plugin that must be refused with `code` and a message containing `reason`:
+ * checked through ooc_cuda_plugin_load, auto (CPU + one log line at
+ * `auto_level`) and gpu (the same code). */
+static void expect_refused(const char *label, ooc_status code, const char *reason,
+                           ooc_log_level auto_level)
+{
+    static const ooc_cuda_plugin sentinel;
+    const ooc_cuda_plugin *plugin = &sentinel;   /* must come back NULL */
+    const char *path = "unset";
+    ooc_error err = {0};
+    CHECK_MSG(ooc_cuda_plugin_load(&plugin, &path, &err) == code && !plugin && !path,
+              "%s: status %d", label, (int)err.status);
+    CHECK_MSG(strstr(err.message, reason) != NULL, "%s: %s", label, err.message);
+    printf("  %s: %s\n", label, err.message);
+
+    log_capture lc = {.text = ""};
+    ooc_backend_open_options opts = {.log = {capture, &lc}};
+    ooc_backend *be = NULL;
+    ooc_error_clear(&err);
+    CHECK_MSG(ooc_backend_open("auto", &opts, &be, &err) == OOC_OK && be &&
+                  !strcmp(be->caps.name, "cpu"),
+              "%s: auto: %s", label, err.message);
+    ooc_backend_free(be);
+    int lines = lc.debug + lc.notes + lc.warnings;
+    int at_level = auto_level == OOC_LOG_DEBUG ? lc.debug : lc.notes;
+    CHECK_MSG(lines == 1 && at_level == 1 && strstr(lc.text, reason) &&
+                  strstr(lc.text, "using the CPU backend"),
+              "%s: auto log: %s", label, lc.text);
+
+    be = NULL;
+    ooc_error_clear(&err);
+    CHECK_MSG(ooc_backend_open("gpu:0", &opts, &be, &err) == code && !be, "%s: gpu", label);
+    CHECK_MSG(strstr(err.message, "--device gpu:0") && strstr(err.message, reason), "%s: %s",
+              label, err.message);
+}
+
+/* The triangle of `rows` (n x 3, [x1 x2 y]) accumulated by `be` with `method`. */
+static ooc_status triangle(ooc_backend *be, const double *rows, size_t n, ooc_method method,
+                           double *r, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_backend_layout layout = {.p_aug = 3, .ld = 3, .weight_col = -1};
+    OOC_CHECK(be->ops->begin(be, &layout, method, err));
+    OOC_CHECK(be->ops->accumulate(be, rows, n, err));
+    OOC_CHECK(be->ops->finish(be, r, err));
+out:
+    return status;
+}
+
+static void test_not_found(void)
+{
+    unsetenv("OOC_CUDA_PLUGIN");
+    /* the test program's directory has no oocsolve_cuda.so (the build puts it beside oocsolve) */
+    expect_refused("no plugin", OOC_ERR_UNSUPPORTED, "CUDA plugin not found", OOC_LOG_DEBUG);
+    ooc_error err = {0};
+    const ooc_cuda_plugin *plugin = NULL;
+    CHECK(ooc_cuda_plugin_load(&plugin, NULL, &err) == OOC_ERR_UNSUPPORTED);
+    CHECK_MSG(strstr(err.message, "/" OOC_CUDA_PLUGIN_FILE) && strstr(err.message, "lib/oocsolve"),
+              "%s", err.message);
+    ooc_gpu_info *list = NULL;
+    int count = -1;
+    char why[512];
+    CHECK(ooc_gpu_list(NULL, &list, &count, why, sizeof why, &err) == OOC_OK && count == 0 &&
+          !list);
+    CHECK_MSG(strstr(why, "CUDA plugin not found") != NULL, "%s", why);
+
+    setenv("OOC_CUDA_PLUGIN", "/nonexistent/oocsolve_cuda.so", 1);
+    expect_refused("missing file", OOC_ERR_UNSUPPORTED, "'/nonexistent/oocsolve_cuda.so'",
+                   OOC_LOG_DEBUG);
+}
+
+static void test_refused(const char *abi, const char *sizes, const char *noentry)
+{
+    char not_elf[64];
+    snprintf(not_elf, sizeof not_elf, "not_a_plugin_%ld.so", (long)getpid());
+    FILE *f = fopen(not_elf, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("this is text, not a shared object\n", f);
+        fclose(f);
+        setenv("OOC_CUDA_PLUGIN", not_elf, 1);
+        expect_refused("not ELF", OOC_ERR_BACKEND, "cannot load the CUDA plugin", OOC_LOG_NOTE);
+        remove(not_elf);
+    }
+    setenv("OOC_CUDA_PLUGIN", abi, 1);
+    expect_refused("other ABI", OOC_ERR_BACKEND, "ABI version", OOC_LOG_NOTE);
+    setenv("OOC_CUDA_PLUGIN", sizes, 1);
+    expect_refused("other layouts", OOC_ERR_BACKEND, "different structure layouts",
+                   OOC_LOG_NOTE);
+    setenv("OOC_CUDA_PLUGIN", noentry, 1);
+    expect_refused("no entry", OOC_ERR_BACKEND, "has no symbol " OOC_CUDA_PLUGIN_ENTRY,
+                   OOC_LOG_NOTE);
+}
+
+static void test_emulated(const char *emu, const char *other)
+{
+    setenv("OOC_CUDA_PLUGIN", emu, 1);
+    const ooc_cuda_plugin *plugin = NULL, *again = NULL;
+    const char *path = NULL;
+    ooc_error err = {0};
+    CHECK_MSG(ooc_cuda_plugin_load(&plugin, &path, &err) == OOC_OK && plugin, "%s",
+              err.message);
+    if (!plugin)
+        return;
+    CHECK(path && !strcmp(path, emu));
+    /* loaded once: a later OOC_CUDA_PLUGIN does not replace it */
+    setenv("OOC_CUDA_PLUGIN", other, 1);
+    CHECK(ooc_cuda_plugin_load(&again, NULL, &err) == OOC_OK && again == plugin);
+
+    /* RTLD_LOCAL and hidden visibility: only the entry point is reachable, via the handle */
+    CHECK(dlsym(RTLD_DEFAULT, OOC_CUDA_PLUGIN_ENTRY) == NULL);
+    CHECK(dlsym(RTLD_DEFAULT, "cudaGetDeviceCount") == NULL);
+    void *handle = dlopen(emu, RTLD_NOW | RTLD_NOLOAD);
+    CHECK(handle != NULL);
+    if (handle) {
+        CHECK(dlsym(handle, OOC_CUDA_PLUGIN_ENTRY) != NULL);
+        CHECK(dlsym(handle, "ooc_cuda_backend_create") == NULL);
+        CHECK(dlsym(handle, "cudaMalloc") == NULL);
+        CHECK(dlsym(handle, "ooc_error_set") == NULL);
+        dlclose(handle);
+    }
+
+    ooc_gpu_info *list = NULL;
+    int count = 0;
+    char why[256];
+    CHECK(ooc_gpu_list(NULL, &list, &count, why, sizeof why, &err) == OOC_OK && count == 1);
+    if (list)
+        CHECK_STREQ(list[0].name, "oocsolve CUDA emulator");
+    free(list);
+
+    log_capture lc = {.text = ""};
+    ooc_backend_open_options opts = {.log = {capture, &lc}};
+    ooc_backend *gpu = NULL, *cpu = NULL;
+    CHECK(ooc_backend_open("auto", &opts, &gpu, &err) == OOC_OK && gpu &&
+          !strcmp(gpu->caps.name, "cuda"));
+    ooc_backend_free(gpu);
+    gpu = NULL;
+    CHECK(ooc_backend_open("gpu:1", &opts, &gpu, &err) == OOC_ERR_INVALID_ARG && !gpu);
+    CHECK_MSG(strstr(err.message, "GPU 1 does not exist") != NULL, "%s", err.message);
+    ooc_error_clear(&err);
+    CHECK(lc.debug + lc.notes + lc.warnings == 0);
+
+    CHECK(ooc_backend_open("gpu", &opts, &gpu, &err) == OOC_OK && gpu);
+    CHECK(ooc_backend_open("cpu", &opts, &cpu, &err) == OOC_OK && cpu);
+    if (!gpu || !cpu) {
+        ooc_backend_free(gpu);
+        ooc_backend_free(cpu);
+        return;
+    }
+    CHECK(gpu->caps.wants_pinned_memory && gpu->caps.allocator.alloc);
+    enum { N = 500 };
+    ooc_allocator alloc = gpu->caps.allocator;
+    double *rows = alloc.alloc(N * 3 * sizeof(double), alloc.ctx);
+    CHECK(rows != NULL);
+    if (rows) {
+        for (size_t i = 0; i < N; i++) {
+            double t = (double)i / N;
+            rows[3 * i] = 1.0;
+            rows[3 * i + 1] = sin(7.0 * t) + t;
+            rows[3 * i + 2] = 2.0 - 3.0 * rows[3 * i + 1] + 0.1 * cos(31.0 * t);
+        }
+        /* Both backends are backward stable (errors of a few eps·cond at this size,
+         * cond ~ 10): 1e-12 relative is a wide margin, a wrong triangle is O(1). */
+        for (int m = 0; m < 2; m++) {
+            ooc_method method = m ? OOC_METHOD_NORMAL : OOC_METHOD_QR;
+            double rg[9], rc[9], num = 0.0, den = 0.0;
+            CHECK(triangle(gpu, rows, N, method, rg, &err) == OOC_OK);
+            CHECK(triangle(cpu, rows, N, method, rc, &err) == OOC_OK);
+            for (int k = 0; k < 9; k++) {
+                num += (rg[k] - rc[k]) * (rg[k] - rc[k]);
+                den += rc[k] * rc[k];
+            }
+            CHECK_MSG(sqrt(num / den) <= 1e-12, "%s: |R_gpu - R_cpu|/|R_cpu| = %.3g",
+                      ooc_method_name(method), sqrt(num / den));
+        }
+    }
+    ooc_backend_free(gpu);
+    ooc_backend_free(cpu);
+    /* the plugin stays loaded: its allocator's free still works after the backend is gone */
+    if (rows)
+        alloc.free(rows, alloc.ctx);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: test_cuda_plugin EMU.so ABI.so SIZES.so NOENTRY.so\n");
+        return 2;
+    }
+    test_not_found();
+    test_refused(argv[2], argv[3], argv[4]);
+    test_emulated(argv[1], argv[2]);
+    if (!test_failures)
+        printf("test_cuda_plugin: all checks passed\n");
+    return TEST_EXIT();
+}
