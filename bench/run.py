@@ -133,6 +133,12 @@ def decode_limit(h5, runs):
     return float(m.group(1))
 
 
+def gpu_present(exe):
+    """True when `oocsolve devices` lists at least one GPU (it prints 'no GPUs' otherwise)."""
+    r = subprocess.run([exe, "devices"], capture_output=True, text=True)
+    return r.returncode == 0 and "no GPUs" not in r.stdout + r.stderr
+
+
 def run_workload(name, rows, extra, runs, reference, table):
     exe = os.path.join(build_dir(), "host", "oocsolve")
     csv = ensure_csv(rows, extra)
@@ -158,6 +164,11 @@ def run_workload(name, rows, extra, runs, reference, table):
         ours, ref = alternate(runs, [exe, "svd", h5, "--json"],
                               [PY, SEED, "svd", rref] if rref else None)
         table.add(name, f"svd vs dask svd, {label} file", ours, ref)
+        if label == "ours" and gpu_present(exe):
+            for method in ("qr", "normal"):
+                gpu, cpu = alternate(runs, [exe, "fit", h5, "--method", method, "--device", "gpu", "--json"],
+                                     [exe, "fit", h5, "--method", method, "--device", "cpu", "--json"])
+                table.add(name, f"fit {method}: GPU (oocsolve) vs CPU (as reference column)", gpu, cpu)
         limit = decode_limit(h5, runs)
         ratio = statistics.median(s for s, _ in fit_qr) / limit
         table.add(name, f"decompression limit, {label} file", [(limit, 0.0)], None,

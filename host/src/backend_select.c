@@ -96,10 +96,15 @@ static pthread_mutex_t plugin_lock = PTHREAD_MUTEX_INITIALIZER;
 static const ooc_cuda_plugin *loaded_plugin;
 static char loaded_path[PATH_MAX];
 
-static bool is_regular_file(const char *path)
+/* True when path names a regular file; *absolute (PATH_MAX bytes) gets its
+ * canonical absolute name, so that dlopen never searches the library path
+ * for a bare name and messages show the real location.  errno tells why not
+ * (0: it exists but is not a regular file). */
+static bool resolve_plugin_file(const char *path, char *absolute)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    errno = 0;
+    return realpath(path, absolute) && stat(absolute, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* dlopen `path`, resolve the entry symbol and check the table's ABI.  On
@@ -161,12 +166,13 @@ static ooc_status find_and_open_plugin(ooc_error *err)
 #endif
     const char *env = getenv("OOC_CUDA_PLUGIN");
     if (env && *env) {
-        if (!is_regular_file(env))
+        char absolute[PATH_MAX];
+        if (!resolve_plugin_file(env, absolute))
             return OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
                             "CUDA plugin not found: OOC_CUDA_PLUGIN names '%s', which is not a "
                             "file (%s)",
                             env, errno ? strerror(errno) : "not a regular file");
-        return open_plugin_file(env, err);
+        return open_plugin_file(absolute, err);
     }
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -186,10 +192,9 @@ static ooc_status find_and_open_plugin(ooc_error *err)
                          OOC_CUDA_PLUGIN_FILE) >= sizeof installed)
         return OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
                         "CUDA plugin not found: the executable's directory %s is too long", exe);
-    if (is_regular_file(next_to_exe))
-        return open_plugin_file(next_to_exe, err);
-    if (is_regular_file(installed))
-        return open_plugin_file(installed, err);
+    char absolute[PATH_MAX];
+    if (resolve_plugin_file(next_to_exe, absolute) || resolve_plugin_file(installed, absolute))
+        return open_plugin_file(absolute, err);
     return OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
                     "CUDA plugin not found (looked for %s and %s; set OOC_CUDA_PLUGIN to its "
                     "path)%s",
@@ -206,7 +211,6 @@ ooc_status ooc_cuda_plugin_load(const ooc_cuda_plugin **plugin, const char **pat
     if (rc != 0)
         return OOC_FAIL(err, OOC_ERR_INTERNAL, "loading the CUDA plugin: pthread_mutex_lock: %s",
                         strerror(rc));
-    errno = 0;
     ooc_status status = loaded_plugin ? OOC_OK : find_and_open_plugin(err);
     if (status == OOC_OK) {
         *plugin = loaded_plugin;
