@@ -223,6 +223,21 @@ ooc_status ooc_cuda_plugin_load(const ooc_cuda_plugin **plugin, const char **pat
 
 /* ---------------------------------------------------------- selection -- */
 
+/* Whether the NVIDIA driver library can be loaded at all.  `auto` asks this
+ * before loading the plugin: the plugin pulls in cuBLAS/cuSOLVER (about 270 MB
+ * of mapped libraries), which a machine without a driver never needs. */
+static bool cuda_driver_present(char *why, size_t why_size)
+{
+    void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (!driver) {
+        const char *msg = dlerror();
+        snprintf(why, why_size, "no CUDA driver (%s)", msg ? msg : "libcuda.so.1 not found");
+        return false;
+    }
+    dlclose(driver);
+    return true;
+}
+
 static ooc_status open_gpu(const ooc_cuda_plugin *plugin, const ooc_device_spec *spec,
                            const ooc_backend_open_options *opts, ooc_backend **out,
                            ooc_error *err)
@@ -250,6 +265,13 @@ ooc_status ooc_backend_open(const char *spec_text, const ooc_backend_open_option
     if (spec.kind == OOC_DEVICE_CPU)
         return ooc_cpu_backend_create(&opts->cpu, out, err);
     const ooc_cuda_plugin *plugin = opts->plugin;
+    const char *plugin_env = getenv("OOC_CUDA_PLUGIN");
+    char driver_why[256];
+    if (!plugin && spec.kind == OOC_DEVICE_AUTO && !(plugin_env && *plugin_env) &&
+        !cuda_driver_present(driver_why, sizeof driver_why)) {
+        ooc_log(&opts->log, OOC_LOG_DEBUG, "%s: using the CPU backend", driver_why);
+        return ooc_cpu_backend_create(&opts->cpu, out, err);
+    }
     if (!plugin) {
         ooc_error load_err = {0};
         st = ooc_cuda_plugin_load(&plugin, NULL, &load_err);
