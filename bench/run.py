@@ -154,14 +154,14 @@ def run_workload(name, rows, extra, runs, reference, table):
     files = [("ours", ours_h5)] + ([("reference's", ref_h5)] if ref_ingest else [])
     for label, h5 in files:
         rref = h5 if reference else None
-        ours, ref = alternate(runs, [exe, "fit", h5, "--method", "qr", "--json"],
+        ours, ref = alternate(runs, [exe, "fit", h5, "--method", "qr", "--device", "cpu", "--json"],
                               [PY, SEED, "solve", rref] if rref else None)
         table.add(name, f"fit qr vs dask solve, {label} file", ours, ref)
         fit_qr = ours
-        ours, ref = alternate(runs, [exe, "fit", h5, "--method", "normal", "--json"],
+        ours, ref = alternate(runs, [exe, "fit", h5, "--method", "normal", "--device", "cpu", "--json"],
                               [PY, SEED, "lstsq", rref] if rref else None)
         table.add(name, f"fit normal vs dask lstsq, {label} file", ours, ref)
-        ours, ref = alternate(runs, [exe, "svd", h5, "--json"],
+        ours, ref = alternate(runs, [exe, "svd", h5, "--device", "cpu", "--json"],
                               [PY, SEED, "svd", rref] if rref else None)
         table.add(name, f"svd vs dask svd, {label} file", ours, ref)
         if label == "ours" and gpu_present(exe):
