@@ -92,6 +92,8 @@ struct ooc_backend {
 typedef struct ooc_cpu_backend_options {
     int nthreads;        /* worker threads, each owning a partial triangle; 0: 2 */
     size_t panel_rows;   /* rows per QR panel (stacked under R); 0: 2048 */
+    ooc_trace *trace;    /* "accumulate" spans of the helper threads ("qr worker N" /
+                          * "syrk worker N"); may be NULL, must outlive the backend */
 } ooc_cpu_backend_options;
 
 /* Create the CPU backend (OpenBLAS + LAPACKE).  opts may be NULL (defaults).

@@ -20,15 +20,21 @@
  *    Gram gives zero rows instead of failing) and re-triangularises the
  *    unpivoted, unscaled factor with dgeqrf, giving an R_aug with the same
  *    RᵀR as the Gram in the original column order.
+ *
+ * With a trace, the helper threads (workers 1..n-1) record an "accumulate"
+ * span per share of a block on lanes "qr worker N" / "syrk worker N"; worker
+ * 0's share runs inside the caller's own accumulate span.
  */
 #include "backend.h"
 
 #include "error.h"
+#include "trace.h"
 
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,11 +50,13 @@ typedef struct cpu_worker {
     ooc_error err;
     pthread_t thread;
     bool started;
+    int lane_method;      /* method the thread's trace lane is named after; -1: unnamed */
 } cpu_worker;
 
 typedef struct cpu_ctx {
     int nthreads;
     size_t panel_rows;
+    ooc_trace *trace;     /* may be NULL */
     ooc_method method;
     bool begun;
     cpu_worker *workers;
@@ -150,6 +158,7 @@ static void *worker_main(void *arg)
     ooc_backend *be = wa->be;
     cpu_ctx *c = be->ctx;
     cpu_worker *w = &c->workers[wa->index];
+    const int wa_index = wa->index;
     free(wa);
     unsigned long seen = 0;
     pthread_mutex_lock(&c->mu);
@@ -160,7 +169,16 @@ static void *worker_main(void *arg)
             break;
         seen = c->generation;
         pthread_mutex_unlock(&c->mu);
+        if (c->trace && w->lane_method != (int)c->method) {
+            char lane[32];
+            snprintf(lane, sizeof lane, "%s worker %d",
+                     c->method == OOC_METHOD_QR ? "qr" : "syrk", wa_index);
+            ooc_trace_name_thread(c->trace, lane);
+            w->lane_method = (int)c->method;
+        }
+        ooc_trace_token span = ooc_trace_begin(c->trace, OOC_STAGE_ACCUMULATE);
         w->status = worker_run(be, w, &w->err);
+        ooc_trace_end_bytes(c->trace, span, (uint64_t)w->nrows * be->layout.ld * sizeof(double));
         pthread_mutex_lock(&c->mu);
         if (--c->pending == 0)
             pthread_cond_signal(&c->cv_done);
@@ -421,11 +439,14 @@ ooc_status ooc_cpu_backend_create(const ooc_cpu_backend_options *opts, ooc_backe
     if (c->nthreads > 1)
         openblas_set_num_threads(1);
     c->panel_rows = opts && opts->panel_rows > 0 ? opts->panel_rows : 2048;
+    c->trace = opts ? opts->trace : NULL;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv_job, NULL);
     pthread_cond_init(&c->cv_done, NULL);
     c->workers = calloc((size_t)c->nthreads, sizeof *c->workers);
     OOC_FAIL_IF(!c->workers, err, OOC_ERR_NOMEM, "cpu backend: out of memory");
+    for (int t = 0; t < c->nthreads; t++)
+        c->workers[t].lane_method = -1;
     for (int t = 1; t < c->nthreads; t++) {
         worker_arg *wa = malloc(sizeof *wa);
         OOC_FAIL_IF(!wa, err, OOC_ERR_NOMEM, "cpu backend: out of memory");

@@ -158,6 +158,8 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
         .block_records = block_records,
         .nthreads = o->nthreads,
         .cancel = o->cancel,
+        .trace = o->trace,
+        .progress = o->progress,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &cs->ds, err));
     const ooc_model *m = ooc_design_stream_model(cs->ds);

@@ -23,16 +23,24 @@
  * may too (e.g. to write results): that relies on the thread-safe libhdf5
  * build (Debian's serial package is one, H5_HAVE_THREADSAFE); the source
  * itself never calls HDF5 from two of its threads at once.
+ *
+ * Profiling (options.trace): the producer records "chunk read" spans (one
+ * per H5Dread_chunk or H5Dread, with the stored bytes) on its lane "hdf5
+ * reader"; workers ("decode N") record "decompress" and "unshuffle" spans
+ * per chunk.  Two counters are sampled: the ring buffers in use and the
+ * rate of stored bytes read.
  */
 #include "source.h"
 
 #include "error.h"
 #include "h5util.h"
 #include "ring.h"
+#include "trace.h"
 #include "zcodec.h"
 
 #include <hdf5.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +137,9 @@ typedef struct h5_source {
     ooc_block *blocks;
     ooc_ring *ring;
     bool pass_started;
+    ooc_trace *trace;                /* may be NULL */
+    atomic_uint_least64_t bytes_read; /* stored bytes staged by the producer (all passes) */
+    int counter_in_use, counter_bytes; /* trace counter ids, -1 when not registered */
 } h5_source;
 
 /* ---------------------------------------------------------------- HDF5 errors */
@@ -154,10 +165,34 @@ static hdf5_error_text hdf5_error(void)
     return t;
 }
 
-static void silence_hdf5(void *ctx)
+/* Producer thread start: no HDF5 error printing, and its trace lane name. */
+static void producer_begin(void *ctx)
 {
-    (void)ctx;
+    const h5_source *s = ctx;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    ooc_trace_name_thread(s->trace, "hdf5 reader");
+}
+
+/* Worker thread start: its trace lane name ("decode 1", ...). */
+static void worker_begin(void *ctx, int worker)
+{
+    const h5_source *s = ctx;
+    char lane[32];
+    snprintf(lane, sizeof lane, "decode %d", worker + 1);
+    ooc_trace_name_thread(s->trace, lane);
+}
+
+/* Trace counter readers (called by the sampler thread). */
+static double read_ring_in_use(void *ctx)
+{
+    const h5_source *s = ctx;
+    return (double)ooc_ring_slots_in_use(s->ring);
+}
+
+static double read_bytes_read(void *ctx)
+{
+    h5_source *s = ctx;
+    return (double)atomic_load_explicit(&s->bytes_read, memory_order_relaxed);
 }
 
 /* ----------------------------------------------------------- element formats */
@@ -284,8 +319,10 @@ static ooc_status decode_chunk(const h5_source *s, const h5_input *in, const chu
             break;
         case FILTER_DEFLATE: {
             size_t produced = 0;
+            ooc_trace_token span = ooc_trace_begin(s->trace, OOC_STAGE_DECOMPRESS);
             ooc_status st = ooc_zlib_decompress(ws->inflater, cur, n, ws->buf[next_buf],
                                                 s->decode_cap, &produced, err);
+            ooc_trace_end_bytes(s->trace, span, produced);
             if (st != OOC_OK)
                 return st;
             cur = ws->buf[next_buf];
@@ -293,15 +330,18 @@ static ooc_status decode_chunk(const h5_source *s, const h5_input *in, const chu
             n = produced;
             break;
         }
-        case FILTER_SHUFFLE:
+        case FILTER_SHUFFLE: {
             if (n > s->decode_cap)
                 return OOC_FAIL(err, OOC_ERR_CORRUPT,
                                 "shuffled data of %zu bytes exceeds the chunk size %zu", n,
                                 in->chunk_nbytes);
+            ooc_trace_token span = ooc_trace_begin(s->trace, OOC_STAGE_UNSHUFFLE);
             ooc_unshuffle(cur, ws->buf[next_buf], n, in->fmt.size);
+            ooc_trace_end_bytes(s->trace, span, n);
             cur = ws->buf[next_buf];
             next_buf ^= 1;
             break;
+        }
         default:
             return OOC_FAIL(err, OOC_ERR_INTERNAL, "filter %d (%s) reached the direct decoder",
                             (int)in->filters[i], filter_label(in->filters[i]));
@@ -504,8 +544,9 @@ static ooc_status add_ref(slot_job *job, const chunk_ref *ref, ooc_error *err)
     return OOC_OK;
 }
 
-/* Stage the raw chunks of `in` that intersect the job's rows. */
-static ooc_status stage_chunks(const h5_source *s, int index, slot_job *job, ooc_error *err)
+/* Stage the raw chunks of `in` that intersect the job's rows (a "chunk
+ * read" span per chunk: index lookup and read). */
+static ooc_status stage_chunks(h5_source *s, int index, slot_job *job, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     const h5_input *in = &s->inputs[index];
@@ -516,6 +557,7 @@ static ooc_status stage_chunks(const h5_source *s, int index, slot_job *job, ooc
             hsize_t offset[2] = {ci * in->chunk_rows, col0};
             chunk_ref ref = {.input = index, .row0 = offset[0], .col0 = col0};
             hsize_t stored = 0;
+            ooc_trace_token span = ooc_trace_begin(s->trace, OOC_STAGE_CHUNK_READ);
             /* H5Dget_chunk_storage_size is an index lookup; it fails for a
              * chunk that was never written.  H5Dget_chunk_info_by_coord tells
              * the two cases apart, but scans all chunks in HDF5 1.10, so it
@@ -551,7 +593,9 @@ static ooc_status stage_chunks(const h5_source *s, int index, slot_job *job, ooc
                             "bytes (truncated or damaged file?): %s",
                             in->name, (unsigned long long)offset[0], (unsigned long long)col0,
                             s->path, (unsigned long long)stored, hdf5_error().text);
+                atomic_fetch_add_explicit(&s->bytes_read, stored, memory_order_relaxed);
             }
+            ooc_trace_end_bytes(s->trace, span, stored);
             OOC_CHECK(add_ref(job, &ref, err));
         }
     }
@@ -559,10 +603,12 @@ out:
     return status;
 }
 
-/* Read the job's rows of `in` with H5Dread (HDF5 decodes and converts). */
-static ooc_status stage_hyperslab(const h5_source *s, int index, slot_job *job, ooc_error *err)
+/* Read the job's rows of `in` with H5Dread (HDF5 decodes and converts; one
+ * "chunk read" span with the bytes delivered). */
+static ooc_status stage_hyperslab(h5_source *s, int index, slot_job *job, ooc_error *err)
 {
     ooc_status status = OOC_OK;
+    ooc_trace_token span = ooc_trace_begin(s->trace, OOC_STAGE_CHUNK_READ);
     const h5_input *in = &s->inputs[index];
     hid_t file_space = H5I_INVALID_HID, mem_space = H5I_INVALID_HID;
     chunk_ref ref = {.input = index, .row0 = job->first_row, .dense = true};
@@ -582,6 +628,9 @@ static ooc_status stage_hyperslab(const h5_source *s, int index, slot_job *job, 
                 err, OOC_ERR_CORRUPT, "'%s' rows %llu..%llu of '%s': H5Dread failed: %s", in->name,
                 (unsigned long long)start[0], (unsigned long long)(start[0] + count[0] - 1),
                 s->path, hdf5_error().text);
+    uint64_t delivered = (uint64_t)job->nrows * in->ncols * sizeof(double);
+    atomic_fetch_add_explicit(&s->bytes_read, delivered, memory_order_relaxed);
+    ooc_trace_end_bytes(s->trace, span, delivered);
     OOC_CHECK(add_ref(job, &ref, err));
 out:
     if (mem_space >= 0)
@@ -660,6 +709,8 @@ static ooc_status h5_rewind(ooc_source *src, ooc_error *err)
 static void h5_destroy(ooc_source *src)
 {
     h5_source *s = (h5_source *)src;
+    ooc_trace_counter_remove(s->trace, s->counter_in_use);
+    ooc_trace_counter_remove(s->trace, s->counter_bytes);
     ooc_ring_free(s->ring);
     if (s->scratch) {
         for (int i = 0; i < s->nworkers; i++) {
@@ -1081,11 +1132,16 @@ static ooc_status build_pipeline(h5_source *s, const ooc_source_options *o, ooc_
         .allocator = o->allocator,
         .cancel = o->cancel,
         .ctx = s,
-        .producer_begin = silence_hdf5,
+        .producer_begin = producer_begin,
+        .worker_begin = worker_begin,
         .produce = produce_block,
         .process = process_block,
     };
     OOC_CHECK(ooc_ring_create(&rc, &s->ring, err));
+    s->counter_in_use = ooc_trace_counter_add(s->trace, "ring buffers in use", "buffers",
+                                              OOC_COUNTER_VALUE, 1.0, read_ring_in_use, s);
+    s->counter_bytes = ooc_trace_counter_add(s->trace, "bytes read", "MB/s", OOC_COUNTER_RATE,
+                                             1e-6, read_bytes_read, s);
     ooc_log(&o->log, OOC_LOG_DEBUG,
             "'%s': %llu rows, blocks of %zu rows, ring of %d x %zu bytes, %d threads", s->path,
             (unsigned long long)s->pub.nrows, rows, s->nslots, rows * row_nbytes, s->nworkers);
@@ -1256,6 +1312,9 @@ ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc
     OOC_FAIL_IF(!s, err, OOC_ERR_NOMEM, "out of memory");
     s->pub.vt = &h5_vtable;
     s->file = H5I_INVALID_HID;
+    s->trace = o->trace;
+    atomic_init(&s->bytes_read, 0);
+    s->counter_in_use = s->counter_bytes = -1;
     for (int i = 0; i < 3; i++)
         s->inputs[i].dset = H5I_INVALID_HID;
     s->path = dup_string(path);

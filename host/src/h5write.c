@@ -30,6 +30,7 @@
 
 #include "error.h"
 #include "h5util.h"
+#include "trace.h"
 #include "zcodec.h"
 
 #include <errno.h>
@@ -76,6 +77,7 @@ typedef struct chunk_slot {
 typedef struct encode_worker {
     pthread_t thread;
     bool started;
+    int index;                       /* 1-based, names the thread's trace lane */
     struct ooc_h5_writer *w;
     ooc_zlib_compressor *compressor; /* NULL when level == 0 */
     unsigned char *scratch;          /* shuffled bytes before deflate */
@@ -94,6 +96,7 @@ struct ooc_h5_writer {
     unsigned deflate_skip_mask; /* filter-mask bit of the deflate filter */
 
     hid_t file, dset_x, dset_y; /* H5I_INVALID_HID when not open */
+    ooc_trace *trace;           /* may be NULL */
 
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* a slot was queued, or stopping */
@@ -158,6 +161,9 @@ static void *encode_worker_main(void *arg)
 {
     encode_worker *wk = arg;
     ooc_h5_writer *w = wk->w;
+    char lane[32];
+    snprintf(lane, sizeof lane, "compress %d", wk->index);
+    ooc_trace_name_thread(w->trace, lane);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         chunk_slot *s = &w->slots[w->next_encode % w->nslots];
@@ -171,9 +177,12 @@ static void *encode_worker_main(void *arg)
         w->next_encode++;
         pthread_mutex_unlock(&w->mu);
 
+        ooc_trace_token span = ooc_trace_begin(w->trace, OOC_STAGE_COMPRESS);
         encode_part(w, wk, &s->x, w->x_chunk_nbytes);
         if (w->with_y)
             encode_part(w, wk, &s->y, w->y_chunk_nbytes);
+        ooc_trace_end_bytes(w->trace, span,
+                            w->x_chunk_nbytes + (w->with_y ? w->y_chunk_nbytes : 0));
 
         pthread_mutex_lock(&w->mu);
         s->state = SLOT_DONE;
@@ -224,10 +233,12 @@ static ooc_status set_rows(ooc_h5_writer *w, hid_t dset, const char *name, uint6
     return OOC_OK;
 }
 
-/* Write the encoded chunk in slot s to both datasets. */
+/* Write the encoded chunk in slot s to both datasets (one "chunk write"
+ * span with the stored byte count). */
 static ooc_status write_slot(ooc_h5_writer *w, const chunk_slot *s, ooc_error *err)
 {
     ooc_status status = OOC_OK;
+    ooc_trace_token span = ooc_trace_begin(w->trace, OOC_STAGE_CHUNK_WRITE);
     uint64_t first_row = s->index * (uint64_t)w->chunk_rows;
     uint64_t end_row = first_row + s->nrows;
     hsize_t offset[2] = {(hsize_t)first_row, 0};
@@ -251,6 +262,8 @@ static ooc_status write_slot(ooc_h5_writer *w, const chunk_slot *s, ooc_error *e
         w->stats.stored_bytes += s->y.encoded_nbytes;
     }
     w->stats.nrows = end_row;
+    ooc_trace_end_bytes(w->trace, span,
+                        s->x.encoded_nbytes + (w->with_y ? s->y.encoded_nbytes : 0));
 out:
     return status;
 }
@@ -579,6 +592,7 @@ static ooc_status start_pipeline(ooc_h5_writer *w, int nthreads, ooc_error *err)
     for (size_t i = 0; i < w->nworkers; i++) {
         encode_worker *wk = &w->workers[i];
         wk->w = w;
+        wk->index = (int)i + 1;
         if (w->level > 0) {
             OOC_CHECK(ooc_zlib_compressor_new(w->level, &wk->compressor, err));
             if (w->shuffle) {
@@ -668,6 +682,7 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
     w->with_y = opts->with_y;
     w->level = opts->level;
     w->shuffle = opts->shuffle;
+    w->trace = opts->trace;
     w->deflate_skip_mask = 1u << (opts->shuffle ? 1 : 0);
     w->chunk_rows = opts->chunk_rows;
     if (w->chunk_rows == 0) {

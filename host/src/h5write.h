@@ -32,6 +32,7 @@ typedef struct ooc_h5_writer_options {
     int nthreads;                     /* compression threads; 0: number of online CPUs */
     const char *formula;              /* stored as attribute on /X (may be NULL) */
     const char *const *column_names;  /* ncols names stored as attribute on /X (may be NULL) */
+    ooc_trace *trace;                 /* spans: compress (workers "compress N"), chunk write; may be NULL */
 } ooc_h5_writer_options;
 
 /* Create the temporary file and datasets.  Errors: OOC_ERR_IO, OOC_ERR_HDF5,

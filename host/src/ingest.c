@@ -70,6 +70,7 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .nthreads = opts->nthreads,
         .formula = opts->formula,
         .column_names = names,
+        .trace = opts->trace,
     };
     OOC_CHECK(ooc_h5w_create(&wo, &writer, err));
 

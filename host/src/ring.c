@@ -15,6 +15,7 @@
 #include "error.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,8 @@ struct ooc_ring {
     int running;   /* jobs inside process() */
     bool shutdown; /* workers exit */
 
+    atomic_int slots_in_use; /* slots not FREE; written under mu, read lock-free */
+
     pthread_t producer;
     bool producer_started;
     bool stop; /* producer exits */
@@ -118,6 +121,7 @@ static void *producer_main(void *arg)
             break;
         s->state = SLOT_PRODUCING;
         s->seq = seq;
+        atomic_fetch_add_explicit(&ring->slots_in_use, 1, memory_order_relaxed);
         pthread_mutex_unlock(&ring->mu);
 
         bool end = false;
@@ -136,6 +140,7 @@ static void *producer_main(void *arg)
         if (end) {
             s->state = SLOT_FREE;
             s->seq = NO_SEQ;
+            atomic_fetch_sub_explicit(&ring->slots_in_use, 1, memory_order_relaxed);
             ring->ended = true;
             ring->end_seq = seq;
             pthread_cond_broadcast(&ring->consumer_cv);
@@ -144,6 +149,7 @@ static void *producer_main(void *arg)
         if (ring->stop) {
             s->state = SLOT_FREE;
             s->seq = NO_SEQ;
+            atomic_fetch_sub_explicit(&ring->slots_in_use, 1, memory_order_relaxed);
             break;
         }
         s->state = SLOT_QUEUED;
@@ -160,6 +166,8 @@ static void *worker_main(void *arg)
     worker_arg *wa = arg;
     ooc_ring *ring = wa->ring;
     const ooc_ring_config *cfg = &ring->cfg;
+    if (cfg->worker_begin)
+        cfg->worker_begin(cfg->ctx, wa->index);
 
     pthread_mutex_lock(&ring->mu);
     for (;;) {
@@ -229,6 +237,7 @@ ooc_status ooc_ring_create(const ooc_ring_config *cfg, ooc_ring **out, ooc_error
     if (!ring)
         return OOC_FAIL(err, OOC_ERR_NOMEM, "ring: out of memory");
     ring->cfg = *cfg;
+    atomic_init(&ring->slots_in_use, 0);
     if (!ring->cfg.allocator.alloc)
         ring->cfg.allocator = ooc_default_allocator;
     const int nslots = cfg->nslots;
@@ -298,6 +307,7 @@ void ooc_ring_stop(ooc_ring *ring)
         ring->slots[i].state = SLOT_FREE;
         ring->slots[i].seq = NO_SEQ;
     }
+    atomic_store_explicit(&ring->slots_in_use, 0, memory_order_relaxed);
     ring->stop = false;
     ring->pass_active = false;
     ring->ended = false;
@@ -383,9 +393,15 @@ void ooc_ring_release(ooc_ring *ring, int slot)
     pthread_mutex_lock(&ring->mu);
     if (ring->slots[slot].state == SLOT_HELD) {
         ring->slots[slot].state = SLOT_FREE;
+        atomic_fetch_sub_explicit(&ring->slots_in_use, 1, memory_order_relaxed);
         pthread_cond_broadcast(&ring->producer_cv);
     }
     pthread_mutex_unlock(&ring->mu);
+}
+
+int ooc_ring_slots_in_use(const ooc_ring *ring)
+{
+    return atomic_load_explicit(&ring->slots_in_use, memory_order_relaxed);
 }
 
 void *ooc_ring_buffer(const ooc_ring *ring, int slot)

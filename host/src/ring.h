@@ -60,6 +60,9 @@ typedef struct ooc_ring_config {
     /* Optional (may be NULL): runs first on the producer thread of every
      * pass, e.g. to set thread-local library state. */
     void (*producer_begin)(void *ctx);
+    /* Optional (may be NULL): runs once on each worker thread when it
+     * starts (inside ooc_ring_create), e.g. to name the thread in a trace. */
+    void (*worker_begin)(void *ctx, int worker);
     /* Producer: prepare job `seq` for `slot` (its buffer given) and return
      * OOC_OK, or set *end = true when there are no more jobs (the slot is
      * then left unused).  A non-OK status ends the pass with that error. */
@@ -92,6 +95,11 @@ ooc_status ooc_ring_next(ooc_ring *ring, int *slot, uint64_t *seq, ooc_error *er
 
 /* Make a slot returned by ooc_ring_next reusable by the producer. */
 void ooc_ring_release(ooc_ring *ring, int slot);
+
+/* Buffers in use right now: slots being produced, queued, processed, done
+ * or held by the consumer (0..nslots).  A relaxed atomic read, callable from
+ * any thread (e.g. a trace counter sampler) while the ring lives. */
+int ooc_ring_slots_in_use(const ooc_ring *ring);
 
 /* The buffer of a slot (slot_nbytes bytes, owned by the ring). */
 void *ooc_ring_buffer(const ooc_ring *ring, int slot);

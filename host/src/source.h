@@ -94,6 +94,12 @@ typedef struct ooc_source_options {
     ooc_allocator allocator;      /* ring buffer allocator; zeroed: ooc_default_allocator */
     const volatile int *cancel;   /* raise to stop with OOC_ERR_INTERRUPTED */
     ooc_log_sink log;
+    /* instrumentation (both may be NULL; must outlive the source) */
+    ooc_trace *trace;             /* HDF5: spans chunk read ("hdf5 reader" thread), decompress,
+                                   * unshuffle ("decode N" threads), counters "ring buffers in
+                                   * use" and "bytes read"; CSV: the design stream's spans */
+    ooc_progress *progress;       /* CSV: the level-scan pass reports here (the caller reports
+                                   * the blocks it consumes) */
 } ooc_source_options;
 
 /* Defaults for every field. */

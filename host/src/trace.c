@@ -45,6 +45,7 @@ static const char *const stage_names[OOC_STAGE_COUNT] = {
     [OOC_STAGE_ACCUMULATE] = "accumulate",
     [OOC_STAGE_FINALIZE] = "finalize",
     [OOC_STAGE_WRITE_OUTPUT] = "write output",
+    [OOC_STAGE_RESIDUAL_PASS] = "residual pass",
 };
 
 const char *ooc_stage_name(ooc_stage stage)

@@ -65,6 +65,8 @@ typedef enum ooc_stage {
     OOC_STAGE_ACCUMULATE,       /* Gram / TSQR update with one block */
     OOC_STAGE_FINALIZE,         /* solve, SVD of R, statistics */
     OOC_STAGE_WRITE_OUTPUT,     /* write results (report, HDF5 metadata, commit) */
+    OOC_STAGE_RESIDUAL_PASS,    /* a later pass over one block: refinement residuals,
+                                 * HC sandwich meat, SVD's U = X V S^-1 */
     OOC_STAGE_COUNT
 } ooc_stage;
 
