@@ -26,8 +26,17 @@ typedef struct ring_test {
     uint64_t produced_seq[16];
     int concurrent;
     int max_concurrent;
+    unsigned workers_begun; /* bit i: worker_begin ran for worker i */
     pthread_mutex_t mu;
 } ring_test;
+
+static void rt_worker_begin(void *ctx, int worker)
+{
+    ring_test *t = ctx;
+    pthread_mutex_lock(&t->mu);
+    t->workers_begun |= 1u << worker;
+    pthread_mutex_unlock(&t->mu);
+}
 
 static ooc_status rt_produce(void *ctx, int slot, uint64_t seq, void *buffer, bool *end,
                              ooc_error *err)
@@ -77,6 +86,7 @@ static ooc_ring *make_test_ring(ring_test *t, int nslots, int nworkers, const vo
                            .slot_nbytes = sizeof(uint64_t),
                            .cancel = cancel,
                            .ctx = t,
+                           .worker_begin = rt_worker_begin,
                            .produce = rt_produce,
                            .process = rt_process};
     ooc_ring *ring = NULL;
@@ -102,6 +112,8 @@ static void test_ring(void)
             CHECK_MSG(seq == expect, "got job %llu, expected %llu", (unsigned long long)seq,
                       (unsigned long long)expect);
             CHECK(*(uint64_t *)ooc_ring_buffer(ring, slot) == seq * 1000 + 1);
+            int in_use = ooc_ring_slots_in_use(ring);
+            CHECK_MSG(in_use >= (held >= 0 ? 2 : 1) && in_use <= 5, "%d slots in use", in_use);
             expect++;
             /* Hold one block across the next call to exercise out-of-order release. */
             if (held >= 0)
@@ -112,6 +124,8 @@ static void test_ring(void)
             ooc_ring_release(ring, held);
         CHECK_MSG(expect == t.njobs, "pass %d delivered %llu jobs", pass,
                   (unsigned long long)expect);
+        CHECK_MSG(ooc_ring_slots_in_use(ring) == 0, "%d slots in use after the pass",
+                  ooc_ring_slots_in_use(ring));
         /* The end is sticky. */
         CHECK(ooc_ring_next(ring, &slot, NULL, &err) == OOC_OK && slot == -1);
     }
@@ -154,7 +168,11 @@ static void test_ring(void)
     ooc_error err3 = {0};
     CHECK(ooc_ring_next(ring, &slot, NULL, &err3) == OOC_ERR_INVALID_ARG);
     CHECK(strstr(err3.message, "exhausted") != NULL);
+    CHECK(ooc_ring_slots_in_use(ring) == 5);
+    ooc_ring_stop(ring);
+    CHECK(ooc_ring_slots_in_use(ring) == 0);
     ooc_ring_free(ring);
+    CHECK_MSG(t.workers_begun == 7u, "worker_begin ran for workers %#x", t.workers_begun);
 
     /* Cancellation. */
     volatile int cancel = 0;

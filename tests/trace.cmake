@@ -8,6 +8,8 @@ target_include_directories(trace_demo PRIVATE ${PROJECT_SOURCE_DIR}/host/src)
 target_link_libraries(trace_demo PRIVATE oocsolve_core)
 ooc_set_warnings(trace_demo)
 ooc_add_py_test(trace_render trace_render.py $<TARGET_FILE:trace_demo>)
+# Real profiled runs of ingest, fit and svd (trace content, summary, progress, SVG).
+ooc_add_py_test(profile_cli profile_cli.py)
 
 if(OOC_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")

@@ -109,7 +109,8 @@ def png_pixels(path):
     return width, height, rows, ch
 
 
-def check_render(trace, workdir, label):
+def check_render(trace, workdir, label, stage_color=b"\xf2\x8e\x2b", stage="formula eval"):
+    """Summary, SVG and PNG of a trace; `stage_color` (RGB bytes of `stage`) must be drawn."""
     svg = os.path.join(workdir, label + ".svg")
     png = os.path.join(workdir, label + ".png")
     r = run([OOCSOLVE, "profile-summary", trace])
@@ -136,8 +137,8 @@ def check_render(trace, workdir, label):
     print(f"{label}: {width}x{height} PNG, {len(colors)} colors, {100 * frac:.1f}% non-white")
     check(len(colors) >= 12, f"{label}: only {len(colors)} distinct colors")
     check(0.05 < frac < 0.9, f"{label}: {100 * frac:.1f}% non-white pixels")
-    # The stage palette must appear: formula eval orange (#f28e2b).
-    check(b"\xf2\x8e\x2b" in colors, f"{label}: stage colour of formula eval is drawn")
+    # The stage palette must appear (default: formula eval orange, #f28e2b).
+    check(stage_color in colors, f"{label}: stage colour of {stage} is drawn")
     keep = os.environ.get("OOC_KEEP_PNG")
     if keep:
         shutil.copy(png, os.path.join(keep, label + ".png"))

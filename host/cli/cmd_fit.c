@@ -3,7 +3,9 @@
  * INPUT is an HDF5 design matrix or a CSV read through a formula (-f).
  * --device picks the backend (backend_select.h): auto by default, which
  * loads the CUDA plugin when one is installed and otherwise stays on the CPU
- * without a word; with --json only warnings reach stderr. */
+ * without a word; with --json only warnings reach stderr.  --profile and
+ * --progress (cmd_profile.c) write only to stderr and the trace file, so
+ * stdout stays the report (or the JSON document) alone. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
@@ -42,7 +44,9 @@ static void fit_usage(FILE *to)
             "                         the CPU) | cpu | gpu | gpu:N | gpu:N,M,...  (oocsolve devices)\n"
             "      --json             JSON on stdout instead of the text summary\n"
             "      --threads N        worker threads (default: 2 for the solver, all cores for reading)\n"
-            "      --block-rows N     rows per block (default: the backend's preference)\n");
+            "      --block-rows N     rows per block (default: the backend's preference)\n"
+            "      --progress MODE    auto (default: on when stderr is a terminal) | on | off\n"
+            "      --profile FILE     write a Chrome trace (Perfetto) of the run and print a stage summary\n");
 }
 
 static void svd_usage(FILE *to)
@@ -61,7 +65,8 @@ static void svd_usage(FILE *to)
             "  -f, --formula F, --var NAME=VALUE, --weights NAME, --x-dataset PATH,\n"
             "      --delimiter C, --na-values LIST, --missing MODE   as for fit\n"
             "      --json             JSON on stdout\n"
-            "      --device D, --threads N, --block-rows N   as for fit\n");
+            "      --device D, --threads N, --block-rows N, --progress MODE, --profile FILE\n"
+            "                         as for fit\n");
 }
 
 static double wall_seconds(void)
@@ -83,12 +88,13 @@ typedef struct common_args {
     size_t threads;
     size_t block_rows;
     const char *input;
+    ooc_cli_profile prof;            /* --profile / --progress */
 } common_args;
 
 enum {
     OPT_VAR = 256, OPT_METHOD, OPT_REFINE, OPT_COV, OPT_WEIGHTS, OPT_YCOL, OPT_XDS, OPT_YDS,
     OPT_DELIM, OPT_NA, OPT_MISSING, OPT_JSON, OPT_THREADS, OPT_BLOCK, OPT_VECTORS, OPT_UOUT,
-    OPT_DEVICE
+    OPT_DEVICE, OPT_PROGRESS, OPT_PROFILE
 };
 
 /* Handle an option both subcommands accept: 1 handled, 0 not ours, -1 invalid. */
@@ -132,6 +138,8 @@ static int common_option(int c, const char *arg, common_args *a)
     }
     case OPT_THREADS: return ooc_cli_parse_size("--threads", arg, &a->threads) ? 1 : -1;
     case OPT_BLOCK: return ooc_cli_parse_size("--block-rows", arg, &a->block_rows) ? 1 : -1;
+    case OPT_PROGRESS: return ooc_cli_parse_progress(arg, &a->prof.progress_mode) ? 1 : -1;
+    case OPT_PROFILE: a->prof.trace_path = arg; return 1;
     default: return 0;
     }
 }
@@ -145,15 +153,20 @@ static void device_log(void *user_data, ooc_log_level level, const char *message
         ooc_cli_log.fn(ooc_cli_log.user_data, level, message);
 }
 
-/* Create the backend --device names and open the source with the backend's
- * block size and allocator (pinned ring buffers for a GPU).  The backend
- * must be freed after the source. */
-static int open_pipeline(common_args *a, ooc_backend **be, ooc_source **src)
+/* Start --profile / --progress (label "fit" or "svd"), create the backend
+ * --device names and open the source with the backend's block size and
+ * allocator (pinned ring buffers for a GPU).  The backend must be freed
+ * after the source, and both before close_profile (they record into the
+ * trace).  Returns 0 or the exit code of a failure (message printed). */
+static int open_pipeline(common_args *a, const char *label, int argc, char **argv,
+                         ooc_backend **be, ooc_source **src)
 {
     ooc_error err = {0};
+    if (!ooc_cli_profile_start(&a->prof, label, argc, argv))
+        return 1;
     /* text: the one-line note of auto falling back to the CPU; JSON: warnings only */
     a->device_log_min = a->json ? OOC_LOG_WARNING : OOC_LOG_NOTE;
-    ooc_backend_open_options bo = {.cpu = {.nthreads = (int)a->threads},
+    ooc_backend_open_options bo = {.cpu = {.nthreads = (int)a->threads, .trace = a->prof.trace},
                                    .log = {device_log, a}};
     if (ooc_backend_open(a->device, &bo, be, &err) != OOC_OK)
         return ooc_cli_fail(&err);
@@ -165,9 +178,27 @@ static int open_pipeline(common_args *a, ooc_backend **be, ooc_source **src)
         a->src.allocator = (*be)->caps.allocator;
     a->src.cancel = &ooc_cli_cancel;
     a->src.log = ooc_cli_log;
+    a->src.trace = a->prof.trace;
+    a->src.progress = a->prof.progress;
     if (ooc_source_open(a->input, &a->src, src, &err) != OOC_OK)
         return ooc_cli_fail(&err);
+    ooc_trace_set_meta(a->prof.trace, "input", "%s", a->input);
+    ooc_trace_set_meta(a->prof.trace, "device", "%s", (*be)->caps.name);
+    if (a->threads)
+        ooc_trace_set_meta(a->prof.trace, "threads", "%zu", a->threads);
+    else
+        ooc_trace_set_meta(a->prof.trace, "threads", "auto");
+    ooc_trace_set_meta(a->prof.trace, "block_rows", "%zu", (*src)->block_rows);
     return 0;
+}
+
+/* Finish --profile / --progress after the pipeline is freed: write the
+ * trace and print the summary (stderr).  Returns the command's exit code,
+ * turned into 1 when the trace could not be written. */
+static int close_profile(common_args *a, int rc)
+{
+    bool written = ooc_cli_profile_finish(&a->prof, rc == 0);
+    return rc == 0 && !written ? 1 : rc;
 }
 
 static void common_free(common_args *a)
@@ -186,7 +217,9 @@ static void common_free(common_args *a)
         {"missing", required_argument, NULL, OPT_MISSING},                                        \
         {"json", no_argument, NULL, OPT_JSON}, {"threads", required_argument, NULL, OPT_THREADS}, \
         {"block-rows", required_argument, NULL, OPT_BLOCK},                                       \
-        {"device", required_argument, NULL, OPT_DEVICE}, {"help", no_argument, NULL, 'h'}
+        {"device", required_argument, NULL, OPT_DEVICE},                                          \
+        {"progress", required_argument, NULL, OPT_PROGRESS},                                      \
+        {"profile", required_argument, NULL, OPT_PROFILE}, {"help", no_argument, NULL, 'h'}
 
 int ooc_cmd_fit(int argc, char **argv)
 {
@@ -242,11 +275,13 @@ int ooc_cmd_fit(int argc, char **argv)
         goto out;
     }
     a.input = argv[optind];
-    rc = open_pipeline(&a, &be, &src);
+    rc = open_pipeline(&a, "fit", argc, argv, &be, &src);
     if (rc != 0)
         goto out;
     fo.method = a.method;
     fo.cancel = &ooc_cli_cancel;
+    fo.trace = a.prof.trace;
+    fo.progress = a.prof.progress;
     fo.log = a.json ? ooc_cli_log : (ooc_log_sink){0}; /* text: warnings appear in the Notes */
     ooc_error err = {0};
     if (ooc_fit(src, be, &fo, &res, &err) != OOC_OK) {
@@ -262,6 +297,7 @@ out:
     ooc_fit_result_free(res);
     ooc_source_free(src);
     ooc_backend_free(be);
+    rc = close_profile(&a, rc);
     common_free(&a);
     return rc;
 }
@@ -310,10 +346,12 @@ int ooc_cmd_svd(int argc, char **argv)
         goto out;
     }
     a.input = argv[optind];
-    rc = open_pipeline(&a, &be, &src);
+    rc = open_pipeline(&a, "svd", argc, argv, &be, &src);
     if (rc != 0)
         goto out;
     so.method = a.method;
+    so.trace = a.prof.trace;
+    so.progress = a.prof.progress;
     so.nthreads = (int)a.threads;
     so.cancel = &ooc_cli_cancel;
     so.log = ooc_cli_log;
@@ -331,6 +369,7 @@ out:
     ooc_svd_result_free(res);
     ooc_source_free(src);
     ooc_backend_free(be);
+    rc = close_profile(&a, rc);
     common_free(&a);
     return rc;
 }

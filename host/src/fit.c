@@ -5,13 +5,23 @@
  * Everything after the accumulation works on the small (p+1)×(p+1) triangle
  * R_aug = [[R, z], [0, ρ]] with RᵀR = XᵀWX, so finalize costs O(p³)
  * regardless of the number of rows.
+ *
+ * Profiling (options.trace / .progress): on the calling thread every block
+ * of the first pass is an "accumulate" span (side statistics + backend
+ * update) and every block of a later pass (refinement, HC meat, U) a
+ * "residual pass" span; the merge, solve, SVD and statistics are
+ * "finalize" spans; --u-out's appends and commit are "write output".
+ * Waiting for the source's next block is left outside spans.  Each pass
+ * starts a progress phase and reports rows and bytes per block.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fit.h"
 
 #include "error.h"
 #include "h5write.h"
+#include "progress.h"
 #include "stats.h"
+#include "trace.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -202,6 +212,20 @@ static ooc_status scan_block(const ooc_source *src, const ooc_block *b, size_t p
     return OOC_OK;
 }
 
+/* Start progress phase `name` of a pass over src; the totals are known when
+ * the source knows its row count (HDF5: rows x columns x 8 bytes). */
+static void begin_phase(ooc_progress *prog, const char *name, const ooc_source *src)
+{
+    uint64_t rows = src->nrows != UINT64_MAX ? src->nrows : 0;
+    ooc_progress_phase(prog, name, rows, rows * src->ncols * sizeof(double));
+}
+
+/* Bytes of a block's [X y w] values. */
+static uint64_t block_nbytes(const ooc_block *b)
+{
+    return (uint64_t)b->nrows * b->ncols * sizeof(double);
+}
+
 static ooc_status check_cancel(const volatile int *cancel, ooc_error *err)
 {
     if (cancel && *cancel)
@@ -209,11 +233,17 @@ static ooc_status check_cancel(const volatile int *cancel, ooc_error *err)
     return OOC_OK;
 }
 
+/* Instrumentation handed to the passes (both may be NULL). */
+typedef struct instruments {
+    ooc_trace *trace;
+    ooc_progress *progress;
+} instruments;
+
 /* One pass: every block to the backend; r_aug gets the p_aug x p_aug triangle. */
 static ooc_status accumulate_pass(ooc_source *src, ooc_backend *be,
                                   const ooc_backend_layout *layout, ooc_method method,
-                                  side_stats *st, const volatile int *cancel, double *r_aug,
-                                  uint64_t *nrows, ooc_error *err)
+                                  side_stats *st, const volatile int *cancel, instruments ins,
+                                  double *r_aug, uint64_t *nrows, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     ooc_block *b = NULL;
@@ -227,19 +257,25 @@ static ooc_status accumulate_pass(ooc_source *src, ooc_backend *be,
             return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
     }
     *nrows = 0;
+    begin_phase(ins.progress, "accumulate", src);
     OOC_CHECK(be->ops->begin(be, layout, method, err));
     for (;;) {
         OOC_CHECK(check_cancel(cancel, err));
         OOC_CHECK(src->vt->next(src, &b, err));
         if (!b)
             break;
+        ooc_trace_token span = ooc_trace_begin(ins.trace, OOC_STAGE_ACCUMULATE);
         OOC_CHECK(scan_block(src, b, layout->p_aug, layout->weight_col, st, xw_block, err));
         OOC_CHECK(be->ops->accumulate(be, b->data, b->nrows, err));
+        ooc_trace_end_bytes(ins.trace, span, block_nbytes(b));
+        ooc_progress_add(ins.progress, b->nrows, block_nbytes(b));
         *nrows += b->nrows;
         src->vt->release(src, b);
         b = NULL;
     }
+    ooc_trace_token merge = ooc_trace_begin(ins.trace, OOC_STAGE_FINALIZE);
     OOC_CHECK(be->ops->finish(be, r_aug, err));
+    ooc_trace_end(ins.trace, merge);
 out:
     if (b)
         src->vt->release(src, b);
@@ -460,7 +496,7 @@ static ooc_status host_project(const ooc_backend_layout *lay, size_t p, const do
 
 /* HC meat over all rows (kept columns only matter; beta has 0 for aliased). */
 static ooc_status hc_pass(ooc_source *src, ooc_backend *be, const double *beta, double *meat,
-                          const volatile int *cancel, ooc_error *err)
+                          const volatile int *cancel, instruments ins, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     ooc_block *b = NULL;
@@ -468,6 +504,7 @@ static ooc_status hc_pass(ooc_source *src, ooc_backend *be, const double *beta, 
     double *scratch = NULL;
     memset(meat, 0, p * p * sizeof(double));
     OOC_CHECK(src->vt->rewind(src, err));
+    begin_phase(ins.progress, "residual pass (HC)", src);
     if (!be->ops->hc_meat) {
         scratch = malloc(src->block_rows * p * sizeof(double));
         OOC_FAIL_IF(!scratch, err, OOC_ERR_NOMEM, "out of memory for a %zu-row block",
@@ -480,10 +517,13 @@ static ooc_status hc_pass(ooc_source *src, ooc_backend *be, const double *beta, 
             break;
         OOC_FAIL_IF(b->nrows > src->block_rows, err, OOC_ERR_INTERNAL,
                     "block of %zu rows exceeds the source's %zu", b->nrows, src->block_rows);
+        ooc_trace_token span = ooc_trace_begin(ins.trace, OOC_STAGE_RESIDUAL_PASS);
         if (be->ops->hc_meat)
             OOC_CHECK(be->ops->hc_meat(be, b->data, b->nrows, beta, meat, err));
         else
             OOC_CHECK(host_hc_meat(&be->layout, p, b->data, b->nrows, beta, meat, scratch));
+        ooc_trace_end_bytes(ins.trace, span, block_nbytes(b));
+        ooc_progress_add(ins.progress, b->nrows, block_nbytes(b));
         src->vt->release(src, b);
         b = NULL;
     }
@@ -500,7 +540,8 @@ out:
 /* One refinement pass: g = X_Kᵀ W (y - X_K β) and Σ w r², in long double. */
 static ooc_status residual_pass(ooc_source *src, const ooc_backend_layout *lay,
                                 const bool *aliased, const double *beta_full, long double *g,
-                                long double *ssr, const volatile int *cancel, ooc_error *err)
+                                long double *ssr, const volatile int *cancel, instruments ins,
+                                ooc_error *err)
 {
     ooc_status status = OOC_OK;
     ooc_block *b = NULL;
@@ -509,11 +550,13 @@ static ooc_status residual_pass(ooc_source *src, const ooc_backend_layout *lay,
         g[j] = 0.0L;
     *ssr = 0.0L;
     OOC_CHECK(src->vt->rewind(src, err));
+    begin_phase(ins.progress, "residual pass (refine)", src);
     for (;;) {
         OOC_CHECK(check_cancel(cancel, err));
         OOC_CHECK(src->vt->next(src, &b, err));
         if (!b)
             break;
+        ooc_trace_token span = ooc_trace_begin(ins.trace, OOC_STAGE_RESIDUAL_PASS);
         for (size_t i = 0; i < b->nrows; i++) {
             const double *row = b->data + i * lay->ld;
             long double r = row[p];
@@ -526,6 +569,8 @@ static ooc_status residual_pass(ooc_source *src, const ooc_backend_layout *lay,
                     g[j] += wr * row[j];
             *ssr += wr * r;
         }
+        ooc_trace_end_bytes(ins.trace, span, block_nbytes(b));
+        ooc_progress_add(ins.progress, b->nrows, block_nbytes(b));
         src->vt->release(src, b);
         b = NULL;
     }
@@ -666,13 +711,22 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
     ooc_backend_layout layout = {.p_aug = p_aug,
                                  .ld = src->ncols,
                                  .weight_col = src->has_weights ? (long)src->ncols - 1 : -1};
+    instruments ins = {o->trace, o->progress};
+    ooc_trace_set_meta(o->trace, "method", "%s", ooc_method_name(o->method));
+    ooc_trace_set_meta(o->trace, "p", "%zu", p);
+    ooc_trace_set_meta(o->trace, "cov", "%s", ooc_cov_name(o->cov));
+    ooc_trace_set_meta(o->trace, "refine", "%s", o->refine ? "yes" : "no");
     double t0 = now_seconds();
     uint64_t nrows = 0;
-    OOC_CHECK(accumulate_pass(src, be, &layout, o->method, &st, o->cancel, r_aug, &nrows, err));
+    OOC_CHECK(accumulate_pass(src, be, &layout, o->method, &st, o->cancel, ins, r_aug, &nrows,
+                              err));
     double t1 = now_seconds();
     r->seconds_accumulate = t1 - t0;
     r->nobs = st.nobs;
+    ooc_trace_set_meta(o->trace, "rows", "%llu", (unsigned long long)st.nobs);
     OOC_FAIL_IF(st.nobs == 0, err, OOC_ERR_DATA, "the input has no rows to fit");
+    /* finalize spans, interrupted by the passes over the data */
+    ooc_trace_token fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
 
     /* conditioning of W^½X (all columns) */
     OOC_CHECK(triangle_singular_values(r_aug, p_aug, p, false, r->singular_values, NULL, err));
@@ -707,6 +761,7 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
         beta_full[kept_index[i]] = beta_k[i];
 
     if (o->refine && k > 0) {
+        ooc_trace_end(o->trace, fin);
         double tr0 = now_seconds();
         g = malloc(p * sizeof(long double));
         tmp = malloc(k * sizeof(double));
@@ -715,7 +770,7 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
         for (int pass = 0; pass < max_passes; pass++) {
             long double ssr_ld;
             OOC_CHECK(residual_pass(src, &layout, r->aliased, beta_full, g, &ssr_ld, o->cancel,
-                                    err));
+                                    ins, err));
             for (size_t i = 0; i < k; i++)
                 tmp[i] = (double)g[kept_index[i]];
             /* RᵀR δ = g */
@@ -740,6 +795,7 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
                 break;
         }
         r->seconds_refine = now_seconds() - tr0;
+        fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
     }
     /* constant and total sums of squares (statsmodels' definitions) */
     detect_constant(&st, p, rk, k, r->aliased, &r->k_constant, &r->const_idx);
@@ -787,7 +843,9 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
             meat = malloc(p * p * sizeof(double));
             tmp = realloc(tmp, k * k * 2 * sizeof(double));
             OOC_FAIL_IF(!meat || !tmp, err, OOC_ERR_NOMEM, "out of memory");
-            OOC_CHECK(hc_pass(src, be, beta_full, meat, o->cancel, err));
+            ooc_trace_end(o->trace, fin);
+            OOC_CHECK(hc_pass(src, be, beta_full, meat, o->cancel, ins, err));
+            fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
             double *meat_k = tmp, *half = tmp + k * k;
             for (size_t i = 0; i < k; i++)
                 for (size_t j = 0; j < k; j++)
@@ -862,6 +920,7 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
                               fmax(0.0, -log10(r->scaled_condition_number *
                                                r->scaled_condition_number * DBL_EPSILON))));
     r->seconds_finalize = now_seconds() - t1 - r->seconds_refine - r->seconds_second_pass;
+    ooc_trace_end(o->trace, fin);
     for (size_t i = 0; i < r->nwarnings; i++)
         ooc_log(&o->log, OOC_LOG_WARNING, "%s", r->warnings[i]);
     *out = r;
@@ -902,6 +961,7 @@ void ooc_svd_result_free(ooc_svd_result *r)
 static ooc_status write_u(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
                           ooc_svd_result *r, ooc_error *err)
 {
+    ooc_trace *tr = o->trace;
     ooc_status status = OOC_OK;
     size_t p = r->p, k = r->k;
     ooc_block *b = NULL;
@@ -931,9 +991,11 @@ static ooc_status write_u(ooc_source *src, ooc_backend *be, const ooc_svd_option
                                 .shuffle = true,
                                 .nthreads = o->nthreads,
                                 .formula = NULL,
-                                .column_names = (const char *const *)unames};
+                                .column_names = (const char *const *)unames,
+                                .trace = tr};
     OOC_CHECK(ooc_h5w_create(&wo, &w, err));
     OOC_CHECK(src->vt->rewind(src, err));
+    begin_phase(o->progress, "writing U", src);
     for (;;) {
         OOC_CHECK(check_cancel(o->cancel, err));
         OOC_CHECK(src->vt->next(src, &b, err));
@@ -942,15 +1004,23 @@ static ooc_status write_u(ooc_source *src, ooc_backend *be, const ooc_svd_option
         OOC_FAIL_IF(b->nrows > src->block_rows, err, OOC_ERR_INTERNAL,
                     "block of %zu rows exceeds the source's %zu", b->nrows, src->block_rows);
         size_t nrows = b->nrows;
+        uint64_t nbytes = block_nbytes(b);
+        ooc_trace_token span = ooc_trace_begin(tr, OOC_STAGE_RESIDUAL_PASS);
         if (be->ops->project)
             OOC_CHECK(be->ops->project(be, b->data, nrows, m, k, ublock, err));
         else
             OOC_CHECK(host_project(&be->layout, p, b->data, nrows, m, k, ublock, scratch));
+        ooc_trace_end_bytes(tr, span, nbytes);
         src->vt->release(src, b);
         b = NULL;
+        span = ooc_trace_begin(tr, OOC_STAGE_WRITE_OUTPUT);
         OOC_CHECK(ooc_h5w_append(w, ublock, NULL, nrows, err));
+        ooc_trace_end_bytes(tr, span, (uint64_t)nrows * k * sizeof(double));
+        ooc_progress_add(o->progress, nrows, nbytes);
     }
+    ooc_trace_token commit = ooc_trace_begin(tr, OOC_STAGE_WRITE_OUTPUT);
     status = ooc_h5w_commit(w, NULL, err);
+    ooc_trace_end(tr, commit);
     w = NULL;
     if (status == OOC_OK) {
         r->u_path = dup_or_null(o->u_out);
@@ -984,10 +1054,15 @@ ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
     ooc_backend_layout layout = {.p_aug = p,
                                  .ld = src->ncols,
                                  .weight_col = src->has_weights ? (long)src->ncols - 1 : -1};
+    instruments ins = {o->trace, o->progress};
+    ooc_trace_set_meta(o->trace, "method", "%s", ooc_method_name(o->method));
+    ooc_trace_set_meta(o->trace, "p", "%zu", p);
     double t0 = now_seconds();
-    OOC_CHECK(accumulate_pass(src, be, &layout, o->method, NULL, o->cancel, r_aug, &r->nrows,
+    OOC_CHECK(accumulate_pass(src, be, &layout, o->method, NULL, o->cancel, ins, r_aug, &r->nrows,
                               err));
     r->seconds_accumulate = now_seconds() - t0;
+    ooc_trace_set_meta(o->trace, "rows", "%llu", (unsigned long long)r->nrows);
+    ooc_trace_token fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
     OOC_CHECK(triangle_singular_values(r_aug, p, p, false, s, vt, err));
     r->k = o->k > 0 && o->k < p ? o->k : p;
     r->condition_number = s[p - 1] > 0.0 ? s[0] / s[p - 1] : INFINITY;
@@ -999,6 +1074,7 @@ ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
         OOC_FAIL_IF(!r->vt, err, OOC_ERR_NOMEM, "out of memory");
         memcpy(r->vt, vt, r->k * p * sizeof(double));
     }
+    ooc_trace_end(o->trace, fin);
     if (o->u_out) {
         double t1 = now_seconds();
         OOC_CHECK(write_u(src, be, o, r, err));

@@ -34,6 +34,9 @@ typedef struct ooc_fit_options {
     ooc_cov_type cov;
     const volatile int *cancel; /* raise to stop with OOC_ERR_INTERRUPTED */
     ooc_log_sink log;
+    ooc_trace *trace;           /* spans accumulate / finalize / residual pass, run metadata
+                                 * (method, p, rows, cov); may be NULL */
+    ooc_progress *progress;     /* rows and bytes per block, a phase per pass; may be NULL */
 } ooc_fit_options;
 
 /* Defaults (qr, nonrobust, no refinement). */
@@ -91,6 +94,9 @@ typedef struct ooc_svd_options {
     int nthreads;               /* HDF5 writer compression threads; 0: online CPUs */
     const volatile int *cancel;
     ooc_log_sink log;
+    ooc_trace *trace;           /* spans accumulate / finalize / residual pass / write output
+                                 * (and the U writer's), run metadata; may be NULL */
+    ooc_progress *progress;     /* rows and bytes per block, a phase per pass; may be NULL */
 } ooc_svd_options;
 
 void ooc_svd_options_init(ooc_svd_options *o);
