@@ -175,12 +175,14 @@ def run_workload(name, rows, extra, runs, reference, table):
                   f"fit qr takes {ratio:.2f}× the limit")
 
 
-def update_doc(table, args):
+def update_doc(table, args, load_before):
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    load_after = os.getloadavg()[0]
     cmd = "bench/run.py " + " ".join(sys.argv[1:])
     block = (f"{BEGIN}\nRun {stamp} on {platform.machine()}, {os.cpu_count()} cores: "
              f"`.venv/bin/python {cmd}` (medians of {args.runs} run(s), alternating oocsolve and "
-             f"the reference; speed-up = reference / oocsolve).\n\n{table.markdown()}\n{END}")
+             f"the reference; speed-up = reference / oocsolve). Load average (1 min) before / after: "
+             f"{load_before:.2f} / {load_after:.2f}.\n\n{table.markdown()}\n{END}")
     text = open(DOC).read() if os.path.exists(DOC) else "# Benchmarks\n\n"
     if BEGIN in text:
         text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
@@ -202,13 +204,14 @@ def main():
     if args.quick:
         args.runs = 1
     table = Table()
+    load_before = os.getloadavg()[0]
     for name in args.workloads.split(","):
         rows, extra, quick_rows = WORKLOADS[name]
         run_workload(name, quick_rows if args.quick else rows, extra, args.runs,
                      not args.no_reference, table)
     print(table.markdown())
     if args.update_doc:
-        update_doc(table, args)
+        update_doc(table, args, load_before)
 
 
 if __name__ == "__main__":
