@@ -9,10 +9,11 @@ ratios and peak RSS, plus the measured decompression limit (bench_decode: all ch
 inflated in parallel, nothing else).  The reference's ingest has the seed formula built in, so for
 the wide workloads (W3, W4) the reference steps run on oocsolve's file (PyTables reads it natively).
 
-usage: .venv/bin/python bench/run.py [--workloads W1,W2,W3,W4] [--runs K] [--quick]
-                                      [--no-reference] [--update-doc]
+usage: .venv/bin/python bench/run.py [--workloads W1,W2,W3,W4] [--runs K] [--runs-for W2=1,...]
+                                      [--quick] [--no-reference] [--update-doc]
   --quick       small sizes, one run: a smoke test of the whole harness (timings meaningless)
   --update-doc  rewrite the results table in docs/BENCHMARKS.md
+When `oocsolve devices` finds a GPU, fit also runs with --device gpu beside --device cpu.
 """
 import argparse
 import datetime
@@ -180,7 +181,8 @@ def update_doc(table, args, load_before):
     load_after = os.getloadavg()[0]
     cmd = "bench/run.py " + " ".join(sys.argv[1:])
     block = (f"{BEGIN}\nRun {stamp} on {platform.machine()}, {os.cpu_count()} cores: "
-             f"`.venv/bin/python {cmd}` (medians of {args.runs} run(s), alternating oocsolve and "
+             f"`.venv/bin/python {cmd}` (medians of {args.runs} run(s) unless --runs-for says "
+             f"otherwise, alternating oocsolve and "
              f"the reference; speed-up = reference / oocsolve). Load average (1 min) before / after: "
              f"{load_before:.2f} / {load_after:.2f}.\n\n{table.markdown()}\n{END}")
     text = open(DOC).read() if os.path.exists(DOC) else "# Benchmarks\n\n"
@@ -197,6 +199,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workloads", default="W1")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs-for", default="",
+                    help="per-workload run counts overriding --runs, e.g. W2=1,W4=1")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-reference", action="store_true")
     ap.add_argument("--update-doc", action="store_true")
@@ -205,9 +209,11 @@ def main():
         args.runs = 1
     table = Table()
     load_before = os.getloadavg()[0]
+    runs_for = dict(item.split("=") for item in args.runs_for.split(",") if item)
     for name in args.workloads.split(","):
         rows, extra, quick_rows = WORKLOADS[name]
-        run_workload(name, quick_rows if args.quick else rows, extra, args.runs,
+        runs = 1 if args.quick else int(runs_for.get(name, args.runs))
+        run_workload(name, quick_rows if args.quick else rows, extra, runs,
                      not args.no_reference, table)
     print(table.markdown())
     if args.update_doc:
