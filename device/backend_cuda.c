@@ -40,6 +40,10 @@
  *  - several devices: each accumulates its own triangle; finish merges Grams
  *    by summation (then potrf on the first device) or R's by LAPACKE_dgeqrf of
  *    the stacked triangles on the host.
+ *  - finalize (backend.h solve_triangle / svd_triangle, after finish): on
+ *    the first device, β by cublasDtrsv and the SVD of R by cusolverDnXgesvd
+ *    (devInfo copied back and checked; its workspace queried once per size
+ *    and reused), in buffers kept until the backend is destroyed.
  *  - device OOM in begin(): panels are halved (with a note) down to
  *    max(p_aug, 64) rows, then a clear OOC_ERR_BACKEND.
  * Built as the plugin oocsolve_cuda.so (device.h: the host loads it with
@@ -132,6 +136,21 @@ typedef struct cuda_dev {
     int *d_final_info;    /* devInfo of potrf */
 } cuda_dev;
 
+/* Finalize buffers on the first device (solve_triangle, svd_triangle): grown
+ * on demand, kept until the backend is destroyed. */
+typedef struct cuda_final {
+    double *d_a;             /* k x k column-major: the transposed triangle */
+    double *d_vec;           /* k: right-hand side / singular values */
+    double *d_u;             /* k x k: U of the transposed triangle (= V of R) */
+    size_t cap;              /* the k the three buffers above hold */
+    void *d_work;            /* cusolverDnXgesvd device workspace */
+    size_t work_bytes;
+    void *h_work;            /* cusolverDnXgesvd host workspace (usually none) */
+    size_t h_work_bytes;
+    size_t svd_k;            /* problem the workspace was sized for (0: none yet) */
+    signed char svd_jobu;
+} cuda_final;
+
 typedef struct cuda_ctx {
     int ndev;
     cuda_dev dev[OOC_CUDA_MAX_DEVICES];
@@ -143,6 +162,7 @@ typedef struct cuda_ctx {
     size_t chunks;         /* chunks accumulated in this pass */
     ooc_log_sink log;
     bool warned_pageable;
+    cuda_final final;      /* on dev[0] */
 } cuda_ctx;
 
 static const char *cusolver_status_name(cusolverStatus_t s)
@@ -668,6 +688,177 @@ out:
     return status;
 }
 
+/* ------------------------------------------------ finalize on the device -- */
+
+/* Free the finalize buffers (device 0 must exist). */
+static void final_free(cuda_ctx *c)
+{
+    cuda_final *f = &c->final;
+    if (c->ndev < 1)
+        return;
+    if (cudaSetDevice(c->dev[0].ordinal) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return;
+    }
+    (void)cudaFree(f->d_a);
+    (void)cudaFree(f->d_vec);
+    (void)cudaFree(f->d_u);
+    (void)cudaFree(f->d_work);
+    free(f->h_work);
+    memset(f, 0, sizeof *f);
+}
+
+/* Make the finalize buffers (on the current device, the first) hold a k x k problem. */
+static ooc_status final_reserve(cuda_final *f, size_t k, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    if (k <= f->cap)
+        return OOC_OK;
+    (void)cudaFree(f->d_a);
+    (void)cudaFree(f->d_vec);
+    (void)cudaFree(f->d_u);
+    f->d_a = f->d_vec = f->d_u = NULL;
+    f->cap = 0;
+    CUDA_TRY(cudaMalloc((void **)&f->d_a, k * k * sizeof(double)));
+    CUDA_TRY(cudaMalloc((void **)&f->d_vec, k * sizeof(double)));
+    CUDA_TRY(cudaMalloc((void **)&f->d_u, k * k * sizeof(double)));
+    f->cap = k;
+out:
+    return status;
+}
+
+/* The cusolverDnXgesvd workspace for a k x k problem with jobu (jobvt 'N'):
+ * queried once per (k, jobu), grown when a query asks for more, reused. */
+static ooc_status final_svd_workspace(cuda_dev *d, cuda_final *f, size_t k, signed char jobu,
+                                      ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    size_t dev_bytes = 0, host_bytes = 0;
+    int64_t n = (int64_t)k;
+    if (f->svd_k == k && f->svd_jobu == jobu)
+        return OOC_OK;
+    f->svd_k = 0;
+    CUSOLVER_TRY(cusolverDnXgesvd_bufferSize(d->solver, d->params, jobu, 'N', n, n, CUDA_R_64F,
+                                             f->d_a, n, CUDA_R_64F, f->d_vec, CUDA_R_64F, f->d_u,
+                                             n, CUDA_R_64F, NULL, n, CUDA_R_64F, &dev_bytes,
+                                             &host_bytes));
+    if (dev_bytes > f->work_bytes) {
+        (void)cudaFree(f->d_work);
+        f->d_work = NULL;
+        f->work_bytes = 0;
+        CUDA_TRY(cudaMalloc(&f->d_work, dev_bytes));
+        f->work_bytes = dev_bytes;
+    }
+    if (host_bytes > f->h_work_bytes) {
+        free(f->h_work);
+        f->h_work_bytes = 0;
+        f->h_work = malloc(host_bytes);
+        OOC_FAIL_IF(!f->h_work, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
+        f->h_work_bytes = host_bytes;
+    }
+    f->svd_k = k;
+    f->svd_jobu = jobu;
+out:
+    return status;
+}
+
+/* backend.h solve_triangle: R x = b on the first device.  The row-major
+ * upper triangle, copied row by row into columns, is the column-major lower
+ * triangle Rᵀ, so cublasDtrsv(Lower, Trans) solves (Rᵀ)ᵀx = b. */
+static ooc_status cuda_solve_triangle(ooc_backend *be, const double *r, size_t k, size_t ld,
+                                      double *rhs_inout, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    cuda_ctx *c = be->ctx;
+    cuda_dev *d = &c->dev[0];
+    cuda_final *f = &c->final;
+    bool queued = false;
+    if (k == 0)
+        return OOC_OK;
+    if (ld < k || k > INT32_MAX)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "cuda backend: bad triangle (%zu columns, leading dimension %zu)", k, ld);
+    nvtxRangePushA("ooc solve");
+    CUDA_TRY(cudaSetDevice(d->ordinal));
+    OOC_CHECK(final_reserve(f, k, err));
+    queued = true;
+    CUDA_TRY(cudaMemcpy2DAsync(f->d_a, k * sizeof(double), r, ld * sizeof(double),
+                               k * sizeof(double), k, cudaMemcpyHostToDevice, d->compute_stream));
+    CUDA_TRY(cudaMemcpyAsync(f->d_vec, rhs_inout, k * sizeof(double), cudaMemcpyHostToDevice,
+                             d->compute_stream));
+    CUBLAS_TRY(cublasDtrsv(d->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT,
+                           (int)k, f->d_a, (int)k, f->d_vec, 1));
+    CUDA_TRY(cudaMemcpyAsync(rhs_inout, f->d_vec, k * sizeof(double), cudaMemcpyDeviceToHost,
+                             d->compute_stream));
+    CUDA_TRY(cudaStreamSynchronize(d->compute_stream));
+    queued = false;
+out:
+    if (queued && cudaStreamSynchronize(d->compute_stream) != cudaSuccess)
+        (void)cudaGetLastError();   /* already failing: only make sure no copy still reads r */
+    nvtxRangePop();
+    return status;
+}
+
+/* backend.h svd_triangle: cusolverDnXgesvd on the first device.  The
+ * row-major triangle (zeros below the diagonal) is, column-major, Rᵀ =
+ * U'ΣV'ᵀ: the same singular values, and Vᵀ = U'ᵀ, which is U' (jobu 'S')
+ * read row-major.  devInfo is copied back and checked. */
+static ooc_status cuda_svd_triangle(ooc_backend *be, const double *r, size_t k, size_t ld,
+                                    double *sigma, double *vt, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    cuda_ctx *c = be->ctx;
+    cuda_dev *d = &c->dev[0];
+    cuda_final *f = &c->final;
+    bool queued = false;
+    int h_info = 0;
+    double *a = NULL;
+    int64_t n = (int64_t)k;
+    signed char jobu = vt ? 'S' : 'N';
+    if (k == 0)
+        return OOC_OK;
+    if (ld < k || k > INT32_MAX)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "cuda backend: bad triangle (%zu columns, leading dimension %zu)", k, ld);
+    nvtxRangePushA("ooc svd");
+    a = malloc(k * k * sizeof(double));
+    OOC_FAIL_IF(!a, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++)
+            a[i * k + j] = j >= i ? r[i * ld + j] : 0.0;
+    CUDA_TRY(cudaSetDevice(d->ordinal));
+    OOC_CHECK(final_reserve(f, k, err));
+    OOC_CHECK(final_svd_workspace(d, f, k, jobu, err));
+    queued = true;
+    CUDA_TRY(cudaMemcpyAsync(f->d_a, a, k * k * sizeof(double), cudaMemcpyHostToDevice,
+                             d->compute_stream));
+    CUSOLVER_TRY(cusolverDnXgesvd(d->solver, d->params, jobu, 'N', n, n, CUDA_R_64F, f->d_a, n,
+                                  CUDA_R_64F, f->d_vec, CUDA_R_64F, vt ? f->d_u : NULL, n,
+                                  CUDA_R_64F, NULL, n, CUDA_R_64F, f->d_work, f->work_bytes,
+                                  f->h_work, f->h_work_bytes, d->d_final_info));
+    CUDA_TRY(cudaMemcpyAsync(&h_info, d->d_final_info, sizeof(int), cudaMemcpyDeviceToHost,
+                             d->compute_stream));
+    CUDA_TRY(cudaMemcpyAsync(sigma, f->d_vec, k * sizeof(double), cudaMemcpyDeviceToHost,
+                             d->compute_stream));
+    if (vt)
+        CUDA_TRY(cudaMemcpyAsync(vt, f->d_u, k * k * sizeof(double), cudaMemcpyDeviceToHost,
+                                 d->compute_stream));
+    CUDA_TRY(cudaStreamSynchronize(d->compute_stream));
+    queued = false;
+    OOC_FAIL_IF(h_info < 0, err, OOC_ERR_BACKEND,
+                "cusolverDnXgesvd returned devInfo %d (argument %d invalid)", h_info, -h_info);
+    OOC_FAIL_IF(h_info > 0, err, OOC_ERR_NUMERIC,
+                "SVD of the %zux%zu triangle did not converge on the GPU (cusolverDnXgesvd: %d "
+                "superdiagonals did not converge)",
+                k, k, h_info);
+out:
+    if (queued && cudaStreamSynchronize(d->compute_stream) != cudaSuccess)
+        (void)cudaGetLastError();   /* already failing: only make sure no copy still uses a */
+    nvtxRangePop();
+    free(a);
+    return status;
+}
+
 /* ------------------------------------------------------ create/destroy -- */
 
 static void destroy_device(cuda_dev *d)
@@ -705,6 +896,7 @@ static void cuda_destroy(ooc_backend *be)
     cuda_ctx *c = be->ctx;
     if (!c)
         return;
+    final_free(c);
     for (int i = 0; i < c->ndev; i++)
         destroy_device(&c->dev[i]);
     free(c);
@@ -743,6 +935,8 @@ static const ooc_backend_ops cuda_ops = {
     .finish = cuda_finish,
     .hc_meat = NULL,   /* host default (second passes are host-bound) */
     .project = NULL,
+    .solve_triangle = cuda_solve_triangle,
+    .svd_triangle = cuda_svd_triangle,
     .destroy = cuda_destroy,
 };
 

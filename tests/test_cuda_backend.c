@@ -15,6 +15,13 @@
  *  - emulated with the planted race (OOC_TEST_RACY_BACKEND: backend built
  *    with OOC_CUDA_TEST_SKIP_COPY_WAIT): only the race scenario, which must
  *    now give a WRONG triangle;
+ *  - ooc_fit / ooc_svd end to end (finalize on the device: backend.h
+ *    solve_triangle / svd_triangle): through the GPU backend vs the CPU
+ *    backend on random data (β, standard errors, SSR, singular values,
+ *    condition numbers, Vᵀ up to sign to 1e-12), and, to isolate the finalize,
+ *    a "hybrid" backend (the CPU's accumulation, the GPU's finalize) vs the
+ *    CPU on the NIST sets; emulated, the call counters prove the device ran the
+ *    solve and the SVDs and that the gesvd workspace was queried once;
  *  - real (label gpu): the comparisons on real GPUs; exit 77 (skipped) when
  *    the CUDA runtime reports no device.
  *
@@ -28,6 +35,8 @@
 #include "testutil.h"
 #ifndef OOC_TEST_RACY_BACKEND
 #include "backend_select.h"
+#include "fit.h"
+#include "memsource.h"
 #endif
 #ifdef OOC_TEST_EMULATED
 #include "cuda_emu.h"
@@ -534,6 +543,258 @@ static void test_nist(ooc_backend *gpu, ooc_backend *cpu, const char *dir)
     }
 }
 
+
+/* ------------------------------------------------- finalize on the device -- */
+
+/* Relative normwise difference of two p-vectors, skipping NaN (aliased) entries. */
+static double rel_diff_finite(const double *a, const double *b, size_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(a[i]) && isnan(b[i]))
+            continue;
+        num += (a[i] - b[i]) * (a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    return den > 0.0 ? sqrt(num / den) : sqrt(num);
+}
+
+static double rel_scalar(double a, double b)
+{
+    return b != 0.0 ? fabs(a - b) / fabs(b) : fabs(a);
+}
+
+/* ooc_fit of ds (method) through be, over a memory source. */
+static ooc_fit_result *fit_dataset(ooc_backend *be, const dataset *ds, ooc_method method,
+                                   size_t block_rows)
+{
+    size_t p = ds->p_aug - 1, n = (size_t)ds->nrows;
+    double *rows = malloc(n * ds->ld * sizeof(double));
+    double *x = malloc(n * p * sizeof(double)), *y = malloc(n * sizeof(double));
+    double *w = ds->weight_col >= 0 ? malloc(n * sizeof(double)) : NULL;
+    if (!rows || !x || !y || (ds->weight_col >= 0 && !w))
+        abort();
+    ds->fill(ds, 0, n, rows);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(x + i * p, rows + i * ds->ld, p * sizeof(double));
+        y[i] = rows[i * ds->ld + p];
+        if (w)
+            w[i] = rows[i * ds->ld + (size_t)ds->weight_col];
+    }
+    ooc_mem_source_spec spec = {.x = x, .y = y, .w = w, .nrows = n, .p = p,
+                                .block_rows = block_rows, .allocator = be->caps.allocator};
+    ooc_source *src = NULL;
+    ooc_fit_result *r = NULL;
+    ooc_error err = {0};
+    ooc_fit_options o;
+    ooc_fit_options_init(&o);
+    o.method = method;
+    ooc_status st = ooc_mem_source_open(&spec, &src, &err);
+    if (st == OOC_OK)
+        st = ooc_fit(src, be, &o, &r, &err);
+    CHECK_MSG(st == OOC_OK, "%s %s fit on %s: %s", ds->name, ooc_method_name(method),
+              be->caps.name, err.message);
+    ooc_source_free(src);
+    free(rows);
+    free(x);
+    free(y);
+    free(w);
+    return r;
+}
+
+/* Two fits agree: β, standard errors, singular values (normwise), SSR and the
+ * condition numbers, each to tol relative. */
+static void check_fits_agree(const char *what, const ooc_fit_result *a, const ooc_fit_result *b,
+                             double tol)
+{
+    if (!a || !b)
+        return;
+    size_t p = b->p;
+    double d_beta = rel_diff_finite(a->params, b->params, p);
+    double d_bse = rel_diff_finite(a->bse, b->bse, p);
+    double d_sv = rel_diff(a->singular_values, b->singular_values, p);
+    double d_ssr = rel_scalar(a->ssr, b->ssr);
+    double d_cond = rel_scalar(a->condition_number, b->condition_number);
+    double d_scond = rel_scalar(a->scaled_condition_number, b->scaled_condition_number);
+    printf("  fit %-30s beta %.1e bse %.1e sv %.1e ssr %.1e cond %.1e scaled cond %.1e\n", what,
+           d_beta, d_bse, d_sv, d_ssr, d_cond, d_scond);
+    CHECK_MSG(a->rank == b->rank, "%s: rank %zu vs %zu", what, a->rank, b->rank);
+    CHECK_MSG(d_beta <= tol && d_bse <= tol && d_sv <= tol && d_ssr <= tol && d_cond <= tol &&
+                  d_scond <= tol,
+              "%s: beta %.3g bse %.3g sv %.3g ssr %.3g cond %.3g scaled cond %.3g > %g", what,
+              d_beta, d_bse, d_sv, d_ssr, d_cond, d_scond, tol);
+}
+
+#ifdef OOC_TEST_EMULATED
+/* The emulator's finalize counters since the last reset. */
+static ooc_emu_stats finalize_counts(void)
+{
+    ooc_emu_stats s;
+    ooc_emu_get_stats(&s);
+    return s;
+}
+#endif
+
+/* Full GPU fit vs CPU fit on random data; the device did the β solve and the
+ * two SVDs (unscaled, scaled) of each fit, and queried the gesvd workspace
+ * once for all fits of one size. */
+static void test_fit_on_device(ooc_backend *gpu, ooc_backend *cpu)
+{
+    CHECK(gpu->ops->solve_triangle && gpu->ops->svd_triangle);
+    CHECK(!cpu->ops->solve_triangle && !cpu->ops->svd_triangle);
+    static const size_t ps[] = {2, 13, 51};
+    char name[64];
+    for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
+        for (int wt = 0; wt < 2; wt++) {
+#ifdef OOC_TEST_EMULATED
+            ooc_emu_reset_stats();
+#endif
+            for (int m = 0; m < 2; m++) {
+                ooc_method method = m ? OOC_METHOD_NORMAL : OOC_METHOD_QR;
+                snprintf(name, sizeof name, "random p=%zu%s %s", ps[k] - 1, wt ? " w" : "",
+                         ooc_method_name(method));
+                dataset ds = random_set(name, ps[k], wt, 5000);
+                ooc_fit_result *rg = fit_dataset(gpu, &ds, method, 1234);
+                ooc_fit_result *rc = fit_dataset(cpu, &ds, method, 1234);
+                check_fits_agree(name, rg, rc, TOL);
+                ooc_fit_result_free(rg);
+                ooc_fit_result_free(rc);
+            }
+#ifdef OOC_TEST_EMULATED
+            ooc_emu_stats s = finalize_counts();
+            CHECK_MSG(s.trsv_calls == 2 && s.gesvd_calls == 4 && s.argument_errors == 0,
+                      "p=%zu: %zu device solves, %zu device SVDs for 2 fits (expected 2, 4)",
+                      ps[k] - 1, s.trsv_calls, s.gesvd_calls);
+            /* 4 SVDs of one size: one workspace query (none when the size did not change) */
+            CHECK_MSG(s.gesvd_size_queries <= 1, "%zu gesvd workspace queries for 4 SVDs",
+                      s.gesvd_size_queries);
+#endif
+        }
+}
+
+/* ooc_svd with vectors through the GPU vs the CPU: singular values to 1e-12,
+ * Vᵀ rows equal up to sign (the SVD fixes them only up to sign). */
+static void test_svd_on_device(ooc_backend *gpu, ooc_backend *cpu)
+{
+    dataset ds = random_set("svd p=20", 21, true, 4000);
+    size_t p = 21;   /* ooc_svd takes all columns of X: here the 20 of X plus y */
+    ooc_svd_result *res[2] = {NULL, NULL};
+    ooc_backend *be[2] = {gpu, cpu};
+    double *rows = malloc(ds.nrows * ds.ld * sizeof(double)), *x = malloc(ds.nrows * p * sizeof(double));
+    if (!rows || !x)
+        abort();
+    ds.fill(&ds, 0, (size_t)ds.nrows, rows);
+    for (size_t i = 0; i < ds.nrows; i++)
+        memcpy(x + i * p, rows + i * ds.ld, p * sizeof(double));
+#ifdef OOC_TEST_EMULATED
+    ooc_emu_reset_stats();
+#endif
+    for (int b = 0; b < 2; b++) {
+        ooc_mem_source_spec spec = {.x = x, .nrows = ds.nrows, .p = p, .block_rows = 999,
+                                    .allocator = be[b]->caps.allocator};
+        ooc_source *src = NULL;
+        ooc_error err = {0};
+        ooc_svd_options o;
+        ooc_svd_options_init(&o);
+        o.vectors = true;
+        ooc_status st = ooc_mem_source_open(&spec, &src, &err);
+        if (st == OOC_OK)
+            st = ooc_svd(src, be[b], &o, &res[b], &err);
+        CHECK_MSG(st == OOC_OK, "svd on %s: %s", be[b]->caps.name, err.message);
+        ooc_source_free(src);
+    }
+#ifdef OOC_TEST_EMULATED
+    ooc_emu_stats s = finalize_counts();
+    CHECK_MSG(s.gesvd_calls == 1 && s.gesvd_size_queries == 1 && s.argument_errors == 0,
+              "svd: %zu device SVDs, %zu workspace queries", s.gesvd_calls,
+              s.gesvd_size_queries);
+#endif
+    if (res[0] && res[1] && res[0]->vt && res[1]->vt) {
+        double d_s = rel_diff(res[0]->s, res[1]->s, p), d_v = 0.0;
+        for (size_t i = 0; i < p; i++) {
+            double dot = cblas_ddot((int)p, res[0]->vt + i * p, 1, res[1]->vt + i * p, 1);
+            double sign = dot < 0.0 ? -1.0 : 1.0;
+            for (size_t j = 0; j < p; j++)
+                d_v = fmax(d_v, fabs(sign * res[0]->vt[i * p + j] - res[1]->vt[i * p + j]));
+        }
+        printf("  svd p=%zu gpu vs cpu: s %.1e, max |Vt| difference (up to sign) %.1e\n", p, d_s,
+               d_v);
+        /* singular values are well separated here (gaps >> eps·σmax), so the
+         * vectors are determined to ~eps·σmax/gap */
+        CHECK_MSG(d_s <= TOL && d_v <= 1e-10, "svd: s %.3g, Vt %.3g", d_s, d_v);
+    } else {
+        CHECK_MSG(false, "svd results missing");
+    }
+    ooc_svd_result_free(res[0]);
+    ooc_svd_result_free(res[1]);
+    free(rows);
+    free(x);
+}
+
+/* The CPU backend's accumulation with the GPU backend's finalize operations:
+ * fit through it and through the CPU alone see the same R, so any difference
+ * is the device finalize's. */
+static ooc_backend *hybrid_gpu;
+
+static ooc_status hybrid_solve(ooc_backend *be, const double *r, size_t k, size_t ld,
+                               double *rhs, ooc_error *err)
+{
+    (void)be;
+    return hybrid_gpu->ops->solve_triangle(hybrid_gpu, r, k, ld, rhs, err);
+}
+
+static ooc_status hybrid_svd(ooc_backend *be, const double *r, size_t k, size_t ld, double *s,
+                             double *vt, ooc_error *err)
+{
+    (void)be;
+    return hybrid_gpu->ops->svd_triangle(hybrid_gpu, r, k, ld, s, vt, err);
+}
+
+static void test_nist_finalize(ooc_backend *gpu, ooc_backend *cpu, const char *dir)
+{
+    static const char *const sets[] = {"Norris",   "Pontius",  "Longley",  "Wampler1", "Wampler2",
+                                       "Wampler3", "Wampler4", "Wampler5", "Filip"};
+    /* the CPU backend itself with its ops swapped while the hybrid fit runs
+     * (its worker threads keep a pointer to that very ooc_backend) */
+    const ooc_backend_ops *cpu_ops = cpu->ops;
+    ooc_backend_ops ops = *cpu_ops;
+    ops.solve_triangle = hybrid_solve;
+    ops.svd_triangle = hybrid_svd;
+    hybrid_gpu = gpu;
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+        size_t p_aug = 0;
+        uint64_t nrows = 0;
+        double *table = load_nist(dir, sets[k], &p_aug, &nrows);
+        CHECK_MSG(table != NULL, "cannot load NIST set %s", sets[k]);
+        if (!table)
+            continue;
+        dataset ds = {sets[k], p_aug, p_aug, -1, nrows, fill_table, table, -1, false};
+#ifdef OOC_TEST_EMULATED
+        ooc_emu_reset_stats();
+#endif
+        cpu->ops = &ops;
+        ooc_fit_result *rh = fit_dataset(cpu, &ds, OOC_METHOD_QR, 10);
+        cpu->ops = cpu_ops;
+        ooc_fit_result *rc = fit_dataset(cpu, &ds, OOC_METHOD_QR, 10);
+#ifdef OOC_TEST_EMULATED
+        ooc_emu_stats s = finalize_counts();
+        CHECK_MSG(s.trsv_calls == 1 && s.gesvd_calls == 2, "%s: %zu solves, %zu SVDs on device",
+                  sets[k], s.trsv_calls, s.gesvd_calls);
+        double tol = TOL;
+#else
+        /* a real GPU's trsv rounds differently from the host's: β may differ by
+         * ~cond(R)·eps (the LAPACK error bound), still far below any mistake */
+        double tol = rc ? fmax(TOL, 64.0 * 2.2e-16 * rc->condition_number) : TOL;
+#endif
+        char what[64];
+        snprintf(what, sizeof what, "NIST %s, device finalize", sets[k]);
+        check_fits_agree(what, rh, rc, tol);
+        ooc_fit_result_free(rh);
+        ooc_fit_result_free(rc);
+        free(table);
+    }
+}
+
 #endif /* !OOC_TEST_RACY_BACKEND */
 
 /* ---------------------------------------------------- synchronisation -- */
@@ -583,6 +844,38 @@ static void test_pinned_accounting(ooc_backend *cpu)
     CHECK_MSG(lc.warnings == 1 && strstr(lc.text, "pageable"), "log: %s", lc.text);
     ooc_backend_free(gpu);
     ooc_emu_set_pinned_available(true);
+}
+
+/* Failures of the device finalize surface as statuses: a bad leading
+ * dimension, device memory running out while the buffers grow (then a retry
+ * succeeds), and no device work left queued. */
+static void test_finalize_errors(ooc_backend *gpu)
+{
+    enum { K = 300 };
+    double *r = calloc(K * K, sizeof(double)), s[K], b[K];
+    if (!r)
+        abort();
+    for (size_t i = 0; i < K; i++) {
+        r[i * K + i] = 1.0 + (double)i;
+        b[i] = 1.0;
+    }
+    ooc_error err = {0};
+    CHECK(gpu->ops->svd_triangle(gpu, r, 3, 2, s, NULL, &err) == OOC_ERR_INVALID_ARG);
+    CHECK(gpu->ops->solve_triangle(gpu, r, 3, 2, b, &err) == OOC_ERR_INVALID_ARG);
+    ooc_emu_stats st;
+    ooc_emu_get_stats(&st);
+    ooc_emu_set_device_memory(st.device_bytes_in_use);
+    ooc_error_clear(&err);
+    CHECK(gpu->ops->svd_triangle(gpu, r, K, K, s, NULL, &err) == OOC_ERR_BACKEND);
+    CHECK_MSG(strstr(err.message, "cudaErrorMemoryAllocation") != NULL, "%s", err.message);
+    ooc_emu_set_device_memory((size_t)8 << 30);
+    ooc_error_clear(&err);
+    CHECK_MSG(gpu->ops->svd_triangle(gpu, r, K, K, s, NULL, &err) == OOC_OK, "%s", err.message);
+    CHECK(s[0] == (double)K && s[K - 1] == 1.0);   /* diagonal: exact singular values */
+    CHECK(gpu->ops->solve_triangle(gpu, r, K, K, b, &err) == OOC_OK);
+    CHECK(b[K - 1] == 1.0 / K && b[0] == 1.0);
+    CHECK(ooc_emu_pending_ops() == 0);
+    free(r);
 }
 
 static void test_oom_fallback(ooc_backend *cpu)
@@ -705,12 +998,17 @@ int main(int argc, char **argv)
     CHECK(d <= TOL);
     test_random(gpu, cpu);
     test_numeric_errors(gpu);
-    if (nist_dir)
+    test_fit_on_device(gpu, cpu);
+    test_svd_on_device(gpu, cpu);
+    if (nist_dir) {
         test_nist(gpu, cpu, nist_dir);
-    else
+        test_nist_finalize(gpu, cpu, nist_dir);
+    } else {
         CHECK_MSG(false, "pass the NIST StRD folder as argv[1]");
+    }
     test_seed_workload(gpu, cpu, 2500000);
 #ifdef OOC_TEST_EMULATED
+    test_finalize_errors(gpu);
     test_pinned_accounting(cpu);
     test_oom_fallback(cpu);
     test_multi_gpu(cpu);

@@ -3,7 +3,8 @@
  * inaccessible to the host (a dereference faults, seen from a forked child),
  * stream work runs lazily at synchronisation points (so a missing
  * cudaStreamWaitEvent or an early host-buffer reuse gives a wrong result),
- * copy kinds and cuBLAS/cuSOLVER arguments are checked, devInfo is written by
+ * copy kinds and cuBLAS/cuSOLVER arguments are checked (also of the finalize
+ * calls cublasDtrsv and cusolverDnXgesvd(_bufferSize)), devInfo is written by
  * execution, OOM and device-count knobs work, and the numerical kernels agree
  * with naive loops.
  */
@@ -333,6 +334,159 @@ static void test_cusolver(void)
     CHECK(cudaFree(dwork) == cudaSuccess);
 }
 
+/* The finalize calls: cublasDtrsv and cusolverDnXgesvd(_bufferSize) — their
+ * argument rules (enums, jobu/jobvt, m >= n, leading dimensions, data types,
+ * workspace size, device pointers), lazy execution, devInfo, and results
+ * against the definition (residual of the solve, reconstruction U·Σ·Vᵀ). */
+static void test_finalize_calls(void)
+{
+    enum { N = 4 };
+    cublasHandle_t bh = NULL;
+    cusolverDnHandle_t h = NULL;
+    cusolverDnParams_t prm = NULL;
+    cudaStream_t s;
+    CHECK(cudaSetDevice(0) == cudaSuccess);
+    CHECK(cublasCreate(&bh) == CUBLAS_STATUS_SUCCESS);
+    CHECK(cusolverDnCreate(&h) == CUSOLVER_STATUS_SUCCESS);
+    CHECK(cusolverDnCreateParams(&prm) == CUSOLVER_STATUS_SUCCESS);
+    CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) == cudaSuccess);
+    CHECK(cublasSetStream(bh, s) == CUBLAS_STATUS_SUCCESS);
+    CHECK(cusolverDnSetStream(h, s) == CUSOLVER_STATUS_SUCCESS);
+    /* column-major A with a dominant diagonal (lower triangle used by trsv) */
+    double a[N * N], b[N], x[N];
+    for (int j = 0; j < N; j++)
+        for (int i = 0; i < N; i++)
+            a[j * N + i] = i == j ? 3.0 + i : sin(1.0 + i + 5.0 * j);
+    for (int i = 0; i < N; i++)
+        b[i] = cos(2.0 + i);
+    double *da = NULL, *dx = NULL, *ds = NULL, *du = NULL, *dvt = NULL;
+    int *dinfo = NULL;
+    void *dwork = NULL;
+    CHECK(cudaMalloc((void **)&da, sizeof a) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dx, sizeof b) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&ds, N * sizeof(double)) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&du, sizeof a) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dvt, sizeof a) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dinfo, sizeof(int)) == cudaSuccess);
+    CHECK(cudaMemcpy(da, a, sizeof a, cudaMemcpyHostToDevice) == cudaSuccess);
+    CHECK(cudaMemcpy(dx, b, sizeof b, cudaMemcpyHostToDevice) == cudaSuccess);
+    ooc_emu_reset_stats();
+
+    /* trsv: bad enums, n, lda, incx, host pointer, overrun */
+    CHECK(cublasDtrsv(bh, (cublasFillMode_t)9, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, N, da, N, dx,
+                      1) == CUBLAS_STATUS_INVALID_VALUE);
+    CHECK(cublasDtrsv(bh, CUBLAS_FILL_MODE_LOWER, (cublasOperation_t)9, CUBLAS_DIAG_NON_UNIT, N,
+                      da, N, dx, 1) == CUBLAS_STATUS_INVALID_VALUE);
+    CHECK(cublasDtrsv(bh, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, (cublasDiagType_t)9, N, da, N, dx,
+                      1) == CUBLAS_STATUS_INVALID_VALUE);
+    CHECK(cublasDtrsv(bh, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, -1, da, N,
+                      dx, 1) == CUBLAS_STATUS_INVALID_VALUE);
+    CHECK(cublasDtrsv(bh, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, N, da, N - 1,
+                      dx, 1) == CUBLAS_STATUS_INVALID_VALUE);
+    CHECK(cublasDtrsv(bh, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, N, da, N, dx,
+                      0) == CUBLAS_STATUS_INVALID_VALUE);
+    CHECK(cublasDtrsv(bh, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, N, a, N, dx,
+                      1) == CUBLAS_STATUS_INVALID_VALUE);   /* host matrix */
+    CHECK(cublasDtrsv(bh, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, N, da, N, dx,
+                      2) == CUBLAS_STATUS_INVALID_VALUE);   /* x overrun */
+    CHECK(cublasDtrsv(NULL, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, N, da, N,
+                      dx, 1) == CUBLAS_STATUS_NOT_INITIALIZED);
+    ooc_emu_stats st;
+    ooc_emu_get_stats(&st);
+    CHECK(st.argument_errors == 9 && st.trsv_calls == 0);
+    /* Lᵀx = b with L the lower triangle of A */
+    CHECK(cublasDtrsv(bh, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, N, da, N, dx,
+                      1) == CUBLAS_STATUS_SUCCESS);
+    CHECK(cudaMemcpy(x, dx, sizeof x, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK_MSG(memcmp(x, b, sizeof b) == 0, "trsv ran before a synchronisation point");
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess);
+    CHECK(cudaMemcpy(x, dx, sizeof x, cudaMemcpyDeviceToHost) == cudaSuccess);
+    double resid = 0.0;
+    for (int i = 0; i < N; i++) {
+        double v = -b[i];
+        for (int k = i; k < N; k++)
+            v += a[i * N + k] * x[k];   /* (Lᵀ)_ik = L_ki = a[col i][row k] */
+        resid = fmax(resid, fabs(v));
+    }
+    CHECK_MSG(resid < 1e-14, "trsv residual %g", resid);
+
+    /* gesvd_bufferSize / gesvd: argument rules */
+    size_t wd = 0, wh = 0;
+    CHECK(cusolverDnXgesvd_bufferSize(h, prm, 'X', 'N', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds,
+                                      CUDA_R_64F, du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, &wd,
+                                      &wh) == CUSOLVER_STATUS_INVALID_VALUE);
+    CHECK(cusolverDnXgesvd_bufferSize(h, prm, 'O', 'O', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds,
+                                      CUDA_R_64F, du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, &wd,
+                                      &wh) == CUSOLVER_STATUS_INVALID_VALUE);
+    CHECK(cusolverDnXgesvd_bufferSize(h, prm, 'N', 'N', N - 1, N, CUDA_R_64F, da, N, CUDA_R_64F,
+                                      ds, CUDA_R_64F, du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, &wd,
+                                      &wh) == CUSOLVER_STATUS_INVALID_VALUE);   /* m < n */
+    CHECK(cusolverDnXgesvd_bufferSize(h, prm, 'S', 'N', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds,
+                                      CUDA_R_64F, du, N - 1, CUDA_R_64F, dvt, N, CUDA_R_64F, &wd,
+                                      &wh) == CUSOLVER_STATUS_INVALID_VALUE);   /* ldu < m */
+    CHECK(cusolverDnXgesvd_bufferSize(h, prm, 'N', 'A', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds,
+                                      CUDA_R_64F, du, N, CUDA_R_64F, dvt, N - 1, CUDA_R_64F, &wd,
+                                      &wh) == CUSOLVER_STATUS_INVALID_VALUE);   /* ldvt < n */
+    CHECK(cusolverDnXgesvd_bufferSize(h, prm, 'N', 'N', N, N, CUDA_R_32F, da, N, CUDA_R_64F, ds,
+                                      CUDA_R_64F, du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, &wd,
+                                      &wh) == CUSOLVER_STATUS_NOT_SUPPORTED);
+    CHECK(cusolverDnXgesvd_bufferSize(h, NULL, 'N', 'N', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds,
+                                      CUDA_R_64F, du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, &wd,
+                                      &wh) == CUSOLVER_STATUS_INVALID_VALUE);
+    CHECK(cusolverDnXgesvd_bufferSize(h, prm, 'S', 'S', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds,
+                                      CUDA_R_64F, du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, &wd,
+                                      &wh) == CUSOLVER_STATUS_SUCCESS);
+    CHECK(wd >= 5 * N * sizeof(double));
+    CHECK(cudaMalloc(&dwork, wd) == cudaSuccess);
+    CHECK(cusolverDnXgesvd(h, prm, 'S', 'S', N, N, CUDA_R_64F, da, N - 1, CUDA_R_64F, ds,
+                           CUDA_R_64F, du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, dwork, wd, NULL, 0,
+                           dinfo) == CUSOLVER_STATUS_INVALID_VALUE);   /* lda < m */
+    CHECK(cusolverDnXgesvd(h, prm, 'S', 'S', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds, CUDA_R_64F,
+                           du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, dwork, wd - 8, NULL, 0,
+                           dinfo) == CUSOLVER_STATUS_INVALID_VALUE);   /* small workspace */
+    CHECK(cusolverDnXgesvd(h, prm, 'S', 'S', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds, CUDA_R_64F,
+                           a, N, CUDA_R_64F, dvt, N, CUDA_R_64F, dwork, wd, NULL, 0,
+                           dinfo) == CUSOLVER_STATUS_INVALID_VALUE);   /* host U */
+    CHECK(cusolverDnXgesvd(h, prm, 'S', 'S', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds, CUDA_R_64F,
+                           du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, dwork, wd, NULL, 0,
+                           NULL) == CUSOLVER_STATUS_INVALID_VALUE);   /* no devInfo */
+    ooc_emu_get_stats(&st);
+    CHECK(st.gesvd_size_queries == 1 && st.gesvd_calls == 0);
+    int sentinel = 12345, info = -7;
+    CHECK(cudaMemcpy(dinfo, &sentinel, sizeof sentinel, cudaMemcpyHostToDevice) == cudaSuccess);
+    CHECK(cusolverDnXgesvd(h, prm, 'S', 'S', N, N, CUDA_R_64F, da, N, CUDA_R_64F, ds, CUDA_R_64F,
+                           du, N, CUDA_R_64F, dvt, N, CUDA_R_64F, dwork, wd, NULL, 0,
+                           dinfo) == CUSOLVER_STATUS_SUCCESS);
+    CHECK(cudaMemcpyAsync(&info, dinfo, sizeof info, cudaMemcpyDeviceToHost, s) == cudaSuccess);
+    CHECK(info == -7);   /* not executed yet: still the host's initial value */
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess);
+    CHECK_MSG(info == 0, "gesvd devInfo %d", info);
+    double sv[N], u[N * N], vt[N * N];
+    CHECK(cudaMemcpy(sv, ds, sizeof sv, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(cudaMemcpy(u, du, sizeof u, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(cudaMemcpy(vt, dvt, sizeof vt, cudaMemcpyDeviceToHost) == cudaSuccess);
+    double recon = 0.0;
+    for (int j = 0; j < N; j++)
+        for (int i = 0; i < N; i++) {
+            double v = 0.0;
+            for (int k = 0; k < N; k++)
+                v += u[k * N + i] * sv[k] * vt[j * N + k];
+            recon = fmax(recon, fabs(v - a[j * N + i]));
+        }
+    CHECK_MSG(recon < 1e-13 && sv[0] >= sv[N - 1] && sv[N - 1] > 0.0,
+              "gesvd: |U S VT - A| = %g", recon);
+    ooc_emu_get_stats(&st);
+    CHECK(st.gesvd_calls == 1 && st.trsv_calls == 1 && st.argument_errors == 20);
+
+    CHECK(cusolverDnDestroyParams(prm) == CUSOLVER_STATUS_SUCCESS);
+    CHECK(cusolverDnDestroy(h) == CUSOLVER_STATUS_SUCCESS);
+    CHECK(cublasDestroy(bh) == CUBLAS_STATUS_SUCCESS);
+    CHECK(cudaStreamDestroy(s) == cudaSuccess);
+    void *bufs[] = {da, dx, ds, du, dvt, dinfo, dwork};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        CHECK(cudaFree(bufs[i]) == cudaSuccess);
+}
+
 int main(void)
 {
     test_prot_none();
@@ -341,6 +495,7 @@ int main(void)
     test_knobs();
     test_cublas();
     test_cusolver();
+    test_finalize_calls();
     ooc_emu_stats s;
     ooc_emu_get_stats(&s);
     CHECK(s.device_bytes_in_use == 0);

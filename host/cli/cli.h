@@ -32,6 +32,7 @@ typedef struct ooc_cli_vars {
 
 /* Add one --var argument; prints a message and returns false if malformed. */
 bool ooc_cli_vars_add(ooc_cli_vars *vars, const char *arg);
+/* Free the owned strings and empty the list (an empty list is fine). */
 void ooc_cli_vars_free(ooc_cli_vars *vars);
 
 /* CSV options shared by ingest, fit and svd: --delimiter C (one character,
@@ -44,18 +45,25 @@ typedef struct ooc_cli_na_storage {
 } ooc_cli_na_storage;
 bool ooc_cli_parse_delimiter(const char *arg, char *out);
 bool ooc_cli_parse_na_values(const char *arg, ooc_csv_settings *csv, ooc_cli_na_storage *storage);
+/* Free what --na-values stored and reset it (an unused storage is fine). */
 void ooc_cli_na_storage_free(ooc_cli_na_storage *storage);
 bool ooc_cli_parse_missing(const char *arg, ooc_csv_settings *csv);
 
 /* Parse a non-negative integer option value into *out; false (with a message) if invalid. */
 bool ooc_cli_parse_size(const char *option, const char *arg, size_t *out);
 
+/* The subcommands (argv[0] is the subcommand's name, argv the words after
+ * it).  Each prints its output on stdout and its messages on stderr, and
+ * returns the process exit code: 0 success, 2 usage error, else the code of
+ * ooc_cli_fail (1, or 130 when interrupted). */
 int ooc_cmd_ingest(int argc, char **argv);
 int ooc_cmd_info(int argc, char **argv);
 int ooc_cmd_fit(int argc, char **argv);
 int ooc_cmd_svd(int argc, char **argv);
 /* `oocsolve devices`: list GPUs or say why there are none (cmd_devices.c). */
 int ooc_cmd_devices(int argc, char **argv);
+/* `oocsolve profile-svg` / `profile-summary TRACE.json`: render or
+ * summarise a --profile trace (cmd_profile.c). */
 int ooc_cmd_profile_svg(int argc, char **argv);
 int ooc_cmd_profile_summary(int argc, char **argv);
 

@@ -144,6 +144,52 @@ static int common_option(int c, const char *arg, common_args *a)
     }
 }
 
+/* Defaults of the shared options; need_y: the command reads a response. */
+static void common_init(common_args *a, bool need_y)
+{
+    *a = (common_args){.method = OOC_METHOD_QR, .device = "auto"};
+    ooc_source_options_init(&a->src);
+    a->src.need_y = need_y;
+}
+
+/* Handle an option of one subcommand (its options in `own`): 1 handled,
+ * 0 not ours, -1 invalid (message printed). */
+typedef int (*own_option_fn)(int c, const char *arg, common_args *a, void *own);
+
+/* Parse fit's or svd's command line (named `label` in messages): the shared
+ * options into a, the subcommand's through own_option, -h, and exactly one
+ * INPUT into a->input.  Returns -1 to go on, else the exit code: 0 after
+ * printing usage for -h, 2 for a usage error (message printed). */
+static int parse_command_line(int argc, char **argv, const char *label, const char *shortopts,
+                              const struct option *longopts, common_args *a,
+                              own_option_fn own_option, void *own, void (*usage)(FILE *to))
+{
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        int handled = common_option(c, optarg, a);
+        if (handled == 0)
+            handled = own_option(c, optarg, a, own);
+        if (handled < 0)
+            return 2;
+        if (handled > 0)
+            continue;
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        usage(stderr);
+        return 2;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "oocsolve: error: %s needs exactly one INPUT file\n\n", label);
+        usage(stderr);
+        return 2;
+    }
+    a->input = argv[optind];
+    return -1;
+}
+
 /* Log sink of the backend: forwards messages at least as severe as the
  * common_args' device_log_min (user_data) to stderr. */
 static void device_log(void *user_data, ooc_log_level level, const char *message)
@@ -221,6 +267,49 @@ static void common_free(common_args *a)
         {"progress", required_argument, NULL, OPT_PROGRESS},                                      \
         {"profile", required_argument, NULL, OPT_PROFILE}, {"help", no_argument, NULL, 'h'}
 
+/* fit's own options (own: its ooc_fit_options). */
+static int fit_option(int c, const char *arg, common_args *a, void *own)
+{
+    ooc_fit_options *fo = own;
+    switch (c) {
+    case OPT_REFINE: fo->refine = true; return 1;
+    case OPT_COV:
+        if (!strcmp(arg, "nonrobust"))
+            fo->cov = OOC_COV_NONROBUST;
+        else if (!strcmp(arg, "HC0"))
+            fo->cov = OOC_COV_HC0;
+        else if (!strcmp(arg, "HC1"))
+            fo->cov = OOC_COV_HC1;
+        else {
+            fprintf(stderr, "oocsolve: error: --cov must be nonrobust, HC0 or HC1, got '%s'\n",
+                    arg);
+            return -1;
+        }
+        return 1;
+    case OPT_YCOL: a->src.y_column = arg; return 1;
+    case OPT_YDS: a->src.y_dataset = arg; return 1;
+    default: return 0;
+    }
+}
+
+/* svd's own options (own: its ooc_svd_options). */
+static int svd_option(int c, const char *arg, common_args *a, void *own)
+{
+    (void)a;
+    ooc_svd_options *so = own;
+    switch (c) {
+    case 'k':
+        if (!ooc_cli_parse_size("-k", arg, &so->k) || so->k == 0) {
+            fprintf(stderr, "oocsolve: error: -k must be a positive integer\n");
+            return -1;
+        }
+        return 1;
+    case OPT_VECTORS: so->vectors = true; return 1;
+    case OPT_UOUT: so->u_out = arg; return 1;
+    default: return 0;
+    }
+}
+
 int ooc_cmd_fit(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -232,49 +321,17 @@ int ooc_cmd_fit(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     double t0 = wall_seconds();
-    common_args a = {.method = OOC_METHOD_QR, .device = "auto"};
-    ooc_source_options_init(&a.src);
-    a.src.need_y = true;
+    common_args a;
+    common_init(&a, true);
     ooc_fit_options fo;
     ooc_fit_options_init(&fo);
     ooc_backend *be = NULL;
     ooc_source *src = NULL;
     ooc_fit_result *res = NULL;
-    int rc = 2, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
-        int handled = common_option(c, optarg, &a);
-        if (handled < 0)
-            goto out;
-        if (handled > 0)
-            continue;
-        switch (c) {
-        case 'h': fit_usage(stdout); rc = 0; goto out;
-        case OPT_REFINE: fo.refine = true; break;
-        case OPT_COV:
-            if (!strcmp(optarg, "nonrobust"))
-                fo.cov = OOC_COV_NONROBUST;
-            else if (!strcmp(optarg, "HC0"))
-                fo.cov = OOC_COV_HC0;
-            else if (!strcmp(optarg, "HC1"))
-                fo.cov = OOC_COV_HC1;
-            else {
-                fprintf(stderr, "oocsolve: error: --cov must be nonrobust, HC0 or HC1, got '%s'\n",
-                        optarg);
-                goto out;
-            }
-            break;
-        case OPT_YCOL: a.src.y_column = optarg; break;
-        case OPT_YDS: a.src.y_dataset = optarg; break;
-        default: fit_usage(stderr); goto out;
-        }
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, "oocsolve: error: fit needs exactly one INPUT file\n\n");
-        fit_usage(stderr);
+    int rc = parse_command_line(argc, argv, "fit", "f:h", longopts, &a, fit_option, &fo,
+                                fit_usage);
+    if (rc >= 0)
         goto out;
-    }
-    a.input = argv[optind];
     rc = open_pipeline(&a, "fit", argc, argv, &be, &src);
     if (rc != 0)
         goto out;
@@ -311,41 +368,17 @@ int ooc_cmd_svd(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     double t0 = wall_seconds();
-    common_args a = {.method = OOC_METHOD_QR, .device = "auto"};
-    ooc_source_options_init(&a.src);
-    a.src.need_y = false;
+    common_args a;
+    common_init(&a, false);
     ooc_svd_options so;
     ooc_svd_options_init(&so);
     ooc_backend *be = NULL;
     ooc_source *src = NULL;
     ooc_svd_result *res = NULL;
-    int rc = 2, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "f:k:h", longopts, NULL)) != -1) {
-        int handled = common_option(c, optarg, &a);
-        if (handled < 0)
-            goto out;
-        if (handled > 0)
-            continue;
-        switch (c) {
-        case 'h': svd_usage(stdout); rc = 0; goto out;
-        case 'k':
-            if (!ooc_cli_parse_size("-k", optarg, &so.k) || so.k == 0) {
-                fprintf(stderr, "oocsolve: error: -k must be a positive integer\n");
-                goto out;
-            }
-            break;
-        case OPT_VECTORS: so.vectors = true; break;
-        case OPT_UOUT: so.u_out = optarg; break;
-        default: svd_usage(stderr); goto out;
-        }
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, "oocsolve: error: svd needs exactly one INPUT file\n\n");
-        svd_usage(stderr);
+    int rc = parse_command_line(argc, argv, "svd", "f:k:h", longopts, &a, svd_option, &so,
+                                svd_usage);
+    if (rc >= 0)
         goto out;
-    }
-    a.input = argv[optind];
     rc = open_pipeline(&a, "svd", argc, argv, &be, &src);
     if (rc != 0)
         goto out;

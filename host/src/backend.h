@@ -12,7 +12,9 @@
  * RSS = ρ², and the singular values of W^½X are those of R.
  *
  * Optional second-pass operations (NULL: the dispatcher in fit.c computes them
- * on the host with BLAS) take the same host blocks and small host matrices.
+ * on the host with BLAS) take the same host blocks and small host matrices;
+ * optional finalize operations (triangular solve, SVD of the triangle; NULL:
+ * host LAPACK) take small host matrices after finish().
  *
  * Blocks are host pointers to row-major rows with `layout.ld` doubles per row
  * (the source's [X y w] layout); the first p_aug values of a row are the
@@ -77,6 +79,23 @@ typedef struct ooc_backend_ops {
      * out nrows x k row-major.  NULL: host default (dgemm). */
     ooc_status (*project)(ooc_backend *be, const double *rows, size_t nrows, const double *m,
                           size_t k, double *out, ooc_error *err);
+    /* Optional, finalize: solve R x = b in place (rhs_inout: b in, x out) for
+     * the k x k upper triangle R stored row-major with leading dimension ld
+     * (>= k); entries below the diagonal are not read.  No check for a zero
+     * diagonal (like dtrsv): callers pass a triangle of full rank.  Called after
+     * finish(), independent of the pass state.  NULL: host default (dtrsv).
+     * Errors: OOC_ERR_BACKEND, OOC_ERR_NOMEM. */
+    ooc_status (*solve_triangle)(ooc_backend *be, const double *r, size_t k, size_t ld,
+                                 double *rhs_inout, ooc_error *err);
+    /* Optional, finalize: singular values (descending, into sigma[k]) of the
+     * k x k upper triangle R stored row-major with leading dimension ld (>= k);
+     * entries below the diagonal are taken as zero.  When vt is not NULL it
+     * receives Vᵀ (k x k row-major, R = UΣVᵀ).  Called after finish(),
+     * independent of the pass state.  NULL: host default (dgesdd).
+     * Errors: OOC_ERR_NUMERIC (the SVD did not converge), OOC_ERR_BACKEND,
+     * OOC_ERR_NOMEM. */
+    ooc_status (*svd_triangle)(ooc_backend *be, const double *r, size_t k, size_t ld,
+                               double *sigma, double *vt, ooc_error *err);
     /* Free the backend's context (not the ooc_backend itself; see ooc_backend_free). */
     void (*destroy)(ooc_backend *be);
 } ooc_backend_ops;

@@ -106,12 +106,7 @@ static void csv_destroy(ooc_source *src)
                 cs->alloc.free(cs->blocks[i].data, cs->alloc.ctx);
     free(cs->blocks);
     free(cs->in_use);
-    if (cs->base.column_names)
-        for (size_t j = 0; j < cs->base.p; j++)
-            free(cs->base.column_names[j]);
-    free(cs->base.column_names);
-    free(cs->base.formula);
-    free(cs->base.y_name);
+    ooc_source_free_description(&cs->base);
     free(cs->formula_with_weights);
     ooc_design_stream_close(cs->ds);
     free(cs);

@@ -286,9 +286,10 @@ out:
 /* ---- finalize helpers ---------------------------------------------------- */
 
 /* Singular values (descending) of the p x p upper triangle stored row-major
- * with leading dimension ld; columns scaled to unit norm when `scaled`. */
-static ooc_status triangle_singular_values(const double *r, size_t ld, size_t p, bool scaled,
-                                           double *s, double *vt, ooc_error *err)
+ * with leading dimension ld; columns scaled to unit norm when `scaled`.  The
+ * backend's svd_triangle when it has one, else LAPACK's dgesdd here. */
+static ooc_status triangle_singular_values(ooc_backend *be, const double *r, size_t ld, size_t p,
+                                           bool scaled, double *s, double *vt, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     double *a = malloc(p * p * sizeof(double));
@@ -306,6 +307,10 @@ static ooc_status triangle_singular_values(const double *r, size_t ld, size_t p,
                 for (size_t i = 0; i <= j; i++)
                     a[i * p + j] /= nrm;
         }
+    }
+    if (be->ops->svd_triangle) {
+        status = be->ops->svd_triangle(be, a, p, p, s, vt, err);
+        goto out;
     }
     /* The row-major triangle is, column-major, its transpose Aᵀ = U'ΣV'ᵀ; A has
      * the same singular values and Vᵀ = U'ᵀ, which is U' read row-major. */
@@ -729,8 +734,9 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
     ooc_trace_token fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
 
     /* conditioning of W^½X (all columns) */
-    OOC_CHECK(triangle_singular_values(r_aug, p_aug, p, false, r->singular_values, NULL, err));
-    OOC_CHECK(triangle_singular_values(r_aug, p_aug, p, true, scaled_s, NULL, err));
+    OOC_CHECK(triangle_singular_values(be, r_aug, p_aug, p, false, r->singular_values, NULL,
+                                       err));
+    OOC_CHECK(triangle_singular_values(be, r_aug, p_aug, p, true, scaled_s, NULL, err));
     r->min_eigenvalue = r->singular_values[p - 1] * r->singular_values[p - 1];
     r->condition_number = r->singular_values[p - 1] > 0.0
                               ? r->singular_values[0] / r->singular_values[p - 1]
@@ -750,10 +756,12 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
         if (!r->aliased[j])
             kept_index[c++] = j;
 
-    /* β_K = R_K⁻¹ z, RSS = ρ² */
+    /* β_K = R_K⁻¹ z (the backend's solve_triangle when it has one), RSS = ρ² */
     for (size_t i = 0; i < k; i++)
         beta_k[i] = rk[i * (k + 1) + k];
-    if (k > 0)
+    if (k > 0 && be->ops->solve_triangle)
+        OOC_CHECK(be->ops->solve_triangle(be, rk, k, k + 1, beta_k, err));
+    else if (k > 0)
         cblas_dtrsv(CblasRowMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)k, rk,
                     (int)(k + 1), beta_k, 1);
     r->ssr = rk[k * (k + 1) + k] * rk[k * (k + 1) + k];
@@ -1063,7 +1071,7 @@ ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
     r->seconds_accumulate = now_seconds() - t0;
     ooc_trace_set_meta(o->trace, "rows", "%llu", (unsigned long long)r->nrows);
     ooc_trace_token fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
-    OOC_CHECK(triangle_singular_values(r_aug, p, p, false, s, vt, err));
+    OOC_CHECK(triangle_singular_values(be, r_aug, p, p, false, s, vt, err));
     r->k = o->k > 0 && o->k < p ? o->k : p;
     r->condition_number = s[p - 1] > 0.0 ? s[0] / s[p - 1] : INFINITY;
     r->s = malloc(r->k * sizeof(double));

@@ -99,6 +99,7 @@ typedef struct ooc_svd_options {
     ooc_progress *progress;     /* rows and bytes per block, a phase per pass; may be NULL */
 } ooc_svd_options;
 
+/* Defaults (qr, all singular values, no vectors, no U output). */
 void ooc_svd_options_init(ooc_svd_options *o);
 
 typedef struct ooc_svd_result {

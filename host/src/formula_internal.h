@@ -64,6 +64,7 @@ typedef struct ooc_level_list {
     size_t n;
 } ooc_level_list;
 
+/* Free the items and their owned text and empty the list.  NULL is a no-op. */
 void ooc_level_list_free(ooc_level_list *l);
 
 /* Python equality between two levels (1 == 1.0 == True, strings by text). */

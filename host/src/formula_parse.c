@@ -359,6 +359,18 @@ static void ex_fold(exnode *nodes, int i)
     n->is_const = true;
 }
 
+/* Append the operation op(a, b) (b = -1 for a unary one), folded when its
+ * operands are constants; *out is its node.  Errors: OOC_ERR_NOMEM. */
+static ooc_status ex_apply(pyctx *c, ooc_ex_op op, int a, int b, int *out)
+{
+    int n = ex_new(c, op, a, b);
+    if (n < 0)
+        return ex_nomem(c);
+    ex_fold(c->nodes, n);
+    *out = n;
+    return OOC_OK;
+}
+
 static ooc_status parse_arith(pyctx *c, int *out);
 
 static bool function_op(const char *name, ooc_ex_op *op)
@@ -406,14 +418,25 @@ static ooc_status parse_call(pyctx *c, int *out)
     if (is_identity) {
         *out = arg;
     } else {
-        int n = ex_new(c, op, arg, -1);
-        if (n < 0)
-            return ex_nomem(c);
-        ex_fold(c->nodes, n);
-        *out = n;
+        OOC_CHECK(ex_apply(c, op, arg, -1, out));
     }
 out:
     return status;
+}
+
+/* Capacity of number_text's buffer; a longer literal is cut short. */
+#define NUMBER_TEXT_CAP 64
+
+/* Copy number token t without its '_' digit separators into buf
+ * (NUMBER_TEXT_CAP bytes, NUL-terminated); returns the copied length. */
+static size_t number_text(const pyctx *c, const ooc_tok *t, char *buf)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < t->len && o + 1 < NUMBER_TEXT_CAP; i++)
+        if (c->text[t->start + i] != '_')
+            buf[o++] = c->text[t->start + i];
+    buf[o] = '\0';
+    return o;
 }
 
 static ooc_status parse_atom(pyctx *c, int *out)
@@ -422,12 +445,8 @@ static ooc_status parse_atom(pyctx *c, int *out)
         return py_unexpected(c);
     const ooc_tok *t = &c->toks[c->pos];
     if (t->type == OOC_TOK_NUMBER) {
-        char buf[64];
-        size_t o = 0;
-        for (size_t i = 0; i < t->len && o + 1 < sizeof buf; i++)
-            if (c->text[t->start + i] != '_')
-                buf[o++] = c->text[t->start + i];
-        buf[o] = '\0';
+        char buf[NUMBER_TEXT_CAP];
+        size_t o = number_text(c, t, buf);
         char *endp;
         double v = strtod(buf, &endp);
         if (*endp || (o > 1 && buf[0] == '0' && (buf[1] | 0x20) == 'x'))
@@ -486,11 +505,7 @@ static ooc_status parse_power(pyctx *c, int *out)
         c->pos++;
         int exponent;
         OOC_CHECK(parse_unary(c, &exponent));
-        int n = ex_new(c, OOC_EX_POW, base, exponent);
-        if (n < 0)
-            return ex_nomem(c);
-        ex_fold(c->nodes, n);
-        *out = n;
+        OOC_CHECK(ex_apply(c, OOC_EX_POW, base, exponent, out));
     } else {
         *out = base;
     }
@@ -519,12 +534,7 @@ static ooc_status parse_unary_nested(pyctx *c, int *out)
         ooc_status status = parse_unary(c, &arg);
         if (status != OOC_OK)
             return status;
-        int n = ex_new(c, OOC_EX_NEG, arg, -1);
-        if (n < 0)
-            return ex_nomem(c);
-        ex_fold(c->nodes, n);
-        *out = n;
-        return OOC_OK;
+        return ex_apply(c, OOC_EX_NEG, arg, -1, out);
     }
     if (py_at_op(c, "+")) {
         c->pos++;
@@ -551,11 +561,7 @@ static ooc_status parse_term(pyctx *c, int *out)
         c->pos++;
         int right;
         OOC_CHECK(parse_unary(c, &right));
-        int n = ex_new(c, op, left, right);
-        if (n < 0)
-            return ex_nomem(c);
-        ex_fold(c->nodes, n);
-        left = n;
+        OOC_CHECK(ex_apply(c, op, left, right, &left));
     }
     *out = left;
 out:
@@ -578,11 +584,7 @@ static ooc_status parse_arith(pyctx *c, int *out)
         c->pos++;
         int right;
         OOC_CHECK(parse_term(c, &right));
-        int n = ex_new(c, op, left, right);
-        if (n < 0)
-            return ex_nomem(c);
-        ex_fold(c->nodes, n);
-        left = n;
+        OOC_CHECK(ex_apply(c, op, left, right, &left));
     }
     *out = left;
 out:
@@ -693,12 +695,8 @@ static ooc_status parse_level_value(pyctx *c, ooc_level_kind *kind, double *v, c
         return py_unexpected(c);
     const ooc_tok *t = &c->toks[c->pos];
     if (t->type == OOC_TOK_NUMBER) {
-        char buf[64];
-        size_t o = 0;
-        for (size_t i = 0; i < t->len && o + 1 < sizeof buf; i++)
-            if (c->text[t->start + i] != '_')
-                buf[o++] = c->text[t->start + i];
-        buf[o] = '\0';
+        char buf[NUMBER_TEXT_CAP];
+        number_text(c, t, buf);
         char *endp;
         double x = strtod(buf, &endp);
         if (*endp)

@@ -253,22 +253,14 @@ out:
     return rc;
 }
 
+/* Name of filter `id` for the listing: the conventional one when known, else
+ * the name its plugin registered, else "unknown". */
 static const char *filter_label(int id, const char *registered)
 {
-    switch (id) {
-    case H5Z_FILTER_DEFLATE: return "deflate";
-    case H5Z_FILTER_SHUFFLE: return "shuffle";
-    case H5Z_FILTER_FLETCHER32: return "fletcher32";
-    case H5Z_FILTER_SZIP: return "szip";
-    case H5Z_FILTER_NBIT: return "nbit";
-    case H5Z_FILTER_SCALEOFFSET: return "scaleoffset";
-    case 32000: return "lzf";
-    case 32001: return "blosc";
-    case 32004: return "lz4";
-    case 32008: return "bitshuffle";
-    case 32015: return "zstd";
-    default: return registered[0] ? registered : "unknown";
-    }
+    const char *name = ooc_h5_filter_name((H5Z_filter_t)id);
+    if (name)
+        return name;
+    return registered[0] ? registered : "unknown";
 }
 
 /* Collect the facts of dataset `name` (opened as dset). */
@@ -450,16 +442,22 @@ out:
 
 /* ---- formatting ---------------------------------------------------------- */
 
+/* "10, 2": the extents separated by ", ", an unlimited one as `unlimited`. */
+static void sb_dims(strbuf *b, const hsize_t *dims, int rank, const char *unlimited)
+{
+    for (int k = 0; k < rank; k++) {
+        if (dims[k] == H5S_UNLIMITED)
+            sb_printf(b, "%s%s", k ? ", " : "", unlimited);
+        else
+            sb_printf(b, "%s%llu", k ? ", " : "", (unsigned long long)dims[k]);
+    }
+}
+
 /* "(10, 2)", "(10,)"; unlimited dimensions as "unlimited". */
 static void sb_shape(strbuf *b, const hsize_t *dims, int rank)
 {
     sb_printf(b, "(");
-    for (int k = 0; k < rank; k++) {
-        if (dims[k] == H5S_UNLIMITED)
-            sb_printf(b, "%sunlimited", k ? ", " : "");
-        else
-            sb_printf(b, "%s%llu", k ? ", " : "", (unsigned long long)dims[k]);
-    }
+    sb_dims(b, dims, rank, "unlimited");
     sb_printf(b, "%s)", rank == 1 ? "," : "");
 }
 
@@ -537,15 +535,11 @@ static void format_text(const file_info *fi, strbuf *b)
     }
 }
 
+/* JSON array of extents, an unlimited one as null. */
 static void sb_json_dims(strbuf *b, const hsize_t *dims, int rank)
 {
     sb_printf(b, "[");
-    for (int k = 0; k < rank; k++) {
-        if (dims[k] == H5S_UNLIMITED)
-            sb_printf(b, "%snull", k ? ", " : "");
-        else
-            sb_printf(b, "%s%llu", k ? ", " : "", (unsigned long long)dims[k]);
-    }
+    sb_dims(b, dims, rank, "null");
     sb_printf(b, "]");
 }
 

@@ -142,29 +142,6 @@ typedef struct h5_source {
     int counter_in_use, counter_bytes; /* trace counter ids, -1 when not registered */
 } h5_source;
 
-/* ---------------------------------------------------------------- HDF5 errors */
-
-typedef struct hdf5_error_text {
-    char text[256];
-} hdf5_error_text;
-
-static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data)
-{
-    (void)n;
-    hdf5_error_text *t = data;
-    if (e->desc && e->desc[0])
-        snprintf(t->text, sizeof t->text, "%s (in %s)", e->desc, e->func_name ? e->func_name : "?");
-    return 0;
-}
-
-/* The most specific message on this thread's HDF5 error stack, or "". */
-static hdf5_error_text hdf5_error(void)
-{
-    hdf5_error_text t = {""};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_innermost, &t);
-    return t;
-}
-
 /* Producer thread start: no HDF5 error printing, and its trace lane name. */
 static void producer_begin(void *ctx)
 {
@@ -279,24 +256,11 @@ static bool fletcher32_ok(const unsigned char *data, size_t nbytes)
 
 /* ------------------------------------------------------------------ workers */
 
+/* Name of filter `id` in messages ("deflate", ...). */
 static const char *filter_label(H5Z_filter_t id)
 {
-    switch (id) {
-    case H5Z_FILTER_DEFLATE: return "deflate";
-    case H5Z_FILTER_SHUFFLE: return "shuffle";
-    case H5Z_FILTER_FLETCHER32: return "fletcher32";
-    case H5Z_FILTER_SZIP: return "szip";
-    case H5Z_FILTER_NBIT: return "nbit";
-    case H5Z_FILTER_SCALEOFFSET: return "scaleoffset";
-    case 307: return "bzip2";
-    case 32000: return "lzf";
-    case 32001: return "blosc";
-    case 32004: return "lz4";
-    case 32008: return "bitshuffle";
-    case 32015: return "zstd";
-    case 32026: return "blosc2";
-    default: return "unregistered filter";
-    }
+    const char *name = ooc_h5_filter_name(id);
+    return name ? name : "unregistered filter";
 }
 
 /* Undo the filters of one stored chunk; *out points at chunk_nbytes decoded
@@ -572,7 +536,7 @@ static ooc_status stage_chunks(h5_source *s, int index, slot_job *job, ooc_error
                             err, OOC_ERR_CORRUPT,
                             "'%s' chunk at row %llu, column %llu of '%s': cannot locate it: %s",
                             in->name, (unsigned long long)offset[0], (unsigned long long)col0,
-                            s->path, hdf5_error().text);
+                            s->path, ooc_h5_error_detail().text);
                 stored = 0; /* never written: the fill value */
             }
             /* Deflate output can exceed its input only by a few bytes per
@@ -592,7 +556,7 @@ static ooc_status stage_chunks(h5_source *s, int index, slot_job *job, ooc_error
                             "'%s' chunk at row %llu, column %llu of '%s': cannot read %llu stored "
                             "bytes (truncated or damaged file?): %s",
                             in->name, (unsigned long long)offset[0], (unsigned long long)col0,
-                            s->path, (unsigned long long)stored, hdf5_error().text);
+                            s->path, (unsigned long long)stored, ooc_h5_error_detail().text);
                 atomic_fetch_add_explicit(&s->bytes_read, stored, memory_order_relaxed);
             }
             ooc_trace_end_bytes(s->trace, span, stored);
@@ -627,7 +591,7 @@ static ooc_status stage_hyperslab(h5_source *s, int index, slot_job *job, ooc_er
                         job->staging + ref.offset) < 0,
                 err, OOC_ERR_CORRUPT, "'%s' rows %llu..%llu of '%s': H5Dread failed: %s", in->name,
                 (unsigned long long)start[0], (unsigned long long)(start[0] + count[0] - 1),
-                s->path, hdf5_error().text);
+                s->path, ooc_h5_error_detail().text);
     uint64_t delivered = (uint64_t)job->nrows * in->ncols * sizeof(double);
     atomic_fetch_add_explicit(&s->bytes_read, delivered, memory_order_relaxed);
     ooc_trace_end_bytes(s->trace, span, delivered);
@@ -737,13 +701,7 @@ static void h5_destroy(ooc_source *src)
     }
     if (s->file >= 0)
         H5Fclose(s->file);
-    if (s->pub.column_names) {
-        for (size_t j = 0; j < s->pub.p; j++)
-            free(s->pub.column_names[j]);
-        free(s->pub.column_names);
-    }
-    free(s->pub.formula);
-    free(s->pub.y_name);
+    ooc_source_free_description(&s->pub);
     free(s->col_input);
     free(s->col_source);
     free(s->path);
@@ -753,15 +711,6 @@ static void h5_destroy(ooc_source *src)
 static const ooc_source_vtable h5_vtable = {h5_next, h5_release, h5_rewind, h5_destroy};
 
 /* --------------------------------------------------------------------- open */
-
-static char *dup_string(const char *text)
-{
-    size_t n = strlen(text) + 1;
-    char *copy = malloc(n);
-    if (copy)
-        memcpy(copy, text, n);
-    return copy;
-}
 
 /* Read a string attribute (scalar or 1-D; fixed- or variable-length) into a
  * freshly allocated array of *count strings.  Missing attribute: OOC_OK with
@@ -810,7 +759,7 @@ static ooc_status read_string_attr(const h5_source *s, hid_t obj, const char *ob
                        err, "cannot read attribute '%s' of '%s' in '%s'", attr_name, obj_name,
                        s->path);
         for (size_t i = 0; i < n; i++) {
-            result[i] = dup_string(vlen[i] ? vlen[i] : "");
+            result[i] = strdup(vlen[i] ? vlen[i] : "");
             OOC_FAIL_IF(!result[i], err, OOC_ERR_NOMEM, "out of memory reading attribute '%s'",
                         attr_name);
         }
@@ -825,7 +774,7 @@ static ooc_status read_string_attr(const h5_source *s, hid_t obj, const char *ob
                 H5Aread(attr, mem_type, fixed) < 0,
             err, "cannot read attribute '%s' of '%s' in '%s'", attr_name, obj_name, s->path);
         for (size_t i = 0; i < n; i++) {
-            result[i] = dup_string(fixed + i * (width + 1));
+            result[i] = strdup(fixed + i * (width + 1));
             OOC_FAIL_IF(!result[i], err, OOC_ERR_NOMEM, "out of memory reading attribute '%s'",
                         attr_name);
         }
@@ -895,7 +844,7 @@ static ooc_status open_input(h5_source *s, h5_input *in, const char *role, const
     hid_t space = H5I_INVALID_HID, type = H5I_INVALID_HID, dcpl = H5I_INVALID_HID,
           dapl = H5I_INVALID_HID;
     in->role = role;
-    in->name = dup_string(name);
+    in->name = strdup(name);
     OOC_FAIL_IF(!in->name, err, OOC_ERR_NOMEM, "out of memory");
     htri_t exists = H5Lexists(s->file, name, H5P_DEFAULT);
     OOC_FAIL_IF(exists <= 0, err, OOC_ERR_HDF5, "dataset '%s' (%s) not found in '%s'", name, role,
@@ -1181,7 +1130,7 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
         for (size_t j = 0; j < p_file; j++) {
             char generic[32];
             snprintf(generic, sizeof generic, "x%zu", j);
-            names[j] = dup_string(generic);
+            names[j] = strdup(generic);
             OOC_FAIL_IF(!names[j], err, OOC_ERR_NOMEM, "out of memory");
         }
     }
@@ -1255,7 +1204,7 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
             dest = w_dest;
         } else {
             dest = next++;
-            s->pub.column_names[dest] = dup_string(names[j]);
+            s->pub.column_names[dest] = strdup(names[j]);
             OOC_FAIL_IF(!s->pub.column_names[dest], err, OOC_ERR_NOMEM, "out of memory");
         }
         x->dest_col[j] = (int)dest;
@@ -1277,12 +1226,12 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
     }
 
     if (y_col >= 0)
-        s->pub.y_name = dup_string(o->y_column);
+        s->pub.y_name = strdup(o->y_column);
     else if (s->pub.has_y && s->pub.formula)
         s->pub.y_name = formula_response(s->pub.formula);
     if (s->pub.has_y && !s->pub.y_name) {
         const char *base = strrchr(s->inputs[1].name, '/');
-        s->pub.y_name = dup_string(base ? base + 1 : s->inputs[1].name);
+        s->pub.y_name = strdup(base ? base + 1 : s->inputs[1].name);
     }
     OOC_FAIL_IF(s->pub.has_y && !s->pub.y_name, err, OOC_ERR_NOMEM, "out of memory");
 out:
@@ -1317,7 +1266,7 @@ ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc
     s->counter_in_use = s->counter_bytes = -1;
     for (int i = 0; i < 3; i++)
         s->inputs[i].dset = H5I_INVALID_HID;
-    s->path = dup_string(path);
+    s->path = strdup(path);
     OOC_FAIL_IF(!s->path, err, OOC_ERR_NOMEM, "out of memory");
     s->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     OOC_H5_FAIL_IF(s->file < 0, err, "cannot open '%s' as an HDF5 file", path);

@@ -26,11 +26,27 @@ void ooc_h5_quiet_begin(ooc_h5_quiet *q);
 /* Restore the handler saved by ooc_h5_quiet_begin (no-op if none was saved). */
 void ooc_h5_quiet_end(ooc_h5_quiet *q);
 
+/* The innermost entry of this thread's HDF5 error stack as "FUNC: DESCRIPTION"
+ * (e.g. "H5FD_sec2_open: unable to open file"), or "" when the stack is
+ * empty.  Returned by value, so it can sit in a message's argument list; read
+ * it before any other HDF5 call clears the stack.  Never fails. */
+typedef struct ooc_h5_detail {
+    char text[512];
+} ooc_h5_detail;
+
+ooc_h5_detail ooc_h5_error_detail(void);
+
+/* Conventional name of an HDF5 filter id ("deflate", "shuffle", "lzf",
+ * "blosc", ...; the built-in filters and the registered plugins met in
+ * practice), or NULL for an id not in that list.  Returns a static string. */
+const char *ooc_h5_filter_name(H5Z_filter_t id);
+
 /* Record OOC_ERR_HDF5 in err with the printf-style context message followed by
- * the innermost entry of HDF5's current error stack (e.g. "... (HDF5:
- * H5FD_sec2_open: unable to open file ...)"); returns OOC_ERR_HDF5.  Call it
- * right after the failing HDF5 call, before any other HDF5 call clears the
- * stack.  Use through OOC_H5_FAIL so debug builds carry file:line. */
+ * the innermost entry of HDF5's current error stack (ooc_h5_error_detail;
+ * e.g. "... (HDF5: H5FD_sec2_open: unable to open file ...)"); returns
+ * OOC_ERR_HDF5.  Call it right after the failing HDF5 call, before any other
+ * HDF5 call clears the stack.  Use through OOC_H5_FAIL so debug builds carry
+ * file:line. */
 ooc_status ooc_h5_fail_at(ooc_error *err, const char *src_file, int src_line, const char *fmt,
                           ...) __attribute__((format(printf, 4, 5)));
 

@@ -394,6 +394,21 @@ out:
 
 /* ---- creation ---------------------------------------------------------- */
 
+/* Create attribute `name` of obj (stored as file_type, shaped as space) and,
+ * unless value is NULL, write it from mem_type.  Closes only the attribute;
+ * type and space stay the caller's.  Returns 0, or -1 on an HDF5 failure. */
+static herr_t create_attr(hid_t obj, const char *name, hid_t file_type, hid_t space,
+                          hid_t mem_type, const void *value)
+{
+    hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr < 0)
+        return -1;
+    herr_t rc = value && H5Awrite(attr, mem_type, value) < 0 ? -1 : 0;
+    if (H5Aclose(attr) < 0)
+        rc = -1;
+    return rc;
+}
+
 /* Write a scalar fixed-length string attribute the way PyTables/numpy do:
  * size = strlen, NULLTERM padding; an empty string has a NULL dataspace. */
 static herr_t put_string_attr(hid_t obj, const char *name, const char *value, H5T_cset_t cset)
@@ -402,17 +417,9 @@ static herr_t put_string_attr(hid_t obj, const char *name, const char *value, H5
     size_t len = strlen(value);
     hid_t type = H5Tcopy(H5T_C_S1);
     hid_t space = H5Screate(len ? H5S_SCALAR : H5S_NULL);
-    hid_t attr = H5I_INVALID_HID;
-    if (type < 0 || space < 0 || H5Tset_size(type, len ? len : 1) < 0 ||
-        H5Tset_strpad(type, H5T_STR_NULLTERM) < 0 || H5Tset_cset(type, cset) < 0)
-        goto out;
-    attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0)
-        goto out;
-    rc = len ? H5Awrite(attr, type, value) : 0;
-out:
-    if (attr >= 0 && H5Aclose(attr) < 0)
-        rc = -1;
+    if (type >= 0 && space >= 0 && H5Tset_size(type, len ? len : 1) >= 0 &&
+        H5Tset_strpad(type, H5T_STR_NULLTERM) >= 0 && H5Tset_cset(type, cset) >= 0)
+        rc = create_attr(obj, name, type, space, type, len ? value : NULL);
     if (space >= 0)
         H5Sclose(space);
     if (type >= 0)
@@ -426,15 +433,10 @@ static herr_t put_extdim_attr(hid_t obj)
     herr_t rc = -1;
     int32_t extdim = 0;
     hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = space < 0 ? H5I_INVALID_HID
-                           : H5Acreate2(obj, "EXTDIM", H5T_STD_I32LE, space, H5P_DEFAULT,
-                                        H5P_DEFAULT);
-    if (attr >= 0)
-        rc = H5Awrite(attr, H5T_NATIVE_INT32, &extdim);
-    if (attr >= 0 && H5Aclose(attr) < 0)
-        rc = -1;
-    if (space >= 0)
+    if (space >= 0) {
+        rc = create_attr(obj, "EXTDIM", H5T_STD_I32LE, space, H5T_NATIVE_INT32, &extdim);
         H5Sclose(space);
+    }
     return rc;
 }
 
@@ -446,17 +448,9 @@ static herr_t put_names_attr(hid_t obj, const char *const *names, size_t n)
     hsize_t dims[1] = {(hsize_t)n};
     hid_t type = H5Tcopy(H5T_C_S1);
     hid_t space = H5Screate_simple(1, dims, NULL);
-    hid_t attr = H5I_INVALID_HID;
-    if (type < 0 || space < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(type, H5T_CSET_UTF8) < 0)
-        goto out;
-    attr = H5Acreate2(obj, "column_names", type, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0)
-        goto out;
-    rc = H5Awrite(attr, type, names);
-out:
-    if (attr >= 0 && H5Aclose(attr) < 0)
-        rc = -1;
+    if (type >= 0 && space >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 &&
+        H5Tset_cset(type, H5T_CSET_UTF8) >= 0)
+        rc = create_attr(obj, "column_names", type, space, type, names);
     if (space >= 0)
         H5Sclose(space);
     if (type >= 0)

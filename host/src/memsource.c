@@ -84,26 +84,11 @@ static void mem_destroy(ooc_source *src)
     for (int s = 0; s < MEM_RING; s++)
         if (m->blocks[s].data)
             m->spec.allocator.free(m->blocks[s].data, m->spec.allocator.ctx);
-    if (m->pub.column_names) {
-        for (size_t j = 0; j < m->pub.p; j++)
-            free(m->pub.column_names[j]);
-        free(m->pub.column_names);
-    }
-    free(m->pub.y_name);
-    free(m->pub.formula);
+    ooc_source_free_description(&m->pub);
     free(m);
 }
 
 static const ooc_source_vtable mem_vtable = {mem_next, mem_release, mem_rewind, mem_destroy};
-
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
 
 ooc_status ooc_mem_source_open(const ooc_mem_source_spec *spec, ooc_source **out, ooc_error *err)
 {
@@ -133,11 +118,11 @@ ooc_status ooc_mem_source_open(const ooc_mem_source_spec *spec, ooc_source **out
         char generic[32];
         snprintf(generic, sizeof generic, "x%zu", j);
         m->pub.column_names[j] =
-            dup_string(spec->column_names && spec->column_names[j] ? spec->column_names[j] : generic);
+            strdup(spec->column_names && spec->column_names[j] ? spec->column_names[j] : generic);
         OOC_FAIL_IF(!m->pub.column_names[j], err, OOC_ERR_NOMEM, "memory source: out of memory");
     }
     if (spec->y) {
-        m->pub.y_name = dup_string(spec->y_name ? spec->y_name : "y");
+        m->pub.y_name = strdup(spec->y_name ? spec->y_name : "y");
         OOC_FAIL_IF(!m->pub.y_name, err, OOC_ERR_NOMEM, "memory source: out of memory");
     }
     for (int s = 0; s < MEM_RING; s++) {

@@ -75,7 +75,9 @@ ooc_status ooc_model_finish_levels(ooc_model *m, ooc_error *err);
 size_t ooc_model_ncols(const ooc_model *m);
 const char *ooc_model_column_name(const ooc_model *m, size_t j);
 
-/* Per-thread scratch space for ooc_model_eval (opaque). */
+/* Per-thread scratch space for ooc_model_eval (opaque).  _new returns an
+ * owned scratch sized for m, or NULL when out of memory; _free(NULL) is a
+ * no-op. */
 typedef struct ooc_model_scratch ooc_model_scratch;
 ooc_model_scratch *ooc_model_scratch_new(const ooc_model *m);
 void ooc_model_scratch_free(ooc_model_scratch *s);

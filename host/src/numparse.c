@@ -235,6 +235,24 @@ static inline bool parse_eight_digits(const char *p, uint64_t *v)
     return true;
 }
 
+/* Append the run of decimal digits starting at p (before end) to *w, eight
+ * at a time where possible; returns the first character after the run.  *w
+ * wraps beyond 19 digits: callers count the digits and use it only for up
+ * to MAX_FAST_DIGITS of them. */
+static inline const char *accumulate_digits(const char *p, const char *end, uint64_t *w)
+{
+    uint64_t eight;
+    while (end - p >= 8 && parse_eight_digits(p, &eight)) {
+        *w = *w * 100000000u + eight;
+        p += 8;
+    }
+    while (p < end && is_digit(*p)) {
+        *w = *w * 10u + (uint64_t)(*p - '0');
+        p++;
+    }
+    return p;
+}
+
 static bool match_word(const char *p, const char *end, const char *word, size_t n)
 {
     if ((size_t)(end - p) < n)
@@ -279,28 +297,13 @@ bool ooc_parse_double(const char *text, size_t len, double *out)
     /* Significand. */
     uint64_t w = 0;
     const char *int_start = p;
-    uint64_t eight;
-    while (end - p >= 8 && parse_eight_digits(p, &eight)) {
-        w = w * 100000000u + eight;
-        p += 8;
-    }
-    while (p < end && is_digit(*p)) {
-        w = w * 10u + (uint64_t)(*p - '0');
-        p++;
-    }
+    p = accumulate_digits(p, end, &w);
     const char *int_end = p;
     const char *frac_start = p, *frac_end = p;
     if (p < end && *p == '.') {
         p++;
         frac_start = p;
-        while (end - p >= 8 && parse_eight_digits(p, &eight)) {
-            w = w * 100000000u + eight;
-            p += 8;
-        }
-        while (p < end && is_digit(*p)) {
-            w = w * 10u + (uint64_t)(*p - '0');
-            p++;
-        }
+        p = accumulate_digits(p, end, &w);
         frac_end = p;
     }
     size_t nint = (size_t)(int_end - int_start), nfrac = (size_t)(frac_end - frac_start);

@@ -32,6 +32,20 @@ void ooc_source_free(ooc_source *src)
         src->vt->destroy(src);
 }
 
+void ooc_source_free_description(ooc_source *src)
+{
+    if (src->column_names) {
+        for (size_t j = 0; j < src->p; j++)
+            free(src->column_names[j]);
+        free(src->column_names);
+        src->column_names = NULL;
+    }
+    free(src->formula);
+    src->formula = NULL;
+    free(src->y_name);
+    src->y_name = NULL;
+}
+
 void ooc_source_options_init(ooc_source_options *o)
 {
     memset(o, 0, sizeof *o);

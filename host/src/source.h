@@ -72,6 +72,11 @@ struct ooc_source {
 /* Destroy a source.  NULL is a no-op. */
 void ooc_source_free(ooc_source *src);
 
+/* For the sources' destroy functions: free the description the constructor
+ * filled in (column_names with its p entries, formula, y_name) and set those
+ * fields to NULL.  NULL fields and entries are fine (a half-built source). */
+void ooc_source_free_description(ooc_source *src);
+
 /* How to open a source (HDF5 file or CSV + formula). */
 typedef struct ooc_source_options {
     /* HDF5 */

@@ -66,6 +66,21 @@ static double log_prefactor(double a, double b, double x, double y)
     return a * lx + b * ly - ooc_log_beta(a, b);
 }
 
+/* One step of the modified Lentz method with partial numerator `coef`:
+ * updates the ratios *c and *d (kept away from 0 by `tiny`) and returns the
+ * factor c*d the convergent is multiplied by. */
+static double lentz_step(double coef, double *c, double *d, double tiny)
+{
+    *d = 1.0 + coef * *d;
+    if (fabs(*d) < tiny)
+        *d = tiny;
+    *c = 1.0 + coef / *c;
+    if (fabs(*c) < tiny)
+        *c = tiny;
+    *d = 1.0 / *d;
+    return *d * *c;
+}
+
 /* Continued fraction for I_x(a,b) / (x^a y^b / (a B(a,b))), modified Lentz. */
 static double beta_continued_fraction(double a, double b, double x)
 {
@@ -80,23 +95,9 @@ static double beta_continued_fraction(double a, double b, double x)
     for (int m = 1; m <= max_iter; m++) {
         double two_m = 2.0 * m;
         double even = m * (b - m) * x / ((a + two_m - 1.0) * (a + two_m));
-        d = 1.0 + even * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1.0 + even / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1.0 / d;
-        h *= d * c;
+        h *= lentz_step(even, &c, &d, tiny);
         double odd = -(a + m) * (a + b + m) * x / ((a + two_m) * (a + two_m + 1.0));
-        d = 1.0 + odd * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1.0 + odd / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1.0 / d;
-        double delta = d * c;
+        double delta = lentz_step(odd, &c, &d, tiny);
         h *= delta;
         if (fabs(delta - 1.0) < 0.5 * DBL_EPSILON)
             return h;

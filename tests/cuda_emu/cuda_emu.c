@@ -76,7 +76,9 @@ typedef enum op_kind {
     OP_DGMM,
     OP_TRMM,
     OP_GEQRF,
-    OP_POTRF
+    OP_POTRF,
+    OP_TRSV,
+    OP_GESVD
 } op_kind;
 
 typedef struct emu_op {
@@ -87,7 +89,8 @@ typedef struct emu_op {
     const void *src;
     const void *src2;
     void *work;
-    void *aux;           /* geqrf: tau */
+    void *aux;           /* geqrf: tau; gesvd: S */
+    void *u, *vt;        /* gesvd: U and VT (NULL when not computed) */
     int *info;
     size_t width, height, dpitch, spitch;
     int iarg[8];
@@ -426,6 +429,23 @@ static void execute(emu_op *op)
                                               op->iarg[0] == CUBLAS_FILL_MODE_UPPER ? 'U' : 'L',
                                               (lapack_int)op->larg[0], op->dst,
                                               (lapack_int)op->larg[2]);
+        *op->info = (int)info;
+        break;
+    }
+    case OP_TRSV:
+        cblas_dtrsv(CblasColMajor, op->iarg[0] == CUBLAS_FILL_MODE_UPPER ? CblasUpper : CblasLower,
+                    op->iarg[1] == CUBLAS_OP_N ? CblasNoTrans : CblasTrans,
+                    op->iarg[2] == CUBLAS_DIAG_UNIT ? CblasUnit : CblasNonUnit, op->iarg[3],
+                    op->src, op->iarg[4], op->dst, op->iarg[5]);
+        break;
+    case OP_GESVD: {
+        /* A is overwritten, as by cuSOLVER; the device workspace is LAPACK's work array */
+        size_t lwork = op->width / sizeof(double);
+        lapack_int info = LAPACKE_dgesvd_work(
+            LAPACK_COL_MAJOR, (char)op->iarg[0], (char)op->iarg[1], (lapack_int)op->larg[0],
+            (lapack_int)op->larg[1], op->dst, (lapack_int)op->larg[2], op->aux, op->u,
+            (lapack_int)op->larg[3], op->vt, (lapack_int)op->iarg[2], op->work,
+            (lapack_int)lwork);
         *op->info = (int)info;
         break;
     }
@@ -1190,6 +1210,45 @@ cublasStatus_t cublasDtrmm_v2(cublasHandle_t handle, cublasSideMode_t side, cubl
     return CUBLAS_STATUS_SUCCESS;
 }
 
+cublasStatus_t cublasDtrsv_v2(cublasHandle_t handle, cublasFillMode_t uplo,
+                              cublasOperation_t trans, cublasDiagType_t diag, int n,
+                              const double *A, int lda, double *x, int incx)
+{
+    const char *what = "cublasDtrsv";
+    emu_init();
+    struct CUstream_st *s = blas_stream(handle, what);
+    if (!s)
+        return handle ? CUBLAS_STATUS_EXECUTION_FAILED : CUBLAS_STATUS_NOT_INITIALIZED;
+    if (!valid_fill(uplo) || !valid_op(trans) ||
+        (diag != CUBLAS_DIAG_UNIT && diag != CUBLAS_DIAG_NON_UNIT))
+        return blas_invalid(what, "bad uplo, trans or diag");
+    if (n < 0)
+        return blas_invalid(what, "negative dimension");
+    if (lda < imax1(n))
+        return blas_invalid(what, "leading dimension too small");
+    if (incx == 0)
+        return blas_invalid(what, "incx is 0");
+    size_t step = (size_t)(incx > 0 ? incx : -(int64_t)incx);
+    size_t xbytes = n > 0 ? ((size_t)(n - 1) * step + 1) * sizeof(double) : 0;
+    if (!device_range_ok(A, matrix_bytes(n, n, lda), s->device, what) ||
+        !device_range_ok(x, xbytes, s->device, what))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    emu_op *op = new_op(OP_TRSV);
+    if (!op)
+        return CUBLAS_STATUS_ALLOC_FAILED;
+    op->iarg[0] = uplo;
+    op->iarg[1] = trans;
+    op->iarg[2] = diag;
+    op->iarg[3] = n;
+    op->iarg[4] = lda;
+    op->iarg[5] = incx;
+    op->src = A;
+    op->dst = x;
+    enqueue(s, op);
+    emu.stats.trsv_calls++;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
 /* ------------------------------------------------------------- cuSOLVER -- */
 
 cusolverStatus_t cusolverDnCreate(cusolverDnHandle_t *handle)
@@ -1407,5 +1466,155 @@ cusolverStatus_t cusolverDnXpotrf(cusolverDnHandle_t handle, cusolverDnParams_t 
     op->dst = A;
     op->info = info;
     enqueue(s, op);
+    return CUSOLVER_STATUS_SUCCESS;
+}
+
+/* gesvd's job characters, as LAPACK reads them (either case). */
+static bool valid_svd_job(signed char job)
+{
+    switch (job) {
+    case 'A': case 'a': case 'S': case 's': case 'O': case 'o': case 'N': case 'n':
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool job_is(signed char job, char upper)
+{
+    return job == upper || job == upper - 'A' + 'a';
+}
+
+/* The argument rules of cusolverDnXgesvd(_bufferSize), LAPACK's dgesvd plus
+ * cuSOLVER's m >= n; NULL (with a diagnostic) when they hold, else the
+ * status to return. */
+static cusolverStatus_t check_gesvd(const char *what, cusolverDnParams_t params, signed char jobu,
+                                    signed char jobvt, int64_t m, int64_t n, cudaDataType ta,
+                                    int64_t lda, cudaDataType ts, cudaDataType tu, int64_t ldu,
+                                    cudaDataType tvt, int64_t ldvt, cudaDataType tc)
+{
+    if (!params)
+        return solver_invalid(what, "NULL params");
+    if (!valid_svd_job(jobu) || !valid_svd_job(jobvt))
+        return solver_invalid(what, "jobu and jobvt must be one of 'A', 'S', 'O', 'N'");
+    if (job_is(jobu, 'O') && job_is(jobvt, 'O'))
+        return solver_invalid(what, "jobu and jobvt cannot both be 'O'");
+    if (m < 0 || n < 0 || m > INT32_MAX || n > INT32_MAX)
+        return solver_invalid(what, "bad m or n");
+    if (m < n)
+        return solver_invalid(what, "gesvd supports m >= n only");
+    if (lda < imax1(m))
+        return solver_invalid(what, "lda < max(1, m)");
+    if (ldu < 1 || ((job_is(jobu, 'A') || job_is(jobu, 'S')) && ldu < m) || ldu > INT32_MAX)
+        return solver_invalid(what, "ldu < m for jobu 'A'/'S' (or < 1)");
+    int64_t kmin = m < n ? m : n;
+    if (ldvt < 1 || (job_is(jobvt, 'A') && ldvt < n) || (job_is(jobvt, 'S') && ldvt < kmin) ||
+        ldvt > INT32_MAX)
+        return solver_invalid(what, "ldvt < n for jobvt 'A', < min(m, n) for 'S' (or < 1)");
+    if (ta != CUDA_R_64F || ts != CUDA_R_64F || tu != CUDA_R_64F || tvt != CUDA_R_64F ||
+        tc != CUDA_R_64F) {
+        diagnose("%s: the emulator supports CUDA_R_64F only", what);
+        return CUSOLVER_STATUS_NOT_SUPPORTED;
+    }
+    return CUSOLVER_STATUS_SUCCESS;
+}
+
+/* dgesvd's LAPACK workspace for the problem, in bytes. */
+static size_t gesvd_work_bytes(signed char jobu, signed char jobvt, int64_t m, int64_t n,
+                               int64_t lda, int64_t ldu, int64_t ldvt)
+{
+    double query = 0.0, dummy = 0.0;
+    lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, (char)jobu, (char)jobvt,
+                                          (lapack_int)m, (lapack_int)n, &dummy, (lapack_int)lda,
+                                          &dummy, &dummy, (lapack_int)ldu, &dummy,
+                                          (lapack_int)ldvt, &query, -1);
+    int64_t kmin = m < n ? m : n, kmax = m < n ? n : m;
+    /* LAPACK's minimum, max(1, 3 min(m,n) + max(m,n), 5 min(m,n)) */
+    int64_t minimum = 3 * kmin + kmax > 5 * kmin ? 3 * kmin + kmax : 5 * kmin;
+    size_t words = info == 0 && query > 1.0 ? (size_t)query : 1;
+    if (words < (size_t)(minimum > 1 ? minimum : 1))
+        words = (size_t)(minimum > 1 ? minimum : 1);
+    return words * sizeof(double);
+}
+
+cusolverStatus_t cusolverDnXgesvd_bufferSize(
+    cusolverDnHandle_t handle, cusolverDnParams_t params, signed char jobu, signed char jobvt,
+    int64_t m, int64_t n, cudaDataType dataTypeA, const void *A, int64_t lda,
+    cudaDataType dataTypeS, const void *S, cudaDataType dataTypeU, const void *U, int64_t ldu,
+    cudaDataType dataTypeVT, const void *VT, int64_t ldvt, cudaDataType computeType,
+    size_t *workspaceInBytesOnDevice, size_t *workspaceInBytesOnHost)
+{
+    const char *what = "cusolverDnXgesvd_bufferSize";
+    emu_init();
+    if (!solver_stream(handle, what))
+        return handle ? CUSOLVER_STATUS_EXECUTION_FAILED : CUSOLVER_STATUS_NOT_INITIALIZED;
+    if (!workspaceInBytesOnDevice || !workspaceInBytesOnHost)
+        return solver_invalid(what, "NULL size pointer");
+    cusolverStatus_t rc = check_gesvd(what, params, jobu, jobvt, m, n, dataTypeA, lda, dataTypeS,
+                                      dataTypeU, ldu, dataTypeVT, ldvt, computeType);
+    if (rc != CUSOLVER_STATUS_SUCCESS)
+        return rc;
+    (void)A;   /* sizes depend on the shape only */
+    (void)S;
+    (void)U;
+    (void)VT;
+    *workspaceInBytesOnDevice = gesvd_work_bytes(jobu, jobvt, m, n, lda, ldu, ldvt);
+    *workspaceInBytesOnHost = 0;
+    emu.stats.gesvd_size_queries++;
+    return CUSOLVER_STATUS_SUCCESS;
+}
+
+cusolverStatus_t cusolverDnXgesvd(cusolverDnHandle_t handle, cusolverDnParams_t params,
+                                  signed char jobu, signed char jobvt, int64_t m, int64_t n,
+                                  cudaDataType dataTypeA, void *A, int64_t lda,
+                                  cudaDataType dataTypeS, void *S, cudaDataType dataTypeU, void *U,
+                                  int64_t ldu, cudaDataType dataTypeVT, void *VT, int64_t ldvt,
+                                  cudaDataType computeType, void *bufferOnDevice,
+                                  size_t workspaceInBytesOnDevice, void *bufferOnHost,
+                                  size_t workspaceInBytesOnHost, int *info)
+{
+    const char *what = "cusolverDnXgesvd";
+    emu_init();
+    struct CUstream_st *s = solver_stream(handle, what);
+    if (!s)
+        return handle ? CUSOLVER_STATUS_EXECUTION_FAILED : CUSOLVER_STATUS_NOT_INITIALIZED;
+    cusolverStatus_t rc = check_gesvd(what, params, jobu, jobvt, m, n, dataTypeA, lda, dataTypeS,
+                                      dataTypeU, ldu, dataTypeVT, ldvt, computeType);
+    if (rc != CUSOLVER_STATUS_SUCCESS)
+        return rc;
+    if (workspaceInBytesOnDevice < gesvd_work_bytes(jobu, jobvt, m, n, lda, ldu, ldvt))
+        return solver_invalid(what, "device workspace smaller than cusolverDnXgesvd_bufferSize");
+    (void)bufferOnHost;
+    (void)workspaceInBytesOnHost;
+    int64_t kmin = m < n ? m : n;
+    /* U: m x m ('A') or m x min(m,n) ('S'); VT: n x n ('A') or min(m,n) x n ('S') */
+    int64_t ucols = job_is(jobu, 'A') ? m : job_is(jobu, 'S') ? kmin : 0;
+    int64_t vtrows = job_is(jobvt, 'A') ? n : job_is(jobvt, 'S') ? kmin : 0;
+    if (!device_range_ok(A, matrix_bytes(m, n, lda), s->device, what) ||
+        !device_range_ok(S, (size_t)kmin * sizeof(double), s->device, what) ||
+        !device_range_ok(U, matrix_bytes(m, ucols, ldu), s->device, what) ||
+        !device_range_ok(VT, matrix_bytes(vtrows, n, ldvt), s->device, what) ||
+        !device_range_ok(bufferOnDevice, workspaceInBytesOnDevice, s->device, what) ||
+        !device_range_ok(info, sizeof(int), s->device, what))
+        return CUSOLVER_STATUS_INVALID_VALUE;
+    emu_op *op = new_op(OP_GESVD);
+    if (!op)
+        return CUSOLVER_STATUS_ALLOC_FAILED;
+    op->iarg[0] = jobu;
+    op->iarg[1] = jobvt;
+    op->iarg[2] = (int)ldvt;
+    op->larg[0] = m;
+    op->larg[1] = n;
+    op->larg[2] = lda;
+    op->larg[3] = ldu;
+    op->dst = A;
+    op->aux = S;
+    op->u = ucols ? U : NULL;
+    op->vt = vtrows ? VT : NULL;
+    op->work = bufferOnDevice;
+    op->width = workspaceInBytesOnDevice;
+    op->info = info;
+    enqueue(s, op);
+    emu.stats.gesvd_calls++;
     return CUSOLVER_STATUS_SUCCESS;
 }

@@ -24,6 +24,9 @@ typedef struct ooc_emu_stats {
     size_t sync_points;        /* host synchronisation calls that executed queued work */
     size_t argument_errors;    /* calls rejected for invalid arguments */
     size_t device_bytes_in_use;/* current cudaMalloc total on all devices */
+    size_t trsv_calls;         /* cublasDtrsv calls accepted (queued) */
+    size_t gesvd_calls;        /* cusolverDnXgesvd calls accepted (queued) */
+    size_t gesvd_size_queries; /* cusolverDnXgesvd_bufferSize calls answered */
 } ooc_emu_stats;
 
 /* Copy the counters into *out. */
