@@ -177,15 +177,31 @@ def run_workload(name, rows, extra, runs, reference, table):
 
 
 def update_doc(table, args, load_before):
+    """Rewrite the results block of docs/BENCHMARKS.md.  Rows (and run descriptions) of workloads
+    this run did not measure are kept, so workloads can be rerun separately."""
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     load_after = os.getloadavg()[0]
+    measured = set(args.workloads.split(","))
     cmd = "bench/run.py " + " ".join(sys.argv[1:])
-    block = (f"{BEGIN}\nRun {stamp} on {platform.machine()}, {os.cpu_count()} cores: "
-             f"`.venv/bin/python {cmd}` (medians of {args.runs} run(s) unless --runs-for says "
-             f"otherwise, alternating oocsolve and "
-             f"the reference; speed-up = reference / oocsolve). Load average (1 min) before / after: "
-             f"{load_before:.2f} / {load_after:.2f}.\n\n{table.markdown()}\n{END}")
+    run_line = (f"Run {stamp} ({','.join(sorted(measured))}) on {platform.machine()}, {os.cpu_count()} "
+                f"cores: `.venv/bin/python {cmd}` (medians of {args.runs} run(s) unless --runs-for "
+                f"says otherwise, alternating oocsolve and the reference; speed-up = reference / "
+                f"oocsolve). Load average (1 min) before / after: {load_before:.2f} / {load_after:.2f}.")
     text = open(DOC).read() if os.path.exists(DOC) else "# Benchmarks\n\n"
+    old_runs, old_rows = [], []
+    if BEGIN in text:
+        old = text[text.index(BEGIN) + len(BEGIN):text.index(END)]
+        for line in old.splitlines():
+            m = re.match(r"Run .*?\(([W0-9,]+)\)", line)
+            if m and not set(m.group(1).split(",")) & measured:
+                old_runs.append(line)
+            m = re.match(r"\| (W[0-9]+) \|", line)
+            if m and m.group(1) not in measured:
+                old_rows.append(line)
+    rows = sorted(old_rows + [Table.format_row(r) for r in table.rows],
+                  key=lambda line: line.split("|")[1].strip())  # stable: keeps step order
+    block = "\n\n".join(old_runs + [run_line]) + "\n\n" + "\n".join([Table.header()] + rows)
+    block = f"{BEGIN}\n{block}\n{END}"
     if BEGIN in text:
         text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
     else:

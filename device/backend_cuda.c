@@ -983,7 +983,6 @@ ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_bac
         .supports_qr = true,
         .supports_normal = true,
         .wants_pinned_memory = true,
-        .preferred_block_rows = c->requested_panel_rows,
         .allocator = {pinned_alloc, pinned_free, c},
     };
     for (int i = 0; i < ndev; i++) {

@@ -219,7 +219,9 @@ static int open_pipeline(common_args *a, const char *label, int argc, char **arg
     a->src.vars = a->vars.items;
     a->src.nvars = a->vars.n;
     a->src.nthreads = (int)a->threads;
-    a->src.block_rows = a->block_rows ? a->block_rows : (*be)->caps.preferred_block_rows;
+    /* 0 lets the source size blocks by bytes (about 4 MiB), which keeps memory
+     * bounded for wide designs; backends accept blocks of any height. */
+    a->src.block_rows = a->block_rows;
     if ((*be)->caps.wants_pinned_memory)
         a->src.allocator = (*be)->caps.allocator;
     a->src.cancel = &ooc_cli_cancel;

@@ -44,7 +44,6 @@ typedef struct ooc_backend_caps {
     bool supports_qr;
     bool supports_normal;
     bool wants_pinned_memory;    /* ring buffers should come from `allocator` */
-    size_t preferred_block_rows; /* a good block size for this backend */
     ooc_allocator allocator;     /* allocator for ring buffers (pinned for GPUs) */
 } ooc_backend_caps;
 

@@ -428,7 +428,6 @@ ooc_status ooc_cpu_backend_create(const ooc_cpu_backend_options *opts, ooc_backe
         .supports_qr = true,
         .supports_normal = true,
         .wants_pinned_memory = false,
-        .preferred_block_rows = 65536,
         .allocator = ooc_default_allocator,
     };
     c->nthreads = opts && opts->nthreads > 0 ? opts->nthreads : 2;

@@ -40,6 +40,9 @@
 
 enum {
     DEFAULT_BLOCK_RECORDS = 65536,
+    /* A block holds at most this many fields (unless a record alone has more), so wide files
+     * get proportionally fewer records per block and memory stays bounded. */
+    MAX_BLOCK_FIELDS = 1 << 19,
     DEFAULT_READ_BYTES = 8 << 20,
     MIN_ESTIMATED_READ = 64 << 10,
     INITIAL_HEADER_FIELDS = 64,
@@ -501,6 +504,7 @@ static ooc_status store_names(ooc_csv_reader *r, char **fields, const uint32_t *
         sorted[k].col = k;
     }
     r->ncols = n;
+    ooc_csv_limit_block_records(r, MAX_BLOCK_FIELDS / n);
     qsort(sorted, n, sizeof *sorted, compare_names);
     size_t dup = n; /* the duplicate with the smallest column number */
     for (size_t k = 1; k < n; k++)
@@ -662,6 +666,16 @@ const char *ooc_csv_path(const ooc_csv_reader *r) { return r->path; }
 uint64_t ooc_csv_bytes_read(const ooc_csv_reader *r) { return r->offset - r->carry_len; }
 
 uint64_t ooc_csv_file_size(const ooc_csv_reader *r) { return r->file_size; }
+
+size_t ooc_csv_block_records(const ooc_csv_reader *r) { return r->block_records; }
+
+void ooc_csv_limit_block_records(ooc_csv_reader *r, size_t max_records)
+{
+    if (max_records < 1)
+        max_records = 1;
+    if (r->block_records > max_records)
+        r->block_records = max_records;
+}
 
 ooc_status ooc_csv_next_block(ooc_csv_reader *r, ooc_csv_block *blk, ooc_error *err)
 {

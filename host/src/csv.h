@@ -50,7 +50,8 @@ typedef struct ooc_csv_reader ooc_csv_reader;
 /* Reader options; a zeroed struct means the defaults. */
 typedef struct ooc_csv_reader_options {
     char delimiter;         /* '\0': ','; must not be '"', CR or LF */
-    size_t block_records;   /* records per block; 0: 65536 */
+    size_t block_records;   /* records per block; 0: 65536.  Either way lowered so that a block
+                               holds at most 2^19 fields (wide files: fewer records per block) */
     size_t read_bytes;      /* most bytes asked of read(2) at once; 0: 8 MiB.  Tests set tiny
                                values to put piece boundaries everywhere. */
 } ooc_csv_reader_options;
@@ -84,6 +85,11 @@ ooc_status ooc_csv_next_block(ooc_csv_reader *r, ooc_csv_block *blk, ooc_error *
 /* Bytes consumed from the file so far, and the file's size (0 if unknown). */
 uint64_t ooc_csv_bytes_read(const ooc_csv_reader *r);
 uint64_t ooc_csv_file_size(const ooc_csv_reader *r);
+
+/* Records per block now in force, and a way to lower it (never raises it;
+ * at least 1): callers whose per-record output is wide bound their memory. */
+size_t ooc_csv_block_records(const ooc_csv_reader *r);
+void ooc_csv_limit_block_records(ooc_csv_reader *r, size_t max_records);
 
 /* Start again at the first data record (for a second pass). */
 ooc_status ooc_csv_rewind(ooc_csv_reader *r, ooc_error *err);

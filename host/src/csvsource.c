@@ -157,6 +157,7 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
         .progress = o->progress,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &cs->ds, err));
+    block_records = ooc_design_stream_block_rows(cs->ds); /* lowered for wide designs */
     const ooc_model *m = ooc_design_stream_model(cs->ds);
     OOC_FAIL_IF(o->need_y && !ooc_model_has_response(m), err, OOC_ERR_FORMULA,
                 "formula '%s' has no response: write it as 'y ~ ...'", o->formula);

@@ -180,6 +180,10 @@ static ooc_status prepare_model(ooc_design_stream *ds, ooc_error *err)
         OOC_CHECK(scan_levels(ds, err));
     OOC_CHECK(ooc_model_finish_levels(ds->model, err));
     ds->ncols = ooc_model_ncols(ds->model);
+    /* Bound each slot's design rows (block_records x ncols doubles) to about 4 MiB, and use the
+     * reader's block size, which it may already have lowered for a wide file. */
+    ooc_csv_limit_block_records(ds->reader, (size_t)(1u << 19) / (ds->ncols + 1));
+    ds->opts.block_records = ooc_csv_block_records(ds->reader);
     ds->has_y = ooc_model_has_response(ds->model);
 out:
     free(names);
@@ -256,6 +260,8 @@ out:
 }
 
 const ooc_model *ooc_design_stream_model(const ooc_design_stream *ds) { return ds->model; }
+
+size_t ooc_design_stream_block_rows(const ooc_design_stream *ds) { return ds->opts.block_records; }
 
 /* Index of the in-flight slot holding sequence number `seq`, or -1. */
 static int slot_with_seq(const ooc_design_stream *ds, uint64_t seq)

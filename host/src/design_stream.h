@@ -40,6 +40,10 @@ ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design
 /* The bound model (column names, response); owned by the stream. */
 const ooc_model *ooc_design_stream_model(const ooc_design_stream *ds);
 
+/* Most rows a block from ooc_design_stream_next can have (bounded so that a
+ * block of a wide design stays around 4 MiB). */
+size_t ooc_design_stream_block_rows(const ooc_design_stream *ds);
+
 /* A block of evaluated rows; pointers stay valid until the next call to
  * ooc_design_stream_next, rewind or close. */
 typedef struct ooc_design_rows {
