@@ -56,6 +56,13 @@ with tempfile.TemporaryDirectory() as d:
             check(np.array_equal(h["X"][:], [[1, 2, 3], [1, 6, 7]]), f"X values {h['X'][:]}")
             check(np.array_equal(h["Y"][:], [1.5, 4.5]), "Y values")
 
+    # --fsync (durable output) writes the same file.
+    r = run("ingest", csv, "-f", "y ~ a + b", "-o", out + "s", "--fsync", "-q")
+    check(r.returncode == 0, f"--fsync ingest exits 0: {r.stderr}")
+    if r.returncode == 0:
+        with h5py.File(out + "s") as h:
+            check(np.array_equal(h["X"][:], [[1, 2, 3], [1, 6, 7]]), "X values with --fsync")
+
     # --missing error names the row and column.
     r = run("ingest", csv, "-f", "y ~ a + b", "-o", out + "2", "--missing", "error")
     check(r.returncode != 0 and "line 3" in r.stderr and "'a'" in r.stderr,

@@ -26,6 +26,8 @@ static void ingest_usage(FILE *to)
             "      --no-shuffle       do not byte-shuffle before deflate\n"
             "      --chunk-rows N     rows per HDF5 chunk (default: about 1 MiB of X)\n"
             "      --threads N        worker threads (default: all cores)\n"
+            "      --fsync            flush OUT.h5 to disk before renaming it into place (durable\n"
+            "                         against power loss; costs the time to write it to disk)\n"
             "      --json             print statistics as JSON on stdout\n"
             "      --progress MODE    auto (default: on when stderr is a terminal) | on | off\n"
             "      --profile FILE     write a Chrome trace (Perfetto) of the run and print a stage summary\n"
@@ -35,7 +37,7 @@ static void ingest_usage(FILE *to)
 int ooc_cmd_ingest(int argc, char **argv)
 {
     enum { OPT_VAR = 256, OPT_DELIM, OPT_NA, OPT_MISSING, OPT_LEVEL, OPT_NOSHUF, OPT_CHUNK,
-           OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_PROFILE };
+           OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_PROFILE, OPT_FSYNC };
     static const struct option longopts[] = {
         {"formula", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
@@ -48,6 +50,7 @@ int ooc_cmd_ingest(int argc, char **argv)
         {"chunk-rows", required_argument, NULL, OPT_CHUNK},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"json", no_argument, NULL, OPT_JSON},
+        {"fsync", no_argument, NULL, OPT_FSYNC},
         {"progress", required_argument, NULL, OPT_PROGRESS},
         {"profile", required_argument, NULL, OPT_PROFILE},
         {"quiet", no_argument, NULL, 'q'},
@@ -105,6 +108,7 @@ int ooc_cmd_ingest(int argc, char **argv)
             o.nthreads = (int)value;
             break;
         case OPT_JSON: json = true; break;
+        case OPT_FSYNC: o.durable = true; break;
         case OPT_PROGRESS:
             if (!ooc_cli_parse_progress(optarg, &prof.progress_mode))
                 goto out;

@@ -108,6 +108,7 @@ typedef struct ooc_ingest_options {
     bool shuffle;                /* byte shuffle before deflate; default true */
     size_t chunk_rows;           /* rows per HDF5 chunk; 0: automatic */
     int nthreads;                /* worker threads; 0: number of online CPUs */
+    bool durable;                /* fsync the output before renaming it into place (default false) */
     const volatile int *cancel;  /* if non-NULL and becomes non-zero, stop with OOC_ERR_INTERRUPTED */
     ooc_log_sink log;
     ooc_trace *trace;            /* records stage spans and run parameters; NULL: none */

@@ -86,12 +86,13 @@ typedef struct encode_worker {
 struct ooc_h5_writer {
     char *path;      /* final name */
     char *tmp_path;  /* temporary name in the same directory */
-    int tmp_fd;      /* kept open to fsync the finished file; -1 when closed */
+    int tmp_fd;      /* kept open to fsync the finished file (when durable); -1 when closed */
     size_t p;
     size_t chunk_rows;
     bool with_y;
     int level;
     bool shuffle;
+    bool durable;  /* fsync before rename */
     size_t x_chunk_nbytes, y_chunk_nbytes;
     unsigned deflate_skip_mask; /* filter-mask bit of the deflate filter */
 
@@ -676,6 +677,7 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
     w->with_y = opts->with_y;
     w->level = opts->level;
     w->shuffle = opts->shuffle;
+    w->durable = opts->durable;
     w->trace = opts->trace;
     w->deflate_skip_mask = 1u << (opts->shuffle ? 1 : 0);
     w->chunk_rows = opts->chunk_rows;
@@ -791,8 +793,8 @@ ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error
     w->file = H5I_INVALID_HID;
     OOC_H5_FAIL_IF(rc_f < 0, err, "cannot close HDF5 file '%s' (temporary for '%s')",
                    w->tmp_path, w->path);
-    OOC_FAIL_IF(fsync(w->tmp_fd) != 0, err, OOC_ERR_IO, "cannot flush '%s' to disk: %s",
-                w->tmp_path, strerror(errno));
+    OOC_FAIL_IF(w->durable && fsync(w->tmp_fd) != 0, err, OOC_ERR_IO,
+                "cannot flush '%s' to disk: %s", w->tmp_path, strerror(errno));
     int rc_close = close(w->tmp_fd);
     w->tmp_fd = -1;
     OOC_FAIL_IF(rc_close != 0, err, OOC_ERR_IO, "cannot close '%s': %s", w->tmp_path,

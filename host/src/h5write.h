@@ -30,6 +30,9 @@ typedef struct ooc_h5_writer_options {
     int level;                        /* deflate level 0..9; 0 means no deflate filter */
     bool shuffle;                     /* shuffle filter before deflate */
     int nthreads;                     /* compression threads; 0: number of online CPUs */
+    bool durable;                     /* fsync the file before renaming it into place, so that
+                                         after a power loss the final name holds either the old
+                                         file or the complete new one */
     const char *formula;              /* stored as attribute on /X (may be NULL) */
     const char *const *column_names;  /* ncols names stored as attribute on /X (may be NULL) */
     ooc_trace *trace;                 /* spans: compress (workers "compress N"), chunk write; may be NULL */

@@ -68,6 +68,7 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .level = opts->compression_level,
         .shuffle = opts->shuffle,
         .nthreads = opts->nthreads,
+        .durable = opts->durable,
         .formula = opts->formula,
         .column_names = names,
         .trace = opts->trace,
