@@ -150,6 +150,8 @@ static void common_init(common_args *a, bool need_y)
     *a = (common_args){.method = OOC_METHOD_QR, .device = "auto"};
     ooc_source_options_init(&a->src);
     a->src.need_y = need_y;
+    if (!need_y)
+        a->src.y_dataset = NULL; /* svd reads X only: decoding /Y would be wasted work */
 }
 
 /* Handle an option of one subcommand (its options in `own`): 1 handled,
