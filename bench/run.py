@@ -193,7 +193,10 @@ def update_doc(table, args, load_before):
         old = text[text.index(BEGIN) + len(BEGIN):text.index(END)]
         for line in old.splitlines():
             m = re.match(r"Run .*?\(([W0-9,]+)\)", line)
-            if m and not set(m.group(1).split(",")) & measured:
+            if m and not set(m.group(1).split(",")) <= measured:
+                redone = sorted(set(m.group(1).split(",")) & measured)
+                if redone and "superseded" not in line:
+                    line += f" (Its rows for {','.join(redone)} are superseded by a later run.)"
                 old_runs.append(line)
             m = re.match(r"\| (W[0-9]+) \|", line)
             if m and m.group(1) not in measured:
