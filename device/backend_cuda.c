@@ -762,6 +762,17 @@ out:
     return status;
 }
 
+/* The finalize ops' shared argument check: a k x k triangle with leading
+ * dimension ld >= k, k within cuBLAS's int range. */
+static bool triangle_args_ok(size_t k, size_t ld, ooc_error *err)
+{
+    if (ld >= k && k <= INT32_MAX)
+        return true;
+    OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+             "cuda backend: bad triangle (%zu columns, leading dimension %zu)", k, ld);
+    return false;
+}
+
 /* backend.h solve_triangle: R x = b on the first device.  The row-major
  * upper triangle, copied row by row into columns, is the column-major lower
  * triangle Rᵀ, so cublasDtrsv(Lower, Trans) solves (Rᵀ)ᵀx = b. */
@@ -775,9 +786,8 @@ static ooc_status cuda_solve_triangle(ooc_backend *be, const double *r, size_t k
     bool queued = false;
     if (k == 0)
         return OOC_OK;
-    if (ld < k || k > INT32_MAX)
-        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
-                        "cuda backend: bad triangle (%zu columns, leading dimension %zu)", k, ld);
+    if (!triangle_args_ok(k, ld, err))
+        return OOC_ERR_INVALID_ARG;
     nvtxRangePushA("ooc solve");
     CUDA_TRY(cudaSetDevice(d->ordinal));
     OOC_CHECK(final_reserve(f, k, err));
@@ -817,9 +827,8 @@ static ooc_status cuda_svd_triangle(ooc_backend *be, const double *r, size_t k, 
     signed char jobu = vt ? 'S' : 'N';
     if (k == 0)
         return OOC_OK;
-    if (ld < k || k > INT32_MAX)
-        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
-                        "cuda backend: bad triangle (%zu columns, leading dimension %zu)", k, ld);
+    if (!triangle_args_ok(k, ld, err))
+        return OOC_ERR_INVALID_ARG;
     nvtxRangePushA("ooc svd");
     a = malloc(k * k * sizeof(double));
     OOC_FAIL_IF(!a, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");

@@ -173,9 +173,11 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
                 found = j;
                 nfound++;
             }
-        OOC_FAIL_IF(nfound != 1 || cs->base.p < 2, err, OOC_ERR_INVALID_ARG,
+        OOC_FAIL_IF(nfound != 1, err, OOC_ERR_INVALID_ARG,
                     "weights column '%s' is also a term of the formula '%s'", o->weights_name,
                     o->formula);
+        OOC_FAIL_IF(cs->base.p < 2, err, OOC_ERR_FORMULA,
+                    "formula '%s' has no regressors besides the weights", o->formula);
         cs->weight_col = found;
         cs->base.p--;
         cs->base.has_weights = true;
