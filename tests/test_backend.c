@@ -1,10 +1,14 @@
 /* test_backend.c — every backend method on the same inputs: the triangle
- * R_aug from the CPU backend (qr and normal, 1..3 threads, several panel
- * sizes, with and without weights) must satisfy R_augᵀR_aug = [X y]ᵀW[X y]
- * computed in long double, to a tolerance tied to machine epsilon. */
+ * R_aug from the CPU backend (qr with each kernel, and normal; 1..3 threads,
+ * several panel sizes, with and without weights) must satisfy
+ * R_augᵀR_aug = [X y]ᵀW[X y] computed in long double, to a tolerance tied to
+ * machine epsilon.  Columns scaled by 2^±700 (outside the rows kernel's
+ * range, so its panels go through the LAPACK fallback) must give R with the
+ * same columns scaled. */
 #include "backend.h"
 #include "memsource.h"
 #include "testutil.h"
+#include "tsqr_rows.h"
 
 #include <float.h>
 #include <math.h>
@@ -40,6 +44,16 @@ static double gram_error(const double *r, size_t pa, const double *rows, size_t 
     return maxg > 0 ? maxdiff / maxg : maxdiff;
 }
 
+static const struct {
+    ooc_method method;
+    ooc_cpu_qr_kernel kernel;
+} configs[] = {
+    {OOC_METHOD_QR, OOC_CPU_QR_AUTO},
+    {OOC_METHOD_QR, OOC_CPU_QR_ROWS},
+    {OOC_METHOD_QR, OOC_CPU_QR_LAPACK},
+    {OOC_METHOD_NORMAL, OOC_CPU_QR_AUTO},
+};
+
 static void run_case(size_t n, size_t pa, bool weighted, int nthreads, size_t panel)
 {
     unsigned long long seed = 0x9E3779B97F4A7C15ULL ^ (n * 131 + pa);
@@ -51,17 +65,25 @@ static void run_case(size_t n, size_t pa, bool weighted, int nthreads, size_t pa
         if (weighted)
             rows[i * ld + pa] = 0.5 + 0.5 * (rnd(&seed) + 1.0);
     }
-    for (int m = 0; m < 2; m++) {
+    for (size_t k = 0; k < sizeof configs / sizeof configs[0]; k++) {
+        ooc_method m = configs[k].method;
         ooc_backend *be = NULL;
         ooc_error err = {0};
-        ooc_cpu_backend_options bo = {.nthreads = nthreads, .panel_rows = panel};
+        ooc_cpu_backend_options bo = {
+            .nthreads = nthreads, .panel_rows = panel, .qr_kernel = configs[k].kernel};
         CHECK(ooc_cpu_backend_create(&bo, &be, &err) == OOC_OK);
         if (!be)
             break;
         CHECK(be->caps.supports_qr && be->caps.supports_normal);
         ooc_backend_layout lay = {.p_aug = pa, .ld = ld, .weight_col = weighted ? (long)pa : -1};
         double *r = malloc(pa * pa * sizeof(double));
-        CHECK(be->ops->begin(be, &lay, (ooc_method)m, &err) == OOC_OK);
+        if (configs[k].kernel == OOC_CPU_QR_ROWS && pa > ooc_tsqr_rows_max_p()) {
+            CHECK(be->ops->begin(be, &lay, m, &err) == OOC_ERR_UNSUPPORTED);
+            free(r);
+            ooc_backend_free(be);
+            continue;
+        }
+        CHECK(be->ops->begin(be, &lay, m, &err) == OOC_OK);
         /* feed in uneven blocks */
         size_t done = 0, step = 7;
         while (done < n) {
@@ -74,8 +96,9 @@ static void run_case(size_t n, size_t pa, bool weighted, int nthreads, size_t pa
         double e = gram_error(r, pa, rows, n, ld, lay.weight_col);
         /* both methods reproduce the Gram to O(n·eps) relative (backward stability) */
         double tol = 10.0 * (double)n * DBL_EPSILON;
-        CHECK_MSG(e <= tol, "%s n=%zu p_aug=%zu w=%d threads=%d panel=%zu: error %g > %g",
-                  ooc_method_name((ooc_method)m), n, pa, weighted, nthreads, panel, e, tol);
+        CHECK_MSG(e <= tol, "%s/%d n=%zu p_aug=%zu w=%d threads=%d panel=%zu: error %g > %g",
+                  ooc_method_name(m), (int)configs[k].kernel, n, pa, weighted, nthreads, panel, e,
+                  tol);
         for (size_t i = 0; i < pa; i++) {
             CHECK(r[i * pa + i] >= 0.0);
             for (size_t j = 0; j < i; j++)
@@ -85,6 +108,52 @@ static void run_case(size_t n, size_t pa, bool weighted, int nthreads, size_t pa
         ooc_backend_free(be);
     }
     free(rows);
+}
+
+/* R of the rows (qr, given kernel, 2 threads, blocks of 1000 rows) into r. */
+static void qr_of(const double *rows, size_t n, size_t pa, ooc_cpu_qr_kernel kernel, double *r)
+{
+    ooc_backend *be = NULL;
+    ooc_error err = {0};
+    ooc_cpu_backend_options bo = {.nthreads = 2, .qr_kernel = kernel};
+    CHECK(ooc_cpu_backend_create(&bo, &be, &err) == OOC_OK);
+    ooc_backend_layout lay = {.p_aug = pa, .ld = pa, .weight_col = -1};
+    CHECK(be->ops->begin(be, &lay, OOC_METHOD_QR, &err) == OOC_OK);
+    for (size_t done = 0; done < n; done += 1000)
+        CHECK(be->ops->accumulate(be, rows + done * pa, n - done < 1000 ? n - done : 1000, &err) ==
+              OOC_OK);
+    CHECK(be->ops->finish(be, r, &err) == OOC_OK);
+    ooc_backend_free(be);
+}
+
+/* Scaling column `col` by 2^e scales column `col` of R by 2^e; with e = ±700
+ * the rows kernel refuses every panel and the LAPACK fallback runs. */
+static void test_extreme_scales(void)
+{
+    const size_t n = 5000, pa = 6, col = 2;
+    unsigned long long seed = 4242;
+    double *rows = malloc(n * pa * sizeof(double)), *scaled = malloc(n * pa * sizeof(double));
+    double r0[36], r1[36];
+    for (size_t i = 0; i < n * pa; i++)
+        rows[i] = rnd(&seed) + (i % pa == 0 ? 1.0 : 0.0);
+    qr_of(rows, n, pa, OOC_CPU_QR_AUTO, r0);
+    static const int exps[] = {700, -700};
+    for (size_t e = 0; e < 2; e++) {
+        for (size_t i = 0; i < n * pa; i++)
+            scaled[i] = i % pa == col ? ldexp(rows[i], exps[e]) : rows[i];
+        qr_of(scaled, n, pa, OOC_CPU_QR_AUTO, r1);
+        double maxdiff = 0.0, maxr = 0.0;
+        for (size_t i = 0; i < pa; i++)
+            for (size_t j = i; j < pa; j++) {
+                double got = j == col ? ldexp(r1[i * pa + j], -exps[e]) : r1[i * pa + j];
+                maxdiff = fmax(maxdiff, fabs(got - r0[i * pa + j]));
+                maxr = fmax(maxr, fabs(r0[i * pa + j]));
+            }
+        CHECK_MSG(maxdiff <= 1e-12 * maxr, "column scaled by 2^%d: R differs by %g (max %g)",
+                  exps[e], maxdiff, maxr);
+    }
+    free(rows);
+    free(scaled);
 }
 
 static void test_invalid_layout(void)
@@ -110,13 +179,14 @@ static void test_invalid_layout(void)
 int main(void)
 {
     size_t ns[] = {1, 2, 5, 50, 3000};
-    size_t ps[] = {1, 3, 13};
+    size_t ps[] = {1, 3, 13, 40, 70};
     for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
         for (size_t b = 0; b < sizeof ps / sizeof ps[0]; b++)
             for (int t = 1; t <= 3; t++) {
                 run_case(ns[a], ps[b], false, t, t == 3 ? 5 : 0);
                 run_case(ns[a], ps[b], true, t, 64);
             }
+    test_extreme_scales();
     test_invalid_layout();
     return TEST_EXIT();
 }

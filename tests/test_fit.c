@@ -190,7 +190,7 @@ static void test_full_rank(void)
                 ooc_fit_options o;
                 ooc_fit_options_init(&o);
                 o.method = (ooc_method)m;
-                o.refine = refine;
+                o.refine = refine ? OOC_REFINE_ALWAYS : OOC_REFINE_NEVER;
                 ooc_fit_result *r = NULL;
                 ooc_error err = {0};
                 CHECK_MSG(run_fit(&pr, NULL, &o, 64, &r, &err) == OOC_OK, "%s", err.message);

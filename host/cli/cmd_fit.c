@@ -33,7 +33,9 @@ static void fit_usage(FILE *to)
             "  -f, --formula F        formula for a CSV input, e.g. \"y ~ x + I(x**2)\"\n"
             "      --var NAME=VALUE   a value the formula names (repeatable)\n"
             "      --method M         qr (default: Q-less TSQR, stable) | normal (Gram + Cholesky)\n"
-            "      --refine           iterative refinement passes in extended precision\n"
+            "      --refine           iterative refinement passes in extended precision (default:\n"
+            "                         only when the first pass's error bound exceeds 1e-9)\n"
+            "      --no-refine        never refine (one pass)\n"
             "      --cov T            nonrobust (default) | HC0 | HC1 (one more pass)\n"
             "      --weights NAME     observation weights: a column name, or /DATASET in HDF5\n"
             "      --y-column NAME    HDF5: take y from this column of X\n"
@@ -92,7 +94,7 @@ typedef struct common_args {
 } common_args;
 
 enum {
-    OPT_VAR = 256, OPT_METHOD, OPT_REFINE, OPT_COV, OPT_WEIGHTS, OPT_YCOL, OPT_XDS, OPT_YDS,
+    OPT_VAR = 256, OPT_METHOD, OPT_REFINE, OPT_NO_REFINE, OPT_COV, OPT_WEIGHTS, OPT_YCOL, OPT_XDS, OPT_YDS,
     OPT_DELIM, OPT_NA, OPT_MISSING, OPT_JSON, OPT_THREADS, OPT_BLOCK, OPT_VECTORS, OPT_UOUT,
     OPT_DEVICE, OPT_PROGRESS, OPT_PROFILE
 };
@@ -276,7 +278,8 @@ static int fit_option(int c, const char *arg, common_args *a, void *own)
 {
     ooc_fit_options *fo = own;
     switch (c) {
-    case OPT_REFINE: fo->refine = true; return 1;
+    case OPT_REFINE: fo->refine = OOC_REFINE_ALWAYS; return 1;
+    case OPT_NO_REFINE: fo->refine = OOC_REFINE_NEVER; return 1;
     case OPT_COV:
         if (!strcmp(arg, "nonrobust"))
             fo->cov = OOC_COV_NONROBUST;
@@ -319,6 +322,7 @@ int ooc_cmd_fit(int argc, char **argv)
     static const struct option longopts[] = {
         COMMON_LONGOPTS,
         {"refine", no_argument, NULL, OPT_REFINE},
+        {"no-refine", no_argument, NULL, OPT_NO_REFINE},
         {"cov", required_argument, NULL, OPT_COV},
         {"y-column", required_argument, NULL, OPT_YCOL},
         {"y-dataset", required_argument, NULL, OPT_YDS},

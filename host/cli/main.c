@@ -7,7 +7,9 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 volatile int ooc_cli_cancel = 0;
 
@@ -65,8 +67,24 @@ static void usage(FILE *to)
             "`oocsolve COMMAND --help` describes a command's options.\n");
 }
 
+/* Debian's OpenBLAS (the pthread build) starts a server thread when it is
+ * loaded and lets it spin on sched_yield for about 0.1 CPU second before it
+ * sleeps, on the cores the decoders need (measured: 0.11 s of CPU for a
+ * program that only sleeps; fit on the 2.5M-row workload 0.52 -> 0.47 s).
+ * oocsolve never uses OpenBLAS's threads (each backend worker calls BLAS
+ * with one thread), and OpenBLAS reads OPENBLAS_NUM_THREADS only at load
+ * time, so unless the user set it, the program restarts itself once with
+ * OPENBLAS_NUM_THREADS=1.  If the restart fails it simply goes on. */
+static void restart_with_single_threaded_blas(char **argv)
+{
+    if (getenv("OPENBLAS_NUM_THREADS") || setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv)
 {
+    restart_with_single_threaded_blas(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

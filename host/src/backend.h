@@ -106,10 +106,18 @@ struct ooc_backend {
     void *ctx;                   /* private to the implementation */
 };
 
+/* Which kernel the CPU backend's qr method uses (see backend_cpu.c). */
+typedef enum ooc_cpu_qr_kernel {
+    OOC_CPU_QR_AUTO = 0,   /* rows when p_aug <= ooc_tsqr_rows_max_p(), else lapack */
+    OOC_CPU_QR_ROWS = 1,   /* row-major Householder (tsqr_rows.c); begin() fails beyond its width */
+    OOC_CPU_QR_LAPACK = 2  /* dgeqrf on [R; column-major panel] */
+} ooc_cpu_qr_kernel;
+
 /* Options of the CPU backend. */
 typedef struct ooc_cpu_backend_options {
     int nthreads;        /* worker threads, each owning a partial triangle; 0: 2 */
-    size_t panel_rows;   /* rows per QR panel (stacked under R); 0: 2048 */
+    size_t panel_rows;   /* rows per QR panel / SYRK call; 0: 256 for the rows kernel, else 2048 */
+    ooc_cpu_qr_kernel qr_kernel; /* 0: auto */
     ooc_trace *trace;    /* "accumulate" spans of the helper threads ("qr worker N" /
                           * "syrk worker N"); may be NULL, must outlive the backend */
 } ooc_cpu_backend_options;

@@ -6,13 +6,22 @@
  * calling thread is worker 0) and returns when all are done, so the caller
  * may release the block immediately.
  *
- *  - qr: Q-less TSQR.  A worker copies its rows column-major (scaled by √w)
- *    under its current R, gathering them across accumulate() calls until a
- *    panel of panel_rows rows (at least 4·p_aug) is full; then the stack
- *    [R; panel] is factored by dgeqrf and the new R is its upper triangle.
- *    finish() factors the last partial panels.  Stacking for dgeqrf measured faster than dtpqrt on
- *    this machine (2.5M×13, 1 thread: 0.145 s vs 0.17 s).  finish() merges
- *    the workers' R by QR of [R_0; R_i].
+ *  - qr: Q-less TSQR, with one of two kernels (chosen in begin()):
+ *    - "rows" (tsqr_rows.c; narrow designs, p_aug <= ooc_tsqr_rows_max_p()):
+ *      the worker folds its rows straight from the row-major block into its
+ *      R, panel_rows rows at a time (default 256: the panel stays in L1/L2),
+ *      by Householder reflections that work on whole rows with vector
+ *      instructions.  A panel the kernel refuses (magnitudes whose squares
+ *      could overflow or underflow) is factored by the lapack kernel instead.
+ *      Measured 4.8× faster than the lapack kernel for 2.5M×13 on one
+ *      thread of this machine (docs/BENCHMARKS.md).
+ *    - "lapack": the worker copies its rows column-major (scaled by √w) under
+ *      its current R, gathering them across accumulate() calls until a panel
+ *      of panel_rows rows (default 2048, at least 4·p_aug) is full; then the
+ *      stack [R; panel] is factored by dgeqrf and the new R is its upper
+ *      triangle.  Stacking for dgeqrf measured faster than dtpqrt here.
+ *    finish() factors the last partial panels and merges the workers' R by QR
+ *    of [R_0; R_i].
  *  - normal: upper Gram by dsyrk.  A row-major block is, column-major, the
  *    p_aug×b matrix [X y]ᵀ, so syrk(Upper, NoTrans, n=p_aug, k=b, lda=ld)
  *    reads it in place (weighted rows go through a scaled copy).  finish()
@@ -30,6 +39,7 @@
 
 #include "error.h"
 #include "trace.h"
+#include "tsqr_rows.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -48,6 +58,8 @@ typedef struct cpu_worker {
     double *tau;          /* p_aug */
     double *work;         /* dgeqrf workspace */
     size_t lwork;
+    double *rrows;        /* qr, rows kernel: R, p_aug rows of ooc_tsqr_rows_stride(p_aug) */
+    double *rpanel;       /* qr, rows kernel: panel_rows rows of the same stride */
     const double *rows;   /* current job */
     size_t nrows;
     ooc_status status;    /* result of the current job */
@@ -59,8 +71,10 @@ typedef struct cpu_worker {
 
 typedef struct cpu_ctx {
     int nthreads;
-    size_t requested_panel_rows; /* from the options */
-    size_t panel_rows;           /* in force for the current pass (>= 4 p_aug) */
+    size_t requested_panel_rows; /* from the options; 0: the kernel's default */
+    ooc_cpu_qr_kernel requested_qr_kernel;
+    bool rows_kernel;            /* qr with the rows kernel in the current pass */
+    size_t panel_rows;           /* in force for the current pass (lapack kernel: >= 4 p_aug) */
     ooc_trace *trace;     /* may be NULL */
     ooc_method method;
     bool begun;
@@ -134,6 +148,36 @@ static ooc_status flush_panel(cpu_ctx *c, cpu_worker *w, size_t p, ooc_error *er
     return st;
 }
 
+/* Row-major R (stride doubles per row) -> column-major p x p upper R in acc. */
+static void rrows_to_acc(cpu_worker *w, size_t p)
+{
+    size_t stride = ooc_tsqr_rows_stride(p);
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = 0; i < p; i++)
+            w->acc[j * p + i] = i <= j ? w->rrows[i * stride + j] : 0.0;
+}
+
+/* The rows kernel refused a panel (the m scaled rows in w->rpanel): factor
+ * [R; panel] with dgeqrf and store the new R back in w->rrows. */
+static ooc_status fold_panel_lapack(cpu_ctx *c, cpu_worker *w, size_t p, size_t m,
+                                    ooc_error *err)
+{
+    size_t stride = ooc_tsqr_rows_stride(p), ldp = c->panel_rows + p;
+    for (size_t j = 0; j < p; j++) {
+        for (size_t i = 0; i < p; i++)
+            w->panel[j * ldp + i] = i <= j ? w->rrows[i * stride + j] : 0.0;
+        for (size_t i = 0; i < m; i++)
+            w->panel[j * ldp + p + i] = w->rpanel[i * stride + j];
+    }
+    ooc_status st = qr_stack(w, p, m, ldp, err);
+    if (st != OOC_OK)
+        return st;
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++)
+            w->rrows[i * stride + j] = j >= i ? w->acc[j * p + i] : 0.0;
+    return OOC_OK;
+}
+
 /* Run one worker's share of a block.  qr buffers rows under R and factors a
  * panel only when panel_rows rows have gathered, so the work per row does not
  * grow when blocks are short (wide designs give short blocks). */
@@ -145,7 +189,15 @@ static ooc_status worker_run(ooc_backend *be, cpu_worker *w, ooc_error *err)
     for (size_t done = 0; done < w->nrows;) {
         size_t m = w->nrows - done;
         const double *rows = w->rows + done * lay->ld;
-        if (c->method == OOC_METHOD_QR) {
+        if (c->rows_kernel) {
+            if (m > c->panel_rows)
+                m = c->panel_rows;
+            if (!ooc_tsqr_rows_fold(w->rrows, w->rpanel, p, rows, lay->ld, lay->weight_col, m)) {
+                ooc_status st = fold_panel_lapack(c, w, p, m, err);
+                if (st != OOC_OK)
+                    return st;
+            }
+        } else if (c->method == OOC_METHOD_QR) {
             if (m > c->panel_rows - w->fill)
                 m = c->panel_rows - w->fill;
             copy_rows_colmajor(lay, rows, m, w->panel, c->panel_rows + p, p + w->fill);
@@ -219,7 +271,9 @@ static void free_worker_buffers(cpu_worker *w)
     free(w->panel);
     free(w->tau);
     free(w->work);
-    w->acc = w->panel = w->tau = w->work = NULL;
+    free(w->rrows);
+    free(w->rpanel);
+    w->acc = w->panel = w->tau = w->work = w->rrows = w->rpanel = NULL;
 }
 
 static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, ooc_method method,
@@ -237,10 +291,26 @@ static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, o
     be->layout = *layout;
     c->method = method;
     size_t p = layout->p_aug;
-    /* At least 4p rows per panel: stacking R (p rows) over the panel costs about
-     * (p + panel_rows) / panel_rows times the minimum work.  The final merge also
-     * stacks p rows under R, so panels hold at least p rows. */
-    size_t panel_rows = c->requested_panel_rows > 4 * p ? c->requested_panel_rows : 4 * p;
+    c->rows_kernel = false;
+    if (method == OOC_METHOD_QR) {
+        bool fits = p <= ooc_tsqr_rows_max_p();
+        if (c->requested_qr_kernel == OOC_CPU_QR_ROWS && !fits)
+            return OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
+                            "cpu backend: the rows qr kernel takes at most %zu columns on this "
+                            "CPU (%s), not %zu",
+                            ooc_tsqr_rows_max_p(), ooc_tsqr_rows_isa(), p);
+        c->rows_kernel = c->requested_qr_kernel != OOC_CPU_QR_LAPACK && fits;
+    }
+    /* lapack kernel: at least 4p rows per panel, since stacking R (p rows) over
+     * the panel costs about (p + panel_rows) / panel_rows times the minimum
+     * work.  The final merge stacks p rows under R, so panels hold at least p
+     * rows with either kernel. */
+    size_t panel_rows = c->requested_panel_rows ? c->requested_panel_rows
+                        : c->rows_kernel        ? 256
+                                                : 2048;
+    size_t min_rows = c->rows_kernel ? p : 4 * p;
+    if (panel_rows < min_rows)
+        panel_rows = min_rows;
     c->panel_rows = panel_rows;
     for (int t = 0; t < c->nthreads; t++) {
         cpu_worker *w = &c->workers[t];
@@ -249,7 +319,11 @@ static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, o
         w->panel = calloc((panel_rows + p) * p, sizeof(double)); /* R = 0 on top */
         w->fill = 0;
         w->tau = malloc(p * sizeof(double));
-        if (!w->acc || !w->panel || !w->tau)
+        if (c->rows_kernel) {
+            w->rrows = ooc_tsqr_rows_alloc(p, p);
+            w->rpanel = ooc_tsqr_rows_alloc(panel_rows, p);
+        }
+        if (!w->acc || !w->panel || !w->tau || (c->rows_kernel && (!w->rrows || !w->rpanel)))
             return OOC_FAIL(err, OOC_ERR_NOMEM, "cpu backend: out of memory for %zu columns", p);
         double query = 0.0;
         lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)(panel_rows + p),
@@ -375,7 +449,10 @@ static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
         return OOC_FAIL(err, OOC_ERR_INTERNAL, "cpu backend: finish before begin");
     size_t p = be->layout.p_aug;
     cpu_worker *w0 = &c->workers[0];
-    if (c->method == OOC_METHOD_QR)
+    if (c->rows_kernel)
+        for (int t = 0; t < c->nthreads; t++)
+            rrows_to_acc(&c->workers[t], p);
+    else if (c->method == OOC_METHOD_QR)
         for (int t = 0; t < c->nthreads; t++) {
             ooc_status st = flush_panel(c, &c->workers[t], p, err);
             if (st != OOC_OK)
@@ -473,7 +550,8 @@ ooc_status ooc_cpu_backend_create(const ooc_cpu_backend_options *opts, ooc_backe
      * process-wide OpenBLAS setting. */
     if (c->nthreads > 1)
         openblas_set_num_threads(1);
-    c->requested_panel_rows = opts && opts->panel_rows > 0 ? opts->panel_rows : 2048;
+    c->requested_panel_rows = opts ? opts->panel_rows : 0;
+    c->requested_qr_kernel = opts ? opts->qr_kernel : OOC_CPU_QR_AUTO;
     c->trace = opts ? opts->trace : NULL;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv_job, NULL);

@@ -542,6 +542,43 @@ out:
     return status;
 }
 
+/* The least-squares perturbation bound ε·(2κ/cos θ + κ²·tan θ) for the
+ * first-pass β (see ooc_refine_mode): κ is LAPACK's 1-norm condition estimate
+ * (dtrcon) of R_K with its columns scaled to unit norm, sin²θ = ssr / yy.
+ * rk is (k+1) x (k+1) row-major with R_K in its first k columns.  NaN when the
+ * bound means nothing (y is zero or orthogonal to the columns). */
+static double first_pass_error_bound(const double *rk, size_t k, double ssr, double yy,
+                                     ooc_error *err, ooc_status *status)
+{
+    *status = OOC_OK;
+    if (!(yy > 0.0) || !(ssr < yy))
+        return NAN;
+    double *scaled = malloc(k * k * sizeof(double));
+    if (!scaled) {
+        *status = OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        return NAN;
+    }
+    for (size_t j = 0; j < k; j++) {
+        double norm = 0.0;
+        for (size_t i = 0; i <= j; i++)
+            norm = hypot(norm, rk[i * (k + 1) + j]);
+        for (size_t i = 0; i < k; i++)
+            scaled[i * k + j] = i <= j && norm > 0.0 ? rk[i * (k + 1) + j] / norm : 0.0;
+    }
+    double rcond = 0.0;
+    lapack_int info = LAPACKE_dtrcon(LAPACK_ROW_MAJOR, '1', 'U', 'N', (lapack_int)k, scaled,
+                                     (lapack_int)k, &rcond);
+    free(scaled);
+    if (info != 0) {
+        *status = OOC_FAIL(err, OOC_ERR_INTERNAL, "dtrcon: bad argument %d", (int)-info);
+        return NAN;
+    }
+    if (!(rcond > 0.0))
+        return INFINITY;
+    double kappa = 1.0 / rcond, sin2 = ssr / yy, cos_theta = sqrt(1.0 - sin2);
+    return DBL_EPSILON * (2.0 * kappa / cos_theta + kappa * kappa * sqrt(sin2) / cos_theta);
+}
+
 /* One refinement pass: g = X_Kᵀ W (y - X_K β) and Σ w r², in long double. */
 static ooc_status residual_pass(ooc_source *src, const ooc_backend_layout *lay,
                                 const bool *aliased, const double *beta_full, long double *g,
@@ -720,7 +757,10 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
     ooc_trace_set_meta(o->trace, "method", "%s", ooc_method_name(o->method));
     ooc_trace_set_meta(o->trace, "p", "%zu", p);
     ooc_trace_set_meta(o->trace, "cov", "%s", ooc_cov_name(o->cov));
-    ooc_trace_set_meta(o->trace, "refine", "%s", o->refine ? "yes" : "no");
+    ooc_trace_set_meta(o->trace, "refine", "%s",
+                       o->refine == OOC_REFINE_ALWAYS ? "yes"
+                       : o->refine == OOC_REFINE_NEVER ? "no"
+                                                       : "auto");
     double t0 = now_seconds();
     uint64_t nrows = 0;
     OOC_CHECK(accumulate_pass(src, be, &layout, o->method, &st, o->cancel, ins, r_aug, &nrows,
@@ -768,7 +808,14 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
     for (size_t i = 0; i < k; i++)
         beta_full[kept_index[i]] = beta_k[i];
 
-    if (o->refine && k > 0) {
+    r->error_estimate = NAN;
+    if (k > 0 && o->refine == OOC_REFINE_AUTO) {
+        ooc_status bst;
+        r->error_estimate = first_pass_error_bound(rk, k, r->ssr, (double)st.sum_wy2, err, &bst);
+        OOC_CHECK(bst);
+        r->refined_automatically = r->error_estimate > OOC_AUTO_REFINE_BOUND;
+    }
+    if (k > 0 && (o->refine == OOC_REFINE_ALWAYS || r->refined_automatically)) {
         ooc_trace_end(o->trace, fin);
         double tr0 = now_seconds();
         g = malloc(p * sizeof(long double));

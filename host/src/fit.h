@@ -6,7 +6,8 @@
  * Passes over the data:
  *   1. accumulate R_aug, plus per-column min/max (explicit constant detection),
  *      Σw, Σlog w, Xᵀw (implicit constant), and y's weighted mean/variance;
- *   2. (--refine) residual passes in long double for iterative refinement;
+ *   2. residual passes in long double for iterative refinement: with --refine,
+ *      or automatically when the first pass's error estimate (below) is large;
  *   3. (HC0/HC1) the sandwich "meat" Σ (w e)² x xᵀ;
  *   svd: a second pass writes U = X V Σ⁻¹ when asked.
  *
@@ -27,9 +28,23 @@ typedef enum ooc_cov_type { OOC_COV_NONROBUST = 0, OOC_COV_HC0 = 1, OOC_COV_HC1 
 /* "nonrobust" / "HC0" / "HC1". */
 const char *ooc_cov_name(ooc_cov_type c);
 
+/* When to run iterative refinement passes.  AUTO refines when the standard
+ * least-squares perturbation bound for the first-pass β,
+ *     ε·(2κ/cos θ + κ²·tan θ),   κ the scaled condition number of the kept
+ *     columns (1-norm estimate), sin θ = ‖r‖/‖W^½y‖,
+ * exceeds OOC_AUTO_REFINE_BOUND: an ill-conditioned design with a large
+ * residual, where one double-precision QR pass leaves only ~6 correct digits
+ * (NIST Wampler5, Filip).  Well-conditioned fits pay nothing. */
+typedef enum ooc_refine_mode {
+    OOC_REFINE_AUTO = 0,
+    OOC_REFINE_ALWAYS = 1,
+    OOC_REFINE_NEVER = 2
+} ooc_refine_mode;
+#define OOC_AUTO_REFINE_BOUND 1e-9
+
 typedef struct ooc_fit_options {
     ooc_method method;          /* default OOC_METHOD_QR */
-    bool refine;                /* iterative refinement passes (at most max_refine) */
+    ooc_refine_mode refine;     /* default AUTO; passes stop early once converged */
     int max_refine;             /* 0: 3 */
     ooc_cov_type cov;
     const volatile int *cancel; /* raise to stop with OOC_ERR_INTERRUPTED */
@@ -39,7 +54,7 @@ typedef struct ooc_fit_options {
     ooc_progress *progress;     /* rows and bytes per block, a phase per pass; may be NULL */
 } ooc_fit_options;
 
-/* Defaults (qr, nonrobust, no refinement). */
+/* Defaults (qr, nonrobust, automatic refinement). */
 void ooc_fit_options_init(ooc_fit_options *o);
 
 /* Results, named like statsmodels' RegressionResults.  Arrays have p entries
@@ -67,6 +82,8 @@ typedef struct ooc_fit_result {
                                  * distribution for pvalues and conf_int */
     int k_constant;
     long const_idx;             /* explicit constant column, or -1 (none or implicit) */
+    double error_estimate;      /* the first-pass bound that AUTO compares (NaN: not computed) */
+    bool refined_automatically; /* AUTO decided to refine */
     int refine_passes;          /* refinement passes done */
     double refine_last_step;    /* ‖δ‖/‖β‖ of the last correction */
     char **warnings;            /* nwarnings messages (statsmodels' wording where it has one) */

@@ -1073,6 +1073,20 @@ static ooc_status build_pipeline(h5_source *s, const ooc_source_options *o, ooc_
     s->jobs = calloc((size_t)s->nslots, sizeof *s->jobs);
     s->blocks = calloc((size_t)s->nslots, sizeof *s->blocks);
     OOC_FAIL_IF(!s->jobs || !s->blocks, err, OOC_ERR_NOMEM, "out of memory");
+    /* Staging sized for a block's chunks stored uncompressed, plus one more
+     * chunk per input for chunks that straddle the block's ends, so it rarely
+     * grows (staging_reserve reallocates when it must). */
+    size_t staging_nbytes = 0;
+    for (int i = 0; i < s->ninputs; i++) {
+        const h5_input *in = &s->inputs[i];
+        staging_nbytes += rows * (size_t)in->ncols * in->fmt.size + in->chunk_nbytes;
+    }
+    for (int i = 0; i < s->nslots; i++) {
+        s->jobs[i].staging = ooc_alloc_huge(staging_nbytes);
+        OOC_FAIL_IF(!s->jobs[i].staging, err, OOC_ERR_NOMEM,
+                    "out of memory for chunk staging (%zu bytes)", staging_nbytes);
+        s->jobs[i].staging_cap = staging_nbytes;
+    }
 
     ooc_ring_config rc = {
         .nslots = s->nslots,

@@ -135,6 +135,10 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
     else
         fprintf(f, "[%d] Standard Errors are heteroscedasticity robust (%s)\n", note++,
                 ooc_cov_name(r->cov));
+    if (r->refined_automatically)
+        fprintf(f, "[%d] Refined automatically: the first pass's error bound for the coefficients "
+                   "was %.2g (above %.0e; --no-refine skips).\n",
+                note++, r->error_estimate, OOC_AUTO_REFINE_BOUND);
     for (size_t i = 0; i < r->nwarnings; i++)
         fprintf(f, "[%d] %s\n", note++, r->warnings[i]);
     return finish_stream(f, err);
@@ -288,6 +292,9 @@ ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_repor
     json_key(f, "refine_passes");
     fprintf(f, "%d", r->refine_passes);
     json_num_field(f, "refine_last_step", r->refine_last_step);
+    json_num_field(f, "error_estimate", r->error_estimate);
+    json_key(f, "refined_automatically");
+    fputs(r->refined_automatically ? "true" : "false", f);
     json_key(f, "warnings");
     json_names(f, r->warnings, r->nwarnings, NULL);
     json_key(f, "timings");

@@ -8,14 +8,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define HUGE_PAGE_NBYTES ((size_t)2 << 20)
+
+void *ooc_alloc_huge(size_t nbytes)
+{
+    void *p = NULL;
+    if (nbytes < HUGE_PAGE_NBYTES) {
+        if (posix_memalign(&p, 64, nbytes ? nbytes : 64) != 0)
+            return NULL;
+        return p;
+    }
+    size_t rounded = (nbytes + HUGE_PAGE_NBYTES - 1) / HUGE_PAGE_NBYTES * HUGE_PAGE_NBYTES;
+    if (rounded < nbytes || posix_memalign(&p, HUGE_PAGE_NBYTES, rounded) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    return p;
+}
 
 static void *aligned_alloc64(size_t nbytes, void *ctx)
 {
     (void)ctx;
-    void *p = NULL;
-    if (posix_memalign(&p, 64, nbytes ? nbytes : 64) != 0)
-        return NULL;
-    return p;
+    return ooc_alloc_huge(nbytes);
 }
 
 static void plain_free(void *ptr, void *ctx)

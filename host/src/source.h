@@ -38,8 +38,16 @@ typedef struct ooc_allocator {
     void *ctx;
 } ooc_allocator;
 
-/* The default allocator: aligned malloc/free (64 bytes). */
+/* The default allocator: ooc_alloc_huge / free. */
 extern const ooc_allocator ooc_default_allocator;
+
+/* A 64-byte aligned buffer for streaming data; from 2 MiB up it is aligned
+ * to 2 MiB, rounded up to whole 2 MiB and marked for transparent huge pages
+ * (a hint, harmless without THP): buffers touched once per block otherwise
+ * pay a page fault per 4 KiB (13k faults, ~0.06 s of system time for the
+ * 2.5M-row workload's fit).  Release with free(); realloc() works.  NULL when
+ * out of memory.  ooc_default_allocator allocates with it. */
+void *ooc_alloc_huge(size_t nbytes);
 
 typedef struct ooc_source ooc_source;
 
