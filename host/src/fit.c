@@ -144,38 +144,60 @@ static const char *column_label(const ooc_source *src, size_t j)
     return "weight";
 }
 
-/* Check one block's values (finite, weights >= 0) and fold it into st.
- * Sums are taken per block in double and added to the long double totals. */
+/* The row and column of the first non-finite value or invalid weight in a
+ * block, as an OOC_ERR_DATA error; OOC_OK when there is none. */
+static ooc_status find_bad_value(const ooc_source *src, const ooc_block *b, size_t p_aug,
+                                 long wcol, ooc_error *err)
+{
+    for (size_t i = 0; i < b->nrows; i++) {
+        const double *row = b->data + i * b->ncols;
+        for (size_t j = 0; j < p_aug; j++)
+            if (!isfinite(row[j]))
+                return OOC_FAIL(err, OOC_ERR_DATA,
+                                "non-finite value %g in column '%s' at row %llu", row[j],
+                                column_label(src, j), (unsigned long long)(b->first_row + i + 1));
+        if (wcol >= 0 && (!isfinite(row[wcol]) || row[wcol] < 0.0))
+            return OOC_FAIL(err, OOC_ERR_DATA,
+                            "invalid weight %g at row %llu (weights must be finite and >= 0)",
+                            row[wcol], (unsigned long long)(b->first_row + i + 1));
+    }
+    return OOC_OK;
+}
+
+/* Check one block's values (finite, weights >= 0) and fold it into st (when
+ * not NULL).  Sums are taken per block in double and added to the long double
+ * totals.  The check rides on the sums: x·0 is NaN exactly when x is not
+ * finite, and NaN sticks, so one branch-free loop (which the compiler
+ * vectorises) screens the block, and only a block that fails is searched
+ * row by row (find_bad_value) for the message.  flags: p_aug doubles. */
 static ooc_status scan_block(const ooc_source *src, const ooc_block *b, size_t p_aug, long wcol,
-                             side_stats *st, double *xw_block, ooc_error *err)
+                             side_stats *st, double *xw_block, double *flags, ooc_error *err)
 {
     size_t p = src->p, nc = b->ncols;
-    double bw = 0.0, bwy = 0.0, bwy2 = 0.0, blogw = 0.0;
-    if (st)
-        memset(xw_block, 0, p * sizeof(double));
+    double bw = 0.0, bwy = 0.0, bwy2 = 0.0, blogw = 0.0, wflag = 0.0;
+    memset(flags, 0, p_aug * sizeof(double));
     for (size_t i = 0; i < b->nrows; i++) {
         const double *row = b->data + i * nc;
-        bool finite = true;
         for (size_t j = 0; j < p_aug; j++)
-            finite = finite && isfinite(row[j]);
-        if (!finite)
-            for (size_t j = 0; j < p_aug; j++)
-                if (!isfinite(row[j]))
-                    return OOC_FAIL(err, OOC_ERR_DATA,
-                                    "non-finite value %g in column '%s' at row %llu", row[j],
-                                    column_label(src, j),
-                                    (unsigned long long)(b->first_row + i + 1));
-        double w = 1.0;
-        if (wcol >= 0) {
-            w = row[wcol];
-            if (!isfinite(w) || w < 0.0)
-                return OOC_FAIL(err, OOC_ERR_DATA,
-                                "invalid weight %g at row %llu (weights must be finite and >= 0)",
-                                w, (unsigned long long)(b->first_row + i + 1));
+            flags[j] += row[j] * 0.0;
+    }
+    if (wcol >= 0)
+        for (size_t i = 0; i < b->nrows; i++) {
+            double w = b->data[i * nc + (size_t)wcol];
+            wflag += w * 0.0 + (w < 0.0 ? NAN : 0.0);
             blogw += log(w);
         }
-        if (!st)
-            continue;
+    bool bad = !(wflag == 0.0);
+    for (size_t j = 0; j < p_aug; j++)
+        bad |= !(flags[j] == 0.0);
+    if (bad)
+        return find_bad_value(src, b, p_aug, wcol, err);
+    if (!st)
+        return OOC_OK;
+    memset(xw_block, 0, p * sizeof(double));
+    for (size_t i = 0; i < b->nrows; i++) {
+        const double *row = b->data + i * nc;
+        double w = wcol >= 0 ? row[wcol] : 1.0;
         for (size_t j = 0; j < p; j++) {
             double v = row[j];
             st->colmin[j] = v < st->colmin[j] ? v : st->colmin[j];
@@ -189,8 +211,6 @@ static ooc_status scan_block(const ooc_source *src, const ooc_block *b, size_t p
             bwy2 += w * y * y;
         }
     }
-    if (!st)
-        return OOC_OK;
     st->nobs += b->nrows;
     for (size_t j = 0; j < p; j++)
         st->xw[j] += xw_block[j];
@@ -247,15 +267,13 @@ static ooc_status accumulate_pass(ooc_source *src, ooc_backend *be,
 {
     ooc_status status = OOC_OK;
     ooc_block *b = NULL;
-    double *xw_block = NULL;
+    double *xw_block = NULL, *flags = NULL;
     if (method == OOC_METHOD_QR ? !be->caps.supports_qr : !be->caps.supports_normal)
         return OOC_FAIL(err, OOC_ERR_UNSUPPORTED, "backend '%s' does not support method '%s'",
                         be->caps.name, ooc_method_name(method));
-    if (st) {
-        xw_block = malloc(src->p * sizeof(double));
-        if (!xw_block)
-            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-    }
+    xw_block = malloc((src->p ? src->p : 1) * sizeof(double));
+    flags = malloc(layout->p_aug * sizeof(double));
+    OOC_FAIL_IF(!xw_block || !flags, err, OOC_ERR_NOMEM, "out of memory");
     *nrows = 0;
     begin_phase(ins.progress, "accumulate", src);
     OOC_CHECK(be->ops->begin(be, layout, method, err));
@@ -265,7 +283,8 @@ static ooc_status accumulate_pass(ooc_source *src, ooc_backend *be,
         if (!b)
             break;
         ooc_trace_token span = ooc_trace_begin(ins.trace, OOC_STAGE_ACCUMULATE);
-        OOC_CHECK(scan_block(src, b, layout->p_aug, layout->weight_col, st, xw_block, err));
+        OOC_CHECK(
+            scan_block(src, b, layout->p_aug, layout->weight_col, st, xw_block, flags, err));
         OOC_CHECK(be->ops->accumulate(be, b->data, b->nrows, err));
         ooc_trace_end_bytes(ins.trace, span, block_nbytes(b));
         ooc_progress_add(ins.progress, b->nrows, block_nbytes(b));
@@ -280,6 +299,7 @@ out:
     if (b)
         src->vt->release(src, b);
     free(xw_block);
+    free(flags);
     return status;
 }
 
