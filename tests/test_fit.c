@@ -378,6 +378,11 @@ static void test_errors(void)
     CHECK(run_fit(&pr, NULL, &o, 8, &r, &err) == OOC_ERR_DATA);
     CHECK_MSG(strstr(err.message, "row 18") && strstr(err.message, "'x1'"), "%s", err.message);
     pr.x[17 * 2 + 1] = 1.0;
+    pr.y[40] = -INFINITY;
+    ooc_error_clear(&err);
+    CHECK(run_fit(&pr, NULL, &o, 8, &r, &err) == OOC_ERR_DATA);
+    CHECK_MSG(strstr(err.message, "row 41") && strstr(err.message, "-inf"), "%s", err.message);
+    pr.y[40] = 1.0;
     pr.w[30] = -1.0;
     ooc_error_clear(&err);
     CHECK(run_fit(&pr, NULL, &o, 8, &r, &err) == OOC_ERR_DATA);
