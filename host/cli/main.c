@@ -5,11 +5,12 @@
  */
 #include "cli.h"
 
+#include <cblas.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 volatile int ooc_cli_cancel = 0;
 
@@ -67,24 +68,29 @@ static void usage(FILE *to)
             "`oocsolve COMMAND --help` describes a command's options.\n");
 }
 
-/* Debian's OpenBLAS (the pthread build) starts a server thread when it is
- * loaded and lets it spin on sched_yield for about 0.1 CPU second before it
+/* OpenBLAS's pthread build (Debian's default) starts a server thread when
+ * it is loaded, which spins on sched_yield for about 0.1 CPU second before it
  * sleeps, on the cores the decoders need (measured: 0.11 s of CPU for a
- * program that only sleeps; fit on the 2.5M-row workload 0.52 -> 0.47 s).
- * oocsolve never uses OpenBLAS's threads (each backend worker calls BLAS
- * with one thread), and OpenBLAS reads OPENBLAS_NUM_THREADS only at load
- * time, so unless the user set it, the program restarts itself once with
- * OPENBLAS_NUM_THREADS=1.  If the restart fails it simply goes on. */
-static void restart_with_single_threaded_blas(char **argv)
+ * program that only sleeps).  oocsolve never uses OpenBLAS's threads (each
+ * backend worker calls BLAS with one thread), so unless the user chose a
+ * thread count, it sets one thread and stops the server threads with
+ * blas_thread_shutdown_, the exported function OpenBLAS's own fork handler
+ * uses (BLAS calls keep working, on the calling thread).  The symbol is weak:
+ * with another BLAS it is absent and nothing happens.  (Restarting the
+ * program with OPENBLAS_NUM_THREADS=1 also works but costs ~10 ms.) */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+static void stop_blas_threads(void)
 {
-    if (getenv("OPENBLAS_NUM_THREADS") || setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0)
+    if (getenv("OPENBLAS_NUM_THREADS") || !blas_thread_shutdown_)
         return;
-    execv("/proc/self/exe", argv);
+    openblas_set_num_threads(1);
+    blas_thread_shutdown_();
 }
 
 int main(int argc, char **argv)
 {
-    restart_with_single_threaded_blas(argv);
+    stop_blas_threads();
     if (argc < 2) {
         usage(stderr);
         return 2;

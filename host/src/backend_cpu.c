@@ -547,8 +547,10 @@ ooc_status ooc_cpu_backend_create(const ooc_cpu_backend_options *opts, ooc_backe
     /* The workers parallelise over row ranges; OpenBLAS's own threads inside
      * their small calls only contend for the same cores (measured 2.8x slower
      * for 2.5M×13 TSQR on 2 cores), so BLAS runs single-threaded.  This is a
-     * process-wide OpenBLAS setting. */
-    if (c->nthreads > 1)
+     * process-wide OpenBLAS setting, left alone when it is already 1: setting
+     * it restarts the server threads the CLI stopped (OpenBLAS 0.3.21; see
+     * host/cli/main.c). */
+    if (c->nthreads > 1 && openblas_get_num_threads() != 1)
         openblas_set_num_threads(1);
     c->requested_panel_rows = opts ? opts->panel_rows : 0;
     c->requested_qr_kernel = opts ? opts->qr_kernel : OOC_CPU_QR_AUTO;

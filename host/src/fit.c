@@ -165,24 +165,55 @@ static ooc_status find_bad_value(const ooc_source *src, const ooc_block *b, size
 }
 
 /* Check one block's values (finite, weights >= 0) and fold it into st (when
- * not NULL).  Sums are taken per block in double and added to the long double
- * totals.  The check rides on the sums: x·0 is NaN exactly when x is not
- * finite, and NaN sticks, so one branch-free loop (which the compiler
- * vectorises) screens the block, and only a block that fails is searched
- * row by row (find_bad_value) for the message.  flags: p_aug doubles. */
+ * not NULL) in one pass over the rows.  Sums are taken per block in double
+ * and added to the long double totals; y's block mean and centered sum of
+ * squares come from sums of y - K, K the block's first y (shifted data: no
+ * second pass, and no cancellation while the block's values are near K), and
+ * are merged with Chan's formula.  The check rides along: x·0 is NaN exactly
+ * when x is not finite, and NaN sticks, so a branch-free loop (which the
+ * compiler vectorises) screens the block, and only a block that fails is
+ * searched row by row (find_bad_value) for the message.  flags: p_aug
+ * doubles; xw_block: p doubles. */
 static ooc_status scan_block(const ooc_source *src, const ooc_block *b, size_t p_aug, long wcol,
                              side_stats *st, double *xw_block, double *flags, ooc_error *err)
 {
-    size_t p = src->p, nc = b->ncols;
-    double bw = 0.0, bwy = 0.0, bwy2 = 0.0, blogw = 0.0, wflag = 0.0;
+    const size_t p = src->p, nc = b->ncols, n = b->nrows;
+    const bool has_y = src->has_y;
+    double *restrict fl = flags;
+    double bw = 0.0, sy = 0.0, sy2 = 0.0, bwy2 = 0.0, blogw = 0.0, wflag = 0.0;
+    const double shift = has_y && n > 0 ? b->data[p] : 0.0;
     memset(flags, 0, p_aug * sizeof(double));
-    for (size_t i = 0; i < b->nrows; i++) {
-        const double *row = b->data + i * nc;
-        for (size_t j = 0; j < p_aug; j++)
-            flags[j] += row[j] * 0.0;
+    if (!st) {
+        for (size_t i = 0; i < n; i++) {
+            const double *restrict row = b->data + i * nc;
+            for (size_t j = 0; j < p_aug; j++)
+                fl[j] += row[j] * 0.0;
+        }
+    } else {
+        double *restrict mn = st->colmin, *restrict mx = st->colmax, *restrict xw = xw_block;
+        memset(xw_block, 0, p * sizeof(double));
+        for (size_t i = 0; i < n; i++) {
+            const double *restrict row = b->data + i * nc;
+            const double w = wcol >= 0 ? row[wcol] : 1.0;
+            for (size_t j = 0; j < p_aug; j++)
+                fl[j] += row[j] * 0.0;
+            for (size_t j = 0; j < p; j++) {
+                const double v = row[j];
+                mn[j] = v < mn[j] ? v : mn[j];
+                mx[j] = v > mx[j] ? v : mx[j];
+                xw[j] += w * v;
+            }
+            bw += w;
+            if (has_y) {
+                const double y = row[p], d = y - shift;
+                sy += w * d;
+                sy2 += w * d * d;
+                bwy2 += w * y * y;
+            }
+        }
     }
     if (wcol >= 0)
-        for (size_t i = 0; i < b->nrows; i++) {
+        for (size_t i = 0; i < n; i++) {
             double w = b->data[i * nc + (size_t)wcol];
             wflag += w * 0.0 + (w < 0.0 ? NAN : 0.0);
             blogw += log(w);
@@ -194,36 +225,16 @@ static ooc_status scan_block(const ooc_source *src, const ooc_block *b, size_t p
         return find_bad_value(src, b, p_aug, wcol, err);
     if (!st)
         return OOC_OK;
-    memset(xw_block, 0, p * sizeof(double));
-    for (size_t i = 0; i < b->nrows; i++) {
-        const double *row = b->data + i * nc;
-        double w = wcol >= 0 ? row[wcol] : 1.0;
-        for (size_t j = 0; j < p; j++) {
-            double v = row[j];
-            st->colmin[j] = v < st->colmin[j] ? v : st->colmin[j];
-            st->colmax[j] = v > st->colmax[j] ? v : st->colmax[j];
-            xw_block[j] += w * v;
-        }
-        bw += w;
-        if (src->has_y) {
-            double y = row[p];
-            bwy += w * y;
-            bwy2 += w * y * y;
-        }
-    }
-    st->nobs += b->nrows;
+    st->nobs += n;
     for (size_t j = 0; j < p; j++)
         st->xw[j] += xw_block[j];
     st->sum_w += bw;
     st->sum_log_w += blogw;
     st->sum_wy2 += bwy2;
-    if (src->has_y && bw > 0.0) {
-        double bmean = bwy / bw, bm2 = 0.0;
-        for (size_t i = 0; i < b->nrows; i++) {
-            const double *row = b->data + i * nc;
-            double w = wcol >= 0 ? row[wcol] : 1.0, d = row[p] - bmean;
-            bm2 += w * d * d;
-        }
+    if (has_y && bw > 0.0) {
+        double bmean = shift + sy / bw, bm2 = sy2 - sy * (sy / bw);
+        if (bm2 < 0.0)
+            bm2 = 0.0;
         double total = st->y_wsum + bw, delta = bmean - st->y_mean;
         st->y_mean += delta * bw / total;
         st->y_m2 += bm2 + delta * delta * st->y_wsum * bw / total;
