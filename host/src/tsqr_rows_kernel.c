@@ -148,16 +148,22 @@ INLINE void update_pass(double *panel, size_t stride, size_t m, size_t jx, size_
     }
 }
 
-/* Largest |R| entry. */
-INLINE double r_max_abs(const double *r, size_t p, size_t stride)
+/* Whether every |R| entry is at most SAFE_MAX (false for NaN, whose bits
+ * compare above infinity's): the bits of non-negative doubles order like the
+ * numbers, so the check is an integer compare per lane. */
+INLINE bool r_in_range(const double *r, size_t p, size_t stride)
 {
-    double mx = 0.0;
-    for (size_t i = 0; i < p * stride; i++) {
-        double a = fabs(r[i]);
-        if (!(a <= mx))
-            mx = a; /* NaN sticks */
-    }
-    return mx;
+    const double safe_max = SAFE_MAX;
+    int64_t limit_bits;
+    memcpy(&limit_bits, &safe_max, sizeof limit_bits);
+    const ivec limit = (ivec){0} + limit_bits;
+    ivec over = {0};
+    for (size_t k = 0; k < p * stride; k += LANES)
+        over |= (ivec)VABS(*(const vec *)(r + k)) > limit;
+    for (size_t l = 0; l < LANES; l++)
+        if (over[l])
+            return false;
+    return true;
 }
 
 bool OOC_TSQR_FOLD(double *r, double *panel, size_t p, const double *rows, size_t ld,
@@ -184,7 +190,7 @@ bool OOC_TSQR_FOLD(double *r, double *panel, size_t p, const double *rows, size_
         if (col_abs_sum[k] != 0.0 &&
             !(col_abs_sum[k] <= SAFE_MAX && col_abs_sum[k] >= (double)m * SAFE_MIN))
             return false;
-    if (!(r_max_abs(r, p, stride) <= SAFE_MAX))
+    if (!r_in_range(r, p, stride))
         return false;
 
     for (size_t j = 0; j < p; j++) {
