@@ -1026,8 +1026,11 @@ static void test_allocator(void)
     }
     remove(path);
 
-    /* Automatic block size: ~4 MiB (2608 rows of 201 doubles), raised to 4 of Y's
-     * 1000-row chunks so few Y chunks straddle blocks, a multiple of X's 50-row chunks. */
+    /* Automatic block size: ~2 MiB (1304 rows of 201 doubles), raised to 2 of Y's
+     * 1000-row chunks: X's 50-row chunks divide them, so blocks of 2000 rows start on
+     * chunk boundaries of both and nothing straddles.  With 300-row X chunks, which do
+     * not divide 1000, it takes 4 Y chunks so that few straddle, rounded to X's chunks:
+     * 3900 rows. */
     dset_spec wide[2] = {
         {.name = "/X",
          .rank = 2,
@@ -1048,7 +1051,15 @@ static void test_allocator(void)
     ooc_source_options_init(&o);
     CHECK(ooc_h5_source_open(path, &o, &src, &err) == OOC_OK);
     if (src) {
-        CHECK_MSG(src->block_rows == 4000, "automatic block_rows %zu", src->block_rows);
+        CHECK_MSG(src->block_rows == 2000, "automatic block_rows %zu", src->block_rows);
+        ooc_source_free(src);
+    }
+    remove(path);
+    wide[0].chunk_rows = 300;
+    CHECK(write_file(path, wide, 2) == 0);
+    CHECK(ooc_h5_source_open(path, &o, &src, &err) == OOC_OK);
+    if (src) {
+        CHECK_MSG(src->block_rows == 3900, "automatic block_rows %zu", src->block_rows);
         ooc_source_free(src);
     }
     remove(path);

@@ -45,8 +45,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Automatic block size: about this many bytes of [X y w] per block. */
-#define AUTO_BLOCK_NBYTES ((size_t)4 << 20)
+/* Automatic block size: about this many bytes of [X y w] per block.  Small
+ * enough that the ring (nworkers + 2 blocks plus their staging) stays near
+ * 50 MB: every buffer is touched for the first time during the pass, and
+ * first touches cost CPU time the decoders need (2.5M-row seed file: 4 MiB
+ * blocks and 6 slots 0.48 s, 2 MiB and 4 slots 0.46 s; 84 vs 47 MB RSS). */
+#define AUTO_BLOCK_NBYTES ((size_t)2 << 20)
 /* ... raised up to this size when chunks are tall (see build_pipeline). */
 #define MAX_AUTO_BLOCK_NBYTES ((size_t)64 << 20)
 /* Filters we decode ourselves; anything else goes through H5Dread. */
@@ -1022,13 +1026,20 @@ static ooc_status build_pipeline(h5_source *s, const ooc_source_options *o, ooc_
         rows = AUTO_BLOCK_NBYTES / row_nbytes;
         /* A chunk that straddles two blocks is read and decoded for both:
          * keep blocks several times taller than the tallest chunk (e.g. a
-         * 1-D /Y with long chunks) unless that makes blocks huge. */
+         * 1-D /Y with long chunks) unless that makes blocks huge.  Twice is
+         * enough when every input's chunk height divides the tallest (blocks
+         * then start on chunk boundaries of every input: nothing straddles),
+         * four times otherwise. */
         size_t tallest = 0;
         for (int i = 0; i < s->ninputs; i++)
             if (s->inputs[i].direct && s->inputs[i].chunk_rows > tallest)
                 tallest = (size_t)s->inputs[i].chunk_rows;
-        if (tallest <= MAX_AUTO_BLOCK_NBYTES / row_nbytes / 4 && rows < 4 * tallest)
-            rows = 4 * tallest;
+        size_t times = 2;
+        for (int i = 0; i < s->ninputs; i++)
+            if (s->inputs[i].direct && tallest % (size_t)s->inputs[i].chunk_rows != 0)
+                times = 4;
+        if (tallest <= MAX_AUTO_BLOCK_NBYTES / row_nbytes / times && rows < times * tallest)
+            rows = times * tallest;
         const h5_input *x = &s->inputs[0];
         if (x->direct && x->chunk_rows > 0) {
             size_t per = (size_t)x->chunk_rows;
@@ -1046,7 +1057,8 @@ static ooc_status build_pipeline(h5_source *s, const ooc_source_options *o, ooc_
     s->pub.block_rows = rows;
 
     s->nworkers = ooc_ring_default_threads(o->nthreads);
-    s->nslots = o->ring_size > 0 ? o->ring_size : 2 * s->nworkers + 2;
+    /* a block per worker being decoded, one being read, one with the consumer */
+    s->nslots = o->ring_size > 0 ? o->ring_size : s->nworkers + 2;
 
     s->decode_cap = DECODE_SLACK;
     for (int i = 0; i < s->ninputs; i++) {
