@@ -101,8 +101,9 @@ def test_fit(work, h5):
     for stage in ("chunk read", "decompress", "unshuffle", "finalize", "residual pass"):
         check(stages.get(stage, 0) >= 1, f"fit: '{stage}' spans ({stages})")
     names = thread_names(doc)
-    check({"main", "hdf5 reader", "decode 1", "decode 2", "qr worker 1"} <= names,
-          f"fit: thread lanes {names}")
+    # qr on 13 columns uses the rows kernel, which runs on the caller alone below 9 threads
+    check({"main", "hdf5 reader", "decode 1", "decode 2"} <= names and
+          not any(n.startswith("qr worker") for n in names), f"fit: thread lanes {names}")
     in_use = counter_values(doc, "ring buffers in use")
     check(in_use and max(in_use) >= 1 and min(in_use) >= 0,
           f"fit: 'ring buffers in use' counter samples {in_use}")
