@@ -132,10 +132,11 @@ def alternate(runs, ours_cmd, ref_cmd):
 
 def decode_limit(h5, runs):
     """(measured, ideal) decompression limits from bench_decode: the wall time of reading every
-    chunk on one thread while all cores decode them, nothing else; and max(read alone, decode
-    alone), which assumes reading costs no CPU the decoders need."""
+    chunk on one thread while all cores decode them, nothing else (the median of 2·runs + 1
+    passes, at least 5, as fit's time is a median); and max(read alone, decode alone), best of
+    those passes, which assumes reading costs no CPU the decoders need."""
     exe = os.path.join(build_dir(), "bench", "bench_decode")
-    _, _, out = timed_rss([exe, h5, str(os.cpu_count()), str(max(runs, 1))])
+    _, _, out = timed_rss([exe, h5, str(os.cpu_count()), str(max(2 * runs + 1, 5))])
     ideal = re.search(r"limit\s+overlapped max\(r,d\)\s+([0-9.]+) s", out)
     measured = re.search(r"limit\s+pipelined read\+decode\s+([0-9.]+) s", out)
     if not ideal or not measured:
