@@ -8,7 +8,7 @@ Asserts: the default method (qr) has LRE >= 7 for every coefficient of every set
 >= 6.5, its certified coefficients are tiny relative to the noise) — the default refines
 automatically exactly when its first-pass error bound exceeds 1e-9 (Filip and Wampler5;
 never Norris or Pontius), because one double-precision QR pass leaves Wampler5 about
-6 digits (5.4–7.8 over row orders; LAPACK's dgeqrf 5.5–6.4); --refine reaches >= 9
+6–7 digits, depending on the row order (docs/ARCHITECTURE.md); --refine reaches >= 9
 where the (column-scaled) conditioning allows, i.e. cond² · eps < 1 so that refinement with
 the semi-normal equations converges; method normal emits the ill-conditioning warning on
 Filip and the Wampler sets.  Prints a table of LREs."""
