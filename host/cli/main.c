@@ -76,7 +76,7 @@ static void usage(FILE *to)
  * thread count, it sets one thread and stops the server threads with
  * blas_thread_shutdown_, the exported function OpenBLAS's own fork handler
  * uses (BLAS calls keep working, on the calling thread).  The symbol is weak:
- * with another BLAS it is absent and nothing happens.  (Restarting the
+ * an OpenBLAS build without it (a serial one) skips this.  (Restarting the
  * program with OPENBLAS_NUM_THREADS=1 also works but costs ~10 ms.) */
 extern int blas_thread_shutdown_(void) __attribute__((weak));
 

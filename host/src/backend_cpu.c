@@ -13,8 +13,8 @@
  *      by Householder reflections that work on whole rows with vector
  *      instructions.  A panel the kernel refuses (magnitudes whose squares
  *      could overflow or underflow) is factored by the lapack kernel instead.
- *      Measured 4.8× faster than the lapack kernel for 2.5M×13 on one
- *      thread of this machine (docs/BENCHMARKS.md).
+ *      Measured 5.8× faster than the lapack kernel for 2.5M×13 on one
+ *      thread of this machine (docs/ARCHITECTURE.md).
  *    - "lapack": the worker copies its rows column-major (scaled by √w) under
  *      its current R, gathering them across accumulate() calls until a panel
  *      of panel_rows rows (default 2048, at least 4·p_aug) is full; then the

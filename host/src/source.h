@@ -102,7 +102,7 @@ typedef struct ooc_source_options {
     const char *weights_name;     /* CSV: column holding observation weights */
     /* pipeline */
     size_t block_rows;            /* rows per block; 0: automatic */
-    int ring_size;                /* buffers in the ring; 0: automatic (>= 2 * threads) */
+    int ring_size;                /* buffers in the ring; 0: automatic (HDF5: threads + 2, CSV: 4) */
     int nthreads;                 /* worker threads; 0: online CPUs */
     ooc_allocator allocator;      /* ring buffer allocator; zeroed: ooc_default_allocator */
     const volatile int *cancel;   /* raise to stop with OOC_ERR_INTERRUPTED */
