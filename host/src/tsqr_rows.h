@@ -38,7 +38,7 @@ double *ooc_tsqr_rows_alloc(size_t nrows, size_t p);
  *
  * Returns false, with R unchanged and the scaled rows in `panel`, when some
  * column of S is not finite or has a magnitude whose square could overflow or
- * underflow (values outside about [2^-250, 2^250]): the caller must then
+ * underflow (column magnitudes outside about [2^-300, 2^300]): the caller must then
  * factor [R; panel] another way (LAPACK scales its norms).  Also false, with
  * nothing done, when p is 0 or above ooc_tsqr_rows_max_p().  Never fails
  * otherwise. */

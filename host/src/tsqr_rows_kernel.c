@@ -1,5 +1,5 @@
 /*
- * tsqr_rows.c — Householder QR of [R; S] for a small upper triangle R and a
+ * tsqr_rows_kernel.c — Householder QR of [R; S] for a small upper triangle R and a
  * panel S of row-major rows, the CPU backend's qr kernel for narrow designs.
  *
  * Why not LAPACK: for p of a few dozen columns dgeqrf falls back to its
@@ -8,9 +8,9 @@
  * that first has to be transposed from the blocks' row-major rows, and treat
  * the p rows of R like any other rows.  Here:
  *
- *  - rows stay row-major (one row = ooc_tsqr_rows_stride(p) doubles, a whole
- *    number of 8-double vectors), so every operation on a row is a few vector
- *    instructions across its columns;
+ *  - rows stay row-major (one row = ooc_tsqr_rows_stride(p) doubles, a
+ *    multiple of 8, so a whole number of vectors of every width), so every
+ *    operation on a row is a few vector instructions across its columns;
  *  - a reflector for column j touches only row j of R and the panel, as in
  *    LAPACK's dtpqrt (the rows of R below j are zero in column j);
  *  - each column costs ONE pass over the panel: the pass that applies
@@ -33,8 +33,8 @@
  * name; tsqr_rows.c picks one at run time.  A variant takes p up to
  * 8·OOC_TSQR_LANES.  (GCC's target_clones was tried: its resolver for
  * arch=… clones matches CPU models, not features, and chose the baseline on
- * this Xeon; and a 64-byte vector type compiled for AVX2 ran 15× slower than
- * native 32-byte vectors.)
+ * this Xeon; and a 64-byte vector type compiled for AVX2 ran more than 10×
+ * slower than native 32-byte vectors.)
  */
 #include "tsqr_rows_isa.h"
 
