@@ -158,25 +158,30 @@ static void rrows_to_acc(cpu_worker *w, size_t p)
             w->acc[j * p + i] = i <= j ? w->rrows[i * stride + j] : 0.0;
 }
 
+/* Column-major upper R in acc -> row-major R (zeros below the diagonal). */
+static void acc_to_rrows(cpu_worker *w, size_t p)
+{
+    size_t stride = ooc_tsqr_rows_stride(p);
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++)
+            w->rrows[i * stride + j] = j >= i ? w->acc[j * p + i] : 0.0;
+}
+
 /* The rows kernel refused a panel (the m scaled rows in w->rpanel): factor
  * [R; panel] with dgeqrf and store the new R back in w->rrows. */
 static ooc_status fold_panel_lapack(cpu_ctx *c, cpu_worker *w, size_t p, size_t m,
                                     ooc_error *err)
 {
     size_t stride = ooc_tsqr_rows_stride(p), ldp = c->panel_rows + p;
-    for (size_t j = 0; j < p; j++) {
-        for (size_t i = 0; i < p; i++)
-            w->panel[j * ldp + i] = i <= j ? w->rrows[i * stride + j] : 0.0;
+    rrows_to_acc(w, p);
+    put_r_on_top(w, p, ldp);
+    for (size_t j = 0; j < p; j++)
         for (size_t i = 0; i < m; i++)
             w->panel[j * ldp + p + i] = w->rpanel[i * stride + j];
-    }
     ooc_status st = qr_stack(w, p, m, ldp, err);
-    if (st != OOC_OK)
-        return st;
-    for (size_t i = 0; i < p; i++)
-        for (size_t j = 0; j < p; j++)
-            w->rrows[i * stride + j] = j >= i ? w->acc[j * p + i] : 0.0;
-    return OOC_OK;
+    if (st == OOC_OK)
+        acc_to_rrows(w, p);
+    return st;
 }
 
 /* Run one worker's share of a block.  qr buffers rows under R and factors a
@@ -456,23 +461,24 @@ static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
         return OOC_FAIL(err, OOC_ERR_INTERNAL, "cpu backend: finish before begin");
     size_t p = be->layout.p_aug;
     cpu_worker *w0 = &c->workers[0];
+    /* workers past c->active took no rows: their triangles are zero */
     if (c->rows_kernel)
-        for (int t = 0; t < c->nthreads; t++)
+        for (int t = 0; t < c->active; t++)
             rrows_to_acc(&c->workers[t], p);
     else if (c->method == OOC_METHOD_QR)
-        for (int t = 0; t < c->nthreads; t++) {
+        for (int t = 0; t < c->active; t++) {
             ooc_status st = flush_panel(c, &c->workers[t], p, err);
             if (st != OOC_OK)
                 return st;
         }
-    for (int t = 0; t < c->nthreads; t++)
+    for (int t = 0; t < c->active; t++)
         if (!all_finite(c->workers[t].acc, p * p))
             return OOC_FAIL(err, OOC_ERR_NUMERIC,
                             "the accumulated %s factor is not finite: the data contain NaN or "
                             "Inf, or values too large to square",
                             ooc_method_name(c->method));
     if (c->method == OOC_METHOD_QR) {
-        for (int t = 1; t < c->nthreads; t++) {
+        for (int t = 1; t < c->active; t++) {
             size_t ldp = 2 * p;
             put_r_on_top(w0, p, ldp);
             for (size_t j = 0; j < p; j++)
@@ -483,7 +489,7 @@ static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
                 return st;
         }
     } else {
-        for (int t = 1; t < c->nthreads; t++)
+        for (int t = 1; t < c->active; t++)
             for (size_t j = 0; j < p; j++)
                 for (size_t i = 0; i <= j; i++)
                     w0->acc[j * p + i] += c->workers[t].acc[j * p + i];

@@ -29,7 +29,7 @@ void *ooc_alloc_huge(size_t nbytes)
     return p;
 }
 
-static void *aligned_alloc64(size_t nbytes, void *ctx)
+static void *alloc_huge_ctx(size_t nbytes, void *ctx)
 {
     (void)ctx;
     return ooc_alloc_huge(nbytes);
@@ -41,7 +41,7 @@ static void plain_free(void *ptr, void *ctx)
     free(ptr);
 }
 
-const ooc_allocator ooc_default_allocator = {aligned_alloc64, plain_free, NULL};
+const ooc_allocator ooc_default_allocator = {alloc_huge_ctx, plain_free, NULL};
 
 void ooc_source_free(ooc_source *src)
 {

@@ -108,9 +108,21 @@ INLINE void copy_pass(double *panel, size_t stride, size_t p, const double *rows
     }
 }
 
-/* Apply reflector j (S[i][:] -= S[i][jx]·c) to vectors [vs, vs+nv) of every
- * row and accumulate g[v] = Σ_i S[i][jy]·S[i][vs+v] over the updated rows. */
-INLINE void update_pass(double *panel, size_t stride, size_t m, size_t jx, size_t jy, size_t vs,
+/* One row of update_pass: apply reflector j to vectors [vs, vs+nv) of the
+ * row, then acc[v] += S[i][j+1]·(updated vector v). */
+INLINE void update_row(double *row, size_t j, size_t vs, const vec *c, vec *acc, const size_t nv)
+{
+    vec x = SPLAT(row[j]);
+    for (size_t v = 0; v < nv; v++)
+        *(vec *)(row + LANES * (vs + v)) -= x * c[v];
+    vec y = SPLAT(row[j + 1]);
+    for (size_t v = 0; v < nv; v++)
+        acc[v] += y * *(const vec *)(row + LANES * (vs + v));
+}
+
+/* Apply reflector j (S[i][:] -= S[i][j]·c) to vectors [vs, vs+nv) of every
+ * row and accumulate g[v] = Σ_i S[i][j+1]·S[i][vs+v] over the updated rows. */
+INLINE void update_pass(double *panel, size_t stride, size_t m, size_t j, size_t vs,
                         const vec *c, vec *g, const size_t nv)
 {
     /* enough independent accumulators to hide the FMA latency, few enough to stay in registers */
@@ -122,24 +134,10 @@ INLINE void update_pass(double *panel, size_t stride, size_t m, size_t jx, size_
             acc[u][v] = SPLAT(0.0);
     size_t i = 0;
     for (; i + unroll <= m; i += unroll)
-        for (size_t u = 0; u < unroll; u++) {
-            double *row = panel + (i + u) * stride;
-            vec x = SPLAT(row[jx]);
-            for (size_t v = 0; v < nv; v++)
-                *(vec *)(row + LANES * (vs + v)) -= x * c[v];
-            vec y = SPLAT(row[jy]);
-            for (size_t v = 0; v < nv; v++)
-                acc[u][v] += y * *(const vec *)(row + LANES * (vs + v));
-        }
-    for (; i < m; i++) {
-        double *row = panel + i * stride;
-        vec x = SPLAT(row[jx]);
-        for (size_t v = 0; v < nv; v++)
-            *(vec *)(row + LANES * (vs + v)) -= x * c[v];
-        vec y = SPLAT(row[jy]);
-        for (size_t v = 0; v < nv; v++)
-            acc[0][v] += y * *(const vec *)(row + LANES * (vs + v));
-    }
+        for (size_t u = 0; u < unroll; u++)
+            update_row(panel + (i + u) * stride, j, vs, c, acc[u], nv);
+    for (; i < m; i++)
+        update_row(panel + i * stride, j, vs, c, acc[0], nv);
     for (size_t v = 0; v < nv; v++) {
         vec sum = acc[0][v];
         for (size_t u = 1; u < unroll; u++)
@@ -212,7 +210,7 @@ bool OOC_TSQR_FOLD(double *r, double *panel, size_t p, const double *rows, size_
         /* vectors holding columns > j: the others are finished */
         size_t vs = (j + 1) / LANES;
 #define UPDATE_CASE(N) \
-    case N: update_pass(panel, stride, m, j, j + 1, vs, cv + vs, gv + vs, N); break;
+    case N: update_pass(panel, stride, m, j, vs, cv + vs, gv + vs, N); break;
         switch (nv - vs) {
             UPDATE_CASE(1) UPDATE_CASE(2) UPDATE_CASE(3) UPDATE_CASE(4)
             UPDATE_CASE(5) UPDATE_CASE(6) UPDATE_CASE(7) UPDATE_CASE(8)
