@@ -49,8 +49,6 @@ function(ooc_add_cuda_test name source)
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" SKIP_RETURN_CODE 77)
 endfunction()
 
-set(OOC_NIST_DIR "${OOC_SHARED_DIR}/data/nist-strd")
-
 ooc_add_cuda_test(test_cuda_emu test_cuda_emu.c LIBS ooc_cuda_emu LABELS unit)
 ooc_add_cuda_test(test_cuda_backend_emu test_cuda_backend.c
   LIBS oocsolve_backends ooc_device_emu ooc_cuda_emu

@@ -4,7 +4,8 @@
  * values of R agree to 1e-12 relative (normwise) on well-conditioned random
  * data (p_aug 2, 13, 201; weighted and not; qr and normal), on a 2.5M x 12
  * seed-like workload, and on the NIST StRD sets (argv[1] = their folder),
- * where both backends are also scored against the certified β.
+ * where both backends are also checked against the certified β within the
+ * error bound of each method (nist_error_bounds).
  *
  * Built three ways (tests/cuda.cmake):
  *  - emulated (OOC_TEST_EMULATED): linked to tests/cuda_emu; adds the
@@ -482,62 +483,132 @@ static double lre(const double *b, const double *cert, size_t p)
     return worst;
 }
 
+static const char *const NIST_SETS[] = {"Norris",   "Pontius",  "Longley",  "Wampler1", "Wampler2",
+                                        "Wampler3", "Wampler4", "Wampler5", "Filip"};
+
+/* Error bounds for β on a NIST set, in the column-scaled variables z = Dβ
+ * (D = diag of the column norms ‖a_j‖), normwise: ‖D(β̂ − β)‖ / ‖Dβ‖.
+ * Column scaling is free for both methods (Householder QR's backward error
+ * is columnwise; the normal equations are equilibrated), so the condition
+ * number that counts is κ_s, that of the scaled design A_s = A D⁻¹.
+ *  - qr, one pass (Higham, Accuracy and Stability of Numerical Algorithms,
+ *    2nd ed., Thm 20.3 with the columnwise backward error of Householder QR,
+ *    Thm 19.13; TSQR's stacked merges have the same kind of bound, Mori,
+ *    Yamamoto & Zhang 2012): the computed β̂ solves a problem perturbed by
+ *    ‖ΔA_s‖_F ≤ ε_b = n·p_aug·√p·u (γ_{n·p_aug} per column with the constant
+ *    c = 1, over p columns), so
+ *        err ≤ κ_s ε_b (2 + (κ_s + 1) ρ),   ρ = ‖r‖ / (‖A_s‖₂ ‖z‖).
+ *  - normal (ibid. §20.4: forming AᵀA and Cholesky, backward error
+ *    (n·p_aug + p_aug²)·u in the equilibrated Gram):
+ *        err ≤ (n·p_aug + p_aug²) u κ_s² (1 + ‖y‖ / (‖A_s‖₂ ‖z‖)).
+ * The bounds hold for any correctly rounded arithmetic, whatever the kernel
+ * or its blocking (GPU, CPU, AVX-512/AVX2/baseline, FMA or not); measured
+ * errors are 10³–10⁵ below them.  A wrong answer (lost block, wrong row,
+ * wrong triangle) has err = O(1), above every bound that is below 1 here.
+ * Everything is taken from the CPU's R_aug (row-major, p_aug wide):
+ * ‖a_j‖ = ‖R e_j‖, ‖r‖ = |R[p][p]|, ‖y‖ = ‖R_aug e_p‖. */
+typedef struct nist_bounds {
+    double qr, normal;    /* the two bounds above */
+    double cond;          /* κ_s */
+} nist_bounds;
+
+static nist_bounds nist_error_bounds(const double *r, size_t p_aug, uint64_t nrows,
+                                     const double *beta, double *colnorm)
+{
+    const double u = 0x1p-53;
+    size_t p = p_aug - 1;
+    double sv[16], z2 = 0.0, y2 = 0.0;
+    for (size_t j = 0; j <= p; j++) {
+        double s = 0.0;
+        for (size_t i = 0; i <= j; i++)
+            s += r[i * p_aug + j] * r[i * p_aug + j];
+        colnorm[j] = sqrt(s);
+        if (j < p)
+            z2 += (beta[j] * colnorm[j]) * (beta[j] * colnorm[j]);
+        else
+            y2 = s;
+    }
+    nist_bounds b;
+    b.cond = scaled_condition(r, p_aug, p, sv);
+    double n = (double)nrows, pa = (double)p_aug, anorm = sv[0], z = sqrt(z2);
+    double rho = fabs(r[p * p_aug + p]) / (anorm * z);
+    double eps_b = n * pa * sqrt((double)p) * u;
+    b.qr = b.cond * eps_b * (2.0 + (b.cond + 1.0) * rho);
+    b.normal = (n * pa + pa * pa) * u * b.cond * b.cond * (1.0 + sqrt(y2) / (anorm * z));
+    return b;
+}
+
+/* ‖D(b − cert)‖ / ‖D cert‖ (see nist_error_bounds). */
+static double scaled_error(const double *b, const double *cert, const double *colnorm, size_t p)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t j = 0; j < p; j++) {
+        double e = (b[j] - cert[j]) * colnorm[j], c = cert[j] * colnorm[j];
+        num += e * e;
+        den += c * c;
+    }
+    return sqrt(num / den);
+}
+
 static void test_nist(ooc_backend *gpu, ooc_backend *cpu, const char *dir)
 {
-    static const char *const sets[] = {"Norris",   "Pontius",  "Longley",  "Wampler1", "Wampler2",
-                                       "Wampler3", "Wampler4", "Wampler5", "Filip"};
-    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+    for (size_t k = 0; k < sizeof NIST_SETS / sizeof NIST_SETS[0]; k++) {
+        const char *set = NIST_SETS[k];
         size_t p_aug = 0;
         uint64_t nrows = 0;
-        double *table = load_nist(dir, sets[k], &p_aug, &nrows);
+        double *table = load_nist(dir, set, &p_aug, &nrows);
         double cert[16];
-        int ncert = load_certified(dir, sets[k], cert, 16);
+        int ncert = load_certified(dir, set, cert, 16);
         CHECK_MSG(table && (size_t)ncert == p_aug - 1, "cannot load NIST set %s from %s",
-                  sets[k], dir);
+                  set, dir);
         if (!table || (size_t)ncert != p_aug - 1) {
             free(table);
             continue;
         }
-        dataset ds = {sets[k], p_aug, p_aug, -1, nrows, fill_table, table, -1, false};
-        double rg[16 * 16], rc[16 * 16], bg[16], bc[16], sv[16];
-        double cond = 0.0, cond_aug = 0.0;   /* of X and [X y], columns scaled, from the CPU's QR */
+        dataset ds = {set, p_aug, p_aug, -1, nrows, fill_table, table, -1, false};
+        double rg[16 * 16], rc[16 * 16], bg[16], bc[16], sv[16], colnorm[16];
+        nist_bounds bound = {0};
+        double cond_aug = 0.0;   /* of [X y], columns scaled, from the CPU's QR */
         for (int m = 0; m < 2; m++) {
             ooc_method method = m ? OOC_METHOD_NORMAL : OOC_METHOD_QR;
             ooc_error eg = {0}, ec = {0};
             ooc_status sg = run_pass(gpu, &ds, method, 10, rg, &eg);
             ooc_status sc = run_pass(cpu, &ds, method, 10, rc, &ec);
-            CHECK_MSG(sc == OOC_OK, "%s cpu: %s", sets[k], ec.message);
+            CHECK_MSG(sc == OOC_OK, "%s cpu: %s", set, ec.message);
             if (method == OOC_METHOD_QR && sc == OOC_OK) {
-                cond = scaled_condition(rc, p_aug, p_aug - 1, sv);
+                bound = nist_error_bounds(rc, p_aug, nrows, cert, colnorm);
                 cond_aug = scaled_condition(rc, p_aug, p_aug, sv);
             }
             if (method == OOC_METHOD_NORMAL && sg == OOC_ERR_NUMERIC) {
                 /* potrf may refuse only a Gram singular to working precision:
                  * cond([X y])² beyond ~1/eps (exact fits: y in span(X)) */
                 printf("  NIST %-9s normal gpu: not positive definite (cond([X y]) %.2g)\n",
-                       sets[k], cond_aug);
+                       set, cond_aug);
                 CHECK_MSG(cond_aug * cond_aug > 1e14,
-                          "%s: potrf refused a Gram with cond([X y]) %.3g", sets[k], cond_aug);
+                          "%s: potrf refused a Gram with cond([X y]) %.3g", set, cond_aug);
                 continue;
             }
-            CHECK_MSG(sg == OOC_OK, "%s %s gpu: %s", sets[k], ooc_method_name(method),
+            CHECK_MSG(sg == OOC_OK, "%s %s gpu: %s", set, ooc_method_name(method),
                       eg.message);
             if (sg != OOC_OK || sc != OOC_OK)
                 continue;
             solve_beta(rg, p_aug, bg);
             solve_beta(rc, p_aug, bc);
-            double lg = lre(bg, cert, p_aug - 1), lc = lre(bc, cert, p_aug - 1);
-            printf("  NIST %-9s %-6s LRE gpu %4.1f cpu %4.1f  (scaled cond(X) %.2g)\n", sets[k],
-                   ooc_method_name(method), lg, lc, cond);
-            /* the GPU and CPU paths are the same algorithms (Householder QR;
-             * equilibrated Cholesky) with different blocking, so they differ
-             * only in rounding: the GPU may not trail the CPU by more than 1.5
-             * digits (observed <= 1.3, Longley normal); QR must reach 6 digits
-             * on every set (cond(X) <= 5e9 after column scaling) */
-            CHECK_MSG(lg >= fmin(lc, 11.0) - 1.5, "%s %s: gpu LRE %.1f vs cpu %.1f", sets[k],
-                      ooc_method_name(method), lg, lc);
-            if (method == OOC_METHOD_QR)
-                CHECK_MSG(lg >= 6.0, "%s qr: gpu LRE %.1f < 6", sets[k], lg);
+            size_t p = p_aug - 1;
+            double err_g = scaled_error(bg, cert, colnorm, p);
+            double err_c = scaled_error(bc, cert, colnorm, p);
+            double limit = method == OOC_METHOD_QR ? bound.qr : bound.normal;
+            printf("  NIST %-9s %-6s LRE gpu %4.1f cpu %4.1f  scaled error gpu %.1e cpu %.1e "
+                   "bound %.1e  (scaled cond(X) %.2g)\n", set, ooc_method_name(method),
+                   lre(bg, cert, p), lre(bc, cert, p), err_g, err_c, limit, bound.cond);
+            /* both backends within the bound of the certified β (NaN fails);
+             * where the bound is 1 or more it says nothing and is not checked */
+            if (limit < 1.0) {
+                CHECK_MSG(err_g <= limit, "%s %s: gpu scaled error %.3g > bound %.3g", set,
+                          ooc_method_name(method), err_g, limit);
+                CHECK_MSG(err_c <= limit, "%s %s: cpu scaled error %.3g > bound %.3g", set,
+                          ooc_method_name(method), err_c, limit);
+            }
         }
         free(table);
     }
@@ -752,8 +823,6 @@ static ooc_status hybrid_svd(ooc_backend *be, const double *r, size_t k, size_t 
 
 static void test_nist_finalize(ooc_backend *gpu, ooc_backend *cpu, const char *dir)
 {
-    static const char *const sets[] = {"Norris",   "Pontius",  "Longley",  "Wampler1", "Wampler2",
-                                       "Wampler3", "Wampler4", "Wampler5", "Filip"};
     /* the CPU backend itself with its ops swapped while the hybrid fit runs
      * (its worker threads keep a pointer to that very ooc_backend) */
     const ooc_backend_ops *cpu_ops = cpu->ops;
@@ -761,14 +830,15 @@ static void test_nist_finalize(ooc_backend *gpu, ooc_backend *cpu, const char *d
     ops.solve_triangle = hybrid_solve;
     ops.svd_triangle = hybrid_svd;
     hybrid_gpu = gpu;
-    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+    for (size_t k = 0; k < sizeof NIST_SETS / sizeof NIST_SETS[0]; k++) {
+        const char *set = NIST_SETS[k];
         size_t p_aug = 0;
         uint64_t nrows = 0;
-        double *table = load_nist(dir, sets[k], &p_aug, &nrows);
-        CHECK_MSG(table != NULL, "cannot load NIST set %s", sets[k]);
+        double *table = load_nist(dir, set, &p_aug, &nrows);
+        CHECK_MSG(table != NULL, "cannot load NIST set %s", set);
         if (!table)
             continue;
-        dataset ds = {sets[k], p_aug, p_aug, -1, nrows, fill_table, table, -1, false};
+        dataset ds = {set, p_aug, p_aug, -1, nrows, fill_table, table, -1, false};
 #ifdef OOC_TEST_EMULATED
         ooc_emu_reset_stats();
 #endif
@@ -779,7 +849,7 @@ static void test_nist_finalize(ooc_backend *gpu, ooc_backend *cpu, const char *d
 #ifdef OOC_TEST_EMULATED
         ooc_emu_stats s = finalize_counts();
         CHECK_MSG(s.trsv_calls == 1 && s.gesvd_calls == 2, "%s: %zu solves, %zu SVDs on device",
-                  sets[k], s.trsv_calls, s.gesvd_calls);
+                  set, s.trsv_calls, s.gesvd_calls);
         double tol = TOL;
 #else
         /* a real GPU's trsv rounds differently from the host's: β may differ by
@@ -787,7 +857,7 @@ static void test_nist_finalize(ooc_backend *gpu, ooc_backend *cpu, const char *d
         double tol = rc ? fmax(TOL, 64.0 * 2.2e-16 * rc->condition_number) : TOL;
 #endif
         char what[64];
-        snprintf(what, sizeof what, "NIST %s, device finalize", sets[k]);
+        snprintf(what, sizeof what, "NIST %s, device finalize", set);
         check_fits_agree(what, rh, rc, tol);
         ooc_fit_result_free(rh);
         ooc_fit_result_free(rc);
