@@ -26,7 +26,7 @@
  * The reference workload's file (PyTables EArrays, zlib level 1, 2.5M x 12
  * doubles in 682 x 12 chunks, y in 8192-row chunks):
  *     python bench/gen_data.py data.csv 2500000
- *     python ../shared/reference/seed_pipeline.py ingest data.csv seed.h5
+ *     python bench/reference/seed_pipeline.py ingest data.csv seed.h5
  *     build/bench/bench_decode seed.h5
  */
 #include "source.h"

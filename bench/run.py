@@ -2,13 +2,14 @@
 """run.py — the one benchmark command: oocsolve vs the reference pipeline, same data, same run.
 
 For each workload it generates the CSV if missing (bench/gen_data.py writes the bytes that
-seed_pipeline.py gen-csv writes; wide workloads add standard-normal columns e0, e1, ...), then runs
-oocsolve (ingest, fit with each method, svd) and the reference pipeline (seed_pipeline.py: its
-ingest, solve, lstsq, svd), alternating them, --runs times each, and prints one table of medians,
-ratios and peak RSS, plus the measured decompression limit (bench_decode: all chunks read on one
-thread while all cores inflate them, nothing else; and, for comparison, the ideal max(read alone,
-decode alone)).  The reference's ingest has the seed formula built in, so for
-the wide workloads (W3, W4) the reference steps run on oocsolve's file (PyTables reads it natively).
+bench/reference/seed_pipeline.py gen-csv writes; wide workloads add standard-normal columns e0,
+e1, ...), then runs oocsolve (ingest, fit with each method, svd) and the reference pipeline
+(bench/reference/seed_pipeline.py: its ingest, solve, lstsq, svd), alternating them, --runs times
+each, and prints one table of medians, ratios and peak RSS, plus the measured decompression limit
+(bench_decode: all chunks read on one thread while all cores inflate them, nothing else; and, for
+comparison, the ideal max(read alone, decode alone)).  The reference's ingest has the seed formula
+built in, so for the wide workloads (W3, W4) the reference steps run on oocsolve's file (PyTables
+reads it natively).  The reference prints one JSON line per stage; only its process is timed.
 
 usage: .venv/bin/python bench/run.py [--workloads W1,W2,W3,W4] [--runs K] [--runs-for W2=1,...]
                                       [--quick] [--no-reference] [--update-doc]
@@ -28,7 +29,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "bench", "data")
-SEED = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference", "seed_pipeline.py"))
+SEED = os.path.join(ROOT, "bench", "reference", "seed_pipeline.py")  # the reference pipeline
 PY = sys.executable
 SEED_RHS = "0 + a + b + c + d + d:c + a:b + a:c + C(cat1, Treatment, levels=lnames)"
 DOC = os.path.join(ROOT, "docs", "BENCHMARKS.md")
