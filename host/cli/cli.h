@@ -60,7 +60,8 @@ int ooc_cmd_ingest(int argc, char **argv);
 int ooc_cmd_info(int argc, char **argv);
 int ooc_cmd_fit(int argc, char **argv);
 int ooc_cmd_svd(int argc, char **argv);
-/* `oocsolve devices`: list GPUs or say why there are none (cmd_devices.c). */
+/* `oocsolve devices`: the CPU path (cpuinfo.h), then the GPUs or why there
+ * are none (cmd_devices.c). */
 int ooc_cmd_devices(int argc, char **argv);
 /* `oocsolve profile-svg` / `profile-summary TRACE.json`: render or
  * summarise a --profile trace (cmd_profile.c). */

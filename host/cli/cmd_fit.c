@@ -5,12 +5,16 @@
  * loads the CUDA plugin when one is installed and otherwise stays on the CPU
  * without a word; with --json only warnings reach stderr.  --profile and
  * --progress (cmd_profile.c) write only to stderr and the trace file, so
- * stdout stays the report (or the JSON document) alone. */
+ * stdout stays the report (or the JSON document) alone.  The CPU facts
+ * (cpuinfo.h) go into the JSON "cpu" object and the trace metadata; a run on
+ * the CPU backend warns once (stderr, and the fit JSON's warnings) when
+ * OpenBLAS runs kernels far below the CPU's. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include "backend.h"
 #include "backend_select.h"
+#include "cpuinfo.h"
 #include "fit.h"
 #include "report.h"
 #include "source.h"
@@ -44,7 +48,8 @@ static void fit_usage(FILE *to)
             "      --delimiter C, --na-values LIST, --missing drop|error   CSV reading\n"
             "      --device D         auto (default: GPU 0 when the CUDA plugin finds a GPU, else\n"
             "                         the CPU) | cpu | gpu | gpu:N | gpu:N,M,...  (oocsolve devices)\n"
-            "      --json             JSON on stdout instead of the text summary\n"
+            "      --json             JSON on stdout instead of the text summary (its \"cpu\"\n"
+            "                         object: the CPU path, as `oocsolve devices` shows it)\n"
             "      --threads N        worker threads (default: 2 for the solver, all cores for reading)\n"
             "      --block-rows N     rows per block (default: the backend's preference)\n"
             "      --progress MODE    auto (default: on when stderr is a terminal) | on | off\n"
@@ -66,7 +71,7 @@ static void svd_usage(FILE *to)
             "      --method M         qr (default) | normal\n"
             "  -f, --formula F, --var NAME=VALUE, --weights NAME, --x-dataset PATH,\n"
             "      --delimiter C, --na-values LIST, --missing MODE   as for fit\n"
-            "      --json             JSON on stdout\n"
+            "      --json             JSON on stdout (with the \"cpu\" object of fit's)\n"
             "      --device D, --threads N, --block-rows N, --progress MODE, --profile FILE\n"
             "                         as for fit\n");
 }
@@ -91,6 +96,8 @@ typedef struct common_args {
     size_t block_rows;
     const char *input;
     ooc_cli_profile prof;            /* --profile / --progress */
+    ooc_cpu_info cpu;                /* gathered once the backend is open */
+    const char *cpu_warning;         /* cpu.blas_warning when this run gave it, else NULL */
 } common_args;
 
 enum {
@@ -203,11 +210,31 @@ static void device_log(void *user_data, ooc_log_level level, const char *message
         ooc_cli_log.fn(ooc_cli_log.user_data, level, message);
 }
 
+/* Record the CPU facts in the trace metadata as "cpu_<key>" (unknown and
+ * unset ones left out) and the BLAS warning as "cpu_blas_warning". */
+static void trace_cpu_facts(ooc_trace *trace, const ooc_cpu_info *cpu)
+{
+    ooc_cpu_fact facts[OOC_CPU_NFACTS];
+    ooc_cpu_info_facts(cpu, facts);
+    for (size_t i = 0; i < OOC_CPU_NFACTS; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "cpu_%s", facts[i].key);
+        if (facts[i].kind == OOC_CPU_FACT_INT && facts[i].number >= 0)
+            ooc_trace_set_meta(trace, key, "%ld", facts[i].number);
+        else if (facts[i].kind != OOC_CPU_FACT_INT && facts[i].text)
+            ooc_trace_set_meta(trace, key, "%s", facts[i].text);
+    }
+    if (cpu->blas_warning[0])
+        ooc_trace_set_meta(trace, "cpu_blas_warning", "%s", cpu->blas_warning);
+}
+
 /* Start --profile / --progress (label "fit" or "svd"), create the backend
- * --device names and open the source with the backend's block size and
- * allocator (pinned ring buffers for a GPU).  The backend must be freed
- * after the source, and both before close_profile (they record into the
- * trace).  Returns 0 or the exit code of a failure (message printed). */
+ * --device names, gather the CPU facts (warning on stderr when the backend is
+ * the CPU's and OpenBLAS's kernels are too old for the CPU) and open the
+ * source with the backend's block size and allocator (pinned ring buffers
+ * for a GPU).  The backend must be freed after the source, and both before
+ * close_profile (they record into the trace).  Returns 0 or the exit code of
+ * a failure (message printed). */
 static int open_pipeline(common_args *a, const char *label, int argc, char **argv,
                          ooc_backend **be, ooc_source **src)
 {
@@ -220,6 +247,11 @@ static int open_pipeline(common_args *a, const char *label, int argc, char **arg
                                    .log = {device_log, a}};
     if (ooc_backend_open(a->device, &bo, be, &err) != OOC_OK)
         return ooc_cli_fail(&err);
+    ooc_cpu_info_gather((int)a->threads, &a->cpu);
+    if (a->cpu.blas_warning[0] && !strcmp((*be)->caps.name, "cpu")) {
+        a->cpu_warning = a->cpu.blas_warning;
+        ooc_cli_log.fn(ooc_cli_log.user_data, OOC_LOG_WARNING, a->cpu_warning);
+    }
     a->src.vars = a->vars.items;
     a->src.nvars = a->vars.n;
     a->src.nthreads = (int)a->threads;
@@ -241,6 +273,7 @@ static int open_pipeline(common_args *a, const char *label, int argc, char **arg
     else
         ooc_trace_set_meta(a->prof.trace, "threads", "auto");
     ooc_trace_set_meta(a->prof.trace, "block_rows", "%zu", (*src)->block_rows);
+    trace_cpu_facts(a->prof.trace, &a->cpu);
     return 0;
 }
 
@@ -354,7 +387,8 @@ int ooc_cmd_fit(int argc, char **argv)
         goto out;
     }
     ooc_report_info info = {.input = a.input, .backend = be->caps.name,
-                            .seconds_total = wall_seconds() - t0};
+                            .seconds_total = wall_seconds() - t0, .cpu = &a.cpu,
+                            .cpu_warning = a.cpu_warning};
     ooc_status st = a.json ? ooc_report_fit_json(stdout, res, &info, &err)
                            : ooc_report_fit_text(stdout, res, &info, &err);
     rc = st == OOC_OK ? 0 : ooc_cli_fail(&err);
@@ -402,7 +436,8 @@ int ooc_cmd_svd(int argc, char **argv)
         goto out;
     }
     ooc_report_info info = {.input = a.input, .backend = be->caps.name,
-                            .seconds_total = wall_seconds() - t0};
+                            .seconds_total = wall_seconds() - t0, .cpu = &a.cpu,
+                            .cpu_warning = a.cpu_warning};
     ooc_status st = a.json ? ooc_report_svd_json(stdout, res, &info, &err)
                            : ooc_report_svd_text(stdout, res, &info, &err);
     rc = st == OOC_OK ? 0 : ooc_cli_fail(&err);

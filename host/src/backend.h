@@ -122,6 +122,10 @@ typedef struct ooc_cpu_backend_options {
                           * "syrk worker N"); may be NULL, must outlive the backend */
 } ooc_cpu_backend_options;
 
+/* Worker threads the CPU backend runs for `requested` (its options'
+ * nthreads): requested when positive, else 2. */
+int ooc_cpu_backend_threads(int requested);
+
 /* Create the CPU backend (OpenBLAS + LAPACKE).  opts may be NULL (defaults).
  * The backend owns its worker threads; free with ooc_backend_free.
  * Errors: OOC_ERR_NOMEM, OOC_ERR_INTERNAL (thread creation). */

@@ -535,6 +535,11 @@ static const ooc_backend_ops cpu_ops = {
     .destroy = cpu_destroy,
 };
 
+int ooc_cpu_backend_threads(int requested)
+{
+    return requested > 0 ? requested : 2;
+}
+
 ooc_status ooc_cpu_backend_create(const ooc_cpu_backend_options *opts, ooc_backend **out,
                                   ooc_error *err)
 {
@@ -556,7 +561,7 @@ ooc_status ooc_cpu_backend_create(const ooc_cpu_backend_options *opts, ooc_backe
         .wants_pinned_memory = false,
         .allocator = ooc_default_allocator,
     };
-    c->nthreads = opts && opts->nthreads > 0 ? opts->nthreads : 2;
+    c->nthreads = ooc_cpu_backend_threads(opts ? opts->nthreads : 0);
     /* The workers parallelise over row ranges; OpenBLAS's own threads inside
      * their small calls only contend for the same cores (measured 2.8x slower
      * for 2.5M×13 TSQR on 2 cores), so BLAS runs single-threaded.  This is a

@@ -14,20 +14,28 @@
 #include <string.h>
 #include <time.h>
 
+/* The summary is LINE_WIDTH wide, as statsmodels', unless the coefficient
+ * rows (the names, then COEF_COLUMNS of six " %10s" columns) are wider: then
+ * the rules, the title and the header block widen with them. */
 #define LINE_WIDTH 78
+#define COEF_COLUMNS 66
 
-static void rule(FILE *f, char c)
+static void rule(FILE *f, char c, int width)
 {
-    for (int i = 0; i < LINE_WIDTH; i++)
+    for (int i = 0; i < width; i++)
         fputc(c, f);
     fputc('\n', f);
 }
 
-/* One row of the two-column header: label left, value right-aligned. */
-static void header_row(FILE *f, const char *l_label, const char *l_value, const char *r_label,
-                       const char *r_value)
+/* One row of the two-column header, `width` wide: label left, value
+ * right-aligned (at 78: a left half of 37, 3 spaces, a right half of 38;
+ * extra width is shared between the halves). */
+static void header_row(FILE *f, int width, const char *l_label, const char *l_value,
+                       const char *r_label, const char *r_value)
 {
-    int lw = 37 - (int)strlen(l_label), rw = 38 - (int)strlen(r_label);
+    int extra = width - LINE_WIDTH;
+    int lw = 37 + extra / 2 - (int)strlen(l_label);
+    int rw = 38 + extra - extra / 2 - (int)strlen(r_label);
     fprintf(f, "%s%*s   %s%*s\n", l_label, lw > 0 ? lw : 0, l_value, r_label, rw > 0 ? rw : 0,
             r_value);
 }
@@ -55,11 +63,16 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
                                ooc_error *err)
 {
     const char *model = r->weighted ? "WLS" : "OLS";
+    int namew = LINE_WIDTH - COEF_COLUMNS;
+    for (size_t j = 0; j < r->p; j++)
+        if ((int)strlen(r->names[j]) > namew)
+            namew = (int)strlen(r->names[j]);
+    int width = namew + COEF_COLUMNS;
     char title[64], buf[8][64];
     snprintf(title, sizeof title, "%s Regression Results", model);
-    int pad = (LINE_WIDTH - (int)strlen(title)) / 2;
-    fprintf(f, "%*s%s%*s\n", pad, "", title, LINE_WIDTH - pad - (int)strlen(title), "");
-    rule(f, '=');
+    int pad = (width - (int)strlen(title)) / 2;
+    fprintf(f, "%*s%s%*s\n", pad, "", title, width - pad - (int)strlen(title), "");
+    rule(f, '=', width);
     time_t now = time(NULL);
     struct tm tmv;
     char date[32] = "", clock_s[16] = "";
@@ -78,26 +91,19 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
     snprintf(nobs, sizeof nobs, "%llu", (unsigned long long)r->nobs);
     snprintf(dfr, sizeof dfr, "%.0f", r->df_resid);
     snprintf(dfm, sizeof dfm, "%.0f", r->df_model);
-    header_row(f, "Dep. Variable:", r->y_name ? r->y_name : "y", "R-squared:", buf[0]);
-    header_row(f, "Model:", model, "Adj. R-squared:", buf[1]);
-    header_row(f, "Method:", "Least Squares", "F-statistic:", buf[2]);
-    header_row(f, "Date:", date, "Prob (F-statistic):", buf[3]);
-    header_row(f, "Time:", clock_s, "Log-Likelihood:", buf[4]);
-    header_row(f, "No. Observations:", nobs, "AIC:", buf[5]);
-    header_row(f, "Df Residuals:", dfr, "BIC:", buf[6]);
-    header_row(f, "Df Model:", dfm, "", "");
-    header_row(f, "Covariance Type:", ooc_cov_name(r->cov), "", "");
-    rule(f, '=');
-
-    int namew = 10;
-    for (size_t j = 0; j < r->p; j++)
-        if ((int)strlen(r->names[j]) > namew)
-            namew = (int)strlen(r->names[j]);
+    header_row(f, width, "Dep. Variable:", r->y_name ? r->y_name : "y", "R-squared:", buf[0]);
+    header_row(f, width, "Model:", model, "Adj. R-squared:", buf[1]);
+    header_row(f, width, "Method:", "Least Squares", "F-statistic:", buf[2]);
+    header_row(f, width, "Date:", date, "Prob (F-statistic):", buf[3]);
+    header_row(f, width, "Time:", clock_s, "Log-Likelihood:", buf[4]);
+    header_row(f, width, "No. Observations:", nobs, "AIC:", buf[5]);
+    header_row(f, width, "Df Residuals:", dfr, "BIC:", buf[6]);
+    header_row(f, width, "Df Model:", dfm, "", "");
+    header_row(f, width, "Covariance Type:", ooc_cov_name(r->cov), "", "");
+    rule(f, '=', width);
     fprintf(f, "%-*s %10s %10s %10s %10s %10s %10s\n", namew, "", "coef", "std err",
             r->use_t ? "t" : "z", r->use_t ? "P>|t|" : "P>|z|", "[0.025", "0.975]");
-    for (int i = 0; i < namew + 66; i++)
-        fputc('-', f);
-    fputc('\n', f);
+    rule(f, '-', width);
     for (size_t j = 0; j < r->p; j++) {
         if (r->aliased[j]) {
             fprintf(f, "%-*s %10s   (not estimable: aliased)\n", namew, r->names[j], "NaN");
@@ -113,7 +119,7 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
         fprintf(f, "%-*s %10s %10s %10s %10s %10s %10s\n", namew, r->names[j], c[0], c[1], c[2],
                 c[3], c[4], c[5]);
     }
-    rule(f, '=');
+    rule(f, '=', width);
     fprintf(f, "Cond. No. %#.3g   Rank %zu/%zu   Solver %s", r->condition_number, r->rank, r->p,
             ooc_method_name(r->method));
     if (r->refine_passes)
@@ -121,7 +127,7 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
     if (info && info->backend)
         fprintf(f, "   Backend %s", info->backend);
     fputc('\n', f);
-    rule(f, '=');
+    rule(f, '=', width);
     fprintf(f, "\nNotes:\n");
     int note = 1;
     if (!r->k_constant)
@@ -146,7 +152,7 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static void json_string(FILE *f, const char *s)
+void ooc_report_json_string(FILE *f, const char *s)
 {
     if (!s) {
         fputs("null", f);
@@ -186,7 +192,7 @@ static void json_array(FILE *f, const double *a, size_t n)
 static void json_key(FILE *f, const char *key)
 {
     fputs(",\n  ", f);
-    json_string(f, key);
+    ooc_report_json_string(f, key);
     fputs(": ", f);
 }
 
@@ -205,29 +211,72 @@ static void json_names(FILE *f, char *const *names, size_t n, const bool *only)
             continue;
         if (!first)
             fputs(", ", f);
-        json_string(f, names[i]);
+        ooc_report_json_string(f, names[i]);
         first = false;
     }
     fputc(']', f);
+}
+
+void ooc_report_cpu_json(FILE *f, const ooc_cpu_info *cpu)
+{
+    ooc_cpu_fact facts[OOC_CPU_NFACTS];
+    ooc_cpu_info_facts(cpu, facts);
+    fputc('{', f);
+    for (size_t i = 0; i < OOC_CPU_NFACTS; i++) {
+        const ooc_cpu_fact *x = &facts[i];
+        ooc_report_json_string(f, x->key);
+        fputs(": ", f);
+        if (x->kind == OOC_CPU_FACT_INT && x->number >= 0) {
+            fprintf(f, "%ld", x->number);
+        } else if (x->kind == OOC_CPU_FACT_WORDS) {
+            fputc('[', f);
+            for (const char *w = x->text; *w;) {
+                char word[64];
+                size_t n = strcspn(w, " ");
+                snprintf(word, sizeof word, "%.*s", (int)n, w);
+                fputs(w == x->text ? "" : ", ", f);
+                ooc_report_json_string(f, word);
+                w += n + strspn(w + n, " ");
+            }
+            fputc(']', f);
+        } else {
+            ooc_report_json_string(f, x->kind == OOC_CPU_FACT_TEXT ? x->text : NULL);
+        }
+        fputs(", ", f);
+    }
+    fputs("\"blas_warning\": ", f);
+    ooc_report_json_string(f, cpu->blas_warning[0] ? cpu->blas_warning : NULL);
+    fputc('}', f);
+}
+
+/* The "cpu" member of a fit or svd report: the facts, or null without them. */
+static void json_cpu_field(FILE *f, const ooc_report_info *info)
+{
+    json_key(f, "cpu");
+    if (info && info->cpu)
+        ooc_report_cpu_json(f, info->cpu);
+    else
+        fputs("null", f);
 }
 
 ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_report_info *info,
                                ooc_error *err)
 {
     fputs("{\n  \"model\": ", f);
-    json_string(f, r->weighted ? "WLS" : "OLS");
+    ooc_report_json_string(f, r->weighted ? "WLS" : "OLS");
     json_key(f, "input");
-    json_string(f, info ? info->input : NULL);
+    ooc_report_json_string(f, info ? info->input : NULL);
     json_key(f, "backend");
-    json_string(f, info ? info->backend : NULL);
+    ooc_report_json_string(f, info ? info->backend : NULL);
+    json_cpu_field(f, info);
     json_key(f, "method");
-    json_string(f, ooc_method_name(r->method));
+    ooc_report_json_string(f, ooc_method_name(r->method));
     json_key(f, "cov_type");
-    json_string(f, ooc_cov_name(r->cov));
+    ooc_report_json_string(f, ooc_cov_name(r->cov));
     json_key(f, "dep_variable");
-    json_string(f, r->y_name);
+    ooc_report_json_string(f, r->y_name);
     json_key(f, "formula");
-    json_string(f, r->formula);
+    ooc_report_json_string(f, r->formula);
     json_key(f, "nobs");
     fprintf(f, "%llu", (unsigned long long)r->nobs);
     json_key(f, "rank");
@@ -295,8 +344,17 @@ ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_repor
     json_num_field(f, "error_estimate", r->error_estimate);
     json_key(f, "refined_automatically");
     fputs(r->refined_automatically ? "true" : "false", f);
-    json_key(f, "warnings");
-    json_names(f, r->warnings, r->nwarnings, NULL);
+    json_key(f, "warnings"); /* the fit's, then the run's BLAS warning */
+    fputc('[', f);
+    for (size_t i = 0; i < r->nwarnings; i++) {
+        fputs(i ? ", " : "", f);
+        ooc_report_json_string(f, r->warnings[i]);
+    }
+    if (info && info->cpu_warning) {
+        fputs(r->nwarnings ? ", " : "", f);
+        ooc_report_json_string(f, info->cpu_warning);
+    }
+    fputc(']', f);
     json_key(f, "timings");
     fprintf(f, "{\"accumulate\": %.6f, \"refine\": %.6f, \"second_pass\": %.6f, "
                "\"finalize\": %.6f",
@@ -340,7 +398,10 @@ ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_repor
                                ooc_error *err)
 {
     fputs("{\n  \"input\": ", f);
-    json_string(f, info ? info->input : NULL);
+    ooc_report_json_string(f, info ? info->input : NULL);
+    json_key(f, "backend");
+    ooc_report_json_string(f, info ? info->backend : NULL);
+    json_cpu_field(f, info);
     json_key(f, "nrows");
     fprintf(f, "%llu", (unsigned long long)r->nrows);
     json_key(f, "p");
@@ -363,7 +424,7 @@ ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_repor
         fputs("null", f);
     }
     json_key(f, "u_path");
-    json_string(f, r->u_path);
+    ooc_report_json_string(f, r->u_path);
     json_key(f, "timings");
     fprintf(f, "{\"accumulate\": %.6f, \"u\": %.6f", r->seconds_accumulate, r->seconds_u);
     if (info && info->seconds_total > 0.0)

@@ -8,6 +8,7 @@
 #ifndef OOC_REPORT_H
 #define OOC_REPORT_H
 
+#include "cpuinfo.h"
 #include "fit.h"
 
 #include <stdio.h>
@@ -17,6 +18,9 @@ typedef struct ooc_report_info {
     const char *input;        /* input file name */
     const char *backend;      /* backend name */
     double seconds_total;     /* wall time of the whole command, 0: omitted */
+    const ooc_cpu_info *cpu;  /* the JSON "cpu" object; NULL: null */
+    const char *cpu_warning;  /* the BLAS kernel warning given for this run (cpuinfo.h),
+                               * listed after the fit's own JSON warnings; NULL: none */
 } ooc_report_info;
 
 /* statsmodels-style text summary. */
@@ -34,5 +38,12 @@ ooc_status ooc_report_svd_text(FILE *f, const ooc_svd_result *r, const ooc_repor
 /* The same as JSON. */
 ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_report_info *info,
                                ooc_error *err);
+
+/* `s` as a JSON string literal, escaped; null for NULL. */
+void ooc_report_json_string(FILE *f, const char *s);
+
+/* The facts of `cpu` (ooc_cpu_info_facts, then "blas_warning") as a
+ * one-line JSON object: unknown values are null, the extensions an array. */
+void ooc_report_cpu_json(FILE *f, const ooc_cpu_info *cpu);
 
 #endif
