@@ -2,85 +2,138 @@
 """oocsolve fit vs statsmodels OLS/WLS on random problems of several shapes: with and without
 an intercept, an implicit constant (full dummy coding, no intercept), weights, and the
 covariance types nonrobust / HC0 / HC1.  Data go through HDF5 files written with h5py (and one
-CSV + formula case).  Every summary number must agree to 1e-9 relative; p-values below 1e-12
-are compared on the log scale (1e-9 relative in log p), since they are tail probabilities whose
-relative accuracy is limited by the t-statistic's own rounding (d log p / d t ≈ t).
-Two tolerances follow the quantity's conditioning instead:
-- R², adjusted R² and the explained sum of squares are differences (1 - ssr/tss, tss - ssr):
-  they are compared to 1e-9 of their natural scale (1, tss), so an intercept-only fit's
-  R² = 2e-16 vs 0 is a match;
-- robust (HC) standard errors, t values and intervals are built from residuals e = y - Xb that
-  carry relative rounding ~κ·eps·|y|/|e| in any double implementation: tolerance
-  max(1e-9, 100·κ·eps·|y|/|e|).  In the tiny-noise WLS case (|y|/|e| ~ 1e6) statsmodels' own
-  HC0 bse[0] is 1.1e-9 off the exact-rational value and oocsolve's 4.9e-11 (measured once, with
-  Fractions, outside CI)."""
+CSV + formula case).
+
+Tolerances (tests/lsq_bounds.py derives them): oocsolve (Householder TSQR) and statsmodels (pinv
+from LAPACK's SVD) are both backward stable, so each result is within a first-order bound of the
+exact one — for β, κε_A(2 + (κ+1)tan θ) relative (Higham Thm 20.1), κ the condition number of
+W^½X computed here with numpy, ε_A = √p·(p√n + 3)·ε the backward error — and the two may differ
+by the sum of their bounds.  Every other summary number inherits its bound from those of β, ssr
+and (XᵀWX)⁻¹ through its own conditioning (written at each check below); p-values add the accuracy
+of each library's incomplete beta function (lsq_bounds.sf_accuracy).  Integers (df, nobs) must be
+equal.  The margins (largest |difference| / tolerance per quantity) are printed, so a change of
+CPU, BLAS kernel or FMA use that eats into them shows up before it fails."""
 import json, math, os, subprocess, sys, tempfile
 
 import h5py
 import numpy as np
+import scipy.stats as st
 import statsmodels.api as sm
 
+from lsq_bounds import EPS, LsqBounds, sf_accuracy, t_pvalue_abs_bound, wald_rel_bound
+
 OOC = os.environ["OOCSOLVE"]
-RTOL = 1e-9
+UNDERFLOW = 1e-290  # p-values below this are zero for every purpose; the libraries flush apart
 failures = []
+margins = {}
 
 
-def close(a, b, rtol=RTOL):
-    if a is None or b is None or (isinstance(b, float) and math.isnan(b)):
-        return (a is None or (isinstance(a, float) and math.isnan(a))) and \
-               (b is None or math.isnan(b))
-    if a == b:
-        return True
-    return abs(a - b) <= rtol * max(abs(a), abs(b))
+def nan_or_none(v):
+    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def close_p(a, b):
-    if a is None or b is None:
-        return a is None and (b is None or math.isnan(b))
-    if max(a, b) < 1e-12:
-        if min(a, b) <= 0.0:
-            return max(a, b) < 1e-290  # underflow on one side
-        return abs(math.log(a) - math.log(b)) <= RTOL * abs(math.log(b))
-    return abs(a - b) <= RTOL * max(abs(a), abs(b))
+def compare(tag, got, res, X, y, w):
+    def check(name, a, b, tol):
+        """|a - b| <= tol (both NaN/None also match); records the margin |a - b| / tol."""
+        b = float(b)
+        if nan_or_none(a) or math.isnan(b):
+            if not (nan_or_none(a) and math.isnan(b)):
+                failures.append(f"{tag}: {name}: oocsolve {a!r} vs statsmodels {b!r}")
+            return
+        d = abs(a - b)
+        key = name.split("[")[0]
+        margins[key] = max(margins.get(key, 0.0), d / tol if tol > 0 else (0.0 if d == 0 else math.inf))
+        if not d <= tol:
+            failures.append(f"{tag}: {name}: oocsolve {a!r} vs statsmodels {b!r} "
+                            f"(|diff| {d:.3g} > tolerance {tol:.3g})")
 
-
-def compare(tag, got, res, model_has_weights):
-    def check(name, a, b, cmp=close):
-        if not cmp(a, b):
-            failures.append(f"{tag}: {name}: oocsolve {a!r} vs statsmodels {b!r}")
-
-    hc_rtol = RTOL
-    if res.cov_type != "nonrobust":
-        hc_rtol = max(RTOL, 100 * 2.2e-16 * got["scaled_condition_number"] *
-                      math.sqrt(float(res.uncentered_tss) / float(res.ssr)))
-    hc_close = lambda a, b: close(a, b, hc_rtol)
-    for name in ("params", "bse", "tvalues"):
-        for i, (a, b) in enumerate(zip(got[name], getattr(res, name))):
-            check(f"{name}[{i}]", a, float(b), hc_close if name != "params" else close)
+    bnd = LsqBounds(X, y, w)
+    n, p = bnd.n, bnd.p
+    robust = res.cov_type != "nonrobust"
+    df = float(res.df_resid)
+    # β: each side within bnd.params() (normwise) of the exact solution
+    dbeta = bnd.params()
+    for i, (a, b) in enumerate(zip(got["params"], res.params)):
+        check(f"params[{i}]", a, b, 2 * dbeta)
+    # standard errors: relative bounds from ssr and (XᵀWX)⁻¹ (nonrobust), or from the
+    # residuals' errors through the sandwich (HC; HC1's factor n/(n-p) is exact to one rounding)
+    d_bse = bnd.d_hc_bse(res.wresid) if robust else np.full(p, bnd.d_bse())
+    bse = np.asarray(res.bse, dtype=float)
+    for i, (a, b) in enumerate(zip(got["bse"], bse)):
+        check(f"bse[{i}]", a, b, 2 * d_bse[i] * abs(b))
+    # t = β/bse: |Δt| ≤ |Δβ|/bse + |t|·(relative error of bse)
+    dt = 2 * dbeta / bse + 2 * np.abs(np.asarray(res.tvalues, dtype=float)) * d_bse
+    for i, (a, b) in enumerate(zip(got["tvalues"], res.tvalues)):
+        check(f"tvalues[{i}]", a, b, dt[i])
+    # p = 2·sf(|t|): 2·pdf·Δt plus each library's incomplete-beta accuracy (t for nonrobust,
+    # normal for robust covariances, as statsmodels)
     for i, (a, b) in enumerate(zip(got["pvalues"], res.pvalues)):
-        check(f"pvalues[{i}]", a, float(b), close_p)
+        check(f"pvalues[{i}]", a, b,
+              t_pvalue_abs_bound(float(res.tvalues[i]), df, dt[i], use_t=not robust) + UNDERFLOW)
+    # β ± q·bse: q's own accuracy is the tail's (Newton stops at 4ε)
+    q = float(st.norm.ppf(0.975) if robust else st.t.ppf(0.975, df))
+    d_q = sf_accuracy(0.025, 0.0 if robust else 0.5 * df + 0.5) + 4 * EPS
     ci = res.conf_int()
     for i, (lo, hi) in enumerate(got["conf_int"]):
-        check(f"conf_int[{i}][0]", lo, float(ci[i, 0]), hc_close)
-        check(f"conf_int[{i}][1]", hi, float(ci[i, 1]), hc_close)
-    tss = float(res.centered_tss if res.model.k_constant else res.uncentered_tss)
-    for name, scale in (("rsquared", 1.0), ("rsquared_adj", 1.0), ("ess", tss)):
-        check(name, got[name], float(getattr(res, name)),
-              lambda a, b, scale=scale: close(a, b) or abs(a - b) <= RTOL * scale)
-    for name in ("llf", "aic", "bic", "ssr", "scale",
-                 "centered_tss", "uncentered_tss", "df_model", "df_resid", "nobs"):
-        check(name, got[name], float(getattr(res, name)))
-    # The robust F is a Wald form in the HC covariance, built from residuals e = y - Xb that
-    # carry relative rounding ~eps·|y|/|e| in any double implementation (tiny-noise cases)
-    f_rtol = RTOL
-    if res.cov_type != "nonrobust":
-        f_rtol *= max(1.0, math.sqrt(float(res.uncentered_tss) / float(res.ssr)))
-    check("fvalue", got["fvalue"], float(res.fvalue), lambda a, b: close(a, b, f_rtol))
-    check("f_pvalue", got["f_pvalue"], float(res.f_pvalue), close_p)
-    check("k_constant", got["k_constant"], float(res.model.k_constant))
-    # statsmodels takes sqrt of an eigenvalue ratio of X'X (accuracy ~ cond·eps relative)
-    check("condition_number", got["condition_number"], float(res.condition_number),
-          lambda a, b: close(a, b, 1e-7))
+        tol = 2 * dbeta + 2 * q * bse[i] * (d_bse[i] + d_q) + 2 * EPS * max(abs(lo), abs(hi))
+        check(f"conf_int[{i}][0]", lo, ci[i, 0], tol)
+        check(f"conf_int[{i}][1]", hi, ci[i, 1], tol)
+    # sums of squares: Σw·y² of n positive terms to γ relative; the centered one loses
+    # uncentered/centered more through the mean (relative to itself)
+    ssr, utss, ctss = float(res.ssr), float(res.uncentered_tss), float(res.centered_tss)
+    d_utss = bnd.d_tss(ctss, utss, False)
+    d_ctss = bnd.d_tss(ctss, utss, True)
+    tss, d_tss = (ctss, d_ctss) if res.model.k_constant else (utss, d_utss)
+    check("ssr", got["ssr"], ssr, 2 * bnd.d_ssr * ssr)
+    check("scale", got["scale"], res.scale, 2 * (bnd.d_ssr + EPS) * float(res.scale))
+    check("uncentered_tss", got["uncentered_tss"], utss, 2 * d_utss * utss)
+    check("centered_tss", got["centered_tss"], ctss, 2 * d_ctss * ctss)
+    # R² = 1 - ssr/tss: |ΔR²| ≤ (ssr/tss)(δssr + δtss) + ε; adjusted: times (n-k)/df_resid
+    dr2 = bnd.rsquared_abs(ssr, tss, d_tss)
+    check("rsquared", got["rsquared"], res.rsquared, 2 * dr2)
+    c_adj = (n - float(res.model.k_constant)) / df
+    check("rsquared_adj", got["rsquared_adj"], res.rsquared_adj, 2 * (c_adj * dr2 + EPS))
+    dess = tss * d_tss + ssr * bnd.d_ssr + EPS * float(res.ess)
+    check("ess", got["ess"], res.ess, 2 * dess)
+    dllf = bnd.llf_abs(ssr, w)
+    check("llf", got["llf"], res.llf, 2 * dllf)
+    check("aic", got["aic"], res.aic, 2 * (2 * dllf + EPS * abs(float(res.aic))))
+    check("bic", got["bic"], res.bic, 2 * (2 * dllf + EPS * abs(float(res.bic))))
+    for name in ("df_model", "df_resid", "nobs"):  # integers: exact
+        check(name, got[name], getattr(res, name), 0.0)
+    check("k_constant", got["k_constant"], res.model.k_constant, 0.0)
+    # F: nonrobust (ess/df_model)/(ssr/df_resid); robust the Wald form in the HC covariance of the
+    # coefficients other than the constant
+    if robust:
+        const_idx = res.model.data.const_idx
+        sel = [j for j in range(p) if not (res.model.k_constant and j == const_idx)]
+        fval = float(res.fvalue) if np.ndim(res.fvalue) == 0 else float(np.squeeze(res.fvalue))
+        if sel and not math.isnan(fval):
+            factor = n / df if res.cov_type == "HC1" else 1.0
+            V = np.asarray(res.cov_params())[np.ix_(sel, sel)]
+            d_f = wald_rel_bound(np.asarray(res.params)[sel], V, 2 * dbeta,
+                                 2 * bnd.hc_cov_abs(res.wresid, factor))
+        else:
+            d_f = math.inf
+    else:
+        fval = float(res.fvalue)
+        d_f = 2 * (dess / float(res.ess) + bnd.d_ssr + 3 * EPS) if res.ess > 0 else math.inf
+    check("fvalue", got["fvalue"], fval, d_f * abs(fval) if not math.isnan(fval) else 0.0)
+    # f_pvalue = sf_F(F): dF·pdf_F (at the nearer end) plus the incomplete beta's accuracy
+    if not math.isnan(fval) and math.isfinite(d_f):
+        dfm = float(len(sel)) if robust else float(res.df_model)
+        dist = st.f(dfm, df)
+        f_lo = max(0.0, fval * (1 - d_f))
+        fp = float(dist.sf(fval))
+        tol = float(dist.pdf(f_lo)) * d_f * fval + 2 * fp * sf_accuracy(fp, 0.5 * (dfm + df))
+        check("f_pvalue", got["f_pvalue"], res.f_pvalue, tol + UNDERFLOW)
+    else:
+        check("f_pvalue", got["f_pvalue"], res.f_pvalue, math.inf)
+    # σmax/σmin: each side's singular values are within ε_A·σmax (Weyl), so the ratio is within
+    # ε_A(1 + κ) relative, plus a rounding
+    cond = float(res.condition_number)
+    check("condition_number", got["condition_number"], cond,
+          2 * (bnd.eps_A * (1 + bnd.kappa) + EPS) * cond)
 
 
 def fit_json(args):
@@ -109,7 +162,15 @@ def make(rng, n, p, kind, noise):
 
 def check_svd(rng, tmp):
     """`oocsolve svd --vectors --u-out` vs numpy.linalg.svd: singular values, V up to sign,
-    and U = X V S^-1 orthonormal and reconstructing X (tolerances ~ p·cond·eps)."""
+    and U = X V S^-1 orthonormal and reconstructing X.  Both SVDs are of data within ε_A·‖X‖ of X
+    (oocsolve: the SVD of R from Householder TSQR; numpy: LAPACK's on X), so
+    - σ_j: |Δσ_j| ≤ ε_A·σ_1 each (Weyl): relative 2ε_A·σ_1/σ_j;
+    - v_j: ‖Δv_j‖ ≤ √2·ε_A·σ_1/gap_j each (Wedin's sin θ theorem), gap_j = min_k≠j |σ_j - σ_k|;
+    - U = X·V·S⁻¹ from the V, S of X + ΔX: ‖UᵀU - I‖ ≤ 2κ(ε_A + p·ε) (ΔX·V·S⁻¹, and the rounding
+      of the product, ≤ p·ε·σ_1/σ_j per column) plus γ for forming UᵀU in numpy;
+    - U·S·Vᵀ = X·V·Vᵀ up to roundings of the products, ≤ p·ε·√p·‖x_i‖ each, and V's
+      orthogonality, ≤ p·ε: |(USVᵀ - X)_ij| ≤ 4·p^1.5·ε·‖x_i‖ (no κ: the product undoes S⁻¹).
+    A wrong block, column or sign changes these at O(1)."""
     X = rng.standard_normal((700, 6)) @ np.diag([1, 2, 3, 4, 5, 60.0])
     path, upath = os.path.join(tmp, "svd.h5"), os.path.join(tmp, "U.h5")
     with h5py.File(path, "w") as f:
@@ -120,18 +181,33 @@ def check_svd(rng, tmp):
         raise SystemExit(f"oocsolve svd failed:\n{p.stderr}")
     got = json.loads(p.stdout)
     _, s, vt = np.linalg.svd(X, full_matrices=False)
+    n, k = X.shape
+    eps_A = math.sqrt(k) * (k * math.sqrt(n) + 3) * EPS
+    kappa = s[0] / s[-1]
+
+    def within(name, err, tol):
+        m = float(np.max(err / tol))
+        margins[name] = max(margins.get(name, 0.0), m)
+        if not m <= 1.0:
+            failures.append(f"svd: {name}: error {float(np.max(err)):.3g} exceeds its bound "
+                            f"(worst error/tolerance {m:.3g})")
+
     sv = np.array(got["singular_values"])
-    if np.max(np.abs(sv - s) / s) > 1e-12:
-        failures.append(f"svd: singular values {sv} vs numpy {s}")
+    within("svd singular values", np.abs(sv - s) / s, 2 * eps_A * s[0] / s)
     gvt = np.array(got["vt"])
     signs = np.sign(np.sum(gvt * vt, axis=1))
-    if np.max(np.abs(gvt - signs[:, None] * vt)) > 1e-10:
-        failures.append("svd: right singular vectors differ from numpy's beyond sign")
+    gap = np.array([np.min(np.abs(np.delete(s, j) - s[j])) for j in range(k)])
+    within("svd right vectors", np.max(np.abs(gvt - signs[:, None] * vt), axis=1),
+           2 * math.sqrt(2) * eps_A * s[0] / gap)
     with h5py.File(upath) as f:
         U = f["X"][:]
-    if U.shape != (700, 6) or np.max(np.abs(U.T @ U - np.eye(6))) > 1e-12 or \
-            np.max(np.abs(U @ np.diag(sv) @ gvt - X)) > 1e-12 * np.max(np.abs(X)) * 100:
-        failures.append("svd: U is not orthonormal or U S V^T != X")
+    if U.shape != (n, k):
+        failures.append(f"svd: U has shape {U.shape}")
+        return
+    within("svd U orthonormal", np.max(np.abs(U.T @ U - np.eye(k))),
+           2 * kappa * (eps_A + k * EPS) + (k * math.sqrt(n) + 3) * EPS)
+    within("svd U S Vt = X", np.abs(U @ np.diag(sv) @ gvt - X),
+           4 * k ** 1.5 * EPS * np.linalg.norm(X, axis=1)[:, None])
 
 
 def main():
@@ -159,7 +235,7 @@ def main():
                 args = [path, "--cov", cov] + (["--weights", "/W"] if weighted else [])
                 got = fit_json(args)
                 compare(f"n={n} p={p} {kind} {'WLS' if weighted else 'OLS'} {cov}", got, res,
-                        weighted)
+                        X, y, w if weighted else None)
                 ncases += 1
         # straight from a CSV through a formula
         X, y, _ = make(rng, 400, 4, "none", 1.0)
@@ -170,10 +246,13 @@ def main():
                 f.write(",".join(repr(float(v)) for v in row) + f",{float(yi)!r}\n")
         got = fit_json([csv, "-f", "y ~ a + b + c + d"])
         res = sm.OLS(y, sm.add_constant(X)).fit()
-        compare("CSV y ~ a + b + c + d", got, res, False)
+        compare("CSV y ~ a + b + c + d", got, res, sm.add_constant(X), y, None)
         ncases += 1
         check_svd(rng, tmp)
     print(f"{ncases} fits compared with statsmodels; svd compared with numpy")
+    print("margins (largest |difference| / derived tolerance; 1 fails):")
+    for name in sorted(margins):
+        print(f"  {name:22s} {margins[name]:.2e}")
     if failures:
         print(f"{len(failures)} mismatches:\n  " + "\n  ".join(failures[:60]))
         return 1
