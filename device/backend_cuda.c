@@ -942,7 +942,6 @@ static const ooc_backend_ops cuda_ops = {
     .begin = cuda_begin,
     .accumulate = cuda_accumulate,
     .finish = cuda_finish,
-    .hc_meat = NULL,   /* host default (second passes are host-bound) */
     .project = NULL,
     .solve_triangle = cuda_solve_triangle,
     .svd_triangle = cuda_svd_triangle,

@@ -17,6 +17,7 @@ if(OOC_FUZZ)
     set(target fuzz_${name})
     add_executable(${target} ${target}.c
       ${PROJECT_SOURCE_DIR}/host/src/csv.c
+      ${PROJECT_SOURCE_DIR}/host/src/bytesource.c
       ${PROJECT_SOURCE_DIR}/host/src/numparse.c
       ${PROJECT_SOURCE_DIR}/host/src/error.c)
     target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/host/src
@@ -24,7 +25,7 @@ if(OOC_FUZZ)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined
                            -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
     target_link_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_libraries(${target} PRIVATE Threads::Threads m)
+    target_link_libraries(${target} PRIVATE ooc_compression Threads::Threads m)
     ooc_set_warnings(${target})
     set(scratch ${CMAKE_CURRENT_BINARY_DIR}/${target}_corpus)
     file(MAKE_DIRECTORY ${scratch})

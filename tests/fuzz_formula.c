@@ -2,12 +2,15 @@
  * fuzz_formula.c — libFuzzer target for the formula module: arbitrary text
  * is parsed as a formula (with one formula variable `lnames`), and when it
  * parses, bound to a fixed header and a small fixed block, its levels are
- * scanned, its columns built and the block evaluated.  Any crash, sanitizer
- * report or inconsistent result (a failing call without a message, a
- * formula error without the "formula error: " prefix, rows lost) aborts.
+ * scanned, its columns built and the block evaluated, and each non-finite
+ * value it reports described.  Any crash, sanitizer report or inconsistent
+ * result (a failing call without a message, a formula error without the
+ * "formula error: " prefix, rows lost, a non-finite report that does not
+ * match X and y) aborts.
  */
 #include "model.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,31 @@ static const char *const rows[NROWS][NCOLS] = {
     {"3", "-1", "0.5", "inf", "-0", "2", "mid", "True"},
     {"4", "0", "7", "8", "9", "1", "", "False"},
 };
+
+/* The non-finite report of one evaluation against the values written
+ * (X: n rows of p; y: n values, or NULL). */
+static void check_nonfinite(const ooc_model *m, ooc_model_scratch *s, const ooc_csv_block *blk,
+                            const ooc_nonfinite *nf, const double *X, const double *y, size_t n,
+                            size_t p)
+{
+    uint64_t reported = 0, found = 0;
+    for (size_t i = 0; i < nf->n; i++) {
+        const ooc_nonfinite_entry *e = &nf->items[i];
+        if (e->column > p || (e->column == p && !y) || e->count == 0 || e->record >= NROWS)
+            abort();
+        reported += e->count;
+        char what[128];
+        double v = ooc_model_describe_nonfinite(m, s, blk, e->record, e->column, what, sizeof what);
+        if (isfinite(v) || what[0] == '\0')
+            abort();
+    }
+    for (size_t k = 0; k < n * p; k++)
+        found += !isfinite(X[k]);
+    for (size_t k = 0; y && k < n; k++)
+        found += !isfinite(y[k]);
+    if (reported != found)
+        abort();
+}
 
 static void check_failure(ooc_status st, const ooc_error *err)
 {
@@ -59,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     ooc_csv_block blk = {NROWS, NCOLS, fields, lens, lines, 0, NULL, 0, 0};
-    ooc_model_data_options opts = {"fuzz.csv", NULL, 0, false};
+    ooc_model_data_options opts = {
+        .file_name = "fuzz.csv", .na_values = NULL, .n_na_values = 0, .missing_is_error = false};
     st = ooc_model_bind(m, header, NCOLS, &blk, &opts, &err);
     if (st == OOC_OK && ooc_model_needs_level_scan(m))
         st = ooc_model_scan_levels(m, &blk, &err);
@@ -76,12 +105,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double *X = malloc((p ? p : 1) * NROWS * sizeof *X);
     double y[NROWS];
     size_t n = 0, dropped = 0;
+    ooc_nonfinite nf = {0};
     if (s && X) {
-        st = ooc_model_eval(m, s, &blk, X, y, &n, &dropped, &err);
+        st = ooc_model_eval(m, s, &blk, X, y, &n, &dropped, &nf, &err);
         check_failure(st, &err);
         if (st == OOC_OK && n + dropped != NROWS)
             abort();
+        if (st == OOC_OK)
+            check_nonfinite(m, s, &blk, &nf, X, ooc_model_has_response(m) ? y : NULL, n, p);
     }
+    ooc_nonfinite_free(&nf);
     free(X);
 out:
     ooc_model_scratch_free(s);

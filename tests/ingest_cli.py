@@ -37,7 +37,7 @@ def write(path, text):
 
 
 def leftovers(d):
-    return [p for p in os.listdir(d) if ".tmp" in p]
+    return [p for p in os.listdir(d) if ".tmp" in p or ".oocsolve-partial-" in p]
 
 
 with tempfile.TemporaryDirectory() as d:

@@ -292,7 +292,7 @@ static void run_write_case(const write_case *wc, int level, bool shuffle, int nt
         CHECK(stats.stored_bytes == raw);
     else if (!wc->incompressible && n > 0)
         CHECK(stats.stored_bytes < raw);
-    CHECK(count_entries(".", ".h5w_case.h5.tmp-") == 0);
+    CHECK(count_entries(".", "h5w_case.h5.oocsolve-partial-") == 0);
 
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     CHECK(f >= 0);
@@ -508,12 +508,12 @@ static void test_abort_and_failures(void)
     ooc_h5_writer_options o = {.path = "h5w_keep.h5", .ncols = 4, .with_y = true,
                                .chunk_rows = 3, .level = 1, .shuffle = true, .nthreads = 3};
     CHECK(ooc_h5w_create(&o, &w, &err) == OOC_OK);
-    CHECK(count_entries(".", ".h5w_keep.h5.tmp-") == 1);
+    CHECK(count_entries(".", "h5w_keep.h5.oocsolve-partial-") == 1);
     CHECK(ooc_h5w_append(w, X, y, 10, &err) == OOC_OK);
     ooc_h5w_abort(w);
     ooc_h5w_abort(NULL);
     CHECK(file_has_text("h5w_keep.h5", "precious"));
-    CHECK(count_entries(".", ".h5w_keep.h5.tmp-") == 0);
+    CHECK(count_entries(".", "h5w_keep.h5.oocsolve-partial-") == 0);
 
     /* Abort without an existing file leaves nothing. */
     o.path = "h5w_aborted.h5";
@@ -521,7 +521,7 @@ static void test_abort_and_failures(void)
     CHECK(ooc_h5w_append(w, X, y, 4, &err) == OOC_OK);
     ooc_h5w_abort(w);
     CHECK(!file_exists("h5w_aborted.h5"));
-    CHECK(count_entries(".", ".h5w_aborted.h5.tmp-") == 0);
+    CHECK(count_entries(".", "h5w_aborted.h5.oocsolve-partial-") == 0);
 
     /* Successful commit replaces the existing file. */
     o.path = "h5w_keep.h5";
@@ -541,7 +541,7 @@ static void test_abort_and_failures(void)
     CHECK(ooc_h5w_commit(w, NULL, &err) == OOC_ERR_IO);
     CHECK(strstr(err.message, "h5w_dir.h5") != NULL);
     CHECK(file_has_text("h5w_dir.h5/inside.txt", "inside"));
-    CHECK(count_entries(".", ".h5w_dir.h5.tmp-") == 0);
+    CHECK(count_entries(".", "h5w_dir.h5.oocsolve-partial-") == 0);
     unlink("h5w_dir.h5/inside.txt");
     rmdir("h5w_dir.h5");
 
@@ -555,7 +555,7 @@ static void test_abort_and_failures(void)
         struct dirent *e;
         char victim[300];
         while (d && (e = readdir(d)) != NULL)
-            if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp-")) {
+            if (strstr(e->d_name, ".oocsolve-partial-")) {
                 snprintf(victim, sizeof victim, "h5w_gone/%s", e->d_name);
                 unlink(victim);
             }

@@ -2,8 +2,9 @@
  * cli.h — pieces shared by the oocsolve command-line subcommands.
  *
  * Each subcommand is `int ooc_cmd_NAME(int argc, char **argv)` with argv[0]
- * the subcommand name; it returns the process exit code (0 ok, 1 failure,
- * 2 usage error, 130 interrupted).  Messages go to stderr, results to stdout.
+ * the subcommand name; it returns the process exit code (OOC_CLI_EXIT_HELP:
+ * 0 ok, 1 failure, 2 usage error, 128+N stopped by signal N).  Messages go
+ * to stderr, results to stdout; main() checks that stdout was written.
  */
 #ifndef OOC_CLI_H
 #define OOC_CLI_H
@@ -12,14 +13,43 @@
 #include "progress.h"
 #include "trace.h"
 
-/* Raised by the SIGINT/SIGTERM handler installed by main(). */
+/* The cancel flag passed to the library: 0, or the number of the first
+ * terminating signal (SIGINT, SIGTERM, SIGHUP, SIGPIPE, ...) that main()'s
+ * handler caught. */
 extern volatile int ooc_cli_cancel;
+
+/* The "exit status" paragraph that ends every --help (one text for all). */
+#define OOC_CLI_EXIT_HELP                                                                          \
+    "\nexit status: 0 success; 1 error (the message says what and where); 2 usage error\n"        \
+    "(a bad option, or an output that is an input or not a regular file); 128+N stopped\n"      \
+    "by signal N (130 Ctrl-C, 129 SIGHUP, 141 SIGPIPE, 143 SIGTERM), leaving no output.\n"
 
 /* Log sink that writes "oocsolve: warning: ..." lines to stderr. */
 extern const ooc_log_sink ooc_cli_log;
 
-/* Print "oocsolve: error: <message>" for a failed call and return the exit code for `status`. */
+/* Print "oocsolve: error: <message>" for a failed call and return the exit
+ * code for its status: 128 + the signal for OOC_ERR_INTERRUPTED, else 1. */
 int ooc_cli_fail(const ooc_error *err);
+
+/* The path the library should read for an input argument: "-" means
+ * standard input, read as /dev/stdin (a pipe is read as a stream). */
+const char *ooc_cli_input_path(const char *arg);
+
+/* A file a command reads or writes: how the command line named it ("the
+ * input", "-o", "--u-out") and its path (NULL: not given). */
+typedef struct ooc_cli_file {
+    const char *what;
+    const char *path;
+} ooc_cli_file;
+
+/* Refuse, before any work, an output that would destroy something: one that
+ * is the same file as an input or as another output (links and relative
+ * paths resolved: same device and inode, or the same name in the same
+ * directory for outputs not yet there), an existing output that is not a
+ * regular file (a device, FIFO, socket or directory, which the rename into
+ * place would replace), or "-".  Prints the message and returns false. */
+bool ooc_cli_check_outputs(const ooc_cli_file *inputs, size_t ninputs,
+                           const ooc_cli_file *outputs, size_t noutputs);
 
 /* Formula variables collected from repeated --var NAME=VALUE options.
  * VALUE is a list literal ("[0, 1, 2]", "['a','b']") or a bare comma list
@@ -30,15 +60,17 @@ typedef struct ooc_cli_vars {
     size_t n;
 } ooc_cli_vars;
 
-/* Add one --var argument; prints a message and returns false if malformed. */
+/* Add one --var argument; prints a message and returns false if malformed
+ * or when NAME was given before. */
 bool ooc_cli_vars_add(ooc_cli_vars *vars, const char *arg);
 /* Free the owned strings and empty the list (an empty list is fine). */
 void ooc_cli_vars_free(ooc_cli_vars *vars);
 
 /* CSV options shared by ingest, fit and svd: --delimiter C (one character,
- * or "tab"/"\t"), --na-values a,b,c (replaces the default list; owned
- * storage in `storage`), --missing drop|error.  Each returns false after
- * printing a message when the value is invalid. */
+ * or "tab"/"\t"), --na-values a,b,c (added to the default list, as pandas'
+ * na_values; owned storage in `storage`), --keep-default-na true|false
+ * (false: --na-values alone), --missing drop|error.  Each returns false
+ * after printing a message when the value is invalid. */
 typedef struct ooc_cli_na_storage {
     char *text;          /* the comma list, split in place */
     const char **items;
@@ -48,6 +80,23 @@ bool ooc_cli_parse_na_values(const char *arg, ooc_csv_settings *csv, ooc_cli_na_
 /* Free what --na-values stored and reset it (an unused storage is fine). */
 void ooc_cli_na_storage_free(ooc_cli_na_storage *storage);
 bool ooc_cli_parse_missing(const char *arg, ooc_csv_settings *csv);
+bool ooc_cli_parse_keep_default_na(const char *arg, ooc_csv_settings *csv);
+
+/* Column types pinned by repeated --dtype NAME=TYPE[,NAME=TYPE...] options,
+ * pandas' spellings: float, float64, int, int64 (numeric); str, object,
+ * category (categorical).  Owned names; csv->dtypes points at the list. */
+typedef struct ooc_cli_dtypes {
+    ooc_column_dtype *items;
+    size_t n;
+} ooc_cli_dtypes;
+/* Add one --dtype argument and point csv at the list; prints a message and
+ * returns false when malformed, a type is unknown or out of memory. */
+bool ooc_cli_dtypes_add(ooc_cli_dtypes *dtypes, const char *arg, ooc_csv_settings *csv);
+/* Free the owned names and empty the list (an empty list is fine). */
+void ooc_cli_dtypes_free(ooc_cli_dtypes *dtypes);
+
+/* --max-levels' default: a categorical with more levels is refused. */
+#define OOC_CLI_MAX_LEVELS 10000
 
 /* Parse a non-negative integer option value into *out; false (with a message) if invalid. */
 bool ooc_cli_parse_size(const char *option, const char *arg, size_t *out);

@@ -36,7 +36,7 @@ static void devices_usage(FILE *to)
             "\n"
             "options:\n"
             "      --json   one JSON object on stdout: \"cpu\" (as in fit --json), \"cuda_plugin\",\n"
-            "               \"gpus\" and \"no_gpus_reason\"\n");
+            "               \"gpus\" and \"no_gpus_reason\"\n" OOC_CLI_EXIT_HELP);
 }
 
 /* The CPU section of the text output. */

@@ -46,6 +46,8 @@ static void fit_usage(FILE *to)
             "      --x-dataset PATH   HDF5: design matrix dataset (default /X)\n"
             "      --y-dataset PATH   HDF5: response dataset (default /Y)\n"
             "      --delimiter C, --na-values LIST, --missing drop|error   CSV reading\n"
+            "      --keep-default-na B, --dtype NAME=TYPE, --max-levels N  CSV reading, as for\n"
+            "                         ingest (--max-levels default 10000; 0: no limit)\n"
             "      --device D         auto (default: GPU 0 when the CUDA plugin finds a GPU, else\n"
             "                         the CPU) | cpu | gpu | gpu:N | gpu:N,M,...  (oocsolve devices)\n"
             "      --json             JSON on stdout instead of the text summary (its \"cpu\"\n"
@@ -53,7 +55,12 @@ static void fit_usage(FILE *to)
             "      --threads N        worker threads (default: 2 for the solver, all cores for reading)\n"
             "      --block-rows N     rows per block (default: the backend's preference)\n"
             "      --progress MODE    auto (default: on when stderr is a terminal) | on | off\n"
-            "      --profile FILE     write a Chrome trace (Perfetto) of the run and print a stage summary\n");
+            "      --profile FILE     write a Chrome trace (Perfetto) of the run and print a stage summary\n"
+            "\n"
+            "INPUT may be '-' (standard input) or a pipe, read as CSV: kept in memory, or\n"
+            "spooled to $TMPDIR, for the passes after the first (--cov HC*, refinement); a CSV\n"
+            "whose name ends in .gz, .zst, .bz2 or .xz is decompressed as it is read.\n"
+            OOC_CLI_EXIT_HELP);
 }
 
 static void svd_usage(FILE *to)
@@ -70,10 +77,14 @@ static void svd_usage(FILE *to)
             "      --u-out FILE.h5    write U = X V S^-1 (rows x K) as /X of a new HDF5 file\n"
             "      --method M         qr (default) | normal\n"
             "  -f, --formula F, --var NAME=VALUE, --weights NAME, --x-dataset PATH,\n"
-            "      --delimiter C, --na-values LIST, --missing MODE   as for fit\n"
+            "      --delimiter C, --na-values LIST, --missing MODE, --keep-default-na B,\n"
+            "      --dtype NAME=TYPE, --max-levels N                 as for fit\n"
             "      --json             JSON on stdout (with the \"cpu\" object of fit's)\n"
             "      --device D, --threads N, --block-rows N, --progress MODE, --profile FILE\n"
-            "                         as for fit\n");
+            "                         as for fit\n"
+            "\n"
+            "INPUT may be '-', a pipe or a compressed CSV, as for fit.  FILE.h5 appears only when\n"
+            "complete, and must not be INPUT itself or a special file.\n" OOC_CLI_EXIT_HELP);
 }
 
 static double wall_seconds(void)
@@ -88,6 +99,7 @@ typedef struct common_args {
     ooc_source_options src;
     ooc_cli_vars vars;
     ooc_cli_na_storage na;
+    ooc_cli_dtypes dtypes;
     ooc_method method;
     const char *device;              /* --device spec */
     ooc_log_level device_log_min;    /* least severe backend message shown */
@@ -103,7 +115,7 @@ typedef struct common_args {
 enum {
     OPT_VAR = 256, OPT_METHOD, OPT_REFINE, OPT_NO_REFINE, OPT_COV, OPT_WEIGHTS, OPT_YCOL, OPT_XDS, OPT_YDS,
     OPT_DELIM, OPT_NA, OPT_MISSING, OPT_JSON, OPT_THREADS, OPT_BLOCK, OPT_VECTORS, OPT_UOUT,
-    OPT_DEVICE, OPT_PROGRESS, OPT_PROFILE
+    OPT_DEVICE, OPT_PROGRESS, OPT_PROFILE, OPT_KEEP_NA, OPT_NO_NA, OPT_DTYPE, OPT_MAX_LEVELS
 };
 
 /* Handle an option both subcommands accept: 1 handled, 0 not ours, -1 invalid. */
@@ -134,6 +146,11 @@ static int common_option(int c, const char *arg, common_args *a)
     case OPT_DELIM: return ooc_cli_parse_delimiter(arg, &a->src.csv.delimiter) ? 1 : -1;
     case OPT_NA: return ooc_cli_parse_na_values(arg, &a->src.csv, &a->na) ? 1 : -1;
     case OPT_MISSING: return ooc_cli_parse_missing(arg, &a->src.csv) ? 1 : -1;
+    case OPT_KEEP_NA: return ooc_cli_parse_keep_default_na(arg, &a->src.csv) ? 1 : -1;
+    case OPT_NO_NA: a->src.csv.no_default_na = true; return 1;
+    case OPT_DTYPE: return ooc_cli_dtypes_add(&a->dtypes, arg, &a->src.csv) ? 1 : -1;
+    case OPT_MAX_LEVELS:
+        return ooc_cli_parse_size("--max-levels", arg, &a->src.max_levels) ? 1 : -1;
     case OPT_JSON: a->json = true; return 1;
     case OPT_DEVICE: {
         ooc_device_spec spec;
@@ -158,6 +175,7 @@ static void common_init(common_args *a, bool need_y)
 {
     *a = (common_args){.method = OOC_METHOD_QR, .device = "auto"};
     ooc_source_options_init(&a->src);
+    a->src.max_levels = OOC_CLI_MAX_LEVELS;
     a->src.need_y = need_y;
     if (!need_y)
         a->src.y_dataset = NULL; /* svd reads X only: decoding /Y would be wasted work */
@@ -169,11 +187,15 @@ typedef int (*own_option_fn)(int c, const char *arg, common_args *a, void *own);
 
 /* Parse fit's or svd's command line (named `label` in messages): the shared
  * options into a, the subcommand's through own_option, -h, and exactly one
- * INPUT into a->input.  Returns -1 to go on, else the exit code: 0 after
- * printing usage for -h, 2 for a usage error (message printed). */
+ * INPUT into a->input ("-": /dev/stdin); then the outputs, --profile and
+ * svd's --u-out (*u_out once parsed; u_out is NULL for fit), are checked
+ * against INPUT (ooc_cli_check_outputs).  Returns -1 to go on, else the exit
+ * code: 0 after printing usage for -h, 2 for a usage error or a refused
+ * output (message printed). */
 static int parse_command_line(int argc, char **argv, const char *label, const char *shortopts,
                               const struct option *longopts, common_args *a,
-                              own_option_fn own_option, void *own, void (*usage)(FILE *to))
+                              own_option_fn own_option, void *own, const char *const *u_out,
+                              void (*usage)(FILE *to))
 {
     int c;
     optind = 1;
@@ -197,8 +219,11 @@ static int parse_command_line(int argc, char **argv, const char *label, const ch
         usage(stderr);
         return 2;
     }
-    a->input = argv[optind];
-    return -1;
+    a->input = ooc_cli_input_path(argv[optind]);
+    const ooc_cli_file inputs[] = {{"the input", a->input}};
+    const ooc_cli_file outputs[] = {{"--profile", a->prof.trace_path},
+                                    {"--u-out", u_out ? *u_out : NULL}};
+    return ooc_cli_check_outputs(inputs, 1, outputs, 2) ? -1 : 2;
 }
 
 /* Log sink of the backend: forwards messages at least as severe as the
@@ -290,6 +315,7 @@ static void common_free(common_args *a)
 {
     ooc_cli_vars_free(&a->vars);
     ooc_cli_na_storage_free(&a->na);
+    ooc_cli_dtypes_free(&a->dtypes);
 }
 
 #define COMMON_LONGOPTS                                                                            \
@@ -300,6 +326,10 @@ static void common_free(common_args *a)
         {"delimiter", required_argument, NULL, OPT_DELIM},                                        \
         {"na-values", required_argument, NULL, OPT_NA},                                           \
         {"missing", required_argument, NULL, OPT_MISSING},                                        \
+        {"keep-default-na", required_argument, NULL, OPT_KEEP_NA},                                \
+        {"no-default-na", no_argument, NULL, OPT_NO_NA},                                          \
+        {"dtype", required_argument, NULL, OPT_DTYPE},                                            \
+        {"max-levels", required_argument, NULL, OPT_MAX_LEVELS},                                  \
         {"json", no_argument, NULL, OPT_JSON}, {"threads", required_argument, NULL, OPT_THREADS}, \
         {"block-rows", required_argument, NULL, OPT_BLOCK},                                       \
         {"device", required_argument, NULL, OPT_DEVICE},                                          \
@@ -369,7 +399,7 @@ int ooc_cmd_fit(int argc, char **argv)
     ooc_backend *be = NULL;
     ooc_source *src = NULL;
     ooc_fit_result *res = NULL;
-    int rc = parse_command_line(argc, argv, "fit", "f:h", longopts, &a, fit_option, &fo,
+    int rc = parse_command_line(argc, argv, "fit", "f:h", longopts, &a, fit_option, &fo, NULL,
                                 fit_usage);
     if (rc >= 0)
         goto out;
@@ -418,7 +448,7 @@ int ooc_cmd_svd(int argc, char **argv)
     ooc_source *src = NULL;
     ooc_svd_result *res = NULL;
     int rc = parse_command_line(argc, argv, "svd", "f:k:h", longopts, &a, svd_option, &so,
-                                svd_usage);
+                                &so.u_out, svd_usage);
     if (rc >= 0)
         goto out;
     rc = open_pipeline(&a, "svd", argc, argv, &be, &src);

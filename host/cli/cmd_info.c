@@ -18,7 +18,7 @@ static void info_usage(FILE *to)
             "`formula` and `column_names` attributes.\n"
             "\n"
             "options:\n"
-            "      --json    one JSON object on stdout instead of text\n");
+            "      --json    one JSON object on stdout instead of text\n" OOC_CLI_EXIT_HELP);
 }
 
 int ooc_cmd_info(int argc, char **argv)
@@ -50,7 +50,7 @@ int ooc_cmd_info(int argc, char **argv)
                              : ooc_h5_describe(argv[optind], &text, &err);
     if (status != OOC_OK)
         return ooc_cli_fail(&err);
-    fputs(text, stdout);
+    fputs(text, stdout); /* main() checks that it was written */
     free(text);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return 0;
 }

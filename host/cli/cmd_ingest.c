@@ -1,4 +1,6 @@
-/* cmd_ingest.c — `oocsolve ingest CSV -f FORMULA -o OUT.h5 [options]`. */
+/* cmd_ingest.c — `oocsolve ingest CSV -f FORMULA -o OUT.h5 [options]`.
+ * CSV may be "-" (standard input), a FIFO or a compressed file; OUT.h5 and
+ * --profile must not be the CSV itself or a special file (refused first). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -13,14 +15,26 @@ static void ingest_usage(FILE *to)
             "\n"
             "Evaluates a patsy-compatible formula on every row of CSV and writes the design\n"
             "matrix to OUT.h5 as /X (and the response as /Y): chunked, shuffle + deflate,\n"
-            "readable by PyTables and h5py.  OUT.h5 appears only when complete.\n"
+            "readable by PyTables and h5py.  OUT.h5 appears only when complete; until then\n"
+            "it is OUT.h5.oocsolve-partial-XXXXXX, removed on any error or signal.\n"
+            "\n"
+            "CSV may be '-' (standard input) or a pipe (a FIFO, <(zcat big.csv.gz)), read in\n"
+            "one pass, or spooled to $TMPDIR when the formula needs a second one (levels to\n"
+            "discover); a name ending in .gz, .zst, .bz2 or .xz is decompressed as it is read.\n"
             "\n"
             "options:\n"
             "  -f, --formula F        e.g. \"y ~ 0 + a + b + a:b + C(cat1, Treatment, levels=lnames)\"\n"
             "  -o, --output FILE      HDF5 file to write\n"
             "      --var NAME=VALUE   a value the formula names, e.g. --var lnames=0,1,2,3,4\n"
             "      --delimiter C      field delimiter (default ','; 'tab' for tab)\n"
-            "      --na-values LIST   comma list of texts meaning missing (default: pandas' list)\n"
+            "      --na-values LIST   comma list of more texts meaning missing (added to pandas'\n"
+            "                         default list: empty, NA, NaN, nan, NULL, ...)\n"
+            "      --keep-default-na B  true (default) | false: only --na-values mean missing\n"
+            "      --dtype NAME=TYPE  pin a column's type, as pandas' dtype=: float, int (numeric;\n"
+            "                         a non-number is then an error) or str, category\n"
+            "                         (categorical); repeat or comma-separate, e.g. a=float,g=str\n"
+            "      --max-levels N     refuse a categorical with more levels (default 10000; 0: no\n"
+            "                         limit)\n"
             "      --missing MODE     drop (default: drop rows with missing values, as patsy) | error\n"
             "      --level N          deflate level 0-9 (default 1; 0 = no compression)\n"
             "      --no-shuffle       do not byte-shuffle before deflate\n"
@@ -31,13 +45,14 @@ static void ingest_usage(FILE *to)
             "      --json             print statistics as JSON on stdout\n"
             "      --progress MODE    auto (default: on when stderr is a terminal) | on | off\n"
             "      --profile FILE     write a Chrome trace (Perfetto) of the run and print a stage summary\n"
-            "  -q, --quiet            no summary line on stderr\n");
+            "  -q, --quiet            no summary line on stderr\n" OOC_CLI_EXIT_HELP);
 }
 
 int ooc_cmd_ingest(int argc, char **argv)
 {
     enum { OPT_VAR = 256, OPT_DELIM, OPT_NA, OPT_MISSING, OPT_LEVEL, OPT_NOSHUF, OPT_CHUNK,
-           OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_PROFILE, OPT_FSYNC };
+           OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_PROFILE, OPT_FSYNC, OPT_KEEP_NA, OPT_NO_NA,
+           OPT_DTYPE, OPT_MAX_LEVELS };
     static const struct option longopts[] = {
         {"formula", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
@@ -45,6 +60,10 @@ int ooc_cmd_ingest(int argc, char **argv)
         {"delimiter", required_argument, NULL, OPT_DELIM},
         {"na-values", required_argument, NULL, OPT_NA},
         {"missing", required_argument, NULL, OPT_MISSING},
+        {"keep-default-na", required_argument, NULL, OPT_KEEP_NA},
+        {"no-default-na", no_argument, NULL, OPT_NO_NA},
+        {"dtype", required_argument, NULL, OPT_DTYPE},
+        {"max-levels", required_argument, NULL, OPT_MAX_LEVELS},
         {"level", required_argument, NULL, OPT_LEVEL},
         {"no-shuffle", no_argument, NULL, OPT_NOSHUF},
         {"chunk-rows", required_argument, NULL, OPT_CHUNK},
@@ -59,8 +78,10 @@ int ooc_cmd_ingest(int argc, char **argv)
     };
     ooc_ingest_options o;
     ooc_ingest_options_init(&o);
+    o.max_levels = OOC_CLI_MAX_LEVELS;
     ooc_cli_vars vars = {0};
     ooc_cli_na_storage na = {0};
+    ooc_cli_dtypes dtypes = {0};
     ooc_cli_profile prof = {0};
     bool json = false, quiet = false;
     int rc = 2;
@@ -88,6 +109,19 @@ int ooc_cmd_ingest(int argc, char **argv)
             break;
         case OPT_MISSING:
             if (!ooc_cli_parse_missing(optarg, &o.csv))
+                goto out;
+            break;
+        case OPT_KEEP_NA:
+            if (!ooc_cli_parse_keep_default_na(optarg, &o.csv))
+                goto out;
+            break;
+        case OPT_NO_NA: o.csv.no_default_na = true; break;
+        case OPT_DTYPE:
+            if (!ooc_cli_dtypes_add(&dtypes, optarg, &o.csv))
+                goto out;
+            break;
+        case OPT_MAX_LEVELS:
+            if (!ooc_cli_parse_size("--max-levels", optarg, &o.max_levels))
                 goto out;
             break;
         case OPT_LEVEL:
@@ -122,7 +156,11 @@ int ooc_cmd_ingest(int argc, char **argv)
         ingest_usage(stderr);
         goto out;
     }
-    o.csv_path = argv[optind];
+    o.csv_path = ooc_cli_input_path(argv[optind]);
+    const ooc_cli_file inputs[] = {{"the input CSV", o.csv_path}};
+    const ooc_cli_file outputs[] = {{"-o", o.output_path}, {"--profile", prof.trace_path}};
+    if (!ooc_cli_check_outputs(inputs, 1, outputs, 2))
+        goto out;
     o.vars = vars.items;
     o.nvars = vars.n;
     o.cancel = &ooc_cli_cancel;
@@ -161,5 +199,6 @@ int ooc_cmd_ingest(int argc, char **argv)
 out:
     ooc_cli_vars_free(&vars);
     ooc_cli_na_storage_free(&na);
+    ooc_cli_dtypes_free(&dtypes);
     return rc;
 }

@@ -125,7 +125,8 @@ static void profile_svg_usage(FILE *to)
             "usage: oocsolve profile-svg TRACE.json -o OUT.svg [--width PX] [--title TEXT]\n"
             "\n"
             "Renders a trace written by --profile as a self-contained SVG: a lane per thread\n"
-            "with the stages' spans, a legend, a time axis, and RSS / CPU %% charts below.\n");
+            "with the stages' spans, a legend, a time axis, and RSS / CPU %% charts below.\n"
+            "OUT.svg must not be TRACE.json itself or a special file.\n" OOC_CLI_EXIT_HELP);
 }
 
 static void profile_summary_usage(FILE *to)
@@ -134,7 +135,7 @@ static void profile_summary_usage(FILE *to)
             "usage: oocsolve profile-summary TRACE.json\n"
             "\n"
             "Prints the table shown at the end of a profiled run: time per stage, overlap,\n"
-            "and the stage that bounded the run.\n");
+            "and the stage that bounded the run.\n" OOC_CLI_EXIT_HELP);
 }
 
 int ooc_cmd_profile_svg(int argc, char **argv)
@@ -172,6 +173,10 @@ int ooc_cmd_profile_svg(int argc, char **argv)
         profile_svg_usage(stderr);
         return 2;
     }
+    const ooc_cli_file inputs[] = {{"the trace", argv[optind]}};
+    const ooc_cli_file outputs[] = {{"-o", output}};
+    if (!ooc_cli_check_outputs(inputs, 1, outputs, 1))
+        return 2;
     ooc_error err = {0};
     ooc_trace_data *data = NULL;
     int rc = 0;

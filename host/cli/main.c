@@ -1,18 +1,27 @@
 /*
  * main.c — the oocsolve command: dispatches to subcommands, installs the
- * SIGINT/SIGTERM handler that raises the cancel flag, and provides the
- * stderr log sink shared by the subcommands.
+ * handler that turns every terminating signal into the cancel flag (so a run
+ * stopped by Ctrl-C, a dropped ssh session, `timeout` or `kill` removes its
+ * temporary files and exits 128 + the signal), checks that standard output
+ * was written, and provides the stderr log sink shared by the subcommands.
  */
 #include "cli.h"
 
+#include "bytesource.h"
+
 #include <cblas.h>
 
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 volatile int ooc_cli_cancel = 0;
+
+/* The thread that runs the command: reads waiting on a pipe happen there. */
+static pthread_t main_thread;
 
 /* Set by the global -v/--verbose option: debug messages are shown too. */
 static int verbose = 0;
@@ -30,15 +39,34 @@ const ooc_log_sink ooc_cli_log = {log_to_stderr, NULL};
 
 int ooc_cli_fail(const ooc_error *err)
 {
-    fprintf(stderr, "oocsolve: error: %s\n",
-            err->message[0] ? err->message : ooc_strerror(err->status));
-    return err->status == OOC_ERR_INTERRUPTED ? 130 : 1;
+    const char *message = err->message[0] ? err->message : ooc_strerror(err->status);
+    /* After a signal any failure is its consequence (an open or read it interrupted). */
+    if (err->status != OOC_ERR_INTERRUPTED && !ooc_cli_cancel) {
+        fprintf(stderr, "oocsolve: error: %s\n", message);
+        return 1;
+    }
+    int signo = ooc_cli_cancel ? ooc_cli_cancel : SIGINT;
+    if (signo == SIGPIPE && err->status != OOC_ERR_INTERRUPTED)
+        return 128 + SIGPIPE; /* a write to a reader that went away (`| head`): quietly */
+    const char *name = sigabbrev_np(signo);
+    fprintf(stderr, "oocsolve: error: %s (SIG%s)\n", message, name ? name : "?");
+    return 128 + signo;
 }
 
+/* The signals whose default action ends the process (core dumps aside):
+ * each raises the cancel flag instead, and the run stops at its next check. */
+static const int terminating_signals[] = {SIGHUP,  SIGINT,  SIGQUIT,   SIGPIPE, SIGALRM, SIGTERM,
+                                          SIGUSR1, SIGUSR2, SIGVTALRM, SIGXCPU, SIGPOLL};
+
+/* Record the first signal.  Any thread may receive it; one that is not the
+ * main thread passes it on, so that a read the main thread waits in (a pipe)
+ * returns EINTR and sees the flag (pthread_kill is async-signal-safe). */
 static void on_signal(int signo)
 {
-    (void)signo;
-    ooc_cli_cancel = 1;
+    if (!ooc_cli_cancel)
+        ooc_cli_cancel = signo;
+    if (!pthread_equal(pthread_self(), main_thread))
+        pthread_kill(main_thread, signo);
 }
 
 static void install_signal_handlers(void)
@@ -46,9 +74,34 @@ static void install_signal_handlers(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigfillset(&sa.sa_mask); /* one handler at a time */
+    main_thread = pthread_self();
+    for (size_t i = 0; i < sizeof terminating_signals / sizeof terminating_signals[0]; i++)
+        sigaction(terminating_signals[i], &sa, NULL);
+    /* Past a file size limit a write then fails with EFBIG, reported as an error, and the
+     * temporary file is removed, instead of the process dying with it in place. */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+/* After the command: everything printed must have reached standard output
+ * (a full disk, a closed descriptor).  Returns the exit code: rc when the
+ * command failed already (it said why); else 1 with a message when stdout
+ * failed, or 128+SIGPIPE, silently, when its reader went away (as if SIGPIPE
+ * had ended the process, which is what `| head` expects). */
+static int finish_stdout(int rc)
+{
+    errno = 0;
+    bool flushed = fflush(stdout) == 0;
+    int saved = errno;
+    if (rc != 0 || (flushed && !ferror(stdout)))
+        return rc;
+    if (saved == EPIPE || ooc_cli_cancel == SIGPIPE)
+        return 128 + SIGPIPE;
+    if (saved)
+        fprintf(stderr, "oocsolve: error: cannot write to standard output: %s\n", strerror(saved));
+    else
+        fprintf(stderr, "oocsolve: error: cannot write to standard output\n");
+    return 1;
 }
 
 static void usage(FILE *to)
@@ -66,7 +119,7 @@ static void usage(FILE *to)
             "  profile-svg TRACE.json -o OUT.svg render a --profile trace as an SVG timeline\n"
             "  profile-summary TRACE.json        time per stage, overlap, bounding stage\n"
             "\n"
-            "`oocsolve COMMAND --help` describes a command's options.\n");
+            "`oocsolve COMMAND --help` describes a command's options.\n" OOC_CLI_EXIT_HELP);
 }
 
 /* OpenBLAS's pthread build (Debian's default) starts a server thread when
@@ -108,28 +161,36 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
-        return 0;
+        return finish_stdout(0);
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("oocsolve %s\n", ooc_version());
-        return 0;
+        const char *formats = ooc_byte_source_formats();
+        printf("oocsolve %s\ncompressed CSV input: %s\n", ooc_version(),
+               *formats ? formats : "none");
+        return finish_stdout(0);
     }
-    install_signal_handlers();
+    /* cancellable: the command passes ooc_cli_cancel to the library and writes outputs
+     * under temporary names; the others keep the default signal actions (they stop at once,
+     * and have nothing to clean up). */
     static const struct {
         const char *name;
         int (*fn)(int, char **);
+        bool cancellable;
     } commands[] = {
-        {"ingest", ooc_cmd_ingest},
-        {"info", ooc_cmd_info},
-        {"fit", ooc_cmd_fit},
-        {"svd", ooc_cmd_svd},
-        {"devices", ooc_cmd_devices},
-        {"profile-svg", ooc_cmd_profile_svg},
-        {"profile-summary", ooc_cmd_profile_summary},
+        {"ingest", ooc_cmd_ingest, true},
+        {"info", ooc_cmd_info, false},
+        {"fit", ooc_cmd_fit, true},
+        {"svd", ooc_cmd_svd, true},
+        {"devices", ooc_cmd_devices, false},
+        {"profile-svg", ooc_cmd_profile_svg, false},
+        {"profile-summary", ooc_cmd_profile_summary, false},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(cmd, commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
+        if (!strcmp(cmd, commands[i].name)) {
+            if (commands[i].cancellable)
+                install_signal_handlers();
+            return finish_stdout(commands[i].fn(argc - 1, argv + 1));
+        }
     fprintf(stderr, "oocsolve: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;

@@ -72,12 +72,26 @@ typedef struct ooc_formula_var {
     const char *value;
 } ooc_formula_var;
 
+/* A column's type as the caller pins it (pandas' dtype=): numeric (float,
+ * int) or categorical (str, object, category).  Unpinned columns are inferred. */
+typedef enum ooc_column_type { OOC_COLUMN_NUMERIC = 1, OOC_COLUMN_CATEGORICAL = 2 } ooc_column_type;
+
+typedef struct ooc_column_dtype {
+    const char *column;          /* a name in the CSV header */
+    ooc_column_type type;
+} ooc_column_dtype;
+
 /* Options for reading CSV files (shared by ingest and fit-from-CSV). */
 typedef struct ooc_csv_settings {
     char delimiter;              /* default ',' */
-    const char *const *na_values;/* strings that mean "missing"; NULL: pandas' default list */
+    const char *const *na_values;/* more strings that mean "missing", added to pandas' default
+                                  * list (keep_default_na=True); may be NULL */
     size_t n_na_values;
+    bool no_default_na;          /* true: na_values alone mean missing (keep_default_na=False) */
     bool missing_is_error;       /* false (default): drop rows with a missing value, as patsy does */
+    const ooc_column_dtype *dtypes; /* pinned column types; a name not in the header is an
+                                     * OOC_ERR_INVALID_ARG error */
+    size_t ndtypes;
 } ooc_csv_settings;
 
 /* Statistics of one ingest. */
@@ -108,6 +122,7 @@ typedef struct ooc_ingest_options {
     bool shuffle;                /* byte shuffle before deflate; default true */
     size_t chunk_rows;           /* rows per HDF5 chunk; 0: automatic */
     int nthreads;                /* worker threads; 0: number of online CPUs */
+    size_t max_levels;           /* refuse a categorical with more levels; 0 (default): no limit */
     bool durable;                /* fsync the output before renaming it into place (default false) */
     const volatile int *cancel;  /* if non-NULL and becomes non-zero, stop with OOC_ERR_INTERRUPTED */
     ooc_log_sink log;

@@ -11,10 +11,11 @@
  * layout names a weight column), so with R_aug = [[R, z], [0, ρ]]: β = R⁻¹z,
  * RSS = ρ², and the singular values of W^½X are those of R.
  *
- * Optional second-pass operations (NULL: the dispatcher in fit.c computes them
- * on the host with BLAS) take the same host blocks and small host matrices;
- * optional finalize operations (triangular solve, SVD of the triangle; NULL:
- * host LAPACK) take small host matrices after finish().
+ * The optional second-pass operation (NULL: the dispatcher in fit.c computes
+ * it on the host with BLAS) takes the same host blocks and small host
+ * matrices; optional finalize operations (triangular solve, SVD of the
+ * triangle; NULL: host LAPACK) take small host matrices after finish().  The
+ * HC covariance's second pass is host code (fit.c), in the basis R gives.
  *
  * Blocks are host pointers to row-major rows with `layout.ld` doubles per row
  * (the source's [X y w] layout); the first p_aug values of a row are the
@@ -67,12 +68,6 @@ typedef struct ooc_backend_ops {
      * diagonal, non-negative diagonal) into r_aug.  Required.
      * Errors: OOC_ERR_NUMERIC when the factorisation fails. */
     ooc_status (*finish)(ooc_backend *be, double *r_aug, ooc_error *err);
-    /* Optional, second pass (HC covariance): meat += Σ_i (w_i e_i)² x_i x_iᵀ over
-     * the rows, e_i = y_i - x_iᵀβ, x_i the first p = p_aug-1 values of the row,
-     * y at column p; meat is p x p row-major, only its upper triangle is
-     * updated.  NULL: host default. */
-    ooc_status (*hc_meat)(ooc_backend *be, const double *rows, size_t nrows, const double *beta,
-                          double *meat, ooc_error *err);
     /* Optional, second pass (SVD vectors): out = X_rows · M, X_rows the first p
      * values of each row (scaled by √w when weighted), M p x k row-major,
      * out nrows x k row-major.  NULL: host default (dgemm). */

@@ -20,8 +20,11 @@
  *      of panel_rows rows (default 2048, at least 4·p_aug) is full; then the
  *      stack [R; panel] is factored by dgeqrf and the new R is its upper
  *      triangle.  Stacking for dgeqrf measured faster than dtpqrt here.
+ *      Until a worker has folded p_aug rows its R has only as many nonzero
+ *      rows as it has seen (`nr`), and only those are stacked: a wide design
+ *      with few rows costs O(rows²·p_aug) here, not O(p_aug³).
  *    finish() factors the last partial panels and merges the workers' R by QR
- *    of [R_0; R_i].
+ *    of [R_0; R_i] (their nonzero rows).
  *  - normal: upper Gram by dsyrk.  A row-major block is, column-major, the
  *    p_aug×b matrix [X y]ᵀ, so syrk(Upper, NoTrans, n=p_aug, k=b, lda=ld)
  *    reads it in place (weighted rows go through a scaled copy).  finish()
@@ -55,6 +58,10 @@ typedef struct cpu_worker {
                              panel_rows + p_aug: qr keeps R in its top p_aug rows and buffers
                              up to panel_rows rows below it across accumulate calls */
     size_t fill;          /* qr: rows buffered below R, not yet factored */
+    size_t nr;            /* rows of R (in acc, and on top of the panel) that may be nonzero:
+                             min(rows folded, p_aug) for the lapack kernel, else p_aug; the
+                             rest of acc is zero and the panel's rows from nr on hold the
+                             buffered rows */
     double *tau;          /* p_aug */
     double *work;         /* dgeqrf workspace */
     size_t lwork;
@@ -111,28 +118,31 @@ static void copy_rows_colmajor(const ooc_backend_layout *lay, const double *rows
     }
 }
 
-/* QR of the first p + mrows rows of the panel ([R; B], leading dimension
- * ldp): R (p x p column-major, upper) is stored in acc. */
-static ooc_status qr_stack(cpu_worker *w, size_t p, size_t mrows, size_t ldp, ooc_error *err)
+/* QR of the first m rows of the panel ([R; B], leading dimension ldp): the
+ * new R, the upper trapezoid of its first min(m, p) rows, is stored in acc
+ * (column-major p x p, upper) and w->nr becomes min(m, p).  acc's rows from
+ * there on are not written: they are zero, since nr never decreases. */
+static ooc_status qr_stack(cpu_worker *w, size_t p, size_t m, size_t ldp, ooc_error *err)
 {
-    size_t m = mrows + p;
     lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)p,
                                           w->panel, (lapack_int)ldp, w->tau, w->work,
                                           (lapack_int)w->lwork);
     if (info != 0)
         return OOC_FAIL(err, OOC_ERR_INTERNAL, "dgeqrf failed on a %zux%zu panel (info %d)", m,
                         p, (int)info);
+    w->nr = m < p ? m : p;
     for (size_t j = 0; j < p; j++)
-        for (size_t i = 0; i <= j; i++)
+        for (size_t i = 0; i <= j && i < w->nr; i++)
             w->acc[j * p + i] = w->panel[j * ldp + i];
     return OOC_OK;
 }
 
-/* Place R (upper part of acc) on top of the panel (leading dimension ldp). */
+/* Place the nr rows of R (upper part of acc) on top of the panel (leading
+ * dimension ldp). */
 static void put_r_on_top(const cpu_worker *w, size_t p, size_t ldp)
 {
     for (size_t j = 0; j < p; j++)
-        for (size_t i = 0; i < p; i++)
+        for (size_t i = 0; i < w->nr; i++)
             w->panel[j * ldp + i] = i <= j ? w->acc[j * p + i] : 0.0;
 }
 
@@ -142,7 +152,7 @@ static ooc_status flush_panel(cpu_ctx *c, cpu_worker *w, size_t p, ooc_error *er
     if (w->fill == 0)
         return OOC_OK;
     size_t ldp = c->panel_rows + p;
-    ooc_status st = qr_stack(w, p, w->fill, ldp, err);
+    ooc_status st = qr_stack(w, p, w->nr + w->fill, ldp, err);
     if (st == OOC_OK)
         put_r_on_top(w, p, ldp);
     w->fill = 0;
@@ -178,7 +188,7 @@ static ooc_status fold_panel_lapack(cpu_ctx *c, cpu_worker *w, size_t p, size_t 
     for (size_t j = 0; j < p; j++)
         for (size_t i = 0; i < m; i++)
             w->panel[j * ldp + p + i] = w->rpanel[i * stride + j];
-    ooc_status st = qr_stack(w, p, m, ldp, err);
+    ooc_status st = qr_stack(w, p, p + m, ldp, err);
     if (st == OOC_OK)
         acc_to_rrows(w, p);
     return st;
@@ -206,7 +216,7 @@ static ooc_status worker_run(ooc_backend *be, cpu_worker *w, ooc_error *err)
         } else if (c->method == OOC_METHOD_QR) {
             if (m > c->panel_rows - w->fill)
                 m = c->panel_rows - w->fill;
-            copy_rows_colmajor(lay, rows, m, w->panel, c->panel_rows + p, p + w->fill);
+            copy_rows_colmajor(lay, rows, m, w->panel, c->panel_rows + p, w->nr + w->fill);
             w->fill += m;
             if (w->fill == c->panel_rows) {
                 ooc_status st = flush_panel(c, w, p, err);
@@ -327,8 +337,9 @@ static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, o
         cpu_worker *w = &c->workers[t];
         free_worker_buffers(w);
         w->acc = calloc(p * p, sizeof(double));
-        w->panel = calloc((panel_rows + p) * p, sizeof(double)); /* R = 0 on top */
+        w->panel = calloc((panel_rows + p) * p, sizeof(double));
         w->fill = 0;
+        w->nr = method == OOC_METHOD_QR && !c->rows_kernel ? 0 : p;
         w->tau = malloc(p * sizeof(double));
         if (c->rows_kernel) {
             w->rrows = ooc_tsqr_rows_alloc(p, p);
@@ -397,21 +408,25 @@ static ooc_status cpu_accumulate(ooc_backend *be, const double *rows, size_t nro
     return st;
 }
 
-/* Write column-major upper R (p x p) as row-major with a non-negative diagonal. */
-static void emit_r(const double *r, size_t p, double *out)
+/* Write column-major upper R (p x p, rows from nr on zero) as row-major with
+ * a non-negative diagonal.  The zero rows are written without reading acc. */
+static void emit_r(const double *r, size_t p, size_t nr, double *out)
 {
-    for (size_t i = 0; i < p; i++) {
+    for (size_t i = 0; i < nr; i++) {
         double sign = r[i * p + i] < 0.0 ? -1.0 : 1.0;
         for (size_t j = 0; j < p; j++)
             out[i * p + j] = j >= i ? sign * r[j * p + i] : 0.0;
     }
+    memset(out + nr * p, 0, (p - nr) * p * sizeof(double));
 }
 
-static bool all_finite(const double *a, size_t n)
+/* Whether the upper triangle of a worker's acc (its nr rows) is finite. */
+static bool all_finite(const cpu_worker *w, size_t p)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(a[i]))
-            return false;
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = 0; i <= j && i < w->nr; i++)
+            if (!isfinite(w->acc[j * p + i]))
+                return false;
     return true;
 }
 
@@ -439,13 +454,14 @@ static ooc_status gram_to_r(cpu_worker *w0, size_t p, ooc_error *err)
         for (size_t i = 0; i <= k && i < (size_t)rank; i++)
             m[col * p + i] = g[k * p + i] * scale[col];
     }
-    lapack_int qinfo = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)p, (lapack_int)p, m,
+    /* only its first `rank` rows are nonzero: O(rank²·p), not O(p³) */
+    lapack_int qinfo = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, rank, (lapack_int)p, m,
                                            (lapack_int)p, w0->tau, w0->work,
                                            (lapack_int)w0->lwork);
     OOC_FAIL_IF(qinfo != 0, err, OOC_ERR_INTERNAL, "dgeqrf failed (info %d)", (int)qinfo);
     memset(g, 0, p * p * sizeof(double));
     for (size_t j = 0; j < p; j++)
-        for (size_t i = 0; i <= j; i++)
+        for (size_t i = 0; i <= j && i < (size_t)rank; i++)
             g[j * p + i] = m[j * p + i];
 out:
     free(scale);
@@ -472,19 +488,22 @@ static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
                 return st;
         }
     for (int t = 0; t < c->active; t++)
-        if (!all_finite(c->workers[t].acc, p * p))
+        if (!all_finite(&c->workers[t], p))
             return OOC_FAIL(err, OOC_ERR_NUMERIC,
                             "the accumulated %s factor is not finite: the data contain NaN or "
                             "Inf, or values too large to square",
                             ooc_method_name(c->method));
     if (c->method == OOC_METHOD_QR) {
         for (int t = 1; t < c->active; t++) {
+            const cpu_worker *wt = &c->workers[t];
             size_t ldp = 2 * p;
+            if (wt->nr == 0)
+                continue;
             put_r_on_top(w0, p, ldp);
             for (size_t j = 0; j < p; j++)
-                for (size_t i = 0; i < p; i++)
-                    w0->panel[j * ldp + p + i] = i <= j ? c->workers[t].acc[j * p + i] : 0.0;
-            ooc_status st = qr_stack(w0, p, p, ldp, err);
+                for (size_t i = 0; i < wt->nr; i++)
+                    w0->panel[j * ldp + w0->nr + i] = i <= j ? wt->acc[j * p + i] : 0.0;
+            ooc_status st = qr_stack(w0, p, w0->nr + wt->nr, ldp, err);
             if (st != OOC_OK)
                 return st;
         }
@@ -497,7 +516,7 @@ static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
         if (st != OOC_OK)
             return st;
     }
-    emit_r(w0->acc, p, r_aug);
+    emit_r(w0->acc, p, c->method == OOC_METHOD_QR ? w0->nr : p, r_aug);
     c->begun = false;
     return OOC_OK;
 }
@@ -530,7 +549,6 @@ static const ooc_backend_ops cpu_ops = {
     .begin = cpu_begin,
     .accumulate = cpu_accumulate,
     .finish = cpu_finish,
-    .hc_meat = NULL,  /* the dispatcher's host default is the CPU implementation */
     .project = NULL,
     .destroy = cpu_destroy,
 };

@@ -17,6 +17,10 @@
  *
  * Memory: one block's records plus one read piece (default 8 MiB); a record
  * longer than a read piece grows the buffer geometrically.
+ *
+ * The bytes come from a byte source (bytesource.h): a file, a pipe, a file
+ * decompressed on the fly, or memory; rewind goes back to the first data
+ * record through it.
  */
 #if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
@@ -24,16 +28,13 @@
 
 #include "csv.h"
 
+#include "bytesource.h"
 #include "error.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -46,6 +47,9 @@ enum {
     DEFAULT_READ_BYTES = 8 << 20,
     MIN_ESTIMATED_READ = 64 << 10,
     INITIAL_HEADER_FIELDS = 64,
+    /* Bytes looked at before the header is scanned: a BOM (3), or the signature of
+     * compressed data (up to 10, bzip2's). */
+    SNIFF_BYTES = 10,
     /* Zero bytes kept after the last byte at hand: text[len] is the scan sentinel and
      * the 16-byte field scan may load up to text[len + 15]. */
     TEXT_PAD = 16,
@@ -53,9 +57,7 @@ enum {
 
 struct ooc_csv_reader {
     char *path;               /* as given, for messages */
-    int fd;                   /* -1 when reading from memory */
-    const char *mem;          /* memory source */
-    size_t mem_len;
+    ooc_byte_source *src;
     char delimiter;
     size_t block_records;
     size_t read_bytes;
@@ -163,29 +165,6 @@ static ooc_status block_reserve_text(ooc_csv_block *blk, size_t needed, size_t l
 
 /* ---- input ------------------------------------------------------------ */
 
-/* Read up to n bytes into dst; *got == 0 means end of input. */
-static ooc_status source_read(ooc_csv_reader *r, char *dst, size_t n, size_t *got, ooc_error *err)
-{
-    if (r->fd < 0) {
-        size_t left = r->mem_len - (size_t)r->offset;
-        size_t k = n < left ? n : left;
-        if (k)
-            memcpy(dst, r->mem + r->offset, k);
-        *got = k;
-    } else {
-        ssize_t k;
-        do {
-            k = read(r->fd, dst, n);
-        } while (k < 0 && errno == EINTR);
-        if (k < 0)
-            return OOC_FAIL(err, OOC_ERR_IO, "reading '%s' at byte %llu: %s", r->path,
-                            (unsigned long long)r->offset, strerror(errno));
-        *got = (size_t)k;
-    }
-    r->offset += *got;
-    return OOC_OK;
-}
-
 /* Append more input to blk->text[0..*len), whose record being scanned starts
  * at rec_start; nptrs field pointers are stored already; nrec records are done. */
 static ooc_status refill(ooc_csv_reader *r, ooc_csv_block *blk, size_t *len, size_t rec_start,
@@ -214,9 +193,10 @@ static ooc_status refill(ooc_csv_reader *r, ooc_csv_block *blk, size_t *len, siz
     if (status != OOC_OK)
         return status;
     size_t got = 0;
-    status = source_read(r, blk->text + *len, want, &got, err);
+    status = ooc_byte_source_read(r->src, blk->text + *len, want, &got, err);
     if (status != OOC_OK)
         return status;
+    r->offset += got;
     if (got == 0)
         r->eof = true;
     *len += got;
@@ -539,10 +519,16 @@ static ooc_status read_header(ooc_csv_reader *r, ooc_error *err)
 
     OOC_CHECK(block_reserve_text(&hdr, TEXT_PAD, 0, 0, err));
     memset(hdr.text, 0, TEXT_PAD);
-    while (len < 3 && !r->eof)
+    while (len < SNIFF_BYTES && !r->eof)
         OOC_CHECK(refill(r, &hdr, &len, 0, 0, 0, err));
     if (len >= 3 && memcmp(hdr.text, "\xEF\xBB\xBF", 3) == 0)
         sp.pos = 3;
+    const char *format = ooc_byte_source_sniff(hdr.text, len);
+    OOC_FAIL_IF(format, err, OOC_ERR_CSV,
+                "%s: line 1, column 1: this is %s-compressed data, not CSV text: decompress it "
+                "first, or give it a name ending in %s (compression is chosen by the name, as "
+                "in pandas)",
+                r->path, format, ooc_byte_source_extension(format));
     for (;;) {
         OOC_CHECK(block_reserve_records(&hdr, 1, cap, err));
         free(unescape);
@@ -595,7 +581,6 @@ static ooc_status reader_create(const char *name, const ooc_csv_reader_options *
     ooc_csv_reader *r = calloc(1, sizeof *r);
     if (!r)
         return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory opening '%s'", name);
-    r->fd = -1;
     r->path = strdup(name);
     if (!r->path) {
         free(r);
@@ -619,14 +604,14 @@ ooc_status ooc_csv_open(const char *path, const ooc_csv_reader_options *opts, oo
     ooc_csv_reader *r = NULL;
     *out = NULL;
     OOC_CHECK(reader_create(path, opts, &r, err));
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    OOC_FAIL_IF(r->fd < 0, err, OOC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    OOC_FAIL_IF(fstat(r->fd, &st) != 0, err, OOC_ERR_IO, "cannot stat '%s': %s", path,
-                strerror(errno));
-    r->file_size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-    if (S_ISREG(st.st_mode))
-        (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* a hint; failure is harmless */
+    ooc_byte_source_options bo = {0};
+    if (opts) {
+        bo.cancel = opts->cancel;
+        bo.log = opts->log;
+        bo.replay_memory = opts->replay_memory;
+    }
+    OOC_CHECK(ooc_byte_source_open(path, &bo, &r->src, err));
+    r->file_size = ooc_byte_source_size(r->src);
     OOC_CHECK(read_header(r, err));
     *out = r;
     r = NULL;
@@ -643,8 +628,7 @@ ooc_status ooc_csv_open_memory(const char *name, const void *data, size_t nbytes
     ooc_csv_reader *r = NULL;
     *out = NULL;
     OOC_CHECK(reader_create(name, opts, &r, err));
-    r->mem = data;
-    r->mem_len = nbytes;
+    OOC_CHECK(ooc_byte_source_open_memory(name, data, nbytes, &r->src, err));
     r->file_size = nbytes;
     OOC_CHECK(read_header(r, err));
     *out = r;
@@ -740,8 +724,9 @@ out:
 
 ooc_status ooc_csv_rewind(ooc_csv_reader *r, ooc_error *err)
 {
-    if (r->fd >= 0 && lseek(r->fd, (off_t)r->data_offset, SEEK_SET) == (off_t)-1)
-        return OOC_FAIL(err, OOC_ERR_IO, "cannot rewind '%s': %s", r->path, strerror(errno));
+    ooc_status status = ooc_byte_source_seek_back(r->src, r->data_offset, err);
+    if (status != OOC_OK)
+        return status;
     r->offset = r->data_offset;
     r->eof = false;
     r->failed = false;
@@ -751,12 +736,13 @@ ooc_status ooc_csv_rewind(ooc_csv_reader *r, ooc_error *err)
     return OOC_OK;
 }
 
+void ooc_csv_last_pass(ooc_csv_reader *r) { ooc_byte_source_last_pass(r->src); }
+
 void ooc_csv_close(ooc_csv_reader *r)
 {
     if (!r)
         return;
-    if (r->fd >= 0)
-        close(r->fd);
+    ooc_byte_source_close(r->src);
     free(r->path);
     free(r->names);
     free(r->names_text);

@@ -2,7 +2,10 @@
  * csv.h — streaming RFC 4180 CSV tokenizer.
  *
  * The reader never holds the whole file: it reads the file in large pieces
- * and cuts it into blocks of whole records.  Each block owns a copy of its
+ * and cuts it into blocks of whole records.  The bytes come from a byte
+ * source (bytesource.h): a regular file, a pipe or FIFO (e.g. /dev/stdin),
+ * or a file decompressed on the fly because its name ends in .gz, .zst,
+ * .bz2 or .xz; messages are the same whichever it is.  Each block owns a copy of its
  * records' bytes; fields are NUL-terminated, unquoted and unescaped in place
  * ("a""b" -> a"b), so a block can be handed to another thread while the
  * reader fills the next one.
@@ -17,7 +20,9 @@
  * Rejected with OOC_ERR_CSV and a message naming file, line and column: a
  * record with a different number of fields than the header (ragged row), an
  * unterminated quote, text after a closing quote, a NUL byte, a field longer
- * than 4 GiB, an empty file (no header row) or a duplicate header name.
+ * than 4 GiB, an empty file (no header row), a duplicate header name, or
+ * compressed data under a name that does not say so (line 1, naming the
+ * format).
  */
 #ifndef OOC_CSV_H
 #define OOC_CSV_H
@@ -54,11 +59,17 @@ typedef struct ooc_csv_reader_options {
                                holds at most 2^19 fields (wide files: fewer records per block) */
     size_t read_bytes;      /* most bytes asked of read(2) at once; 0: 8 MiB.  Tests set tiny
                                values to put piece boundaries everywhere. */
+    const volatile int *cancel; /* when raised, a read waiting on a pipe stops with
+                                   OOC_ERR_INTERRUPTED (NULL: it waits on) */
+    ooc_log_sink log;       /* the note when a pipe is spooled for a rewind; may be empty */
+    size_t replay_memory;   /* bytes of a pipe kept in memory for a rewind before spooling it to
+                               $TMPDIR; 0: 16 MiB (bytesource.h) */
 } ooc_csv_reader_options;
 
 /* Open `path` and parse its header row.  `opts` may be NULL for defaults.
  * Errors: OOC_ERR_IO (cannot open/read), OOC_ERR_CSV (bad header),
- * OOC_ERR_NOMEM. */
+ * OOC_ERR_CORRUPT (compressed data that do not decode), OOC_ERR_UNSUPPORTED
+ * (a compression this build lacks), OOC_ERR_NOMEM. */
 ooc_status ooc_csv_open(const char *path, const ooc_csv_reader_options *opts, ooc_csv_reader **out,
                         ooc_error *err);
 
@@ -82,7 +93,8 @@ const char *ooc_csv_path(const ooc_csv_reader *r);
  * OOC_ERR_NOMEM.  After an error the reader only accepts rewind or close. */
 ooc_status ooc_csv_next_block(ooc_csv_reader *r, ooc_csv_block *blk, ooc_error *err);
 
-/* Bytes consumed from the file so far, and the file's size (0 if unknown). */
+/* Text bytes consumed so far (decompressed, for a compressed file), and the
+ * text's size when known in advance (an uncompressed regular file; else 0). */
 uint64_t ooc_csv_bytes_read(const ooc_csv_reader *r);
 uint64_t ooc_csv_file_size(const ooc_csv_reader *r);
 
@@ -91,8 +103,14 @@ uint64_t ooc_csv_file_size(const ooc_csv_reader *r);
 size_t ooc_csv_block_records(const ooc_csv_reader *r);
 void ooc_csv_limit_block_records(ooc_csv_reader *r, size_t max_records);
 
-/* Start again at the first data record (for a second pass). */
+/* Start again at the first data record (for a second pass).  A pipe can
+ * go back only while it is kept (until ooc_csv_last_pass): in memory, then
+ * in an unnamed temporary file; a compressed file decodes again. */
 ooc_status ooc_csv_rewind(ooc_csv_reader *r, ooc_error *err);
+
+/* The caller will not rewind again: a pipe stops keeping what it reads, so
+ * it is read in one pass with nothing spooled. */
+void ooc_csv_last_pass(ooc_csv_reader *r);
 
 /* Close the file and free the reader.  NULL is a no-op. */
 void ooc_csv_close(ooc_csv_reader *r);

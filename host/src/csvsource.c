@@ -112,6 +112,21 @@ static void csv_destroy(ooc_source *src)
     free(cs);
 }
 
+/* ooc_source.locate_nonfinite: block column j -> the model's column (the
+ * weights sit inside X there, y after it) -> the design stream's record. */
+static bool csv_locate_nonfinite(const ooc_source *src, size_t j, char *buf, size_t size)
+{
+    const csv_source *cs = (const csv_source *)src;
+    size_t p = src->p, model_col;
+    if (j < p)
+        model_col = src->has_weights && j >= cs->weight_col ? j + 1 : j;
+    else if (src->has_y && j == p)
+        model_col = ooc_model_ncols(ooc_design_stream_model(cs->ds));
+    else
+        model_col = cs->weight_col;
+    return ooc_design_stream_nonfinite_origin(cs->ds, model_col, buf, size);
+}
+
 static const ooc_source_vtable csv_vtable = {csv_next, csv_release, csv_rewind, csv_destroy};
 
 ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
@@ -151,10 +166,12 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
         .nvars = o->nvars,
         .csv = o->csv,
         .block_records = block_records,
+        .max_levels = o->max_levels,
         .nthreads = o->nthreads,
         .cancel = o->cancel,
         .trace = o->trace,
         .progress = o->progress,
+        .log = o->log,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &cs->ds, err));
     block_records = ooc_design_stream_block_rows(cs->ds); /* lowered for wide designs */
@@ -183,6 +200,7 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
         cs->base.has_weights = true;
     }
     cs->base.ncols = cs->base.p + (cs->base.has_y ? 1 : 0) + (cs->base.has_weights ? 1 : 0);
+    cs->base.locate_nonfinite = csv_locate_nonfinite;
     cs->base.block_rows = block_records;
     cs->base.formula = strdup(o->formula);
     cs->base.y_name = cs->base.has_y ? strdup(ooc_model_response_name(m)) : NULL;

@@ -6,6 +6,11 @@
  * sequential: quoted newlines make record boundaries depend on everything
  * before them); worker threads evaluate PENDING slots, oldest first; the
  * caller receives DONE slots strictly in sequence order.
+ *
+ * Each block's counts of non-finite values come back with it and are merged
+ * on the caller's thread in file order, so the first line of each column is
+ * the first in the file; the text of a warning is made then, from the
+ * block's records, only for the columns that will be named.
  */
 #include "design_stream.h"
 
@@ -14,7 +19,9 @@
 #include "progress.h"
 #include "trace.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,7 +39,20 @@ typedef struct slot {
     enum slot_state state;
     ooc_status status;
     ooc_error err;
+    ooc_nonfinite nf;     /* non-finite values the evaluation wrote */
 } slot;
+
+/* Columns of X (and y) named one by one in the warnings about non-finite values. */
+#define NONFINITE_WARNINGS 20
+
+/* A column's non-finite values over the pass. */
+typedef struct nonfinite_column {
+    size_t column;        /* of X; ncols: y */
+    uint64_t count;
+    uint64_t line;        /* of the first */
+    double value;         /* the first (only for the named columns) */
+    char *what;           /* where it came from (only for the named columns) */
+} nonfinite_column;
 
 struct ooc_design_stream {
     ooc_design_stream_options opts;
@@ -60,6 +80,14 @@ struct ooc_design_stream {
 
     uint64_t records;
     uint64_t rows_dropped;
+
+    /* non-finite values of the first pass, in order of their first line */
+    size_t *nf_index;               /* column (of X, then y) -> its nf_cols entry, or SIZE_MAX;
+                                       NULL until the first */
+    nonfinite_column *nf_cols;
+    size_t nf_n, nf_cap;
+    ooc_model_scratch *nf_scratch;  /* for describing them on the caller's thread */
+    bool nf_reported;               /* the warnings were given: later passes are not counted */
 };
 
 typedef struct worker_arg {
@@ -106,7 +134,7 @@ static void *worker_main(void *p)
         ooc_error_clear(&s->err);
         ooc_trace_token span = ooc_trace_begin(ds->opts.trace, OOC_STAGE_FORMULA_EVAL);
         s->status = ooc_model_eval(ds->model, scratch, &s->blk, s->X, ds->has_y ? s->y : NULL,
-                                   &s->nrows, &s->ndropped, &s->err);
+                                   &s->nrows, &s->ndropped, &s->nf, &s->err);
         ooc_trace_end(ds->opts.trace, span);
 
         pthread_mutex_lock(&ds->mu);
@@ -151,6 +179,34 @@ out:
     return status;
 }
 
+/* Refuse a categorical with more than max_levels levels, before any column exists. */
+static ooc_status check_max_levels(const ooc_design_stream *ds, ooc_error *err)
+{
+    ooc_model_categorical c;
+    for (size_t i = 0; ooc_model_categorical_info(ds->model, i, &c); i++)
+        if (c.nlevels > ds->opts.max_levels)
+            return OOC_FAIL(err, OOC_ERR_DATA,
+                            "%s, column '%s': %zu levels in categorical '%s', more than the limit "
+                            "of %zu (--max-levels)",
+                            ds->opts.csv_path, c.column, c.nlevels, c.name, ds->opts.max_levels);
+    return OOC_OK;
+}
+
+/* Warn about each column inferred categorical because of a text value among
+ * numbers (patsy's rule, kept): the value, its line, and the levels it now has. */
+static void warn_text_categoricals(const ooc_design_stream *ds)
+{
+    ooc_model_categorical c;
+    for (size_t i = 0; ooc_model_categorical_info(ds->model, i, &c); i++)
+        if (c.text)
+            ooc_log(&ds->opts.log, OOC_LOG_WARNING,
+                    "%s, line %llu, column '%s': %s is not a number, so the column is "
+                    "categorical (as pandas and patsy make it), with %zu levels; "
+                    "--dtype %s=float makes such a value an error instead",
+                    ds->opts.csv_path, (unsigned long long)c.text_line, c.column, c.text,
+                    c.nlevels, c.column);
+}
+
 /* Parse the formula and bind it to the header and the first block. */
 static ooc_status prepare_model(ooc_design_stream *ds, ooc_error *err)
 {
@@ -172,12 +228,21 @@ static ooc_status prepare_model(ooc_design_stream *ds, ooc_error *err)
         .file_name = o->csv_path,
         .na_values = o->csv.na_values,
         .n_na_values = o->csv.n_na_values,
+        .no_default_na = o->csv.no_default_na,
         .missing_is_error = o->csv.missing_is_error,
+        .dtypes = o->csv.dtypes,
+        .ndtypes = o->csv.ndtypes,
     };
     OOC_CHECK(ooc_model_bind(ds->model, names, ncsv, &sample, &mo, err));
     OOC_CHECK(ooc_csv_rewind(ds->reader, err));
     if (ooc_model_needs_level_scan(ds->model))
         OOC_CHECK(scan_levels(ds, err));
+    if (o->one_pass)
+        ooc_csv_last_pass(ds->reader); /* no rewind follows: a pipe is not kept any more */
+    OOC_CHECK(ooc_model_resolve_levels(ds->model, err));
+    warn_text_categoricals(ds);
+    if (o->max_levels)
+        OOC_CHECK(check_max_levels(ds, err));
     OOC_CHECK(ooc_model_finish_levels(ds->model, err));
     ds->ncols = ooc_model_ncols(ds->model);
     /* Bound each slot's design rows (block_records x ncols doubles) to about 4 MiB, and use the
@@ -243,7 +308,9 @@ ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design
     OOC_FAIL_IF(!o->csv_path || !o->formula, err, OOC_ERR_INVALID_ARG,
                 "a CSV path and a formula are required");
     ooc_csv_reader_options ro = {.delimiter = o->csv.delimiter ? o->csv.delimiter : ',',
-                                 .block_records = ds->opts.block_records};
+                                 .block_records = ds->opts.block_records,
+                                 .cancel = o->cancel,
+                                 .log = o->log};
     OOC_CHECK(ooc_csv_open(o->csv_path, &ro, &ds->reader, err));
     OOC_CHECK(prepare_model(ds, err));
 
@@ -303,6 +370,86 @@ static ooc_status submit_block(ooc_design_stream *ds, int i, ooc_error *err)
     return OOC_OK;
 }
 
+/* Add slot s's non-finite values to the pass's, describing each column's
+ * first one while its record is at hand (for the columns to be named). */
+static ooc_status merge_nonfinite(ooc_design_stream *ds, const slot *s, ooc_error *err)
+{
+    if (ds->nf_reported || s->nf.n == 0)
+        return OOC_OK;
+    if (!ds->nf_index) {
+        ds->nf_index = malloc((ds->ncols + 1) * sizeof *ds->nf_index);
+        if (!ds->nf_index)
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        for (size_t c = 0; c <= ds->ncols; c++)
+            ds->nf_index[c] = SIZE_MAX;
+    }
+    for (size_t i = 0; i < s->nf.n; i++) {
+        const ooc_nonfinite_entry *e = &s->nf.items[i];
+        if (ds->nf_index[e->column] != SIZE_MAX) {
+            ds->nf_cols[ds->nf_index[e->column]].count += e->count;
+            continue;
+        }
+        if (ds->nf_n == ds->nf_cap) {
+            size_t ncap = ds->nf_cap ? 2 * ds->nf_cap : 16;
+            nonfinite_column *bigger = realloc(ds->nf_cols, ncap * sizeof *bigger);
+            if (!bigger)
+                return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+            ds->nf_cols = bigger;
+            ds->nf_cap = ncap;
+        }
+        nonfinite_column *c = &ds->nf_cols[ds->nf_n];
+        *c = (nonfinite_column){e->column, e->count, s->blk.line_numbers[e->record], NAN, NULL};
+        if (ds->nf_n < NONFINITE_WARNINGS) {
+            char what[400];
+            if (!ds->nf_scratch && !(ds->nf_scratch = ooc_model_scratch_new(ds->model)))
+                return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+            c->value = ooc_model_describe_nonfinite(ds->model, ds->nf_scratch, &s->blk,
+                                                    e->record, e->column, what, sizeof what);
+            if (!(c->what = strdup(what)))
+                return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        }
+        ds->nf_index[e->column] = ds->nf_n++;
+    }
+    return OOC_OK;
+}
+
+/* Forget the non-finite values counted so far (a pass that did not finish). */
+static void clear_nonfinite(ooc_design_stream *ds)
+{
+    for (size_t i = 0; i < ds->nf_n; i++) {
+        ds->nf_index[ds->nf_cols[i].column] = SIZE_MAX;
+        free(ds->nf_cols[i].what);
+    }
+    ds->nf_n = 0;
+}
+
+/* The warnings about the pass's non-finite values, through the caller's sink. */
+static void report_nonfinite(ooc_design_stream *ds)
+{
+    const char *path = ds->opts.csv_path;
+    for (size_t i = 0; i < ds->nf_n && i < NONFINITE_WARNINGS; i++) {
+        const nonfinite_column *c = &ds->nf_cols[i];
+        const char *value = isnan(c->value) ? "nan" : c->value > 0 ? "inf" : "-inf";
+        const char *plural = c->count == 1 ? "" : "s";
+        if (c->column < ds->ncols)
+            ooc_log(&ds->opts.log, OOC_LOG_WARNING,
+                    "%s, line %llu: column '%s' of X is %s, from %s (%llu non-finite value%s in "
+                    "this column)",
+                    path, (unsigned long long)c->line,
+                    ooc_model_column_name(ds->model, c->column), value, c->what,
+                    (unsigned long long)c->count, plural);
+        else
+            ooc_log(&ds->opts.log, OOC_LOG_WARNING,
+                    "%s, line %llu: the response '%s' is %s, from %s (%llu non-finite value%s)",
+                    path, (unsigned long long)c->line, ooc_model_response_name(ds->model), value,
+                    c->what, (unsigned long long)c->count, plural);
+    }
+    if (ds->nf_n > NONFINITE_WARNINGS)
+        ooc_log(&ds->opts.log, OOC_LOG_WARNING, "%s: %zu more columns have non-finite values",
+                path, ds->nf_n - NONFINITE_WARNINGS);
+    ds->nf_reported = true;
+}
+
 ooc_status ooc_design_stream_next(ooc_design_stream *ds, ooc_design_rows *rows, bool *done,
                                   ooc_error *err)
 {
@@ -332,6 +479,9 @@ ooc_status ooc_design_stream_next(ooc_design_stream *ds, ooc_design_rows *rows, 
                 return s->status;
             }
             ds->rows_dropped += s->ndropped;
+            ooc_status st = merge_nonfinite(ds, s, err);
+            if (st != OOC_OK)
+                return st;
             if (s->nrows == 0) { /* every row dropped: nothing to hand out */
                 pthread_mutex_lock(&ds->mu);
                 s->state = SLOT_FREE;
@@ -352,6 +502,8 @@ ooc_status ooc_design_stream_next(ooc_design_stream *ds, ooc_design_rows *rows, 
             continue;
         }
         if (i < 0 && ds->eof) {
+            if (!ds->nf_reported)
+                report_nonfinite(ds);
             *done = true;
             return OOC_OK;
         }
@@ -364,6 +516,18 @@ ooc_status ooc_design_stream_next(ooc_design_stream *ds, ooc_design_rows *rows, 
             pthread_cond_wait(&ds->done_cv, &ds->mu);
         pthread_mutex_unlock(&ds->mu);
     }
+}
+
+bool ooc_design_stream_nonfinite_origin(const ooc_design_stream *ds, size_t column, char *buf,
+                                        size_t size)
+{
+    if (ds->nf_reported || !ds->nf_index || column > ds->ncols ||
+        ds->nf_index[column] == SIZE_MAX)
+        return false;
+    const nonfinite_column *c = &ds->nf_cols[ds->nf_index[column]];
+    snprintf(buf, size, "%s, line %llu%s%s%s", ds->opts.csv_path, (unsigned long long)c->line,
+             c->what ? " (from " : "", c->what ? c->what : "", c->what ? ")" : "");
+    return true;
 }
 
 void ooc_design_stream_get_progress(const ooc_design_stream *ds, ooc_design_stream_progress *p)
@@ -388,6 +552,8 @@ ooc_status ooc_design_stream_rewind(ooc_design_stream *ds, ooc_error *err)
     ds->next_submit_seq = ds->next_deliver_seq = 0;
     ds->eof = false;
     ds->records = ds->rows_dropped = 0;
+    if (!ds->nf_reported)
+        clear_nonfinite(ds);
     return ooc_csv_rewind(ds->reader, err);
 }
 
@@ -407,9 +573,15 @@ void ooc_design_stream_close(ooc_design_stream *ds)
     if (ds->slots)
         for (int i = 0; i < ds->nslots; i++) {
             ooc_csv_block_free(&ds->slots[i].blk);
+            ooc_nonfinite_free(&ds->slots[i].nf);
             free(ds->slots[i].X);
             free(ds->slots[i].y);
         }
+    for (size_t i = 0; i < ds->nf_n; i++)
+        free(ds->nf_cols[i].what);
+    free(ds->nf_cols);
+    free(ds->nf_index);
+    ooc_model_scratch_free(ds->nf_scratch);
     free(ds->slots);
     free(ds->threads);
     free(ds->scratch);

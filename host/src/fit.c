@@ -4,7 +4,10 @@
  *
  * Everything after the accumulation works on the small (p+1)×(p+1) triangle
  * R_aug = [[R, z], [0, ρ]] with RᵀR = XᵀWX, so finalize costs O(p³)
- * regardless of the number of rows.
+ * regardless of the number of rows, and O(m²p) when R has only m < p nonzero
+ * rows (fewer rows than columns; triangle_rows).  Its p-squared arrays are
+ * checked against the memory available before anything is allocated
+ * (check_dense_memory), and the cancel flag between its stages.
  *
  * Profiling (options.trace / .progress): on the calling thread every block
  * of the first pass is an "accumulate" span (side statistics + backend
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *ooc_cov_name(ooc_cov_type c)
 {
@@ -151,11 +155,19 @@ static ooc_status find_bad_value(const ooc_source *src, const ooc_block *b, size
 {
     for (size_t i = 0; i < b->nrows; i++) {
         const double *row = b->data + i * b->ncols;
-        for (size_t j = 0; j < p_aug; j++)
-            if (!isfinite(row[j]))
+        for (size_t j = 0; j < p_aug; j++) {
+            char where[512];
+            if (isfinite(row[j]))
+                continue;
+            if (src->locate_nonfinite && src->locate_nonfinite(src, j, where, sizeof where))
                 return OOC_FAIL(err, OOC_ERR_DATA,
-                                "non-finite value %g in column '%s' at row %llu", row[j],
-                                column_label(src, j), (unsigned long long)(b->first_row + i + 1));
+                                "%s: non-finite value %g in column '%s' (row %llu of the design)",
+                                where, row[j], column_label(src, j),
+                                (unsigned long long)(b->first_row + i + 1));
+            return OOC_FAIL(err, OOC_ERR_DATA, "non-finite value %g in column '%s' at row %llu",
+                            row[j], column_label(src, j),
+                            (unsigned long long)(b->first_row + i + 1));
+        }
         if (wcol >= 0 && (!isfinite(row[wcol]) || row[wcol] < 0.0))
             return OOC_FAIL(err, OOC_ERR_DATA,
                             "invalid weight %g at row %llu (weights must be finite and >= 0)",
@@ -316,77 +328,177 @@ out:
 
 /* ---- finalize helpers ---------------------------------------------------- */
 
-/* Singular values (descending) of the p x p upper triangle stored row-major
- * with leading dimension ld; columns scaled to unit norm when `scaled`.  The
- * backend's svd_triangle when it has one, else LAPACK's dgesdd here. */
+/* Rows of the p x p upper triangle r (row-major, leading dimension ld) up to
+ * its last nonzero row; from there on R is zero, so its rank is at most this.
+ * The CPU backend (its lapack qr kernel, the one wide designs use) leaves
+ * exactly zero the rows a design with fewer rows than columns never filled,
+ * and the dense steps below then work on the m x p trapezoid: O(m²p) instead
+ * of O(p³). */
+static size_t triangle_rows(const double *r, size_t ld, size_t p)
+{
+    size_t m = p;
+    while (m > 0) {
+        const double *row = r + (m - 1) * ld;
+        size_t j = m - 1;
+        while (j < p && row[j] == 0.0)
+            j++;
+        if (j < p)
+            break;
+        m--;
+    }
+    return m;
+}
+
+/* Singular values (descending) of the p x p upper triangle R stored row-major
+ * with leading dimension ld, zero from row m on (triangle_rows); columns
+ * scaled to unit norm when `scaled`.  s gets p values, zero after the first
+ * m; vt, when not NULL, the first m rows of Vᵀ (m x p row-major).  The full
+ * triangle (m = p) goes to the backend's svd_triangle when it has one, else
+ * to LAPACK's dgesdd here; a trapezoid (m < p) always to dgesdd here,
+ * O(m²p). */
 static ooc_status triangle_singular_values(ooc_backend *be, const double *r, size_t ld, size_t p,
-                                           bool scaled, double *s, double *vt, ooc_error *err)
+                                           size_t m, bool scaled, double *s, double *vt,
+                                           ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    double *a = malloc(p * p * sizeof(double));
+    double *a = malloc((m ? m : 1) * p * sizeof(double));
     double *u = NULL;
-    OOC_FAIL_IF(!a, err, OOC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < p; i++)
+    OOC_FAIL_IF(!a, err, OOC_ERR_NOMEM, "out of memory for the SVD of a %zux%zu triangle", m, p);
+    for (size_t i = m; i < p; i++)
+        s[i] = 0.0;
+    if (m == 0)
+        goto out;
+    for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < p; j++)
             a[i * p + j] = j >= i ? r[i * ld + j] : 0.0;
     if (scaled) {
         for (size_t j = 0; j < p; j++) {
             double nrm = 0.0;
-            for (size_t i = 0; i <= j; i++)
+            for (size_t i = 0; i <= j && i < m; i++)
                 nrm = hypot(nrm, a[i * p + j]);
             if (nrm > 0.0)
-                for (size_t i = 0; i <= j; i++)
+                for (size_t i = 0; i <= j && i < m; i++)
                     a[i * p + j] /= nrm;
         }
     }
-    if (be->ops->svd_triangle) {
+    if (m == p && be->ops->svd_triangle) {
         status = be->ops->svd_triangle(be, a, p, p, s, vt, err);
         goto out;
     }
-    /* The row-major triangle is, column-major, its transpose Aᵀ = U'ΣV'ᵀ; A has
-     * the same singular values and Vᵀ = U'ᵀ, which is U' read row-major. */
+    /* The row-major m x p trapezoid is, column-major, its transpose Aᵀ (p x m)
+     * = U'ΣV'ᵀ; A has the same singular values and Vᵀ = U'ᵀ, which is U'
+     * (leading dimension p) read row-major. */
     lapack_int info;
     if (vt) {
-        u = malloc(p * p * sizeof(double));
-        OOC_FAIL_IF(!u, err, OOC_ERR_NOMEM, "out of memory");
-        info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)p, (lapack_int)p, a,
-                              (lapack_int)p, s, vt, (lapack_int)p, u, (lapack_int)p);
+        u = malloc(m * m * sizeof(double));
+        OOC_FAIL_IF(!u, err, OOC_ERR_NOMEM, "out of memory for the SVD of a %zux%zu triangle", m,
+                    p);
+        info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)p, (lapack_int)m, a,
+                              (lapack_int)p, s, vt, (lapack_int)p, u, (lapack_int)m);
     } else {
-        info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)p, (lapack_int)p, a,
+        info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)p, (lapack_int)m, a,
                               (lapack_int)p, s, NULL, 1, NULL, 1);
     }
-    OOC_FAIL_IF(info != 0, err, OOC_ERR_NUMERIC,
-                "SVD of the %zux%zu triangle did not converge (dgesdd info %d)", p, p, (int)info);
+    OOC_FAIL_IF(info == LAPACK_WORK_MEMORY_ERROR, err, OOC_ERR_NOMEM,
+                "out of memory for the workspace of the SVD of a %zux%zu triangle", m, p);
+    OOC_FAIL_IF(info > 0, err, OOC_ERR_NUMERIC,
+                "SVD of the %zux%zu triangle did not converge (dgesdd info %d)", m, p, (int)info);
+    OOC_FAIL_IF(info != 0, err, OOC_ERR_INTERNAL, "dgesdd: bad argument %d", (int)-info);
 out:
     free(a);
     free(u);
     return status;
 }
 
-/* Aliased columns: go through the columns of R (row-major, ld) in order,
- * keeping a Householder QR of the kept ones; column j is aliased when its
- * part orthogonal to them is <= tol times its norm. */
-static ooc_status find_aliased(const double *r, size_t ld, size_t p, double tol, bool *aliased,
-                               size_t *rank, ooc_error *err)
+/* ---- memory of the dense steps --------------------------------------------- */
+
+/* Bytes the system can give this process now: MemAvailable from
+ * /proc/meminfo, else the free physical pages; 0 when neither is known. */
+static double available_memory(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb = 0;
+        bool found = false;
+        while (!found && fgets(line, sizeof line, f))
+            found = sscanf(line, "MemAvailable: %llu kB", &kb) == 1;
+        fclose(f);
+        if (found)
+            return 1024.0 * (double)kb;
+    }
+    long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0.0;
+}
+
+/* Bytes of triangle_singular_values on an m x p trapezoid: the copy, and
+ * dgesdd's documented minimal workspace and iwork (with vectors also U' and
+ * V', and the workspace of jobz 'S'). */
+static double svd_bytes(size_t m, size_t p, bool vectors)
+{
+    double M = (double)m, P = (double)p;
+    double work = vectors ? P * M + M * M + 3.0 * M * M + fmax(P, 4.0 * M * M + 4.0 * M)
+                          : 3.0 * M + fmax(P, 7.0 * M);
+    return 8.0 * (M * P + work) + 8.0 * M * (double)sizeof(lapack_int);
+}
+
+/* Refuse, before allocating them, the dense arrays of `what` ("fit" / "svd")
+ * that cannot fit in the memory available now: the p_aug x p_aug triangle
+ * (0: already held), the p_cov x p_cov covariance (fit's cov_params; 0:
+ * none), the SVD of the triangle's m x p nonzero rows, and the k_vt x p Vᵀ an
+ * svd with vectors keeps (0: none).  Errors: OOC_ERR_NOMEM, naming each size. */
+static ooc_status check_dense_memory(const char *what, size_t p_aug, size_t p_cov, size_t p,
+                                     size_t m, size_t k_vt, ooc_error *err)
+{
+    const double gb = 1e9;
+    double tri = 8.0 * (double)p_aug * (double)p_aug;
+    double cov = 8.0 * (double)p_cov * (double)p_cov;
+    double svd = svd_bytes(m, p, k_vt > 0) + 8.0 * (double)k_vt * (double)p;
+    double need = tri + cov + svd, avail = available_memory();
+    if (avail <= 0.0 || need <= avail)
+        return OOC_OK;
+    char parts[256] = "";
+    size_t used = 0;
+    if (p_aug > 0)
+        used += (size_t)snprintf(parts, sizeof parts, "the %zux%zu triangle %.3g GB, ", p_aug,
+                                 p_aug, tri / gb);
+    if (p_cov > 0)
+        used += (size_t)snprintf(parts + used, sizeof parts - used,
+                                 "the %zux%zu covariance %.3g GB, ", p_cov, p_cov, cov / gb);
+    snprintf(parts + used, sizeof parts - used, "the SVD of its %zu nonzero rows%s %.3g GB", m,
+             k_vt > 0 ? " with vectors" : "", svd / gb);
+    return OOC_FAIL(err, OOC_ERR_NOMEM,
+                    "%s of %zu columns needs %.3g GB for its dense arrays (%s), but %.3g GB of "
+                    "memory is available: use fewer columns or a machine with more memory",
+                    what, p, need / gb, parts, avail / gb);
+}
+
+/* Aliased columns: go through the columns of R (row-major, ld; zero from row
+ * m on) in order, keeping a Householder QR of the kept ones; column j is
+ * aliased when its part orthogonal to them is <= tol times its norm.  At most
+ * m columns are kept, so the reflectors take m x m doubles. */
+static ooc_status find_aliased(const double *r, size_t ld, size_t p, size_t m, double tol,
+                               bool *aliased, size_t *rank, ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    double *col = malloc(p * sizeof(double));
-    double *v = calloc(p * p, sizeof(double)); /* reflector h in v[h*p .. ] (rows h..p-1) */
-    double *tau = calloc(p ? p : 1, sizeof(double));
+    size_t m1 = m ? m : 1;
+    double *col = malloc(m1 * sizeof(double));
+    double *v = calloc(m1 * m1, sizeof(double)); /* reflector h in v[h*m .. ] (rows h..m-1) */
+    double *tau = calloc(m1, sizeof(double));
     OOC_FAIL_IF(!col || !v || !tau, err, OOC_ERR_NOMEM, "out of memory");
     size_t k = 0;
     for (size_t j = 0; j < p; j++) {
-        for (size_t i = 0; i < p; i++)
+        for (size_t i = 0; i < m; i++)
             col[i] = i <= j ? r[i * ld + j] : 0.0;
-        double norm0 = cblas_dnrm2((int)p, col, 1);
+        double norm0 = cblas_dnrm2((int)m, col, 1);
         for (size_t h = 0; h < k; h++) {
             double dot = 0.0;
-            for (size_t i = h; i < p; i++)
-                dot += v[h * p + i] * col[i];
-            for (size_t i = h; i < p; i++)
-                col[i] -= tau[h] * dot * v[h * p + i];
+            for (size_t i = h; i < m; i++)
+                dot += v[h * m + i] * col[i];
+            for (size_t i = h; i < m; i++)
+                col[i] -= tau[h] * dot * v[h * m + i];
         }
-        double resid = k < p ? cblas_dnrm2((int)(p - k), col + k, 1) : 0.0;
+        double resid = k < m ? cblas_dnrm2((int)(m - k), col + k, 1) : 0.0;
         if (norm0 == 0.0 || resid <= tol * norm0) {
             aliased[j] = true;
             continue;
@@ -394,10 +506,10 @@ static ooc_status find_aliased(const double *r, size_t ld, size_t p, double tol,
         aliased[j] = false;
         double alpha = col[k];
         double t = 0.0;
-        LAPACKE_dlarfg((lapack_int)(p - k), &alpha, col + k + 1, 1, &t);
-        v[k * p + k] = 1.0;
-        for (size_t i = k + 1; i < p; i++)
-            v[k * p + i] = col[i];
+        LAPACKE_dlarfg((lapack_int)(m - k), &alpha, col + k + 1, 1, &t);
+        v[k * m + k] = 1.0;
+        for (size_t i = k + 1; i < m; i++)
+            v[k * m + i] = col[i];
         tau[k] = t;
         k++;
     }
@@ -489,25 +601,6 @@ static void detect_constant(const side_stats *st, size_t p, const double *rk, si
 
 /* ---- second passes -------------------------------------------------------- */
 
-/* Host default for hc_meat: meat (upper) += Σ (w e)² x xᵀ. */
-static ooc_status host_hc_meat(const ooc_backend_layout *lay, size_t p, const double *rows,
-                               size_t nrows, const double *beta, double *meat, double *scratch)
-{
-    for (size_t i = 0; i < nrows; i++) {
-        const double *row = rows + i * lay->ld;
-        long double fit = 0.0L;
-        for (size_t j = 0; j < p; j++)
-            fit += (long double)row[j] * beta[j];
-        double w = lay->weight_col >= 0 ? row[lay->weight_col] : 1.0;
-        double s = w * (double)((long double)row[p] - fit);
-        for (size_t j = 0; j < p; j++)
-            scratch[i * p + j] = row[j] * s;
-    }
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)p, (int)nrows, 1.0, scratch, (int)p,
-                1.0, meat, (int)p);
-    return OOC_OK;
-}
-
 /* Host default for project: out = (W^½ X_rows) · m. */
 static ooc_status host_project(const ooc_backend_layout *lay, size_t p, const double *rows,
                                size_t nrows, const double *m, size_t k, double *out,
@@ -530,22 +623,30 @@ static ooc_status host_project(const ooc_backend_layout *lay, size_t p, const do
     return OOC_OK;
 }
 
-/* HC meat over all rows (kept columns only matter; beta has 0 for aliased). */
-static ooc_status hc_pass(ooc_source *src, ooc_backend *be, const double *beta, double *meat,
+/* The second pass of --cov HC0/HC1: the sandwich's "meat" in the orthogonal
+ * basis that R_K gives,
+ *     mq = Σ_i ẽ_i² q_i q_iᵀ,   q_i = R_K⁻ᵀ a_i,   a_i = √w_i·x_i,K,
+ *     ẽ_i = √w_i·(y_i - x_iᵀβ),
+ * k x k, upper triangle.  The q_i are the rows of Q = A R_K⁻¹, whose columns
+ * are orthonormal, so mq is as well conditioned as the residuals make it and
+ * sandwich_cov's R_K⁻¹ mq R_K⁻ᵀ costs about cond(X)·ε; the textbook
+ * (AᵀA)⁻¹ (Σ ẽ_i² a_i a_iᵀ) (AᵀA)⁻¹ costs cond(X)²·ε (tests/hc_exact.py has
+ * the bounds).  Per block: the rows ẽ_i·a_i = w_i e_i x_i,K (e_i formed in
+ * long double), one dtrsm by R_K, one dsyrk.  rk: (k+1) x (k+1) row-major
+ * with R_K in its first k columns; beta_full: p values, 0 for aliased. */
+static ooc_status hc_pass(ooc_source *src, const ooc_backend_layout *lay, const size_t *kept_index,
+                          size_t k, const double *beta_full, const double *rk, double *mq,
                           const volatile int *cancel, instruments ins, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     ooc_block *b = NULL;
     size_t p = src->p;
-    double *scratch = NULL;
-    memset(meat, 0, p * p * sizeof(double));
+    double *scratch = malloc(src->block_rows * k * sizeof(double));
+    OOC_FAIL_IF(!scratch, err, OOC_ERR_NOMEM, "out of memory for a %zu-row block",
+                src->block_rows);
+    memset(mq, 0, k * k * sizeof(double));
     OOC_CHECK(src->vt->rewind(src, err));
     begin_phase(ins.progress, "residual pass (HC)", src);
-    if (!be->ops->hc_meat) {
-        scratch = malloc(src->block_rows * p * sizeof(double));
-        OOC_FAIL_IF(!scratch, err, OOC_ERR_NOMEM, "out of memory for a %zu-row block",
-                    src->block_rows);
-    }
     for (;;) {
         OOC_CHECK(check_cancel(cancel, err));
         OOC_CHECK(src->vt->next(src, &b, err));
@@ -554,23 +655,50 @@ static ooc_status hc_pass(ooc_source *src, ooc_backend *be, const double *beta, 
         OOC_FAIL_IF(b->nrows > src->block_rows, err, OOC_ERR_INTERNAL,
                     "block of %zu rows exceeds the source's %zu", b->nrows, src->block_rows);
         ooc_trace_token span = ooc_trace_begin(ins.trace, OOC_STAGE_RESIDUAL_PASS);
-        if (be->ops->hc_meat)
-            OOC_CHECK(be->ops->hc_meat(be, b->data, b->nrows, beta, meat, err));
-        else
-            OOC_CHECK(host_hc_meat(&be->layout, p, b->data, b->nrows, beta, meat, scratch));
+        for (size_t i = 0; i < b->nrows; i++) {
+            const double *row = b->data + i * lay->ld;
+            long double fit = 0.0L;
+            for (size_t j = 0; j < p; j++)
+                fit += (long double)row[j] * beta_full[j];
+            double w = lay->weight_col >= 0 ? row[lay->weight_col] : 1.0;
+            double we = w * (double)((long double)row[p] - fit);
+            for (size_t c = 0; c < k; c++)
+                scratch[i * k + c] = row[kept_index[c]] * we;
+        }
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit,
+                    (int)b->nrows, (int)k, 1.0, rk, (int)(k + 1), scratch, (int)k);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)b->nrows, 1.0, scratch,
+                    (int)k, 1.0, mq, (int)k);
         ooc_trace_end_bytes(ins.trace, span, block_nbytes(b));
         ooc_progress_add(ins.progress, b->nrows, block_nbytes(b));
         src->vt->release(src, b);
         b = NULL;
     }
-    for (size_t i = 0; i < p; i++)
-        for (size_t j = 0; j < i; j++)
-            meat[i * p + j] = meat[j * p + i];
 out:
     if (b)
         src->vt->release(src, b);
     free(scratch);
     return status;
+}
+
+/* cov = factor·R⁻¹ M R⁻ᵀ (k x k row-major) for the k x k upper triangle R
+ * (row-major, leading dimension ldr, nonzero diagonal) and the symmetric M
+ * (its upper triangle read; NULL: the identity, so factor·(RᵀR)⁻¹): two
+ * triangular solves (dtrsm), each backward stable, then the mean of the two
+ * triangles, which the solves leave equal only to rounding. */
+static void sandwich_cov(const double *r, size_t ldr, size_t k, const double *m, double factor,
+                         double *cov)
+{
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++)
+            cov[i * k + j] = m ? m[(i < j ? i : j) * k + (i < j ? j : i)] : (double)(i == j);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, (int)k, (int)k,
+                1.0, r, (int)ldr, cov, (int)k);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasUpper, CblasTrans, CblasNonUnit, (int)k, (int)k,
+                factor, r, (int)ldr, cov, (int)k);
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = i + 1; j < k; j++)
+            cov[i * k + j] = cov[j * k + i] = 0.5 * (cov[i * k + j] + cov[j * k + i]);
 }
 
 /* The least-squares perturbation bound ε·(2κ/cos θ + κ²·tan θ) for the
@@ -708,46 +836,63 @@ static ooc_fit_result *alloc_result(const ooc_source *src)
     return r;
 }
 
-/* Wald F test that the coefficients other than the constant are zero, with
- * the robust covariance (statsmodels' fvalue for cov_type != nonrobust). */
-static void robust_f_test(ooc_fit_result *r, const double *beta_k, const double *cov_k,
-                          const size_t *kept_index, size_t k)
+/* Robust Wald F that the coefficients other than the constant are zero
+ * (statsmodels' fvalue for cov_type != nonrobust), in the basis of R_K, never
+ * through the covariance: with V = R⁻¹(f·M)R⁻ᵀ (sandwich_cov) and L the kept
+ * columns but the constant c, the Wald form β_Lᵀ V_LL⁻¹ β_L equals (Schur
+ * complement) min over t of (β - t·e_c)ᵀ V⁻¹ (β - t·e_c) = ‖C⁻¹(z - t·r_c)‖²,
+ * z = Rβ, r_c column c of R, f·M = C Cᵀ (Cholesky): the squared distance of
+ * u = C⁻¹z from the line through v = C⁻¹r_c, or ‖u‖² without a constant.
+ * Its condition is that of the meat; solving with V_LL, whose condition is
+ * about cond(X)² times larger, lost 5 digits on Longley.  z: k values (kept
+ * in step with a refined β); mq: k x k, upper triangle.  NaN when f·M is not
+ * positive definite, and for an implicit constant (statsmodels: its issue
+ * #2444).  Errors: OOC_ERR_NOMEM. */
+static ooc_status robust_f_test(ooc_fit_result *r, const double *rk, size_t k, const double *z,
+                                const double *mq, double factor, const size_t *kept_index,
+                                ooc_error *err)
 {
+    ooc_status status = OOC_OK;
     r->fvalue = r->f_pvalue = NAN;
     if (r->k_constant && r->const_idx < 0)
-        return; /* implicit constant: statsmodels returns NaN (its issue #2444) */
-    size_t q = 0;
-    size_t *sel = malloc((k ? k : 1) * sizeof(size_t));
-    double *v = malloc((k > 0 ? k * k : 1) * sizeof(double));
-    double *b = malloc((k ? k : 1) * sizeof(double));
-    if (!sel || !v || !b)
-        goto out;
+        return OOC_OK;
+    size_t c = k; /* the constant's position among the kept columns; k: none */
     for (size_t i = 0; i < k; i++)
-        if (!(r->k_constant && (long)kept_index[i] == r->const_idx))
-            sel[q++] = i;
+        if (r->k_constant && (long)kept_index[i] == r->const_idx)
+            c = i;
+    size_t q = c < k ? k - 1 : k;
     if (q == 0)
+        return OOC_OK;
+    double *chol = malloc(k * k * sizeof(double));
+    double *u = malloc(k * sizeof(double)), *v = malloc(k * sizeof(double));
+    OOC_FAIL_IF(!chol || !u || !v, err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j <= i; j++)
+            chol[i * k + j] = factor * mq[j * k + i];
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)k, chol, (lapack_int)k) != 0)
         goto out;
-    for (size_t a = 0; a < q; a++) {
-        b[a] = beta_k[sel[a]];
-        for (size_t c = 0; c < q; c++)
-            v[a * q + c] = cov_k[sel[a] * k + sel[c]];
+    memcpy(u, z, k * sizeof(double));
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)k, chol, (int)k, u, 1);
+    double t = 0.0;
+    if (c < k) {
+        for (size_t i = 0; i < k; i++)
+            v[i] = i <= c ? rk[i * (k + 1) + c] : 0.0;
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)k, chol, (int)k,
+                    v, 1);
+        t = cblas_ddot((int)k, u, 1, v, 1) / cblas_ddot((int)k, v, 1, v, 1);
     }
-    double *bsol = malloc(q * sizeof(double));
-    if (!bsol)
-        goto out;
-    memcpy(bsol, b, q * sizeof(double));
-    if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)q, 1, v, (lapack_int)q, bsol, 1) == 0) {
-        double quad = 0.0;
-        for (size_t a = 0; a < q; a++)
-            quad += b[a] * bsol[a];
-        r->fvalue = quad / (double)q;
-        r->f_pvalue = ooc_f_sf(r->fvalue, (double)q, r->df_resid);
+    double wald = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        double d = c < k ? u[i] - t * v[i] : u[i];
+        wald += d * d;
     }
-    free(bsol);
+    r->fvalue = wald / (double)q;
+    r->f_pvalue = ooc_f_sf(r->fvalue, (double)q, r->df_resid);
 out:
-    free(sel);
+    free(chol);
+    free(u);
     free(v);
-    free(b);
+    return status;
 }
 
 ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
@@ -760,10 +905,15 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
                         "the input has no response (y): give a formula with 'y ~ ...' or a /Y "
                         "dataset / --y-column");
     size_t p = src->p, p_aug = p + 1, k = 0;
+    /* R's nonzero rows are at most the rows, when the source knows them */
+    size_t m_est = src->nrows < p ? (size_t)src->nrows : p;
+    status = check_dense_memory("fit", p_aug, p, p, m_est, 0, err);
+    if (status != OOC_OK)
+        return status;
     ooc_fit_result *r = alloc_result(src);
     side_stats st = {0};
     double *r_aug = malloc(p_aug * p_aug * sizeof(double));
-    double *rk = NULL, *beta_full = calloc(p, sizeof(double)), *rinv = NULL, *cov_k = NULL;
+    double *rk = NULL, *beta_full = calloc(p, sizeof(double)), *cov_k = NULL, *z_k = NULL;
     double *meat = NULL, *tmp = NULL, *beta_k = NULL, *scaled_s = malloc(p * sizeof(double));
     size_t *kept_index = malloc(p * sizeof(size_t));
     long double *g = NULL;
@@ -801,13 +951,20 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
     r->nobs = st.nobs;
     ooc_trace_set_meta(o->trace, "rows", "%llu", (unsigned long long)st.nobs);
     OOC_FAIL_IF(st.nobs == 0, err, OOC_ERR_DATA, "the input has no rows to fit");
-    /* finalize spans, interrupted by the passes over the data */
+    /* finalize spans, interrupted by the passes over the data; the cancel
+     * flag is checked between its stages */
     ooc_trace_token fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
+    OOC_CHECK(check_cancel(o->cancel, err));
+    size_t m = triangle_rows(r_aug, p_aug, p);
+    if (m > m_est)
+        OOC_CHECK(check_dense_memory("fit", 0, 0, p, m, 0, err));
 
     /* conditioning of W^½X (all columns) */
-    OOC_CHECK(triangle_singular_values(be, r_aug, p_aug, p, false, r->singular_values, NULL,
+    OOC_CHECK(triangle_singular_values(be, r_aug, p_aug, p, m, false, r->singular_values, NULL,
                                        err));
-    OOC_CHECK(triangle_singular_values(be, r_aug, p_aug, p, true, scaled_s, NULL, err));
+    OOC_CHECK(check_cancel(o->cancel, err));
+    OOC_CHECK(triangle_singular_values(be, r_aug, p_aug, p, m, true, scaled_s, NULL, err));
+    OOC_CHECK(check_cancel(o->cancel, err));
     r->min_eigenvalue = r->singular_values[p - 1] * r->singular_values[p - 1];
     r->condition_number = r->singular_values[p - 1] > 0.0
                               ? r->singular_values[0] / r->singular_values[p - 1]
@@ -816,12 +973,14 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
 
     /* rank and aliased columns */
     double nmax = (double)(st.nobs > p ? st.nobs : p);
-    OOC_CHECK(find_aliased(r_aug, p_aug, p, nmax * DBL_EPSILON, r->aliased, &k, err));
+    OOC_CHECK(find_aliased(r_aug, p_aug, p, m, nmax * DBL_EPSILON, r->aliased, &k, err));
+    OOC_CHECK(check_cancel(o->cancel, err));
     r->rank = k;
     r->n_aliased = p - k;
     rk = malloc((k + 1) * (k + 1) * sizeof(double));
     beta_k = calloc(k ? k : 1, sizeof(double));
-    OOC_FAIL_IF(!rk || !beta_k, err, OOC_ERR_NOMEM, "out of memory");
+    z_k = calloc(k ? k : 1, sizeof(double));
+    OOC_FAIL_IF(!rk || !beta_k || !z_k, err, OOC_ERR_NOMEM, "out of memory");
     OOC_CHECK(retriangularize(r_aug, p_aug, r->aliased, k, rk, err));
     for (size_t j = 0, c = 0; j < p; j++)
         if (!r->aliased[j])
@@ -829,7 +988,7 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
 
     /* β_K = R_K⁻¹ z (the backend's solve_triangle when it has one), RSS = ρ² */
     for (size_t i = 0; i < k; i++)
-        beta_k[i] = rk[i * (k + 1) + k];
+        z_k[i] = beta_k[i] = rk[i * (k + 1) + k];
     if (k > 0 && be->ops->solve_triangle)
         OOC_CHECK(be->ops->solve_triangle(be, rk, k, k + 1, beta_k, err));
     else if (k > 0)
@@ -859,10 +1018,12 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
                                     ins, err));
             for (size_t i = 0; i < k; i++)
                 tmp[i] = (double)g[kept_index[i]];
-            /* RᵀR δ = g */
+            /* RᵀR δ = g; z = Rβ follows β (robust_f_test) */
             cblas_dtrsv(CblasRowMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)k, rk,
                         (int)(k + 1), tmp, 1);
             double rdelta2 = cblas_ddot((int)k, tmp, 1, tmp, 1); /* ‖Rδ‖² */
+            for (size_t i = 0; i < k; i++)
+                z_k[i] += tmp[i];
             cblas_dtrsv(CblasRowMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)k, rk,
                         (int)(k + 1), tmp, 1);
             double dnorm = 0.0, bnorm = 0.0;
@@ -906,42 +1067,27 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
         r->fvalue = r->f_pvalue = NAN;
     }
 
-    /* covariance: scale·(RᵀR)⁻¹ or the HC sandwich */
+    /* covariance: scale·(RᵀR)⁻¹, or the HC sandwich R⁻¹ M R⁻ᵀ (hc_pass) */
     if (k > 0) {
-        rinv = malloc(k * k * sizeof(double));
+        OOC_CHECK(check_cancel(o->cancel, err));
         cov_k = malloc(k * k * sizeof(double));
-        OOC_FAIL_IF(!rinv || !cov_k, err, OOC_ERR_NOMEM, "out of memory");
+        OOC_FAIL_IF(!cov_k, err, OOC_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < k; i++)
-            for (size_t j = 0; j < k; j++)
-                rinv[i * k + j] = j >= i ? rk[i * (k + 1) + j] : 0.0;
-        lapack_int info =
-            LAPACKE_dtrtri(LAPACK_ROW_MAJOR, 'U', 'N', (lapack_int)k, rinv, (lapack_int)k);
-        OOC_FAIL_IF(info != 0, err, OOC_ERR_NUMERIC,
-                    "the triangular factor is singular (dtrtri info %d)", (int)info);
-        /* bread = R⁻¹R⁻ᵀ */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)k, (int)k, 1.0, rinv,
-                    (int)k, rinv, (int)k, 0.0, cov_k, (int)k);
+            OOC_FAIL_IF(!(rk[i * (k + 1) + i] > 0.0), err, OOC_ERR_NUMERIC,
+                        "the triangular factor is singular at column '%s'",
+                        r->names[kept_index[i]]);
+        double factor = o->cov == OOC_COV_HC1 ? (double)st.nobs / r->df_resid : 1.0;
         if (o->cov == OOC_COV_NONROBUST) {
-            for (size_t i = 0; i < k * k; i++)
-                cov_k[i] *= r->scale;
+            sandwich_cov(rk, k + 1, k, NULL, r->scale, cov_k);
         } else {
             double ts0 = now_seconds();
-            meat = malloc(p * p * sizeof(double));
-            tmp = realloc(tmp, k * k * 2 * sizeof(double));
-            OOC_FAIL_IF(!meat || !tmp, err, OOC_ERR_NOMEM, "out of memory");
+            meat = malloc(k * k * sizeof(double));
+            OOC_FAIL_IF(!meat, err, OOC_ERR_NOMEM, "out of memory");
             ooc_trace_end(o->trace, fin);
-            OOC_CHECK(hc_pass(src, be, beta_full, meat, o->cancel, ins, err));
+            OOC_CHECK(hc_pass(src, &layout, kept_index, k, beta_full, rk, meat, o->cancel, ins,
+                              err));
             fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
-            double *meat_k = tmp, *half = tmp + k * k;
-            for (size_t i = 0; i < k; i++)
-                for (size_t j = 0; j < k; j++)
-                    meat_k[i * k + j] = meat[kept_index[i] * p + kept_index[j]];
-            double factor = o->cov == OOC_COV_HC1 ? (double)st.nobs / r->df_resid : 1.0;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k, (int)k, (int)k, 1.0,
-                        cov_k, (int)k, meat_k, (int)k, 0.0, half, (int)k);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k, (int)k, (int)k,
-                        factor, half, (int)k, cov_k, (int)k, 0.0, meat_k, (int)k);
-            memcpy(cov_k, meat_k, k * k * sizeof(double));
+            sandwich_cov(rk, k + 1, k, meat, factor, cov_k);
             r->seconds_second_pass = now_seconds() - ts0;
         }
         /* statsmodels: t for nonrobust, normal for robust covariances (use_t=False) */
@@ -960,7 +1106,7 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
                 r->cov_params[j * p + kept_index[c]] = cov_k[i * k + c];
         }
         if (o->cov != OOC_COV_NONROBUST)
-            robust_f_test(r, beta_k, cov_k, kept_index, k);
+            OOC_CHECK(robust_f_test(r, rk, k, z_k, meat, factor, kept_index, err));
     }
 
     /* warnings */
@@ -1017,7 +1163,7 @@ out:
     free(rk);
     free(beta_full);
     free(beta_k);
-    free(rinv);
+    free(z_k);
     free(cov_k);
     free(meat);
     free(tmp);
@@ -1129,11 +1275,18 @@ ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
     ooc_status status = OOC_OK;
     *out = NULL;
     size_t p = src->p;
+    bool want_vt = o->vectors || o->u_out;
+    /* R's nonzero rows are at most the rows, when the source knows them */
+    size_t m_est = src->nrows < p ? (size_t)src->nrows : p;
+    size_t k_est = o->k > 0 && o->k < m_est ? o->k : m_est;
+    status = check_dense_memory("svd", p, 0, p, m_est, want_vt ? k_est : 0, err);
+    if (status != OOC_OK)
+        return status;
     ooc_svd_result *r = calloc(1, sizeof *r);
     double *r_aug = malloc(p * p * sizeof(double));
     double *s = malloc(p * sizeof(double));
-    double *vt = malloc(p * p * sizeof(double));
-    OOC_FAIL_IF(!r || !r_aug || !s || !vt, err, OOC_ERR_NOMEM, "out of memory for %zu columns", p);
+    double *vt = NULL;
+    OOC_FAIL_IF(!r || !r_aug || !s, err, OOC_ERR_NOMEM, "out of memory for %zu columns", p);
     r->p = p;
     r->names = copy_names(src->column_names, p);
     OOC_FAIL_IF(!r->names, err, OOC_ERR_NOMEM, "out of memory");
@@ -1148,14 +1301,29 @@ ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
                               err));
     r->seconds_accumulate = now_seconds() - t0;
     ooc_trace_set_meta(o->trace, "rows", "%llu", (unsigned long long)r->nrows);
+    OOC_FAIL_IF(r->nrows == 0, err, OOC_ERR_DATA, "the input has no rows: nothing to decompose");
     ooc_trace_token fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
-    OOC_CHECK(triangle_singular_values(be, r_aug, p, p, false, s, vt, err));
-    r->k = o->k > 0 && o->k < p ? o->k : p;
-    r->condition_number = s[p - 1] > 0.0 ? s[0] / s[p - 1] : INFINITY;
+    OOC_CHECK(check_cancel(o->cancel, err));
+    /* min(rows, columns) values, as numpy's svd; Vᵀ then needs that many rows
+     * of the triangle, zero rows included (their vectors complete the basis) */
+    size_t kmax = r->nrows < p ? (size_t)r->nrows : p;
+    size_t m = triangle_rows(r_aug, p, p);
+    if (m < kmax)
+        m = kmax;
+    r->k = o->k > 0 && o->k < kmax ? o->k : kmax;
+    if (m > m_est)
+        OOC_CHECK(check_dense_memory("svd", 0, 0, p, m, want_vt ? r->k : 0, err));
+    if (want_vt) {
+        vt = malloc(m * p * sizeof(double));
+        OOC_FAIL_IF(!vt, err, OOC_ERR_NOMEM, "out of memory for %zu singular vectors", m);
+    }
+    OOC_CHECK(triangle_singular_values(be, r_aug, p, p, m, false, s, vt, err));
+    OOC_CHECK(check_cancel(o->cancel, err));
+    r->condition_number = s[kmax - 1] > 0.0 ? s[0] / s[kmax - 1] : INFINITY;
     r->s = malloc(r->k * sizeof(double));
     OOC_FAIL_IF(!r->s, err, OOC_ERR_NOMEM, "out of memory");
     memcpy(r->s, s, r->k * sizeof(double));
-    if (o->vectors || o->u_out) {
+    if (want_vt) {
         r->vt = malloc(r->k * p * sizeof(double));
         OOC_FAIL_IF(!r->vt, err, OOC_ERR_NOMEM, "out of memory");
         memcpy(r->vt, vt, r->k * p * sizeof(double));

@@ -8,8 +8,17 @@
  *      Σw, Σlog w, Xᵀw (implicit constant), and y's weighted mean/variance;
  *   2. residual passes in long double for iterative refinement: with --refine,
  *      or automatically when the first pass's error estimate (below) is large;
- *   3. (HC0/HC1) the sandwich "meat" Σ (w e)² x xᵀ;
+ *   3. (HC0/HC1) the sandwich "meat" in the orthogonal basis of R:
+ *      M = Σ ẽ² q qᵀ, q = R⁻ᵀ(√w x), ẽ = √w (y - xᵀβ), and cov = R⁻¹ M R⁻ᵀ,
+ *      which keeps the robust standard errors and F as accurate as the
+ *      coefficients (cond(X)·ε, not cond(X)²·ε; tests/hc_exact.py);
  *   svd: a second pass writes U = X V Σ⁻¹ when asked.
+ *
+ * Finalize is dense work on the triangle: O(p³) for p columns, or O(m²p)
+ * when only its first m rows are nonzero (fewer rows than columns, on the CPU
+ * backend).  It checks the cancel flag between its stages, and a problem
+ * whose dense arrays exceed the memory available is refused up front, with
+ * the sizes (docs/ARCHITECTURE.md, "Cost of finalize").
  *
  * Rank rule: column j is aliased when its component orthogonal to the kept
  * columns before it is at most tol = max(nobs, p)·eps times its norm (the
@@ -72,7 +81,8 @@ typedef struct ooc_fit_result {
     bool *aliased;              /* p flags */
     size_t n_aliased;
     double *params, *bse, *tvalues, *pvalues, *conf_lower, *conf_upper, *cov_params;
-    double *singular_values;    /* p singular values of W^½X, descending */
+    double *singular_values;    /* p singular values of W^½X, descending (those past the
+                                 * rows are 0, as eigenvalues of XᵀWX are) */
     double ssr, centered_tss, uncentered_tss, ess, rsquared, rsquared_adj;
     double fvalue, f_pvalue, llf, aic, bic, df_model, df_resid, scale;
     double condition_number;    /* σmax/σmin of W^½X (statsmodels' condition_number) */
@@ -93,9 +103,11 @@ typedef struct ooc_fit_result {
 
 /* Fit y on X by least squares (weighted when the source has weights).
  * A rank-deficient design is not an error (aliased columns + a warning).
- * Errors: the source's errors; OOC_ERR_DATA (NaN/Inf or a negative weight,
- * naming the row and column); OOC_ERR_INVALID_ARG (no response);
- * OOC_ERR_NUMERIC (factorisation failed); OOC_ERR_INTERRUPTED; OOC_ERR_NOMEM.
+ * Errors: the source's errors; OOC_ERR_DATA (no rows, NaN/Inf or a negative
+ * weight, naming the row and column); OOC_ERR_INVALID_ARG (no response);
+ * OOC_ERR_NUMERIC (factorisation failed); OOC_ERR_INTERRUPTED (the cancel
+ * flag, also between the stages of finalize); OOC_ERR_NOMEM (also before
+ * anything is allocated, when the dense arrays exceed the memory available).
  * On success *out is owned by the caller (ooc_fit_result_free). */
 ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
                    ooc_fit_result **out, ooc_error *err);
@@ -105,7 +117,7 @@ void ooc_fit_result_free(ooc_fit_result *r);
 
 typedef struct ooc_svd_options {
     ooc_method method;          /* how R is accumulated; default qr */
-    size_t k;                   /* leading singular triplets to keep; 0: all p */
+    size_t k;                   /* leading singular triplets to keep; 0: all min(rows, p) */
     bool vectors;               /* compute Vᵀ */
     const char *u_out;          /* write U (nrows x k) as dataset /X of this new HDF5 file; NULL: no */
     int nthreads;               /* HDF5 writer compression threads; 0: online CPUs */
@@ -120,17 +132,19 @@ typedef struct ooc_svd_options {
 void ooc_svd_options_init(ooc_svd_options *o);
 
 typedef struct ooc_svd_result {
-    size_t p, k;
+    size_t p, k;                /* k <= min(nrows, p) */
     char **names;               /* p column names */
     uint64_t nrows;
     double *s;                  /* k singular values, descending */
     double *vt;                 /* k x p row-major right singular vectors (NULL unless vectors or u_out) */
-    double condition_number;    /* s[0]/s[p-1] over all p values */
+    double condition_number;    /* s[0]/s[min(nrows, p)-1] over all min(nrows, p) values (numpy's
+                                 * cond) */
     char *u_path;               /* where U was written, or NULL */
     double seconds_accumulate, seconds_u;
 } ooc_svd_result;
 
-/* SVD of X (weighted rows when the source has weights; y is ignored).
+/* SVD of X (weighted rows when the source has weights; y is ignored): the
+ * min(rows, p) singular values, as numpy's svd, or the k largest.
  * Errors: as ooc_fit, plus the HDF5 writer's when u_out is set. */
 ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
                    ooc_svd_result **out, ooc_error *err);

@@ -14,6 +14,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Most factors in one term: the parser refuses more (after merging repeated
+ * factors), so the model's per-term arrays have this size. */
+#define OOC_MAX_TERM_FACTORS 64
+
+/* ---- text -> index hash table (open addressing, linear probing) ----
+ * Defined in model.c; used for variable names and factor codes while parsing,
+ * header names at bind, and level texts (scan and lookup). */
+typedef struct ooc_text_slot {
+    char *key;           /* NULL: empty slot */
+    size_t len;          /* key length in bytes (the key may hold NUL bytes) */
+    size_t value;
+} ooc_text_slot;
+
+typedef struct ooc_text_index {
+    ooc_text_slot *slots;
+    size_t cap;          /* power of two; 0: empty */
+    size_t n;
+    bool owns_keys;      /* keys are copies freed with the index; else borrowed */
+} ooc_text_index;
+
+/* Value stored for text s[0..len) in ix; false when absent. */
+bool ooc_text_index_find(const ooc_text_index *ix, const char *s, size_t len, size_t *value);
+
+/* Insert s[0..len) -> value (copying the text when the index owns its keys;
+ * borrowed keys must outlive the index).  An existing key keeps its value.
+ * Returns false when out of memory. */
+bool ooc_text_index_insert(ooc_text_index *ix, const char *s, size_t len, size_t value);
+
+/* Free the table (and owned keys) and empty it.  NULL is a no-op. */
+void ooc_text_index_free(ooc_text_index *ix);
+
 /* ---- tokens of the Python-like expression language ---- */
 typedef enum ooc_tok_type { OOC_TOK_NAME, OOC_TOK_NUMBER, OOC_TOK_STRING, OOC_TOK_OP } ooc_tok_type;
 
@@ -115,10 +146,15 @@ typedef struct ooc_variable {
     char *name;          /* CSV column name */
     size_t origin, origin_len; /* first use in the formula (for carets) */
     size_t column;       /* CSV column index, set at bind */
-    bool numeric_use;    /* read as a number (bare numeric or inside an expression) */
+    bool numeric_use;    /* read as a number (bare numeric or inside an expression); set at bind */
     bool needs_scan;     /* some categorical factor of it has no given levels */
-    /* level scan state: distinct non-missing texts and what they look like */
-    struct ooc_level_index *seen;
+    ooc_column_type pinned; /* set at bind from the caller's dtypes; 0: inferred */
+    char *text;          /* inferred categorical with numbers in the sample: the first
+                          * non-numeric value, quoted (owned); NULL otherwise */
+    uint64_t text_line;  /* its line */
+    /* level scan state: distinct non-missing texts and what they look like
+     * (freed once the levels are resolved) */
+    ooc_text_index *seen;
     bool any_missing, all_numeric, all_integral, all_bool;
 } ooc_variable;
 
@@ -132,10 +168,21 @@ typedef struct ooc_term_list {
     size_t n, cap;
 } ooc_term_list;
 
-/* One factor's contribution to a design column. */
+/* How a design column uses one of its factors.  Contrast columns are sparse,
+ * so a categorical part is described by the levels where its coefficient is
+ * not 0 instead of a vector over all levels. */
+typedef enum ooc_part_kind {
+    OOC_PART_NUMERIC,    /* the factor's value */
+    OOC_PART_INDICATOR,  /* 1 at `level`, else 0 (treatment, full-rank dummy) */
+    OOC_PART_SUM,        /* 1 at `level`, -1 at the factor's reference, else 0 */
+    OOC_PART_ONES        /* 1 at every level (Sum's full-rank "[mean]" column) */
+} ooc_part_kind;
+
 typedef struct ooc_col_part {
     size_t factor;
-    const double *coef;  /* categorical: contrast value per level; NULL: numeric value */
+    ooc_part_kind kind;
+    size_t level;        /* INDICATOR, SUM */
+    size_t ref;          /* SUM: the reference level */
 } ooc_col_part;
 
 typedef struct ooc_column {
@@ -143,18 +190,9 @@ typedef struct ooc_column {
     size_t first_part, nparts;
 } ooc_column;
 
-/* Hash table from text to level index (open addressing). */
-typedef struct ooc_level_index {
-    char **keys;         /* borrowed, or owned when `owns_keys` */
-    size_t *values;
-    size_t cap;          /* power of two; 0: empty */
-    size_t n;
-    bool owns_keys;
-} ooc_level_index;
-
-/* Per-categorical-factor lookup built at finish. */
+/* Per-categorical-factor lookup built when the levels are resolved. */
 typedef struct ooc_factor_lookup {
-    ooc_level_index by_text;   /* STR levels */
+    ooc_text_index by_text;    /* STR levels */
     double *sorted_values;     /* numeric levels sorted, with ... */
     size_t *sorted_index;      /* ... their level indices */
     size_t nsorted;
@@ -165,11 +203,14 @@ struct ooc_model {
     char *formula;
     ooc_variable *vars;
     size_t nvars, vars_cap;
+    ooc_text_index var_index;         /* variable name -> index (borrowed keys) */
     ooc_factor *factors;
     size_t nfactors, factors_cap;
+    ooc_text_index factor_index;      /* factor code -> index (borrowed keys) */
     bool has_response;
     size_t response_factor;
-    ooc_term_list rhs;       /* in formula order (intercept as the empty term) */
+    ooc_term_list rhs;       /* in formula order (intercept as the empty term); every factor
+                              * and variable is used by these terms or is the response */
     /* bind */
     bool bound;
     size_t csv_columns;               /* fields per record of the bound CSV */
@@ -181,15 +222,17 @@ struct ooc_model {
     unsigned char na_first_char[256]; /* 1 when some NA string starts with this byte */
     bool na_empty;                    /* "" (after trimming) is missing */
     bool missing_is_error;
+    /* resolve levels */
+    bool levels_resolved;
+    ooc_factor_lookup *lookups;       /* per factor (used for categoricals) */
+    size_t *categoricals;             /* indices of the categorical factors */
+    size_t ncategoricals;
     /* finish */
     bool finished;
-    ooc_factor_lookup *lookups;       /* per factor (used for categoricals) */
     ooc_column *columns;
     size_t ncols;
     ooc_col_part *parts;
     size_t nparts, parts_cap;
-    double **coef_store;              /* owned contrast vectors */
-    size_t ncoef, coef_cap;
     size_t max_stack;
 };
 

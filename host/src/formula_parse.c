@@ -11,6 +11,12 @@
  * normalised token spacing.  Supported factors: a column name, Q('name'),
  * C(name[, Treatment|Sum[(ref)]][, levels=...]), I(arithmetic) and the
  * functions log, log1p, exp, sqrt, abs (optionally np./numpy. prefixed).
+ *
+ * Nothing here is quadratic or recursive in the length of a formula: the
+ * parsers loop over chains of operators at one level (recursion follows only
+ * real nesting, which is bounded), term lists are hash sets kept in order,
+ * and variables and factors are found by hashing.  Factors that only removed
+ * terms use are dropped at the end, as patsy never evaluates them.
  */
 #include "error.h"
 #include "formula_internal.h"
@@ -21,9 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Limits that keep hostile formulas from exhausting the stack or time. */
-#define OOC_MAX_TERMS 4096
+/* Limits that keep hostile formulas from exhausting the stack, memory or
+ * time.  Nesting counts only real nesting (parentheses and calls inside a
+ * factor; parenthesised right operands and unary operators in the formula):
+ * a chain of operators at one level (a + b + c ...) is evaluated in a loop,
+ * however long.  Terms and interaction products are counted because
+ * (a + b + ...)**n grows exponentially in the text's length. */
 #define OOC_MAX_NESTING 200
+#define OOC_MAX_TERMS ((size_t)1 << 20)
+#define OOC_MAX_TERM_PRODUCTS ((uint64_t)1 << 23)
 
 /* ------------------------------------------------------------------ */
 /* Level values                                                       */
@@ -195,15 +207,13 @@ static bool py_dotted_name(pyctx *c, char *buf, size_t bufsize)
 /* Variables and factors                                              */
 /* ------------------------------------------------------------------ */
 
+/* The variable named name[0..namelen), added (first used at [origin,
+ * origin+origin_len) of the formula) unless known.  Errors: OOC_ERR_NOMEM. */
 static ooc_status add_variable(ooc_model *m, const char *name, size_t namelen, size_t origin,
                                size_t origin_len, size_t *index, ooc_error *err)
 {
-    for (size_t i = 0; i < m->nvars; i++) {
-        if (strlen(m->vars[i].name) == namelen && memcmp(m->vars[i].name, name, namelen) == 0) {
-            *index = i;
-            return OOC_OK;
-        }
-    }
+    if (ooc_text_index_find(&m->var_index, name, namelen, index))
+        return OOC_OK;
     if (m->nvars == m->vars_cap) {
         size_t ncap = m->vars_cap ? 2 * m->vars_cap : 8;
         ooc_variable *bigger = realloc(m->vars, ncap * sizeof *bigger);
@@ -219,6 +229,10 @@ static ooc_status add_variable(ooc_model *m, const char *name, size_t namelen, s
         return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for formula variables");
     memcpy(v->name, name, namelen);
     v->name[namelen] = '\0';
+    if (!ooc_text_index_insert(&m->var_index, v->name, namelen, m->nvars)) {
+        free(v->name);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for formula variables");
+    }
     v->origin = origin;
     v->origin_len = origin_len;
     *index = m->nvars++;
@@ -475,7 +489,6 @@ static ooc_status parse_atom(pyctx *c, int *out)
         ooc_status status = parse_variable_ref(c, &var);
         if (status != OOC_OK)
             return status;
-        c->m->vars[var].numeric_use = true;
         int n = ex_new(c, OOC_EX_VAR, -1, -1);
         if (n < 0)
             return ex_nomem(c);
@@ -609,37 +622,59 @@ static ooc_status ex_push(pyctx *c, ooc_factor *f, size_t *cap, ooc_ex_op op, si
     return OOC_OK;
 }
 
-/* Emit node i in postfix order, applying numpy's fast paths for x**const
- * (x**2 -> x*x, x**0.5 -> sqrt, x**-1 -> 1/x, x**1 -> x, x**0 -> 1). */
-static ooc_status ex_emit(pyctx *c, ooc_factor *f, size_t *cap, int i)
+/* Compile the expression rooted at node `root` into f's postfix program,
+ * applying numpy's fast paths for x**const (x**2 -> x*x, x**0.5 -> sqrt,
+ * x**-1 -> 1/x, x**1 -> x, x**0 -> 1).  The parser creates each node after
+ * its operands, and a subtree's nodes one after another, so the nodes the
+ * program needs, in creation order, are already in postfix order: a backward
+ * pass marks them and a forward pass emits them, without recursion however
+ * long the expression.  Errors: OOC_ERR_NOMEM. */
+static ooc_status ex_emit(pyctx *c, ooc_factor *f, int root)
 {
-    const exnode *n = &c->nodes[i];
-    ooc_status status;
-    if (n->is_const)
-        return ex_push(c, f, cap, OOC_EX_CONST, 0, n->value);
-    if (n->op == OOC_EX_VAR)
-        return ex_push(c, f, cap, OOC_EX_VAR, n->var, 0.0);
-    if (n->op == OOC_EX_POW && c->nodes[n->b].is_const) {
-        double e = c->nodes[n->b].value;
-        if (e == 0.0)
-            return ex_push(c, f, cap, OOC_EX_CONST, 0, 1.0);
-        OOC_CHECK(ex_emit(c, f, cap, n->a));
-        if (e == 1.0)
-            return OOC_OK;
-        if (e == 2.0)
-            return ex_push(c, f, cap, OOC_EX_SQUARE, 0, 0.0);
-        if (e == 0.5)
-            return ex_push(c, f, cap, OOC_EX_SQRT, 0, 0.0);
-        if (e == -1.0)
-            return ex_push(c, f, cap, OOC_EX_RECIP, 0, 0.0);
-        OOC_CHECK(ex_push(c, f, cap, OOC_EX_CONST, 0, e));
-        return ex_push(c, f, cap, OOC_EX_POW, 0, 0.0);
+    ooc_status status = OOC_OK;
+    size_t cap = 0;
+    bool *needed = calloc(c->nnodes, sizeof *needed);
+    if (!needed)
+        return ex_nomem(c);
+    needed[root] = true;
+    for (int i = root; i >= 0; i--) {
+        const exnode *n = &c->nodes[i];
+        if (!needed[i] || n->is_const || n->op == OOC_EX_VAR)
+            continue;
+        bool const_pow = n->op == OOC_EX_POW && c->nodes[n->b].is_const;
+        if (!const_pow || c->nodes[n->b].value != 0.0) /* x**0 is the constant 1 */
+            needed[n->a] = true;
+        if (n->b >= 0 && !const_pow)
+            needed[n->b] = true;
     }
-    OOC_CHECK(ex_emit(c, f, cap, n->a));
-    if (n->b >= 0)
-        OOC_CHECK(ex_emit(c, f, cap, n->b));
-    status = ex_push(c, f, cap, n->op, 0, 0.0);
+    for (int i = 0; i <= root; i++) {
+        const exnode *n = &c->nodes[i];
+        if (!needed[i])
+            continue;
+        if (n->is_const) {
+            OOC_CHECK(ex_push(c, f, &cap, OOC_EX_CONST, 0, n->value));
+        } else if (n->op == OOC_EX_VAR) {
+            OOC_CHECK(ex_push(c, f, &cap, OOC_EX_VAR, n->var, 0.0));
+        } else if (n->op == OOC_EX_POW && c->nodes[n->b].is_const) {
+            double e = c->nodes[n->b].value;
+            if (e == 0.0)
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_CONST, 0, 1.0));
+            else if (e == 2.0)
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_SQUARE, 0, 0.0));
+            else if (e == 0.5)
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_SQRT, 0, 0.0));
+            else if (e == -1.0)
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_RECIP, 0, 0.0));
+            else if (e != 1.0) {
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_CONST, 0, e));
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_POW, 0, 0.0));
+            }
+        } else {
+            OOC_CHECK(ex_push(c, f, &cap, n->op, 0, 0.0));
+        }
+    }
 out:
+    free(needed);
     return status;
 }
 
@@ -856,25 +891,57 @@ out:
     return status;
 }
 
+/* Order in which equal levels (ooc_level_equal) are neighbours: strings by
+ * text, then numbers and booleans by value. */
+static int cmp_level_ptr(const void *a, const void *b)
+{
+    const ooc_level *x = *(const ooc_level *const *)a, *y = *(const ooc_level *const *)b;
+    bool xs = x->kind == OOC_LEVEL_STR, ys = y->kind == OOC_LEVEL_STR;
+    if (xs != ys)
+        return xs ? -1 : 1;
+    if (xs)
+        return strcmp(x->text, y->text);
+    return (x->num > y->num) - (x->num < y->num);
+}
+
+/* *dup: whether two items of `l` are equal (sorting a copy: O(n log n)).
+ * Errors: OOC_ERR_NOMEM. */
+static ooc_status has_duplicate_level(pyctx *c, const ooc_level_list *l, bool *dup)
+{
+    const ooc_level **sorted = malloc((l->n ? l->n : 1) * sizeof *sorted);
+    if (!sorted)
+        return ex_nomem(c);
+    for (size_t i = 0; i < l->n; i++)
+        sorted[i] = &l->items[i];
+    qsort(sorted, l->n, sizeof *sorted, cmp_level_ptr);
+    *dup = false;
+    for (size_t i = 1; i < l->n && !*dup; i++)
+        *dup = ooc_level_equal(sorted[i - 1], sorted[i]);
+    free(sorted);
+    return OOC_OK;
+}
+
 static ooc_status parse_level_list(pyctx *c, ooc_level_list *out)
 {
     size_t cap = 0, start_tok = c->pos;
     ooc_status status = parse_level_list_into(c, out, &cap);
     if (status != OOC_OK)
         return status;
+    bool dup = false;
+    OOC_CHECK(has_duplicate_level(c, out, &dup));
+    if (dup)
+        return py_error(c, start_tok, "duplicate level in levels list");
     size_t nstr = 0, nbool = 0;
     for (size_t i = 0; i < out->n; i++) {
         nstr += out->items[i].kind == OOC_LEVEL_STR;
         nbool += out->items[i].kind == OOC_LEVEL_BOOL;
-        for (size_t j = 0; j < i; j++)
-            if (ooc_level_equal(&out->items[i], &out->items[j]))
-                return py_error(c, start_tok, "duplicate level in levels list");
     }
     if ((nstr && nstr != out->n) || (nbool && nbool != out->n))
         return py_error(c, start_tok, "levels must be all numbers, all strings or all booleans");
     if (out->n == 0)
         return py_error(c, start_tok, "levels list is empty");
-    return OOC_OK;
+out:
+    return status;
 }
 
 ooc_status ooc_parse_level_literal(const char *text, ooc_level_list *out, const char *formula,
@@ -1016,8 +1083,6 @@ static ooc_status parse_categorical(pyctx *c, ooc_factor *f)
         }
     }
     OOC_CHECK(py_expect(c, ")"));
-    if (!f->has_given_levels)
-        c->m->vars[f->var].needs_scan = true;
 out:
     return status;
 }
@@ -1030,12 +1095,10 @@ static ooc_status make_factor(ooc_model *m, const ooc_tok *toks, size_t first, s
     char *code = ooc_formula_untokenize(m->formula, toks + first, count);
     if (!code)
         return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < m->nfactors; i++) {
-        if (strcmp(m->factors[i].code, code) == 0) {
-            free(code);
-            *index = i;
-            return OOC_OK;
-        }
+    size_t code_len = strlen(code);
+    if (ooc_text_index_find(&m->factor_index, code, code_len, index)) {
+        free(code);
+        return OOC_OK;
     }
     if (m->nfactors == m->factors_cap) {
         size_t ncap = m->factors_cap ? 2 * m->factors_cap : 8;
@@ -1046,6 +1109,10 @@ static ooc_status make_factor(ooc_model *m, const ooc_tok *toks, size_t first, s
         }
         m->factors = bigger;
         m->factors_cap = ncap;
+    }
+    if (!ooc_text_index_insert(&m->factor_index, code, code_len, m->nfactors)) {
+        free(code);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
     }
     ooc_factor *f = &m->factors[m->nfactors++];
     memset(f, 0, sizeof *f);
@@ -1083,8 +1150,7 @@ static ooc_status make_factor(ooc_model *m, const ooc_tok *toks, size_t first, s
             goto out;
         }
         if (c.pos == c.end) {
-            size_t cap = 0;
-            OOC_CHECK(ex_emit(&c, f, &cap, root));
+            OOC_CHECK(ex_emit(&c, f, root));
             f->stack_depth = ex_stack_depth(f);
         }
     } else {
@@ -1093,8 +1159,6 @@ static ooc_status make_factor(ooc_model *m, const ooc_tok *toks, size_t first, s
     }
     if (c.pos != c.end)
         status = py_unexpected(&c);
-    else if (f->kind == OOC_FACTOR_VAR)
-        m->vars[f->var].numeric_use = true; /* revised at bind if the data is not numeric */
 out:
     free(c.nodes);
     *index = m->nfactors - 1;
@@ -1102,87 +1166,150 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* Term lists                                                         */
+/* Term sets                                                          */
 /* ------------------------------------------------------------------ */
 
-static void termlist_free(ooc_term_list *l)
+/* A term while the formula is evaluated: its factors (distinct, in order of
+ * appearance), a hash of the set of them, and whether '-' removed it. */
+typedef struct pterm {
+    size_t *factors;
+    size_t nfactors;
+    uint64_t hash;
+    bool dead;
+} pterm;
+
+/* patsy's term lists: unique terms (equal when their factor sets are equal)
+ * in order of first appearance.  A hash table over `items` makes adding and
+ * removing O(1); a removed term stays in `items`, marked dead, so the order
+ * of the others is kept without moving them, and a term added again after
+ * its removal is appended anew. */
+typedef struct termset {
+    pterm *items;
+    size_t n, cap;
+    size_t live;         /* items not dead */
+    size_t *table;       /* 1 + index into items; 0: empty slot */
+    size_t table_cap;    /* power of two, or 0 */
+    size_t table_used;   /* occupied slots */
+} termset;
+
+static void termset_free(termset *ts)
 {
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i].factors);
-    free(l->items);
-    l->items = NULL;
-    l->n = l->cap = 0;
+    for (size_t i = 0; i < ts->n; i++)
+        free(ts->items[i].factors);
+    free(ts->items);
+    free(ts->table);
+    memset(ts, 0, sizeof *ts);
 }
 
-static bool term_equal(const size_t *a, size_t na, const size_t *b, size_t nb)
+/* An order-independent hash of the factor set f[0..n) (distinct factors). */
+static uint64_t term_hash(const size_t *f, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = (uint64_t)f[i] + 0x9e3779b97f4a7c15ull; /* splitmix64 of the factor */
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+        h += x ^ (x >> 31);
+    }
+    return h;
+}
+
+/* Whether the distinct factors a[0..na) and b[0..nb) form the same set. */
+static bool same_factors(const size_t *a, size_t na, const size_t *b, size_t nb)
 {
     if (na != nb)
         return false;
     for (size_t i = 0; i < na; i++) {
-        bool found = false;
-        for (size_t j = 0; j < nb && !found; j++)
-            found = a[i] == b[j];
-        if (!found)
+        size_t j = 0;
+        while (j < nb && b[j] != a[i])
+            j++;
+        if (j == nb)
             return false;
     }
     return true;
 }
 
-static bool termlist_contains(const ooc_term_list *l, const size_t *f, size_t n)
+/* The live item equal to the factor set f[0..n) with hash h, or SIZE_MAX. */
+static size_t termset_find(const termset *ts, const size_t *f, size_t n, uint64_t h)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (term_equal(l->items[i].factors, l->items[i].nfactors, f, n))
-            return true;
-    return false;
+    if (!ts->table_cap)
+        return SIZE_MAX;
+    size_t mask = ts->table_cap - 1;
+    for (size_t i = (size_t)h & mask; ts->table[i]; i = (i + 1) & mask) {
+        const pterm *t = &ts->items[ts->table[i] - 1];
+        if (!t->dead && t->hash == h && same_factors(t->factors, t->nfactors, f, n))
+            return ts->table[i] - 1;
+    }
+    return SIZE_MAX;
 }
 
-/* Append the term with factors f[0..n) (duplicates within dropped) unless present. */
-static ooc_status termlist_add(ooc_term_list *l, const size_t *f, size_t n, ooc_error *err)
+/* Put item `index` in the first empty slot of its probe sequence. */
+static void termset_place(termset *ts, size_t index)
 {
-    size_t *copy = malloc((n ? n : 1) * sizeof *copy);
-    if (!copy)
-        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < k && !dup; j++)
-            dup = copy[j] == f[i];
-        if (!dup)
-            copy[k++] = f[i];
-    }
-    if (termlist_contains(l, copy, k)) {
-        free(copy);
-        return OOC_OK;
-    }
-    if (l->n >= OOC_MAX_TERMS) {
-        free(copy);
-        return OOC_FAIL(err, OOC_ERR_FORMULA, "formula error: more than %d terms", OOC_MAX_TERMS);
-    }
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? 2 * l->cap : 8;
-        ooc_term *bigger = realloc(l->items, ncap * sizeof *bigger);
-        if (!bigger) {
-            free(copy);
-            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-        }
-        l->items = bigger;
-        l->cap = ncap;
-    }
-    l->items[l->n].factors = copy;
-    l->items[l->n].nfactors = k;
-    l->n++;
-    return OOC_OK;
+    size_t mask = ts->table_cap - 1;
+    size_t i = (size_t)ts->items[index].hash & mask;
+    while (ts->table[i])
+        i = (i + 1) & mask;
+    ts->table[i] = index + 1;
+    ts->table_used++;
 }
 
-static ooc_status termlist_append_all(ooc_term_list *dst, const ooc_term_list *src,
-                                      ooc_error *err)
+/* Make room for one more item and its slot.  Returns false when out of memory. */
+static bool termset_reserve(termset *ts)
 {
-    for (size_t i = 0; i < src->n; i++) {
-        ooc_status status = termlist_add(dst, src->items[i].factors, src->items[i].nfactors, err);
-        if (status != OOC_OK)
-            return status;
+    if (ts->n == ts->cap) {
+        size_t ncap = ts->cap ? 2 * ts->cap : 8;
+        pterm *bigger = realloc(ts->items, ncap * sizeof *bigger);
+        if (!bigger)
+            return false;
+        ts->items = bigger;
+        ts->cap = ncap;
     }
-    return OOC_OK;
+    if ((ts->table_used + 1) * 2 <= ts->table_cap)
+        return true;
+    size_t ncap = 16;
+    while ((ts->live + 1) * 4 > ncap) /* rebuild over the live items only */
+        ncap *= 2;
+    size_t *table = calloc(ncap, sizeof *table);
+    if (!table)
+        return false;
+    free(ts->table);
+    ts->table = table;
+    ts->table_cap = ncap;
+    ts->table_used = 0;
+    for (size_t i = 0; i < ts->n; i++)
+        if (!ts->items[i].dead)
+            termset_place(ts, i);
+    return true;
+}
+
+/* Append the new term f[0..n) (distinct factors, hash h; not in ts), copying f. */
+static bool termset_append(termset *ts, const size_t *f, size_t n, uint64_t h)
+{
+    if (!termset_reserve(ts))
+        return false;
+    pterm *t = &ts->items[ts->n];
+    t->factors = malloc((n ? n : 1) * sizeof *t->factors);
+    if (!t->factors)
+        return false;
+    memcpy(t->factors, f, n * sizeof *f);
+    t->nfactors = n;
+    t->hash = h;
+    t->dead = false;
+    termset_place(ts, ts->n);
+    ts->n++;
+    ts->live++;
+    return true;
+}
+
+/* Remove the term equal to t from ts, if there. */
+static void termset_remove(termset *ts, const pterm *t)
+{
+    size_t i = termset_find(ts, t->factors, t->nfactors, t->hash);
+    if (i != SIZE_MAX) {
+        ts->items[i].dead = true;
+        ts->live--;
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -1229,7 +1356,8 @@ typedef struct fparser {
     const ooc_formula_var *fvars;
     size_t nfvars;
     ooc_error *err;
-    size_t depth;          /* recursion depth of eval_node */
+    size_t depth;          /* recursion depth of eval_node: the formula's nesting */
+    uint64_t products;     /* term products formed by interactions so far */
 } fparser;
 
 static int binary_precedence(const char *op)
@@ -1449,8 +1577,10 @@ typedef struct iexpr {
     bool intercept;
     size_t intercept_pos, intercept_len;
     bool intercept_removed;
-    ooc_term_list terms;
+    termset terms;
 } iexpr;
+
+static void iexpr_free(iexpr *e) { termset_free(&e->terms); }
 
 static ooc_status eval_node(fparser *p, size_t node, iexpr *out);
 
@@ -1458,6 +1588,61 @@ static ooc_status node_error(fparser *p, size_t node, const char *what)
 {
     const pnode *n = &p->nodes[node];
     return ooc_formula_error(p->err, p->f, n->start, n->end - n->start, "%s", what);
+}
+
+/* Add factor x to the distinct factors d[0..*k) unless there.  Errors (caret
+ * under `node`): more than OOC_MAX_TERM_FACTORS of them. */
+static ooc_status add_distinct(fparser *p, size_t node, size_t *d, size_t *k, size_t x)
+{
+    for (size_t j = 0; j < *k; j++)
+        if (d[j] == x)
+            return OOC_OK;
+    if (*k == OOC_MAX_TERM_FACTORS) {
+        char what[64];
+        snprintf(what, sizeof what, "a term has more than %d factors", OOC_MAX_TERM_FACTORS);
+        return node_error(p, node, what);
+    }
+    d[(*k)++] = x;
+    return OOC_OK;
+}
+
+/* Add the term with factors f[0..n) (repeats merged) to ts unless it is
+ * there.  Errors (caret under `node`): more than OOC_MAX_TERM_FACTORS
+ * factors, more than OOC_MAX_TERMS terms; OOC_ERR_NOMEM. */
+static ooc_status term_add(fparser *p, size_t node, termset *ts, const size_t *f, size_t n)
+{
+    size_t distinct[OOC_MAX_TERM_FACTORS];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        ooc_status status = add_distinct(p, node, distinct, &k, f[i]);
+        if (status != OOC_OK)
+            return status;
+    }
+    uint64_t h = term_hash(distinct, k);
+    if (termset_find(ts, distinct, k, h) != SIZE_MAX)
+        return OOC_OK;
+    if (ts->live >= OOC_MAX_TERMS) {
+        char what[64];
+        snprintf(what, sizeof what, "more than %zu terms", OOC_MAX_TERMS);
+        return node_error(p, node, what);
+    }
+    if (!termset_append(ts, distinct, k, h))
+        return OOC_FAIL(p->err, OOC_ERR_NOMEM, "out of memory");
+    return OOC_OK;
+}
+
+/* Append the live terms of src to dst (those not there yet). */
+static ooc_status term_add_all(fparser *p, size_t node, termset *dst, const termset *src)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        const pterm *t = &src->items[i];
+        if (t->dead)
+            continue;
+        ooc_status status = term_add(p, node, dst, t->factors, t->nfactors);
+        if (status != OOC_OK)
+            return status;
+    }
+    return OOC_OK;
 }
 
 static ooc_status check_interactable(fparser *p, const iexpr *e)
@@ -1468,174 +1653,200 @@ static ooc_status check_interactable(fparser *p, const iexpr *e)
     return OOC_OK;
 }
 
-static ooc_status interaction(fparser *p, const iexpr *l, const iexpr *r, iexpr *out)
+/* patsy's _interaction: each term of l with each term of r, appended to out.
+ * Counts the products against OOC_MAX_TERM_PRODUCTS before forming them. */
+static ooc_status interaction(fparser *p, size_t node, const iexpr *l, const iexpr *r,
+                              termset *out)
 {
     ooc_status status;
     OOC_CHECK(check_interactable(p, l));
     OOC_CHECK(check_interactable(p, r));
+    uint64_t products = (uint64_t)l->terms.live * r->terms.live;
+    if (products > OOC_MAX_TERM_PRODUCTS - p->products) {
+        char what[96];
+        snprintf(what, sizeof what, "the interactions expand to more than %llu terms",
+                 (unsigned long long)OOC_MAX_TERM_PRODUCTS);
+        return node_error(p, node, what);
+    }
+    p->products += products;
+    size_t f[2 * OOC_MAX_TERM_FACTORS];
     for (size_t i = 0; i < l->terms.n; i++) {
-        for (size_t j = 0; j < r->terms.n; j++) {
-            const ooc_term *a = &l->terms.items[i], *b = &r->terms.items[j];
-            size_t n = a->nfactors + b->nfactors;
-            size_t *f = malloc((n ? n : 1) * sizeof *f);
-            if (!f)
-                return OOC_FAIL(p->err, OOC_ERR_NOMEM, "out of memory");
+        const pterm *a = &l->terms.items[i];
+        for (size_t j = 0; j < r->terms.n && !a->dead; j++) {
+            const pterm *b = &r->terms.items[j];
+            if (b->dead)
+                continue;
             memcpy(f, a->factors, a->nfactors * sizeof *f);
             memcpy(f + a->nfactors, b->factors, b->nfactors * sizeof *f);
-            status = termlist_add(&out->terms, f, n, p->err);
-            free(f);
-            if (status != OOC_OK)
-                goto out;
+            OOC_CHECK(term_add(p, node, out, f, a->nfactors + b->nfactors));
         }
     }
 out:
     return status;
 }
 
-static void iexpr_free(iexpr *e) { termlist_free(&e->terms); }
+/* Replace acc's terms with ts's (taking them) and clear its intercept: what
+ * patsy's '*', '/', ':' and '**' return. */
+static void take_terms(iexpr *acc, termset *ts)
+{
+    termset_free(&acc->terms);
+    acc->terms = *ts;
+    memset(ts, 0, sizeof *ts);
+    acc->intercept = acc->intercept_removed = false;
+}
 
-static ooc_status eval_binary(fparser *p, size_t node, iexpr *out)
+/* patsy's '**': acc ** (the number under the operator's right operand). */
+static ooc_status power(fparser *p, size_t node, iexpr *acc)
+{
+    const pnode *rn = &p->nodes[p->nodes[node].args[1]];
+    iexpr base = {0}, big = {0}, next = {0};
+    termset all = {0};
+    ooc_status status;
+    OOC_CHECK(check_interactable(p, acc));
+    long exponent = -1;
+    if (rn->kind == FT_ONE || rn->kind == FT_NUMBER) {
+        const ftok *t = &p->ft[rn->ftok];
+        char buf[32];
+        size_t len = t->end - t->start < sizeof buf - 1 ? t->end - t->start : sizeof buf - 1;
+        memcpy(buf, p->f + t->start, len);
+        buf[len] = '\0';
+        char *endp;
+        long v = strtol(buf, &endp, 10);
+        if (!*endp)
+            exponent = v;
+    }
+    if (exponent < 1) {
+        status = node_error(p, p->nodes[node].args[1], "'**' requires a positive integer");
+        goto out;
+    }
+    if ((size_t)exponent > acc->terms.live)
+        exponent = (long)acc->terms.live;
+    OOC_CHECK(term_add_all(p, node, &base.terms, &acc->terms));
+    OOC_CHECK(term_add_all(p, node, &big.terms, &acc->terms));
+    OOC_CHECK(term_add_all(p, node, &all, &acc->terms));
+    for (long i = 1; i < exponent; i++) {
+        OOC_CHECK(interaction(p, node, &base, &big, &next.terms));
+        OOC_CHECK(term_add_all(p, node, &all, &next.terms));
+        iexpr_free(&big);
+        big = next;
+        memset(&next, 0, sizeof next);
+    }
+    take_terms(acc, &all);
+out:
+    iexpr_free(&base);
+    iexpr_free(&big);
+    iexpr_free(&next);
+    termset_free(&all);
+    return status;
+}
+
+/* Apply binary operator `node` to acc (its left operand, already evaluated)
+ * and its right operand, leaving the result in acc. */
+static ooc_status combine(fparser *p, size_t node, iexpr *acc)
 {
     const pnode *n = &p->nodes[node];
     const pnode *rn = &p->nodes[n->args[1]];
-    iexpr l = {0}, r = {0};
-    ooc_status status;
+    iexpr r = {0}, other = {0};
+    termset t = {0};
+    ooc_status status = OOC_OK;
     const char *op = n->op;
-    OOC_CHECK(eval_node(p, n->args[0], &l));
+    if (strcmp(op, "**") == 0)
+        return power(p, node, acc);
+    if (strcmp(op, "+") == 0 && rn->kind == FT_ZERO) {
+        acc->intercept = false;
+        acc->intercept_removed = true;
+        return OOC_OK;
+    }
+    if (strcmp(op, "-") == 0 && rn->kind == FT_ZERO) {
+        acc->intercept = true;
+        acc->intercept_pos = rn->start;
+        acc->intercept_len = rn->end - rn->start;
+        acc->intercept_removed = false;
+        return OOC_OK;
+    }
+    if (strcmp(op, "-") == 0 && rn->kind == FT_ONE) {
+        acc->intercept = false;
+        acc->intercept_removed = true;
+        return OOC_OK;
+    }
+    OOC_CHECK(eval_node(p, n->args[1], &r));
     if (strcmp(op, "+") == 0) {
-        if (rn->kind == FT_ZERO) {
-            out->intercept_removed = true;
-            OOC_CHECK(termlist_append_all(&out->terms, &l.terms, p->err));
-            goto out;
-        }
-        OOC_CHECK(eval_node(p, n->args[1], &r));
         if (r.intercept) {
-            out->intercept = true;
-            out->intercept_pos = r.intercept_pos;
-            out->intercept_len = r.intercept_len;
-        } else {
-            out->intercept = l.intercept;
-            out->intercept_pos = l.intercept_pos;
-            out->intercept_len = l.intercept_len;
-            out->intercept_removed = l.intercept_removed;
+            acc->intercept = true;
+            acc->intercept_pos = r.intercept_pos;
+            acc->intercept_len = r.intercept_len;
+            acc->intercept_removed = false;
         }
-        OOC_CHECK(termlist_append_all(&out->terms, &l.terms, p->err));
-        OOC_CHECK(termlist_append_all(&out->terms, &r.terms, p->err));
+        OOC_CHECK(term_add_all(p, node, &acc->terms, &r.terms));
     } else if (strcmp(op, "-") == 0) {
-        if (rn->kind == FT_ZERO) {
-            out->intercept = true;
-            out->intercept_pos = rn->start;
-            out->intercept_len = rn->end - rn->start;
-            OOC_CHECK(termlist_append_all(&out->terms, &l.terms, p->err));
-            goto out;
-        }
-        if (rn->kind == FT_ONE) {
-            out->intercept_removed = true;
-            OOC_CHECK(termlist_append_all(&out->terms, &l.terms, p->err));
-            goto out;
-        }
-        OOC_CHECK(eval_node(p, n->args[1], &r));
-        for (size_t i = 0; i < l.terms.n; i++) {
-            const ooc_term *t = &l.terms.items[i];
-            if (!termlist_contains(&r.terms, t->factors, t->nfactors))
-                OOC_CHECK(termlist_add(&out->terms, t->factors, t->nfactors, p->err));
-        }
+        for (size_t i = 0; i < r.terms.n; i++)
+            if (!r.terms.items[i].dead)
+                termset_remove(&acc->terms, &r.terms.items[i]);
         if (r.intercept) {
-            out->intercept_removed = true;
-        } else {
-            out->intercept = l.intercept;
-            out->intercept_pos = l.intercept_pos;
-            out->intercept_len = l.intercept_len;
-            out->intercept_removed = l.intercept_removed;
+            acc->intercept = false;
+            acc->intercept_removed = true;
         }
     } else if (strcmp(op, "*") == 0) {
-        OOC_CHECK(eval_node(p, n->args[1], &r));
-        OOC_CHECK(termlist_append_all(&out->terms, &l.terms, p->err));
-        OOC_CHECK(termlist_append_all(&out->terms, &r.terms, p->err));
-        OOC_CHECK(interaction(p, &l, &r, out));
+        OOC_CHECK(interaction(p, node, acc, &r, &t));
+        OOC_CHECK(term_add_all(p, node, &acc->terms, &r.terms));
+        OOC_CHECK(term_add_all(p, node, &acc->terms, &t));
+        acc->intercept = acc->intercept_removed = false;
     } else if (strcmp(op, "/") == 0) {
-        OOC_CHECK(eval_node(p, n->args[1], &r));
-        OOC_CHECK(termlist_append_all(&out->terms, &l.terms, p->err));
-        OOC_CHECK(check_interactable(p, &l));
-        iexpr combined = {0};
-        size_t total = 0;
-        for (size_t i = 0; i < l.terms.n; i++)
-            total += l.terms.items[i].nfactors;
-        size_t *all = malloc((total ? total : 1) * sizeof *all);
-        if (!all) {
-            status = OOC_FAIL(p->err, OOC_ERR_NOMEM, "out of memory");
-            goto out;
+        OOC_CHECK(check_interactable(p, acc));
+        /* all of the left side's factors as one term, interacting with the right side */
+        size_t all[OOC_MAX_TERM_FACTORS], k = 0;
+        for (size_t i = 0; i < acc->terms.n; i++) {
+            const pterm *lt = &acc->terms.items[i];
+            for (size_t j = 0; j < lt->nfactors && !lt->dead; j++)
+                OOC_CHECK(add_distinct(p, node, all, &k, lt->factors[j]));
         }
-        size_t k = 0;
-        for (size_t i = 0; i < l.terms.n; i++)
-            for (size_t j = 0; j < l.terms.items[i].nfactors; j++)
-                all[k++] = l.terms.items[i].factors[j];
-        status = termlist_add(&combined.terms, all, total, p->err);
-        free(all);
-        if (status == OOC_OK)
-            status = interaction(p, &combined, &r, out);
-        iexpr_free(&combined);
-        if (status != OOC_OK)
-            goto out;
-    } else if (strcmp(op, ":") == 0) {
-        OOC_CHECK(eval_node(p, n->args[1], &r));
-        OOC_CHECK(interaction(p, &l, &r, out));
-    } else { /* "**" (eval_node handles "~") */
-        OOC_CHECK(check_interactable(p, &l));
-        long power = -1;
-        if (rn->kind == FT_ONE || rn->kind == FT_NUMBER) {
-            const ftok *t = &p->ft[rn->ftok];
-            char buf[32];
-            size_t len = t->end - t->start < sizeof buf - 1 ? t->end - t->start : sizeof buf - 1;
-            memcpy(buf, p->f + t->start, len);
-            buf[len] = '\0';
-            char *endp;
-            long v = strtol(buf, &endp, 10);
-            if (!*endp)
-                power = v;
-        }
-        if (power < 1) {
-            status = node_error(p, n->args[1], "'**' requires a positive integer");
-            goto out;
-        }
-        if ((size_t)power > l.terms.n)
-            power = (long)l.terms.n;
-        OOC_CHECK(termlist_append_all(&out->terms, &l.terms, p->err));
-        iexpr big = {0};
-        status = termlist_append_all(&big.terms, &l.terms, p->err);
-        for (long i = 1; i < power && status == OOC_OK; i++) {
-            iexpr next = {0};
-            status = interaction(p, &l, &big, &next);
-            if (status == OOC_OK)
-                status = termlist_append_all(&out->terms, &next.terms, p->err);
-            iexpr_free(&big);
-            big = next;
-        }
-        iexpr_free(&big);
-        if (status != OOC_OK)
-            goto out;
+        OOC_CHECK(term_add(p, node, &other.terms, all, k));
+        OOC_CHECK(interaction(p, node, &other, &r, &t));
+        OOC_CHECK(term_add_all(p, node, &acc->terms, &t));
+        acc->intercept = acc->intercept_removed = false;
+    } else { /* ":" */
+        OOC_CHECK(interaction(p, node, acc, &r, &t));
+        take_terms(acc, &t);
     }
 out:
-    iexpr_free(&l);
     iexpr_free(&r);
+    iexpr_free(&other);
+    termset_free(&t);
     return status;
 }
 
-static ooc_status eval_node_nested(fparser *p, size_t node, iexpr *out);
-
-/* eval_node_nested with a bound on the depth of the parse tree. */
-static ooc_status eval_node(fparser *p, size_t node, iexpr *out)
+static bool is_binary_op(const pnode *n)
 {
-    memset(out, 0, sizeof *out);
-    if (p->depth >= 20 * OOC_MAX_NESTING)
-        return node_error(p, node, "formula nested too deeply");
-    p->depth++;
-    ooc_status status = eval_node_nested(p, node, out);
-    p->depth--;
+    return n->kind == FT_OP && n->arity == 2 && strcmp(n->op, "~") != 0;
+}
+
+/* A left-associative chain of binary operators (a + b - c:d * e ...):
+ * the operand at the bottom of its left spine, then each operator from the
+ * bottom up with its right operand.  Only right operands (and the bottom
+ * operand) recurse, so the depth of recursion is the formula's nesting, not
+ * the length of the chain. */
+static ooc_status eval_chain(fparser *p, size_t node, iexpr *acc)
+{
+    ooc_status status = OOC_OK;
+    size_t len = 0, k = node;
+    for (; is_binary_op(&p->nodes[k]); k = p->nodes[k].args[0])
+        len++;
+    size_t *spine = malloc(len * sizeof *spine);
+    if (!spine)
+        return OOC_FAIL(p->err, OOC_ERR_NOMEM, "out of memory");
+    size_t i = len;
+    for (k = node; is_binary_op(&p->nodes[k]); k = p->nodes[k].args[0])
+        spine[--i] = k;
+    OOC_CHECK(eval_node(p, k, acc));
+    for (i = 0; i < len; i++)
+        OOC_CHECK(combine(p, spine[i], acc));
+out:
+    free(spine);
     return status;
 }
 
-static ooc_status eval_node_nested(fparser *p, size_t node, iexpr *out)
+/* An operand that is not a binary operator: an atom, a unary operator, a '~'. */
+static ooc_status eval_operand(fparser *p, size_t node, iexpr *out)
 {
     const pnode *n = &p->nodes[node];
     switch (n->kind) {
@@ -1654,30 +1865,180 @@ static ooc_status eval_node_nested(fparser *p, size_t node, iexpr *out)
                                         p->nfvars, &f, p->err);
         if (status != OOC_OK)
             return status;
-        return termlist_add(&out->terms, &f, 1, p->err);
+        return term_add(p, node, &out->terms, &f, 1);
     }
     case FT_OP:
         if (strcmp(n->op, "~") == 0)
             return node_error(p, node, "'~' can only be used once, and only at the top level");
-        if (n->arity == 1) {
-            const pnode *a = &p->nodes[n->args[0]];
-            if (strcmp(n->op, "+") == 0)
-                return eval_node(p, n->args[0], out);
-            if (a->kind == FT_ZERO) {
-                out->intercept = true;
-                out->intercept_pos = n->start;
-                out->intercept_len = n->end - n->start;
-                return OOC_OK;
-            }
-            if (a->kind == FT_ONE) {
-                out->intercept_removed = true;
-                return OOC_OK;
-            }
-            return node_error(p, node, "unary minus can only be applied to 1 or 0");
+        if (strcmp(n->op, "+") == 0)
+            return eval_node(p, n->args[0], out);
+        if (p->nodes[n->args[0]].kind == FT_ZERO) {
+            out->intercept = true;
+            out->intercept_pos = n->start;
+            out->intercept_len = n->end - n->start;
+            return OOC_OK;
         }
-        return eval_binary(p, node, out);
+        if (p->nodes[n->args[0]].kind == FT_ONE) {
+            out->intercept_removed = true;
+            return OOC_OK;
+        }
+        return node_error(p, node, "unary minus can only be applied to 1 or 0");
     default: return node_error(p, node, "unexpected token");
     }
+}
+
+/* Evaluate the subtree at `node` into *out (initialised here), with a bound
+ * on the formula's nesting. */
+static ooc_status eval_node(fparser *p, size_t node, iexpr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (p->depth >= OOC_MAX_NESTING)
+        return node_error(p, node, "formula nested too deeply");
+    p->depth++;
+    ooc_status status = is_binary_op(&p->nodes[node]) ? eval_chain(p, node, out)
+                                                      : eval_operand(p, node, out);
+    p->depth--;
+    return status;
+}
+
+/* The first live term of a set that has one. */
+static const pterm *first_live(const termset *ts)
+{
+    size_t i = 0;
+    while (ts->items[i].dead)
+        i++;
+    return &ts->items[i];
+}
+
+/* Append a term to the model's final list (taking `factors`). */
+static ooc_status rhs_push(ooc_model *m, size_t *factors, size_t n, ooc_error *err)
+{
+    ooc_term_list *l = &m->rhs;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? 2 * l->cap : 8;
+        ooc_term *bigger = realloc(l->items, ncap * sizeof *bigger);
+        if (!bigger) {
+            free(factors);
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        }
+        l->items = bigger;
+        l->cap = ncap;
+    }
+    l->items[l->n].factors = factors;
+    l->items[l->n].nfactors = n;
+    l->n++;
+    return OOC_OK;
+}
+
+/* m->rhs: the intercept unless removed, then the live terms of rhs (taken). */
+static ooc_status set_rhs(ooc_model *m, iexpr *rhs, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    if (!rhs->intercept_removed) {
+        size_t *none = malloc(sizeof *none);
+        if (!none)
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        OOC_CHECK(rhs_push(m, none, 0, err));
+    }
+    for (size_t i = 0; i < rhs->terms.n; i++) {
+        pterm *t = &rhs->terms.items[i];
+        if (t->dead)
+            continue;
+        size_t *factors = t->factors;
+        t->factors = NULL;
+        OOC_CHECK(rhs_push(m, factors, t->nfactors, err));
+    }
+out:
+    return status;
+}
+
+/* Renumber the entries of index ix (text -> old number) through map, dropping
+ * those mapped to SIZE_MAX.  Errors: OOC_ERR_NOMEM. */
+static ooc_status remap_index(ooc_text_index *ix, const size_t *map, ooc_error *err)
+{
+    ooc_text_index old = *ix;
+    memset(ix, 0, sizeof *ix);
+    ooc_status status = OOC_OK;
+    for (size_t i = 0; i < old.cap && status == OOC_OK; i++)
+        if (old.slots[i].key && map[old.slots[i].value] != SIZE_MAX &&
+            !ooc_text_index_insert(ix, old.slots[i].key, old.slots[i].len, map[old.slots[i].value]))
+            status = OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    ooc_text_index_free(&old);
+    return status;
+}
+
+/* Forget the factors that no final term uses (and the variables only they
+ * read), as patsy never evaluates them: "a*b - a*b + a" reads only a, so a
+ * missing b drops no row and an unknown b is no error.  Numbering keeps its
+ * order.  Errors: OOC_ERR_NOMEM. */
+static ooc_status drop_unused_factors(ooc_model *m, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    size_t *fmap = malloc((m->nfactors + 1) * sizeof *fmap);
+    size_t *vmap = malloc((m->nvars + 1) * sizeof *vmap);
+    OOC_FAIL_IF(!fmap || !vmap, err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < m->nfactors; i++)
+        fmap[i] = SIZE_MAX;
+    for (size_t i = 0; i < m->nvars; i++)
+        vmap[i] = SIZE_MAX;
+    if (m->has_response)
+        fmap[m->response_factor] = 0;
+    for (size_t t = 0; t < m->rhs.n; t++)
+        for (size_t k = 0; k < m->rhs.items[t].nfactors; k++)
+            fmap[m->rhs.items[t].factors[k]] = 0;
+    size_t nf = 0, old_nfactors = m->nfactors, old_nvars = m->nvars;
+    for (size_t i = 0; i < m->nfactors; i++) {
+        ooc_factor *f = &m->factors[i];
+        if (fmap[i] == SIZE_MAX) {
+            free(f->code);
+            free(f->ref.text);
+            ooc_level_list_free(&f->levels);
+            free(f->prog);
+            continue;
+        }
+        fmap[i] = nf;
+        if (f->kind != OOC_FACTOR_EXPR)
+            vmap[f->var] = 0;
+        for (size_t k = 0; k < f->nprog; k++)
+            if (f->prog[k].op == OOC_EX_VAR)
+                vmap[f->prog[k].var] = 0;
+        m->factors[nf++] = *f;
+    }
+    m->nfactors = nf;
+    size_t nv = 0;
+    for (size_t i = 0; i < m->nvars; i++) {
+        if (vmap[i] == SIZE_MAX) {
+            free(m->vars[i].name);
+            continue;
+        }
+        vmap[i] = nv;
+        m->vars[nv] = m->vars[i];
+        m->vars[nv++].needs_scan = false; /* set again below by the factors kept */
+    }
+    m->nvars = nv;
+    for (size_t i = 0; i < nf; i++) {
+        ooc_factor *f = &m->factors[i];
+        if (f->kind != OOC_FACTOR_EXPR)
+            f->var = vmap[f->var];
+        if (f->kind == OOC_FACTOR_CAT && !f->has_given_levels)
+            m->vars[f->var].needs_scan = true;
+        for (size_t k = 0; k < f->nprog; k++)
+            if (f->prog[k].op == OOC_EX_VAR)
+                f->prog[k].var = vmap[f->prog[k].var];
+    }
+    if (m->has_response)
+        m->response_factor = fmap[m->response_factor];
+    for (size_t t = 0; t < m->rhs.n; t++)
+        for (size_t k = 0; k < m->rhs.items[t].nfactors; k++)
+            m->rhs.items[t].factors[k] = fmap[m->rhs.items[t].factors[k]];
+    if (nf < old_nfactors)
+        OOC_CHECK(remap_index(&m->factor_index, fmap, err));
+    if (nv < old_nvars)
+        OOC_CHECK(remap_index(&m->var_index, vmap, err));
+out:
+    free(fmap);
+    free(vmap);
+    return status;
 }
 
 ooc_status ooc_formula_build(ooc_model *m, const ooc_formula_var *vars, size_t nvars,
@@ -1697,7 +2058,7 @@ ooc_status ooc_formula_build(ooc_model *m, const ooc_formula_var *vars, size_t n
     p.toks = toks;
     if (ntok == 0) {
         /* patsy treats an empty formula as "~ 1" */
-        OOC_CHECK(termlist_add(&m->rhs, NULL, 0, err));
+        OOC_CHECK(set_rhs(m, &rhs, err));
         goto out;
     }
     OOC_CHECK(formula_tokens(&p, ntok));
@@ -1708,13 +2069,13 @@ ooc_status ooc_formula_build(ooc_model *m, const ooc_formula_var *vars, size_t n
     if (tilde && r->arity == 2) {
         OOC_CHECK(eval_node(&p, r->args[0], &lhs));
         const pnode *ln = &p.nodes[r->args[0]];
-        if (lhs.intercept || lhs.terms.n != 1 || lhs.terms.items[0].nfactors != 1) {
+        if (lhs.intercept || lhs.terms.live != 1 || first_live(&lhs.terms)->nfactors != 1) {
             status = ooc_formula_error(err, m->formula, ln->start, ln->end - ln->start,
                                        "the left-hand side must be a single variable or "
                                        "expression");
             goto out;
         }
-        size_t f = lhs.terms.items[0].factors[0];
+        size_t f = first_live(&lhs.terms)->factors[0];
         if (m->factors[f].kind == OOC_FACTOR_CAT) {
             status = ooc_formula_error(err, m->formula, ln->start, ln->end - ln->start,
                                        "the response cannot be categorical");
@@ -1724,9 +2085,8 @@ ooc_status ooc_formula_build(ooc_model *m, const ooc_formula_var *vars, size_t n
         m->response_factor = f;
     }
     OOC_CHECK(eval_node(&p, tilde ? r->args[r->arity - 1] : root, &rhs));
-    if (!rhs.intercept_removed)
-        OOC_CHECK(termlist_add(&m->rhs, NULL, 0, err));
-    OOC_CHECK(termlist_append_all(&m->rhs, &rhs.terms, err));
+    OOC_CHECK(set_rhs(m, &rhs, err));
+    OOC_CHECK(drop_unused_factors(m, err));
 out:
     iexpr_free(&lhs);
     iexpr_free(&rhs);

@@ -150,8 +150,9 @@ static int read_string_attr(hid_t obj, const char *name, char **out)
     int rc = -1;
     hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     *out = NULL;
-    if (H5Aexists(obj, name) <= 0)
-        return 0;
+    htri_t exists = H5Aexists(obj, name);
+    if (exists <= 0)
+        return exists < 0 ? -1 : 0;
     attr = H5Aopen(obj, name, H5P_DEFAULT);
     type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
     space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
@@ -170,8 +171,8 @@ static int read_string_attr(hid_t obj, const char *name, char **out)
         if (H5Aread(attr, type, &value) < 0)
             goto out;
         *out = strdup(value ? value : "");
-        H5free_memory(value);
-        rc = *out ? 1 : -1;
+        herr_t freed = H5free_memory(value);
+        rc = *out && freed >= 0 ? 1 : -1;
     } else {
         size_t size = H5Tget_size(type);
         *out = calloc(size + 1, 1);
@@ -180,16 +181,16 @@ static int read_string_attr(hid_t obj, const char *name, char **out)
         rc = 1;
     }
 out:
+    if (space >= 0 && H5Sclose(space) < 0)
+        rc = -1;
+    if (type >= 0 && H5Tclose(type) < 0)
+        rc = -1;
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        rc = -1;
     if (rc < 0) {
         free(*out);
         *out = NULL;
     }
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    if (attr >= 0)
-        H5Aclose(attr);
     return rc;
 }
 
@@ -203,8 +204,9 @@ static int read_names_attr(hid_t obj, obj_info *oi)
     char *fixed = NULL;
     char **vlen = NULL;
     hsize_t n = 0;
-    if (H5Aexists(obj, "column_names") <= 0)
-        return 0;
+    htri_t exists = H5Aexists(obj, "column_names");
+    if (exists <= 0)
+        return exists < 0 ? -1 : 0;
     attr = H5Aopen(obj, "column_names", H5P_DEFAULT);
     type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
     space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
@@ -214,7 +216,8 @@ static int read_names_attr(hid_t obj, obj_info *oi)
         rc = 2;
         goto out;
     }
-    H5Sget_simple_extent_dims(space, &n, NULL);
+    if (H5Sget_simple_extent_dims(space, &n, NULL) < 0)
+        goto out;
     oi->column_names = calloc(n ? n : 1, sizeof *oi->column_names);
     if (!oi->column_names)
         goto out;
@@ -240,16 +243,18 @@ static int read_names_attr(hid_t obj, obj_info *oi)
     rc = 1;
 out:
     if (vlen) {
-        H5Dvlen_reclaim(type, space, H5P_DEFAULT, vlen); /* frees the strings HDF5 allocated */
+        /* frees the strings HDF5 allocated */
+        if (H5Dvlen_reclaim(type, space, H5P_DEFAULT, vlen) < 0)
+            rc = -1;
         free(vlen);
     }
     free(fixed);
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    if (attr >= 0)
-        H5Aclose(attr);
+    if (space >= 0 && H5Sclose(space) < 0)
+        rc = -1;
+    if (type >= 0 && H5Tclose(type) < 0)
+        rc = -1;
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        rc = -1;
     return rc;
 }
 
@@ -272,31 +277,36 @@ static ooc_status inspect_dataset(const char *path, hid_t dset, obj_info *oi, oo
     type = H5Dget_type(dset);
     space = H5Dget_space(dset);
     dcpl = H5Dget_create_plist(dset);
-    OOC_H5_FAIL_IF(type < 0 || space < 0 || dcpl < 0, err, "'%s': cannot query dataset %s",
+    OOC_H5_FAIL_IF(type < 0 || space < 0 || dcpl < 0, err, "'%s': cannot query dataset '%s'",
                    path, oi->name);
     describe_type(type, oi->dtype, sizeof oi->dtype);
     oi->rank = H5Sget_simple_extent_ndims(space);
     OOC_H5_FAIL_IF(oi->rank < 0 || H5Sget_simple_extent_dims(space, oi->dims, oi->maxdims) < 0,
-                   err, "'%s': cannot read the shape of %s", path, oi->name);
+                   err, "'%s': cannot read the shape of '%s'", path, oi->name);
     uint64_t nelem = 1;
     for (int k = 0; k < oi->rank; k++)
         nelem *= oi->dims[k];
     oi->raw_bytes = nelem * H5Tget_size(type);
-    oi->stored_bytes = H5Dget_storage_size(dset);
 
     H5D_layout_t layout = H5Pget_layout(dcpl);
+    OOC_H5_FAIL_IF(layout < 0, err, "'%s': cannot read the layout of '%s'", path, oi->name);
     oi->layout = layout == H5D_CHUNKED      ? "chunked"
                  : layout == H5D_CONTIGUOUS ? "contiguous"
                  : layout == H5D_COMPACT    ? "compact"
                                             : "virtual";
     oi->chunked = layout == H5D_CHUNKED;
     if (oi->chunked) {
-        OOC_H5_FAIL_IF(H5Pget_chunk(dcpl, H5S_MAX_RANK, oi->chunk) < 0 ||
-                           H5Dget_num_chunks(dset, space, &oi->nchunks) < 0,
-                       err, "'%s': cannot read the chunking of %s", path, oi->name);
+        OOC_H5_FAIL_IF(H5Pget_chunk(dcpl, H5S_MAX_RANK, oi->chunk) < 0, err,
+                       "'%s': cannot read the chunk shape of '%s'", path, oi->name);
+        OOC_H5_FAIL_IF(H5Dget_num_chunks(dset, space, &oi->nchunks) < 0, err,
+                       "'%s': cannot read the chunk index of '%s'", path, oi->name);
     }
+    /* 0 is both "nothing stored yet" and the failure value: the stack tells. */
+    oi->stored_bytes = H5Dget_storage_size(dset);
+    OOC_H5_FAIL_IF(oi->stored_bytes == 0 && H5Eget_num(H5E_DEFAULT) != 0, err,
+                   "'%s': cannot read the stored size of '%s'", path, oi->name);
     int nfilters = H5Pget_nfilters(dcpl);
-    OOC_H5_FAIL_IF(nfilters < 0, err, "'%s': cannot read the filters of %s", path, oi->name);
+    OOC_H5_FAIL_IF(nfilters < 0, err, "'%s': cannot read the filters of '%s'", path, oi->name);
     oi->nfilters = nfilters < MAX_FILTERS ? nfilters : MAX_FILTERS;
     for (int i = 0; i < oi->nfilters; i++) {
         filter_info *fi = &oi->filters[i];
@@ -305,20 +315,16 @@ static ooc_status inspect_dataset(const char *path, hid_t dset, obj_info *oi, oo
         fi->nparams = MAX_FILTER_PARAMS;
         H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &fi->nparams, fi->params,
                                          sizeof registered, registered, &config);
-        OOC_H5_FAIL_IF(id < 0, err, "'%s': cannot read filter %d of %s", path, i, oi->name);
+        OOC_H5_FAIL_IF(id < 0, err, "'%s': cannot read filter %d of '%s'", path, i, oi->name);
         if (fi->nparams > MAX_FILTER_PARAMS)
             fi->nparams = MAX_FILTER_PARAMS;
         fi->id = (int)id;
         snprintf(fi->name, sizeof fi->name, "%s", filter_label(fi->id, registered));
     }
 out:
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    return status;
+    status = ooc_h5_close(&dcpl, status, err);
+    status = ooc_h5_close(&space, status, err);
+    return ooc_h5_close(&type, status, err);
 }
 
 /* Collect the facts of one root-level link. */
@@ -332,9 +338,16 @@ static ooc_status inspect_object(const char *path, hid_t file, const char *link,
     OOC_FAIL_IF(!oi->name, err, OOC_ERR_NOMEM, "out of memory");
     snprintf(oi->name, n, "/%s", link);
     oi->kind = OBJ_OTHER;
+    H5L_info_t linfo;
+    OOC_H5_FAIL_IF(H5Lget_info(file, link, &linfo, H5P_DEFAULT) < 0, err,
+                   "'%s': cannot read the link '%s'", path, oi->name);
     obj = H5Oopen(file, link, H5P_DEFAULT);
+    /* A dangling soft or external link is listed as "other"; a hard link
+     * always names an object, so failing to open one is damage. */
+    OOC_H5_FAIL_IF(obj < 0 && linfo.type == H5L_TYPE_HARD, err,
+                   "'%s': cannot open '%s'", path, oi->name);
     if (obj < 0)
-        goto out; /* dangling soft or external link: listed as "other" */
+        goto out;
     H5I_type_t t = H5Iget_type(obj);
     if (t == H5I_GROUP)
         oi->kind = OBJ_GROUP;
@@ -349,11 +362,9 @@ static ooc_status inspect_object(const char *path, hid_t file, const char *link,
         rc = read_names_attr(obj, oi);
         oi->column_names_opaque = rc == 2;
     }
-    OOC_H5_FAIL_IF(rc < 0, err, "'%s': cannot read the attributes of %s", path, oi->name);
+    OOC_H5_FAIL_IF(rc < 0, err, "'%s': cannot read the attributes of '%s'", path, oi->name);
 out:
-    if (obj >= 0)
-        H5Oclose(obj);
-    return status;
+    return ooc_h5_close(&obj, status, err);
 }
 
 typedef struct link_list {
@@ -432,8 +443,7 @@ out:
     for (size_t i = 0; i < links.n; i++)
         free(links.names[i]);
     free(links.names);
-    if (file >= 0)
-        H5Fclose(file);
+    status = ooc_h5_close(&file, status, err);
     ooc_h5_quiet_end(&quiet);
     if (status != OOC_OK)
         free_file_info(fi);

@@ -17,7 +17,18 @@
  *     every value is finite.
  *   consumer: receives blocks in row order through the ring (ring.h).
  *
- * All rows are 0-based in messages ("'/X' chunk at row 68200 ...").
+ * All rows are 0-based in messages.  A chunk is named by its dataset, first
+ * row and column, the file, its index and its rows ("'/Y' chunk at row 3000,
+ * column 0 of 'f.h5' (chunk 3, rows 3000..3999)"), and sizes quoted are that
+ * dataset's own.
+ *
+ * Damaged files: every HDF5 failure becomes a message naming the dataset (and
+ * chunk); the producer thread leaves its HDF5 error stack empty after one
+ * (ooc_h5_error_detail), since a thread that ends with a non-empty stack keeps
+ * HDF5 1.10 from shutting down.  A chunk missing from an index that lists as
+ * many chunks as the dataset has is damage (an index entry with a flipped
+ * offset), not an unwritten chunk, and is reported rather than read as the
+ * fill value.
  *
  * During a pass the producer thread calls libhdf5 while the caller's thread
  * may too (e.g. to write results): that relies on the thread-safe libhdf5
@@ -40,6 +51,7 @@
 
 #include <hdf5.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +102,8 @@ typedef struct h5_input {
     H5Z_filter_t filters[MAX_FILTERS];
     elem_format fmt;
     double fill;          /* value of unallocated chunks */
+    int index_complete;   /* the chunk index lists every chunk of the dataset: 1 yes, 0 no,
+                             -1 not known yet (index_is_complete; producer thread) */
     int *dest_col;        /* ncols entries: block column of each dataset column */
     bool dest_contiguous; /* dest_col[j] == dest_col[0] + j for all j */
 } h5_input;
@@ -267,8 +281,54 @@ static const char *filter_label(H5Z_filter_t id)
     return name ? name : "unregistered filter";
 }
 
+/* "'/Y' chunk at row 3000, column 0 of 'f.h5' (chunk 3, rows 3000..3999)":
+ * how messages name the chunk of `in` that starts at (row0, col0). */
+static void describe_chunk(const h5_source *s, const h5_input *in, uint64_t row0, uint64_t col0,
+                           char *dst, size_t cap)
+{
+    uint64_t last_row = row0 + in->chunk_rows - 1;
+    if (last_row >= in->nrows)
+        last_row = in->nrows - 1;
+    int n = snprintf(dst, cap,
+                     "'%s' chunk at row %llu, column %llu of '%s' (chunk %llu, rows %llu..%llu",
+                     in->name, (unsigned long long)row0, (unsigned long long)col0, s->path,
+                     (unsigned long long)(row0 / in->chunk_rows), (unsigned long long)row0,
+                     (unsigned long long)last_row);
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    if (in->chunk_cols < in->ncols) {
+        uint64_t last_col = col0 + in->chunk_cols - 1;
+        if (last_col >= in->ncols)
+            last_col = in->ncols - 1;
+        snprintf(dst + n, cap - (size_t)n, ", columns %llu..%llu)", (unsigned long long)col0,
+                 (unsigned long long)last_col);
+    } else {
+        snprintf(dst + n, cap - (size_t)n, ")");
+    }
+}
+
+/* Record OOC_ERR_CORRUPT in err: the chunk of `in` at (row0, col0) as
+ * describe_chunk names it, then the printf-style reason.  Returns the status. */
+static ooc_status chunk_error(const h5_source *s, const h5_input *in, uint64_t row0, uint64_t col0,
+                              ooc_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static ooc_status chunk_error(const h5_source *s, const h5_input *in, uint64_t row0, uint64_t col0,
+                              ooc_error *err, const char *fmt, ...)
+{
+    char where[768], reason[768];
+    describe_chunk(s, in, row0, col0, where, sizeof where);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    return OOC_FAIL(err, OOC_ERR_CORRUPT, "%s: %s", where, reason);
+}
+
 /* Undo the filters of one stored chunk; *out points at chunk_nbytes decoded
- * bytes (inside the staging buffer or a scratch buffer). */
+ * bytes (inside the staging buffer or a scratch buffer).  No filter output
+ * may exceed this dataset's chunk size plus DECODE_SLACK (a fletcher32
+ * checksum inside deflate), whatever the other inputs' chunk sizes. */
 static ooc_status decode_chunk(const h5_source *s, const h5_input *in, const chunk_ref *c,
                                unsigned char *raw, worker_scratch *ws, const unsigned char **out,
                                ooc_error *err)
@@ -288,20 +348,25 @@ static ooc_status decode_chunk(const h5_source *s, const h5_input *in, const chu
         case FILTER_DEFLATE: {
             size_t produced = 0;
             ooc_trace_token span = ooc_trace_begin(s->trace, OOC_STAGE_DECOMPRESS);
+            /* No err: the codec's text quotes its buffer, not the chunk's size. */
             ooc_status st = ooc_zlib_decompress(ws->inflater, cur, n, ws->buf[next_buf],
-                                                s->decode_cap, &produced, err);
+                                                in->chunk_nbytes + DECODE_SLACK, &produced, NULL);
             ooc_trace_end_bytes(s->trace, span, produced);
             if (st != OOC_OK)
-                return st;
+                return OOC_FAIL(err, st,
+                                "deflate stream of %zu stored bytes does not inflate to the "
+                                "chunk's %zu bytes (corrupt data, Adler-32 mismatch or too much "
+                                "output)",
+                                n, in->chunk_nbytes);
             cur = ws->buf[next_buf];
             next_buf ^= 1;
             n = produced;
             break;
         }
         case FILTER_SHUFFLE: {
-            if (n > s->decode_cap)
+            if (n > in->chunk_nbytes + DECODE_SLACK)
                 return OOC_FAIL(err, OOC_ERR_CORRUPT,
-                                "shuffled data of %zu bytes exceeds the chunk size %zu", n,
+                                "shuffled data of %zu bytes exceeds the chunk's %zu bytes", n,
                                 in->chunk_nbytes);
             ooc_trace_token span = ooc_trace_begin(s->trace, OOC_STAGE_UNSHUFFLE);
             ooc_unshuffle(cur, ws->buf[next_buf], n, in->fmt.size);
@@ -316,8 +381,8 @@ static ooc_status decode_chunk(const h5_source *s, const h5_input *in, const chu
         }
     }
     if (n != in->chunk_nbytes)
-        return OOC_FAIL(err, OOC_ERR_CORRUPT, "decoded chunk has %zu bytes, expected %zu", n,
-                        in->chunk_nbytes);
+        return OOC_FAIL(err, OOC_ERR_CORRUPT, "decoded chunk has %zu bytes, not the chunk's %zu",
+                        n, in->chunk_nbytes);
     *out = cur;
     return OOC_OK;
 }
@@ -467,8 +532,9 @@ static ooc_status process_block(void *ctx, int worker, int slot, uint64_t seq, v
             const unsigned char *decoded = NULL;
             ooc_status st = decode_chunk(s, in, c, job->staging + c->offset, ws, &decoded, err);
             if (st != OOC_OK) {
-                ooc_error_prefix(err, "'%s' chunk at row %llu, column %llu of '%s'", in->name,
-                                 (unsigned long long)c->row0, (unsigned long long)c->col0, s->path);
+                char where[768];
+                describe_chunk(s, in, c->row0, c->col0, where, sizeof where);
+                ooc_error_prefix(err, "%s", where);
                 return st;
             }
             bad |= scatter_chunk(s, in, c, job, decoded, ws, block);
@@ -512,12 +578,35 @@ static ooc_status add_ref(slot_job *job, const chunk_ref *ref, ooc_error *err)
     return OOC_OK;
 }
 
+/* Whether the chunk index of `in` lists as many chunks as the dataset has,
+ * so that a chunk missing from it is a damaged entry, not a chunk never
+ * written.  Asked when a chunk is first found missing: counting walks the
+ * whole index (about 4 us a chunk in HDF5 1.10, 0.1 s for 25k chunks). */
+static ooc_status index_is_complete(const h5_source *s, h5_input *in, bool *complete,
+                                    ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    hid_t space = H5I_INVALID_HID;
+    if (in->index_complete < 0) {
+        hsize_t allocated = 0;
+        space = H5Dget_space(in->dset);
+        OOC_H5_FAIL_IF(space < 0 || H5Dget_num_chunks(in->dset, space, &allocated) < 0, err,
+                       "'%s' of '%s': cannot count the chunks in its index", in->name, s->path);
+        hsize_t total = ((in->nrows + in->chunk_rows - 1) / in->chunk_rows) *
+                        ((in->ncols + in->chunk_cols - 1) / in->chunk_cols);
+        in->index_complete = total > 0 && allocated >= total;
+    }
+    *complete = in->index_complete > 0;
+out:
+    return ooc_h5_close(&space, status, err);
+}
+
 /* Stage the raw chunks of `in` that intersect the job's rows (a "chunk
  * read" span per chunk: index lookup and read). */
 static ooc_status stage_chunks(h5_source *s, int index, slot_job *job, ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    const h5_input *in = &s->inputs[index];
+    h5_input *in = &s->inputs[index];
     const uint64_t first = job->first_row / in->chunk_rows;
     const uint64_t last = (job->first_row + job->nrows - 1) / in->chunk_rows;
     for (uint64_t ci = first; ci <= last; ci++) {
@@ -531,36 +620,53 @@ static ooc_status stage_chunks(h5_source *s, int index, slot_job *job, ooc_error
              * the two cases apart, but scans all chunks in HDF5 1.10, so it
              * is only asked after a failure. */
             if (H5Dget_chunk_storage_size(in->dset, offset, &stored) < 0) {
+                ooc_h5_detail lookup = ooc_h5_error_detail();
                 haddr_t addr = 0;
                 unsigned mask = 0;
                 stored = 0;
-                OOC_FAIL_IF(H5Dget_chunk_info_by_coord(in->dset, offset, &mask, &addr, &stored) <
-                                    0 ||
-                                addr != HADDR_UNDEF,
-                            err, OOC_ERR_CORRUPT,
-                            "'%s' chunk at row %llu, column %llu of '%s': cannot locate it: %s",
-                            in->name, (unsigned long long)offset[0], (unsigned long long)col0,
-                            s->path, ooc_h5_error_detail().text);
+                if (H5Dget_chunk_info_by_coord(in->dset, offset, &mask, &addr, &stored) < 0) {
+                    status = chunk_error(s, in, offset[0], col0, err,
+                                         "cannot look it up in the chunk index: %s",
+                                         ooc_h5_error_detail().text);
+                    goto out;
+                }
+                if (addr != HADDR_UNDEF) {
+                    status = chunk_error(s, in, offset[0], col0, err,
+                                         "the chunk index lists it, but its size cannot be "
+                                         "read: %s",
+                                         lookup.text);
+                    goto out;
+                }
+                bool complete = false;
+                OOC_CHECK(index_is_complete(s, in, &complete, err));
+                if (complete) {
+                    status = chunk_error(s, in, offset[0], col0, err,
+                                         "missing from the chunk index, which lists as many "
+                                         "chunks as the dataset has (a damaged index entry)");
+                    goto out;
+                }
                 stored = 0; /* never written: the fill value */
             }
             /* Deflate output can exceed its input only by a few bytes per
              * block; anything larger is damaged metadata, not a chunk. */
-            OOC_FAIL_IF(stored > in->chunk_nbytes + in->chunk_nbytes / 16 + 1024, err,
-                        OOC_ERR_CORRUPT,
-                        "'%s' chunk at row %llu, column %llu of '%s': stored size %llu is "
-                        "implausible for a %zu-byte chunk",
-                        in->name, (unsigned long long)offset[0], (unsigned long long)col0, s->path,
-                        (unsigned long long)stored, in->chunk_nbytes);
+            if (stored > in->chunk_nbytes + in->chunk_nbytes / 16 + 1024) {
+                status = chunk_error(s, in, offset[0], col0, err,
+                                     "stored size %llu is implausible for the dataset's "
+                                     "%zu-byte chunks",
+                                     (unsigned long long)stored, in->chunk_nbytes);
+                goto out;
+            }
             if (stored > 0) {
                 OOC_CHECK(staging_reserve(job, (size_t)stored, &ref.offset, err));
                 ref.nbytes = (size_t)stored;
-                OOC_FAIL_IF(H5Dread_chunk(in->dset, H5P_DEFAULT, offset, &ref.filter_mask,
-                                          job->staging + ref.offset) < 0,
-                            err, OOC_ERR_CORRUPT,
-                            "'%s' chunk at row %llu, column %llu of '%s': cannot read %llu stored "
-                            "bytes (truncated or damaged file?): %s",
-                            in->name, (unsigned long long)offset[0], (unsigned long long)col0,
-                            s->path, (unsigned long long)stored, ooc_h5_error_detail().text);
+                if (H5Dread_chunk(in->dset, H5P_DEFAULT, offset, &ref.filter_mask,
+                                  job->staging + ref.offset) < 0) {
+                    status = chunk_error(s, in, offset[0], col0, err,
+                                         "cannot read its %llu stored bytes (truncated or damaged "
+                                         "file?): %s",
+                                         (unsigned long long)stored, ooc_h5_error_detail().text);
+                    goto out;
+                }
                 atomic_fetch_add_explicit(&s->bytes_read, stored, memory_order_relaxed);
             }
             ooc_trace_end_bytes(s->trace, span, stored);
@@ -601,11 +707,8 @@ static ooc_status stage_hyperslab(h5_source *s, int index, slot_job *job, ooc_er
     ooc_trace_end_bytes(s->trace, span, delivered);
     OOC_CHECK(add_ref(job, &ref, err));
 out:
-    if (mem_space >= 0)
-        H5Sclose(mem_space);
-    if (file_space >= 0)
-        H5Sclose(file_space);
-    return status;
+    status = ooc_h5_close(&mem_space, status, err);
+    return ooc_h5_close(&file_space, status, err);
 }
 
 static ooc_status produce_block(void *ctx, int slot, uint64_t seq, void *buffer, bool *end,
@@ -697,14 +800,17 @@ static void h5_destroy(ooc_source *src)
         free(s->jobs);
     }
     free(s->blocks);
+    /* Datasets before the file.  Nothing to report to: a read-only close
+     * writes nothing, and an error would only leave the stack to clear. */
+    ooc_h5_quiet quiet;
+    ooc_h5_quiet_begin(&quiet);
     for (int i = 0; i < 3; i++) { /* also a failed, half-opened input */
-        if (s->inputs[i].dset >= 0)
-            H5Dclose(s->inputs[i].dset);
+        (void)ooc_h5_close(&s->inputs[i].dset, OOC_OK, NULL);
         free(s->inputs[i].name);
         free(s->inputs[i].dest_col);
     }
-    if (s->file >= 0)
-        H5Fclose(s->file);
+    (void)ooc_h5_close(&s->file, OOC_OK, NULL);
+    ooc_h5_quiet_end(&quiet);
     ooc_source_free_description(&s->pub);
     free(s->col_input);
     free(s->col_source);
@@ -733,7 +839,10 @@ static ooc_status read_string_attr(const h5_source *s, hid_t obj, const char *ob
     *strings = NULL;
     *count = 0;
     htri_t exists = H5Aexists(obj, attr_name);
-    if (exists <= 0)
+    if (exists < 0)
+        return OOC_H5_FAIL(err, "cannot look for attribute '%s' of '%s' in '%s'", attr_name,
+                           obj_name, s->path);
+    if (exists == 0)
         return OOC_OK;
     attr = H5Aopen(obj, attr_name, H5P_DEFAULT);
     OOC_H5_FAIL_IF(attr < 0, err, "cannot open attribute '%s' of '%s' in '%s'", attr_name, obj_name,
@@ -788,8 +897,10 @@ static ooc_status read_string_attr(const h5_source *s, hid_t obj, const char *ob
     result = NULL;
 out:
     if (vlen) {
-        if (space >= 0 && mem_type >= 0)
-            H5Dvlen_reclaim(mem_type, space, H5P_DEFAULT, vlen);
+        if (space >= 0 && mem_type >= 0 &&
+            H5Dvlen_reclaim(mem_type, space, H5P_DEFAULT, vlen) < 0 && status == OOC_OK)
+            status = OOC_H5_FAIL(err, "cannot free attribute '%s' of '%s' in '%s'", attr_name,
+                                 obj_name, s->path);
         free(vlen);
     }
     free(fixed);
@@ -798,15 +909,10 @@ out:
             free(result[i]);
         free(result);
     }
-    if (mem_type >= 0)
-        H5Tclose(mem_type);
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    if (attr >= 0)
-        H5Aclose(attr);
-    return status;
+    status = ooc_h5_close(&mem_type, status, err);
+    status = ooc_h5_close(&space, status, err);
+    status = ooc_h5_close(&type, status, err);
+    return ooc_h5_close(&attr, status, err);
 }
 
 static const char *type_class_name(H5T_class_t c)
@@ -851,7 +957,8 @@ static ooc_status open_input(h5_source *s, h5_input *in, const char *role, const
     in->name = strdup(name);
     OOC_FAIL_IF(!in->name, err, OOC_ERR_NOMEM, "out of memory");
     htri_t exists = H5Lexists(s->file, name, H5P_DEFAULT);
-    OOC_FAIL_IF(exists <= 0, err, OOC_ERR_HDF5, "dataset '%s' (%s) not found in '%s'", name, role,
+    OOC_H5_FAIL_IF(exists < 0, err, "dataset '%s' (%s) not found in '%s'", name, role, s->path);
+    OOC_FAIL_IF(exists == 0, err, OOC_ERR_HDF5, "dataset '%s' (%s) not found in '%s'", name, role,
                 s->path);
     /* A chunk cache big enough for a block's worth of chunks, for datasets
      * read through H5Dread (direct chunk reads bypass it). */
@@ -945,6 +1052,7 @@ static ooc_status open_input(h5_source *s, h5_input *in, const char *role, const
     in->direct = why_library == NULL;
     if (in->direct) {
         in->chunk_nbytes = (size_t)(in->chunk_rows * in->chunk_cols) * size;
+        in->index_complete = -1;
         ooc_log(log, OOC_LOG_DEBUG,
                 "%s '%s': %llu x %llu, %zu-byte %s, chunks %llu x %llu, %d filter(s): direct chunk "
                 "reads",
@@ -957,15 +1065,10 @@ static ooc_status open_input(h5_source *s, h5_input *in, const char *role, const
     in->dest_col = calloc((size_t)in->ncols, sizeof *in->dest_col);
     OOC_FAIL_IF(!in->dest_col, err, OOC_ERR_NOMEM, "out of memory");
 out:
-    if (dapl >= 0)
-        H5Pclose(dapl);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    return status;
+    status = ooc_h5_close(&dapl, status, err);
+    status = ooc_h5_close(&dcpl, status, err);
+    status = ooc_h5_close(&type, status, err);
+    return ooc_h5_close(&space, status, err);
 }
 
 /* Index of `name` among the X column names, or -1. */

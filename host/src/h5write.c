@@ -25,6 +25,12 @@
  * `column_names` is a 1-D attribute of variable-length UTF-8 strings: h5py
  * and PyTables both read it as an array of str (fixed-length strings would
  * need a width and come back as bytes).
+ *
+ * Write errors (a full disk): the file goes through the writer's own HDF5
+ * file driver, which keeps the first error instead of failing HDF5's calls,
+ * so that every HDF5 id can still be closed (see "the writer's file driver");
+ * the failing call reports "'OUT': cannot write /X chunk 3 (rows ...): No
+ * space left on device", and the temporary file is deleted.
  */
 #include "h5write.h"
 
@@ -37,10 +43,12 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,6 +105,7 @@ struct ooc_h5_writer {
     unsigned deflate_skip_mask; /* filter-mask bit of the deflate filter */
 
     hid_t file, dset_x, dset_y; /* H5I_INVALID_HID when not open */
+    int io_errno;               /* first write error the driver met (sink driver); 0: none */
     ooc_trace *trace;           /* may be NULL */
 
     pthread_mutex_t mu;
@@ -209,6 +218,232 @@ static void stop_workers(ooc_h5_writer *w)
     }
 }
 
+/* ---- the writer's file driver (caller's thread) ------------------------ */
+
+/*
+ * HDF5 1.10 tears a file's state down when the flush inside H5Fclose fails
+ * (a full disk), yet keeps its id, and closes that dangling id again when the
+ * library shuts down at exit: SIGSEGV in H5F__close_cb.  A failing H5Dclose
+ * leaves a dangling dataset id the same way.  So the writer writes through
+ * its own driver, which never reports a failed write or truncation to HDF5:
+ * it stores the first errno in the writer's io_errno and drops every later
+ * write, and the writer checks io_errno after each HDF5 call that may write
+ * (writer_fail).  Every close then releases its id, whatever the state of the
+ * disk, and the writer reports the error and deletes the temporary file.
+ * Otherwise it is HDF5's sec2 driver: pread/pwrite on the writer's descriptor
+ * of the temporary file, the same feature flags, nothing in the superblock
+ * (any reader opens the result with the default driver).  Reads fail
+ * normally; past the end of the file they read zeros.
+ */
+
+/* Driver info in the file access property list (copied by HDF5). */
+typedef struct sink_info {
+    int fd;        /* the writer's tmp_fd; the driver never closes it */
+    int *io_errno; /* where the first failure goes */
+} sink_info;
+
+typedef struct sink_file {
+    H5FD_t pub; /* HDF5's part; must come first */
+    sink_info info;
+    haddr_t eoa, eof;
+} sink_file;
+
+#define SINK_MAXADDR ((haddr_t)INT64_MAX)
+
+static H5FD_t *sink_open(const char *name, unsigned flags, hid_t fapl, haddr_t maxaddr)
+{
+    (void)name; /* the writer opened it: tmp_fd */
+    const sink_info *info = H5Pget_driver_info(fapl);
+    struct stat st;
+    if (!info || maxaddr == 0 || maxaddr > SINK_MAXADDR)
+        return NULL;
+    if ((flags & H5F_ACC_TRUNC) && ftruncate(info->fd, 0) != 0)
+        return NULL;
+    if (fstat(info->fd, &st) != 0)
+        return NULL;
+    sink_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->info = *info;
+    f->eof = (haddr_t)st.st_size;
+    return &f->pub;
+}
+
+static herr_t sink_close(H5FD_t *file)
+{
+    free(file);
+    return 0;
+}
+
+static herr_t sink_query(const H5FD_t *file, unsigned long *flags)
+{
+    (void)file;
+    *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_ACCUMULATE_METADATA | H5FD_FEAT_DATA_SIEVE |
+             H5FD_FEAT_AGGREGATE_SMALLDATA | H5FD_FEAT_POSIX_COMPAT_HANDLE;
+    return 0;
+}
+
+static haddr_t sink_get_eoa(const H5FD_t *file, H5FD_mem_t type)
+{
+    (void)type;
+    return ((const sink_file *)file)->eoa;
+}
+
+static herr_t sink_set_eoa(H5FD_t *file, H5FD_mem_t type, haddr_t addr)
+{
+    (void)type;
+    if (addr > SINK_MAXADDR)
+        return -1;
+    ((sink_file *)file)->eoa = addr;
+    return 0;
+}
+
+static haddr_t sink_get_eof(const H5FD_t *file, H5FD_mem_t type)
+{
+    (void)type;
+    return ((const sink_file *)file)->eof;
+}
+
+static herr_t sink_get_handle(H5FD_t *file, hid_t fapl, void **handle)
+{
+    (void)fapl;
+    *handle = &((sink_file *)file)->info.fd;
+    return 0;
+}
+
+static herr_t sink_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
+                        void *buf)
+{
+    (void)type;
+    (void)dxpl;
+    const sink_file *f = (const sink_file *)file;
+    unsigned char *p = buf;
+    if (addr > SINK_MAXADDR || size > SINK_MAXADDR - addr)
+        return -1;
+    while (size > 0) {
+        ssize_t n = pread(f->info.fd, p, size, (off_t)addr);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0) { /* past the end of the file */
+            memset(p, 0, size);
+            break;
+        }
+        p += n;
+        addr += (haddr_t)n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Record the first I/O failure; every later write is dropped. */
+static void sink_fail(sink_file *f, int error)
+{
+    if (*f->info.io_errno == 0)
+        *f->info.io_errno = error ? error : EIO;
+}
+
+static herr_t sink_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
+                         const void *buf)
+{
+    (void)type;
+    (void)dxpl;
+    sink_file *f = (sink_file *)file;
+    if (addr > SINK_MAXADDR || size > SINK_MAXADDR - addr)
+        return -1;
+    if (addr + size > f->eof)
+        f->eof = addr + size;
+    const unsigned char *p = buf;
+    while (size > 0 && *f->info.io_errno == 0) {
+        ssize_t n = pwrite(f->info.fd, p, size, (off_t)addr);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            sink_fail(f, n < 0 ? errno : EIO);
+            break;
+        }
+        p += n;
+        addr += (haddr_t)n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+static herr_t sink_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing)
+{
+    (void)dxpl;
+    (void)closing;
+    sink_file *f = (sink_file *)file;
+    if (f->eoa == f->eof)
+        return 0;
+    if (*f->info.io_errno == 0 && ftruncate(f->info.fd, (off_t)f->eoa) != 0)
+        sink_fail(f, errno);
+    f->eof = f->eoa;
+    return 0;
+}
+
+static const H5FD_class_t sink_class = {
+    .name = "oocsolve-writer",
+    .maxaddr = SINK_MAXADDR,
+    .fc_degree = H5F_CLOSE_WEAK,
+    .fapl_size = sizeof(sink_info),
+    .open = sink_open,
+    .close = sink_close,
+    .query = sink_query,
+    .get_eoa = sink_get_eoa,
+    .set_eoa = sink_set_eoa,
+    .get_eof = sink_get_eof,
+    .get_handle = sink_get_handle,
+    .read = sink_read,
+    .write = sink_write,
+    .truncate = sink_truncate,
+    .fl_map = H5FD_FLMAP_DICHOTOMY,
+};
+
+/* The driver's id, registered once per library lifetime (again if the
+ * application shut HDF5 down with H5close in between); -1 on failure. */
+static hid_t sink_driver(void)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static hid_t id = H5I_INVALID_HID;
+    pthread_mutex_lock(&mu);
+    if (id < 0 || H5Iis_valid(id) <= 0)
+        id = H5FDregister(&sink_class);
+    hid_t result = id;
+    pthread_mutex_unlock(&mu);
+    return result;
+}
+
+/* Record a failed write step: OOC_ERR_IO with "CONTEXT: strerror" when the
+ * driver met an I/O error (the cause, whatever HDF5 said after it), else
+ * HDF5's explanation (ooc_h5_fail_at).  Returns the status. */
+static ooc_status writer_fail(const ooc_h5_writer *w, ooc_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static ooc_status writer_fail(const ooc_h5_writer *w, ooc_error *err, const char *fmt, ...)
+{
+    char context[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    if (!w->io_errno)
+        return OOC_H5_FAIL(err, "%s", context);
+    (void)ooc_h5_error_detail(); /* clears the stack */
+    return OOC_FAIL(err, OOC_ERR_IO, "%s: %s", context, strerror(w->io_errno));
+}
+
+/* When an HDF5 step failed (cond) or the driver met an I/O error during it,
+ * record writer_fail's message and jump to `out` with `status` set. */
+#define WRITE_FAIL_IF(cond, w, err, ...)                                                           \
+    do {                                                                                           \
+        if ((cond) || (w)->io_errno) {                                                             \
+            status = writer_fail((w), (err), __VA_ARGS__);                                         \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
 /* ---- writing (caller's thread) ---------------------------------------- */
 
 /* Record a failure so later calls on the writer report it again. */
@@ -228,8 +463,8 @@ static ooc_status set_rows(ooc_h5_writer *w, hid_t dset, const char *name, uint6
                            ooc_error *err)
 {
     hsize_t dims[2] = {(hsize_t)nrows, (hsize_t)w->p};
-    if (H5Dset_extent(dset, dims) < 0)
-        return OOC_H5_FAIL(err, "'%s': cannot extend %s to %llu rows", w->path, name,
+    if (H5Dset_extent(dset, dims) < 0 || w->io_errno)
+        return writer_fail(w, err, "'%s': cannot extend %s to %llu rows", w->path, name,
                            (unsigned long long)nrows);
     return OOC_OK;
 }
@@ -245,20 +480,20 @@ static ooc_status write_slot(ooc_h5_writer *w, const chunk_slot *s, ooc_error *e
     hsize_t offset[2] = {(hsize_t)first_row, 0};
 
     OOC_CHECK(set_rows(w, w->dset_x, "/X", end_row, err));
-    OOC_H5_FAIL_IF(H5Dwrite_chunk(w->dset_x, H5P_DEFAULT, s->x.filter_mask, offset,
-                                  s->x.encoded_nbytes, s->x.encoded) < 0,
-                   err, "'%s': cannot write /X chunk %llu (rows %llu..%llu)", w->path,
-                   (unsigned long long)s->index, (unsigned long long)first_row,
-                   (unsigned long long)end_row - 1);
+    WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_x, H5P_DEFAULT, s->x.filter_mask, offset,
+                                 s->x.encoded_nbytes, s->x.encoded) < 0,
+                  w, err, "'%s': cannot write /X chunk %llu (rows %llu..%llu)", w->path,
+                  (unsigned long long)s->index, (unsigned long long)first_row,
+                  (unsigned long long)end_row - 1);
     w->stats.raw_bytes += w->x_chunk_nbytes;
     w->stats.stored_bytes += s->x.encoded_nbytes;
     if (w->with_y) {
         OOC_CHECK(set_rows(w, w->dset_y, "/Y", end_row, err));
-        OOC_H5_FAIL_IF(H5Dwrite_chunk(w->dset_y, H5P_DEFAULT, s->y.filter_mask, offset,
-                                      s->y.encoded_nbytes, s->y.encoded) < 0,
-                       err, "'%s': cannot write /Y chunk %llu (rows %llu..%llu)", w->path,
-                       (unsigned long long)s->index, (unsigned long long)first_row,
-                       (unsigned long long)end_row - 1);
+        WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_y, H5P_DEFAULT, s->y.filter_mask, offset,
+                                     s->y.encoded_nbytes, s->y.encoded) < 0,
+                      w, err, "'%s': cannot write /Y chunk %llu (rows %llu..%llu)", w->path,
+                      (unsigned long long)s->index, (unsigned long long)first_row,
+                      (unsigned long long)end_row - 1);
         w->stats.raw_bytes += w->y_chunk_nbytes;
         w->stats.stored_bytes += s->y.encoded_nbytes;
     }
@@ -421,10 +656,10 @@ static herr_t put_string_attr(hid_t obj, const char *name, const char *value, H5
     if (type >= 0 && space >= 0 && H5Tset_size(type, len ? len : 1) >= 0 &&
         H5Tset_strpad(type, H5T_STR_NULLTERM) >= 0 && H5Tset_cset(type, cset) >= 0)
         rc = create_attr(obj, name, type, space, type, len ? value : NULL);
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
+    if (space >= 0 && H5Sclose(space) < 0)
+        rc = -1;
+    if (type >= 0 && H5Tclose(type) < 0)
+        rc = -1;
     return rc;
 }
 
@@ -436,7 +671,8 @@ static herr_t put_extdim_attr(hid_t obj)
     hid_t space = H5Screate(H5S_SCALAR);
     if (space >= 0) {
         rc = create_attr(obj, "EXTDIM", H5T_STD_I32LE, space, H5T_NATIVE_INT32, &extdim);
-        H5Sclose(space);
+        if (H5Sclose(space) < 0)
+            rc = -1;
     }
     return rc;
 }
@@ -452,10 +688,10 @@ static herr_t put_names_attr(hid_t obj, const char *const *names, size_t n)
     if (type >= 0 && space >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 &&
         H5Tset_cset(type, H5T_CSET_UTF8) >= 0)
         rc = create_attr(obj, "column_names", type, space, type, names);
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
+    if (space >= 0 && H5Sclose(space) < 0)
+        rc = -1;
+    if (type >= 0 && H5Tclose(type) < 0)
+        rc = -1;
     return rc;
 }
 
@@ -489,27 +725,42 @@ static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, h
                        H5Pset_obj_track_times(dcpl, 0) < 0,
                    err, "'%s': cannot set up chunking and filters of /%s", w->path, name);
     *out = H5Dcreate2(w->file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    OOC_H5_FAIL_IF(*out < 0, err, "'%s': cannot create dataset /%s", w->path, name);
-    OOC_H5_FAIL_IF(put_earray_attrs(*out) < 0, err, "'%s': cannot write the attributes of /%s",
-                   w->path, name);
+    WRITE_FAIL_IF(*out < 0, w, err, "'%s': cannot create dataset /%s", w->path, name);
+    WRITE_FAIL_IF(put_earray_attrs(*out) < 0, w, err, "'%s': cannot write the attributes of /%s",
+                  w->path, name);
 out:
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return status;
+    status = ooc_h5_close(&dcpl, status, err);
+    return ooc_h5_close(&space, status, err);
 }
 
 /* Create a new, empty temporary file next to w->path (mode 0666 minus umask,
- * like any new file), named ".NAME.tmp-XXXXXX". */
+ * like any new file), named "NAME.oocsolve-partial-XXXXXX": not hidden, so
+ * one that SIGKILL or a crash leaves behind is seen next to the output and
+ * recognised.  When that name is longer than the directory allows
+ * (_PC_NAME_MAX), NAME is cut at a UTF-8 character boundary; the random
+ * suffix and O_EXCL keep it unique. */
 static ooc_status create_temp_file(ooc_h5_writer *w, ooc_error *err)
 {
+    static const char marker[] = ".oocsolve-partial-";
+    const size_t tail = sizeof marker - 1 + 6; /* marker + suffix */
     const char *slash = strrchr(w->path, '/');
     size_t dir_len = slash ? (size_t)(slash - w->path) + 1 : 0;
     const char *base = w->path + dir_len;
     if (!*base)
         return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "output path '%s' names a directory", w->path);
-    size_t n = strlen(w->path) + 16;
+    char *dir = dir_len ? strndup(w->path, dir_len) : strdup(".");
+    long name_max = dir ? pathconf(dir, _PC_NAME_MAX) : -1;
+    free(dir);
+    if (name_max <= 0)
+        name_max = 255;
+    size_t keep = strlen(base);
+    size_t room = (size_t)name_max > tail + 1 ? (size_t)name_max - tail : 1;
+    if (keep > room) {
+        keep = room;
+        while (keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80)
+            keep--; /* base[keep], the first byte cut, must not continue a character */
+    }
+    size_t n = dir_len + keep + tail + 1;
     w->tmp_path = malloc(n);
     if (!w->tmp_path)
         return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
@@ -528,7 +779,8 @@ static ooc_status create_temp_file(ooc_h5_writer *w, ooc_error *err)
         for (int i = 0; i < 6; i++, z /= 36)
             suffix[i] = alphabet[z % 36];
         suffix[6] = '\0';
-        snprintf(w->tmp_path, n, "%.*s.%s.tmp-%s", (int)dir_len, w->path, base, suffix);
+        snprintf(w->tmp_path, n, "%.*s%.*s%s%s", (int)dir_len, w->path, (int)keep, base, marker,
+                 suffix);
         w->tmp_fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (w->tmp_fd >= 0)
             return OOC_OK;
@@ -605,16 +857,15 @@ out:
     return status;
 }
 
-/* Close datasets and file (errors ignored: used on failure paths). */
-static void close_hdf5(ooc_h5_writer *w)
+/* Close the datasets, then the file.  Used on failure paths and by abort,
+ * where nothing can be reported; through the writer's driver no close fails
+ * on I/O, so every id is released. */
+static void discard_hdf5(ooc_h5_writer *w)
 {
-    if (w->dset_x >= 0)
-        H5Dclose(w->dset_x);
-    if (w->dset_y >= 0)
-        H5Dclose(w->dset_y);
-    if (w->file >= 0)
-        H5Fclose(w->file);
-    w->dset_x = w->dset_y = w->file = H5I_INVALID_HID;
+    ooc_status status = OOC_OK;
+    status = ooc_h5_close(&w->dset_x, status, NULL);
+    status = ooc_h5_close(&w->dset_y, status, NULL);
+    (void)ooc_h5_close(&w->file, status, NULL);
 }
 
 /* Free everything the writer owns (workers must be stopped, HDF5 closed). */
@@ -708,40 +959,44 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
 
     ooc_h5_quiet_begin(&quiet);
     fapl = H5Pcreate(H5P_FILE_ACCESS);
-    /* SEMI: H5Fclose fails instead of silently deferring if an object is
-     * still open, so a successful close means the file is complete.  Format
-     * 1.8+ lets attributes larger than 64 KiB (many column names) go to
-     * dense storage. */
-    OOC_H5_FAIL_IF(fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI) < 0 ||
+    /* The writer's driver (see "the writer's file driver").  SEMI: H5Fclose
+     * fails instead of silently deferring if an object is still open, so a
+     * successful close means the file is complete.  Format 1.8+ lets
+     * attributes larger than 64 KiB (many column names) go to dense
+     * storage. */
+    sink_info sink = {.fd = w->tmp_fd, .io_errno = &w->io_errno};
+    hid_t driver = sink_driver();
+    OOC_H5_FAIL_IF(fapl < 0 || driver < 0 || H5Pset_driver(fapl, driver, &sink) < 0 ||
+                       H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI) < 0 ||
                        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0,
                    err, "'%s': cannot set up file access properties", w->path);
     w->file = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    OOC_H5_FAIL_IF(w->file < 0, err, "cannot create HDF5 file '%s' (temporary for '%s')",
-                   w->tmp_path, w->path);
-    OOC_H5_FAIL_IF(put_string_attr(w->file, "CLASS", "GROUP", H5T_CSET_UTF8) < 0 ||
-                       put_string_attr(w->file, "PYTABLES_FORMAT_VERSION", "2.1",
-                                       H5T_CSET_UTF8) < 0 ||
-                       put_string_attr(w->file, "TITLE", "", H5T_CSET_UTF8) < 0 ||
-                       put_string_attr(w->file, "VERSION", "1.0", H5T_CSET_UTF8) < 0,
-                   err, "'%s': cannot write the root group's attributes", w->path);
+    WRITE_FAIL_IF(w->file < 0, w, err, "cannot create HDF5 file '%s' (temporary for '%s')",
+                  w->tmp_path, w->path);
+    OOC_CHECK(ooc_h5_close(&fapl, OOC_OK, err));
+    WRITE_FAIL_IF(put_string_attr(w->file, "CLASS", "GROUP", H5T_CSET_UTF8) < 0 ||
+                      put_string_attr(w->file, "PYTABLES_FORMAT_VERSION", "2.1", H5T_CSET_UTF8) <
+                          0 ||
+                      put_string_attr(w->file, "TITLE", "", H5T_CSET_UTF8) < 0 ||
+                      put_string_attr(w->file, "VERSION", "1.0", H5T_CSET_UTF8) < 0,
+                  w, err, "'%s': cannot write the root group's attributes", w->path);
     OOC_CHECK(create_dataset(w, "X", 2, &w->dset_x, err));
     if (opts->formula)
-        OOC_H5_FAIL_IF(put_string_attr(w->dset_x, "formula", opts->formula, H5T_CSET_UTF8) < 0,
-                       err, "'%s': cannot write the formula attribute of /X", w->path);
+        WRITE_FAIL_IF(put_string_attr(w->dset_x, "formula", opts->formula, H5T_CSET_UTF8) < 0, w,
+                      err, "'%s': cannot write the formula attribute of /X", w->path);
     if (opts->column_names) {
         for (size_t j = 0; j < w->p; j++)
             OOC_FAIL_IF(!opts->column_names[j], err, OOC_ERR_INVALID_ARG,
                         "'%s': column name %zu is missing", w->path, j);
-        OOC_H5_FAIL_IF(put_names_attr(w->dset_x, opts->column_names, w->p) < 0, err,
-                       "'%s': cannot write the column_names attribute of /X", w->path);
+        WRITE_FAIL_IF(put_names_attr(w->dset_x, opts->column_names, w->p) < 0, w, err,
+                      "'%s': cannot write the column_names attribute of /X", w->path);
     }
     if (w->with_y)
         OOC_CHECK(create_dataset(w, "Y", 1, &w->dset_y, err));
     *out = w;
     w = NULL;
 out:
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    status = ooc_h5_close(&fapl, status, err); /* still open only on a failure */
     ooc_h5w_abort(w);
     ooc_h5_quiet_end(&quiet);
     return status;
@@ -781,18 +1036,21 @@ ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error
     }
     stop_workers(w);
 
+    /* Datasets before the file; a failed close is never retried (it may have
+     * freed its object).  Closing the file writes the metadata: a full disk
+     * shows in io_errno, and abort deletes the file. */
     herr_t rc_x = H5Dclose(w->dset_x);
     w->dset_x = H5I_INVALID_HID;
-    OOC_H5_FAIL_IF(rc_x < 0, err, "'%s': cannot close /X", w->path);
+    WRITE_FAIL_IF(rc_x < 0, w, err, "'%s': cannot close /X", w->path);
     if (w->dset_y >= 0) {
         herr_t rc_y = H5Dclose(w->dset_y);
         w->dset_y = H5I_INVALID_HID;
-        OOC_H5_FAIL_IF(rc_y < 0, err, "'%s': cannot close /Y", w->path);
+        WRITE_FAIL_IF(rc_y < 0, w, err, "'%s': cannot close /Y", w->path);
     }
     herr_t rc_f = H5Fclose(w->file);
     w->file = H5I_INVALID_HID;
-    OOC_H5_FAIL_IF(rc_f < 0, err, "cannot close HDF5 file '%s' (temporary for '%s')",
-                   w->tmp_path, w->path);
+    WRITE_FAIL_IF(rc_f < 0, w, err, "cannot write HDF5 file '%s' (temporary for '%s')",
+                  w->tmp_path, w->path);
     OOC_FAIL_IF(w->durable && fsync(w->tmp_fd) != 0, err, OOC_ERR_IO,
                 "cannot flush '%s' to disk: %s", w->tmp_path, strerror(errno));
     int rc_close = close(w->tmp_fd);
@@ -818,7 +1076,7 @@ void ooc_h5w_abort(ooc_h5_writer *w)
     ooc_h5_quiet quiet;
     ooc_h5_quiet_begin(&quiet);
     stop_workers(w);
-    close_hdf5(w);
+    discard_hdf5(w);
     ooc_h5_quiet_end(&quiet);
     if (w->tmp_fd >= 0) {
         close(w->tmp_fd);

@@ -14,6 +14,10 @@
  * The file is created under a temporary name next to `path` and renamed
  * into place by ooc_h5w_commit; ooc_h5w_abort (or a failed commit) removes
  * it, so an existing file at `path` is never clobbered by a failed write.
+ * A write the file system refuses (no space left, a file-size limit) fails
+ * the call that caused it with OOC_ERR_IO, naming the output and the system
+ * error; later calls report the same error, and every HDF5 id the writer
+ * opened is closed by commit or abort whatever the state of the disk.
  */
 #ifndef OOC_H5WRITE_H
 #define OOC_H5WRITE_H
@@ -43,7 +47,9 @@ typedef struct ooc_h5_writer_options {
 ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out, ooc_error *err);
 
 /* Append nrows rows: X row-major nrows*ncols, y nrows (ignored unless with_y).
- * Copies the data; returns once it is buffered or queued. */
+ * Copies the data; returns once it is buffered or queued (writing older
+ * chunks on the way).  Errors: OOC_ERR_IO (a write failed), OOC_ERR_HDF5,
+ * OOC_ERR_INVALID_ARG; after one, every later call returns it. */
 ooc_status ooc_h5w_append(ooc_h5_writer *w, const double *X, const double *y, size_t nrows,
                           ooc_error *err);
 
@@ -56,7 +62,10 @@ typedef struct ooc_h5_write_stats {
 } ooc_h5_write_stats;
 
 /* Write the last partial chunk, finish the attributes, close the file and
- * rename it into place.  Frees the writer in every case.  stats may be NULL. */
+ * rename it into place.  Frees the writer in every case (on failure the
+ * temporary file is deleted).  stats may be NULL.  Errors: OOC_ERR_IO (a
+ * write, fsync, close or rename failed), OOC_ERR_HDF5, and an earlier
+ * append's error. */
 ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error *err);
 
 /* Stop the workers, close and delete the temporary file, free the writer.

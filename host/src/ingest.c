@@ -46,9 +46,12 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .nvars = opts->nvars,
         .csv = opts->csv,
         .nthreads = opts->nthreads,
+        .max_levels = opts->max_levels,
         .cancel = opts->cancel,
         .trace = opts->trace,
         .progress = opts->progress,
+        .log = opts->log,
+        .one_pass = true,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &ds, err));
     const ooc_model *model = ooc_design_stream_model(ds);

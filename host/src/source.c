@@ -1,5 +1,6 @@
 /* source.c — shared pieces of the source interface: default allocator,
- * option defaults, and opening a path as HDF5 or CSV by its content. */
+ * option defaults, and opening a path as HDF5 (a regular file with the
+ * signature) or CSV (anything else: a file, a pipe, a compressed file). */
 #include "source.h"
 
 #include "error.h"
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #define HUGE_PAGE_NBYTES ((size_t)2 << 20)
 
@@ -91,12 +93,19 @@ ooc_status ooc_source_open(const char *path, const ooc_source_options *o, ooc_so
                            ooc_error *err)
 {
     *out = NULL;
-    FILE *probe = fopen(path, "rb");
-    if (!probe)
+    struct stat st;
+    if (stat(path, &st) != 0)
         return OOC_FAIL(err, OOC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    fclose(probe);
-    if (looks_like_hdf5(path))
-        return ooc_h5_source_open(path, o, out, err);
+    /* Only a regular file is probed: HDF5 needs one, and probing a pipe (/dev/stdin, a FIFO)
+     * would eat the first bytes of the CSV it carries. */
+    if (S_ISREG(st.st_mode)) {
+        FILE *probe = fopen(path, "rb");
+        if (!probe)
+            return OOC_FAIL(err, OOC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        fclose(probe);
+        if (looks_like_hdf5(path))
+            return ooc_h5_source_open(path, o, out, err);
+    }
     if (!o->formula)
         return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
                         "'%s' is not an HDF5 file; to read a CSV give a formula (-f)", path);

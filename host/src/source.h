@@ -75,6 +75,10 @@ struct ooc_source {
     char *y_name;              /* response name when known (owned; may be NULL) */
     size_t block_rows;         /* maximum rows per block */
     uint64_t rows_dropped;     /* CSV sources: rows dropped for missing values during the last pass */
+    /* Optional (NULL: unknown, as for HDF5): writes to buf (size >= 1) where
+     * the first non-finite value of block column j that this pass delivered
+     * came from ("FILE, line L", and the text when known); false if unknown. */
+    bool (*locate_nonfinite)(const ooc_source *src, size_t j, char *buf, size_t size);
 };
 
 /* Destroy a source.  NULL is a no-op. */
@@ -100,6 +104,7 @@ typedef struct ooc_source_options {
     size_t nvars;
     ooc_csv_settings csv;
     const char *weights_name;     /* CSV: column holding observation weights */
+    size_t max_levels;            /* CSV: refuse a categorical with more levels; 0: no limit */
     /* pipeline */
     size_t block_rows;            /* rows per block; 0: automatic */
     int ring_size;                /* buffers in the ring; 0: automatic (HDF5: threads + 2, CSV: 4) */
