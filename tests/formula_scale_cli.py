@@ -110,7 +110,7 @@ def test_levels(d):
             f.write("%s,%.17g,%s\n" % ("NA" if np.isnan(y[i]) else "%.17g" % y[i], a[i], levels[i]))
     out = os.path.join(d, "levels.h5")
     cmd = [OOCSOLVE, "ingest", csv, "-f", "y ~ a + g", "-o", out, "--chunk-rows", "4",
-           "--threads", "2"]
+           "--threads", "2", "--max-levels", "0"]  # more than the default limit, on purpose
     # Without sanitizers, cap the address space so that a design stage that grows with
     # levels x columns (80 GB here) fails at once instead of exhausting the machine.
     status, err, rss = run_measured(cmd, None if SANITIZED else 4 << 30)
