@@ -25,13 +25,7 @@ import h5py
 import numpy as np
 
 OOCSOLVE = os.environ["OOCSOLVE"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from cliutil import check, failures  # noqa: E402
 
 
 def run(*args, **kw):

@@ -21,14 +21,8 @@ import time
 import numpy as np
 
 OOCSOLVE = os.environ["OOCSOLVE"]
-failures = []
+from cliutil import check, failures  # noqa: E402
 PARTIAL = re.compile(r"\.oocsolve-partial-[a-z0-9]{6}$")
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def entries(d):

@@ -12,13 +12,7 @@ import sys
 import tempfile
 
 OOCSOLVE = os.environ["OOCSOLVE"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from cliutil import check, failures  # noqa: E402
 
 
 def run(*args, **kw):

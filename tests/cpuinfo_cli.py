@@ -25,13 +25,7 @@ KEYS = ["model", "extensions", "rows_kernel", "rows_kernel_max_columns", "blas",
 # BLAS threads are read when the report is made: a fit's backend may set them to 1 when
 # OPENBLAS_NUM_THREADS asked for more, so they are not compared between commands.
 VARYING = {"blas_threads"}
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from cliutil import check, failures  # noqa: E402
 
 
 def run(*args):

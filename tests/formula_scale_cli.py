@@ -26,13 +26,7 @@ import patsy
 
 OOCSOLVE = os.environ["OOCSOLVE"]
 SANITIZED = "--sanitized" in sys.argv[1:]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from cliutil import check, failures  # noqa: E402
 
 
 def decode(names):

@@ -34,13 +34,7 @@ X_CHUNK_BYTES, Y_CHUNK_BYTES = CHUNK_ROWS * 3 * 8, CHUNK_ROWS * 8  # y ~ a + b: 
 NOISE = ("infinite loop closing library", "HDF5-DIAG", "#000:", "#001:", "AddressSanitizer",
          "LeakSanitizer", "runtime error:")
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
+from cliutil import check, failures  # noqa: E402
 
 
 def run(args):

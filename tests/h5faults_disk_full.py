@@ -26,13 +26,7 @@ ROWS = 150_000  # X is 150k x 3 doubles (3.6 MB raw): more than the tmpfs holds
 NOISE = ("infinite loop closing library", "HDF5-DIAG", "#000:", "AddressSanitizer",
          "LeakSanitizer", "runtime error:")
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
+from cliutil import check, failures  # noqa: E402
 
 
 def run(args):

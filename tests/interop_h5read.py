@@ -18,13 +18,7 @@ import numpy as np
 import tables
 
 DUMP = os.environ.get("OOC_DUMP_SOURCE")
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from cliutil import check, failures  # noqa: E402
 
 
 def dump(path, *args):

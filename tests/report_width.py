@@ -16,13 +16,7 @@ import sys
 import tempfile
 
 OOCSOLVE = os.environ["OOCSOLVE"]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from cliutil import check, failures  # noqa: E402
 
 
 def write_csv(path):

@@ -28,13 +28,7 @@ OOC = os.environ["OOCSOLVE"]
 PLUGIN_REAL = os.environ["OOC_PLUGIN_REAL"]
 PLUGIN_EMU = os.environ["OOC_PLUGIN_EMU"]
 CUDA_LIBS = re.compile(r"lib(cuda|cudart|cublas|cublasLt|cusolver|cusparse|nvJitLink)[^ ]*\.so")
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from cliutil import check, failures  # noqa: E402
 
 
 def run(args, plugin=None, extra_env=None):

@@ -19,13 +19,7 @@ import xml.etree.ElementTree as ET
 import zlib
 
 OOCSOLVE = os.environ["OOCSOLVE"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from cliutil import check, failures  # noqa: E402
 
 
 def run(args, **kw):

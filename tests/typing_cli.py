@@ -26,13 +26,7 @@ import pandas as pd
 import patsy
 
 OOCSOLVE = os.environ["OOCSOLVE"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from cliutil import check, failures  # noqa: E402
 
 
 def run(*args):
