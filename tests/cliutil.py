@@ -11,3 +11,12 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print("FAIL:", what, file=sys.stderr)
+
+
+def exit_status():
+    """The test's exit status: 1, with the failure count on stderr, when a check failed; else 0."""
+    if failures:
+        print("%d failure(s)" % len(failures), file=sys.stderr)
+        return 1
+    print("ok")
+    return 0

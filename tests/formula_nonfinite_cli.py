@@ -20,7 +20,7 @@ import pandas as pd
 import patsy
 
 OOCSOLVE = os.environ["OOCSOLVE"]
-from cliutil import check, failures  # noqa: E402
+from cliutil import check, exit_status, failures  # noqa: E402
 
 
 BIG = "9" * 400
@@ -73,11 +73,7 @@ def main():
         check(X[1, 1] == np.inf and X[3, 1] == np.inf and X[4, 1] == -np.inf,
               "X holds ±inf for x: %s" % X[:, 1])
         check(X[2, 2] == np.inf and X[5, 4] == np.inf, "X holds inf for I(a / b) and x:a")
-    if failures:
-        print("%d failure(s)" % len(failures), file=sys.stderr)
-        return 1
-    print("ok")
-    return 0
+    return exit_status()
 
 
 if __name__ == "__main__":

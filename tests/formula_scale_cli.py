@@ -26,7 +26,7 @@ import patsy
 
 OOCSOLVE = os.environ["OOCSOLVE"]
 SANITIZED = "--sanitized" in sys.argv[1:]
-from cliutil import check, failures  # noqa: E402
+from cliutil import check, exit_status, failures  # noqa: E402
 
 
 def decode(names):
@@ -158,11 +158,7 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         test_wide(d)
         test_levels(d)
-    if failures:
-        print("%d failure(s)" % len(failures), file=sys.stderr)
-        return 1
-    print("ok")
-    return 0
+    return exit_status()
 
 
 if __name__ == "__main__":

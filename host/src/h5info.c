@@ -142,6 +142,21 @@ static void describe_type(hid_t type, char *out, size_t outsize)
     }
 }
 
+/* Close an attribute read's ids (each may be negative: not opened), the
+ * dataspace and type before the attribute.  Returns 0, or -1 when a close
+ * failed (all are attempted). */
+static int close_attr_ids(hid_t attr, hid_t type, hid_t space)
+{
+    int rc = 0;
+    if (space >= 0 && H5Sclose(space) < 0)
+        rc = -1;
+    if (type >= 0 && H5Tclose(type) < 0)
+        rc = -1;
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        rc = -1;
+    return rc;
+}
+
 /* Read a scalar string attribute (fixed or variable length; a NULL dataspace
  * reads as "").  Returns 1 and *out (heap) when it is one, 0 when absent or
  * not a scalar string, -1 on allocation/HDF5 failure. */
@@ -181,11 +196,7 @@ static int read_string_attr(hid_t obj, const char *name, char **out)
         rc = 1;
     }
 out:
-    if (space >= 0 && H5Sclose(space) < 0)
-        rc = -1;
-    if (type >= 0 && H5Tclose(type) < 0)
-        rc = -1;
-    if (attr >= 0 && H5Aclose(attr) < 0)
+    if (close_attr_ids(attr, type, space) < 0)
         rc = -1;
     if (rc < 0) {
         free(*out);
@@ -249,11 +260,7 @@ out:
         free(vlen);
     }
     free(fixed);
-    if (space >= 0 && H5Sclose(space) < 0)
-        rc = -1;
-    if (type >= 0 && H5Tclose(type) < 0)
-        rc = -1;
-    if (attr >= 0 && H5Aclose(attr) < 0)
+    if (close_attr_ids(attr, type, space) < 0)
         rc = -1;
     return rc;
 }
