@@ -2,13 +2,14 @@
  * R_aug from the CPU backend (qr with each kernel, and normal; 1..3 threads,
  * several panel sizes, with and without weights) must satisfy
  * R_augᵀR_aug = [X y]ᵀW[X y] computed in long double, to the backward-error
- * bound of gram_tol below.  Columns scaled by 2^±700 (outside the rows
+ * bound of gram_tol (lsq_bounds.h).  Columns scaled by 2^±700 (outside the rows
  * kernel's range, so its panels go through the LAPACK fallback) must give R
  * with the same columns scaled, to the R factor's perturbation bound.  The
  * worst error/tolerance ratios are printed, so a CPU, BLAS kernel or FMA use
  * that eats into the margins shows before it fails. */
 #include "backend.h"
 #include "memsource.h"
+#include "lsq_bounds.h"
 #include "testutil.h"
 #include "tsqr_rows.h"
 
@@ -16,30 +17,6 @@
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
-
-/* Per-column backward error γ of an n-row, p-column triangle.  Householder QR
- * (rows kernel or LAPACK, any panel, fold and merge order) returns the exact R
- * of rows perturbed by ‖Δa_j‖ ≤ γ‖a_j‖; the normal method's Gram (syrk) and
- * Cholesky give RᵀR = G + ΔG with |ΔG_ab| ≤ γ‖a_a‖‖a_b‖.  Worst case γ is
- * c·n·p·u (Higham, Accuracy and Stability, 2nd ed., Thm 19.4; (n + p + 1)·u for
- * syrk + Cholesky, Thms 3.5 and 10.3); with rounding errors of random sign it
- * grows like λ·√(n·p)·u instead (Higham & Mary, SIAM J. Sci. Comput. 41, 2019).
- * We take γ = (p·√n + 3)·ε: λ = 2√p (ε = 2u), plus 3ε for the roundings that
- * do not grow with n (√w·x, the reflector's norm and division). */
-static double gamma_np(size_t n, size_t p)
-{
-    return ((double)p * sqrt((double)n) + 3.0) * DBL_EPSILON;
-}
-
-/* |RᵀR - G|_ab ≤ (2γ + γ²)·‖a_a‖‖a_b‖ ≤ (2γ + γ²)·max|G| (Cauchy–Schwarz,
- * ‖a_a‖² = G_aa); the long-double reference adds ~n·2⁻⁶⁴, negligible.  A lost,
- * repeated or wrongly weighted row moves G by about max|G|/n (3e-4 at n = 3000),
- * a wrong triangle by O(1): far above 2γ (1.7e-12 at n = 3000, p = 70). */
-static double gram_tol(size_t n, size_t p)
-{
-    double g = gamma_np(n, p);
-    return 2.0 * g + g * g;
-}
 
 static double worst_gram = 0.0, worst_scaled = 0.0; /* largest error / tolerance */
 

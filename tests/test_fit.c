@@ -16,6 +16,7 @@
 #include "fit.h"
 #include "memsource.h"
 #include "stats.h"
+#include "lsq_bounds.h"
 #include "testutil.h"
 
 #include <float.h>
@@ -175,7 +176,7 @@ static bounds lsq_bounds(const double *x, const double *y, const double *w, size
     for (size_t j = 0; j < p; j++)
         if (!use || use[j])
             bb += b[j] * b[j];
-    o.gamma = ((double)p * sqrt((double)n) + 3.0) * DBL_EPSILON;
+    o.gamma = gamma_np(n, p);
     o.eps_A = sqrt((double)p) * o.gamma;
     o.kappa = (double)sqrtl(ev[0] / ev[k - 1]);
     o.tan_theta = (double)sqrtl(ssr / (yy - ssr));

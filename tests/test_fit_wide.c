@@ -20,6 +20,7 @@
 #include "error.h"
 #include "fit.h"
 #include "memsource.h"
+#include "lsq_bounds.h"
 #include "testutil.h"
 #include "tsqr_rows.h"
 
@@ -100,7 +101,7 @@ static void check_triangle(size_t n, size_t p, size_t block, int threads, ooc_me
               "%zu x %zu (%s, %d threads): %zu nonzero entries past row %zu", n, p,
               ooc_method_name(method), threads, nonzero_below, m);
     size_t r_refl = m;
-    double g = ((double)r_refl * sqrt((double)n) + 3.0) * DBL_EPSILON, worst = 0.0;
+    double g = gamma_np(n, r_refl), worst = 0.0;
     if (method == OOC_METHOD_NORMAL) /* Gram rounding, |ΔG_ij| ≤ nε‖x_i‖‖x_j‖, then Cholesky */
         g = ((double)n + 3.0 * (double)p) * DBL_EPSILON;
     for (size_t a = 0; a < p; a++)

@@ -1,7 +1,7 @@
 /* test_tsqr_rows.c — the row-major Householder kernel (tsqr_rows.c) against
  * independent references:
  *  - backward error: RᵀR equals the Gram of all folded rows computed in long
- *    double, to gram_tol (Householder QR's backward error bound, below);
+ *    double, to gram_tol (Householder QR's backward error bound, lsq_bounds.h);
  *  - forward: R equals LAPACK's dgeqrf R of the stacked rows (rows' signs
  *    normalised) to the R factor's perturbation bound 2√2·κ·√p·γ (κ of the
  *    data from LAPACK's SVD here);
@@ -13,6 +13,7 @@
  *    not only the one the dispatcher picks, in one run; it prints which ran,
  *    which this CPU lacks, the dispatcher's pick, and the worst
  *    error/tolerance ratios (the margins a different CPU may eat into). */
+#include "lsq_bounds.h"
 #include "testutil.h"
 #include "tsqr_rows.h"
 #include "tsqr_rows_isa.h"
@@ -30,28 +31,6 @@ static double rnd(unsigned long long *s)
     *s ^= *s << 25;
     *s ^= *s >> 27;
     return (double)((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
-
-/* Per-column backward error γ of folding n rows of p columns.  Each fold is a
- * Householder QR of [R; panel], exact for data perturbed by ‖Δa_j‖ ≤ γ‖a_j‖
- * per column; worst case γ = c·n·p·u (Higham, Accuracy and Stability, 2nd ed.,
- * Thm 19.4, summed over the folds), and with rounding errors of random sign
- * λ·√(n·p)·u (Higham & Mary, SIAM J. Sci. Comput. 41, 2019).  We take
- * γ = (p·√n + 3)·ε: λ = 2√p (ε = 2u), plus 3ε for the roundings that do not
- * grow with n (√w·x, the reflector's norm and division). */
-static double gamma_np(size_t n, size_t p)
-{
-    return ((double)p * sqrt((double)n) + 3.0) * DBL_EPSILON;
-}
-
-/* |RᵀR - G|_ab ≤ (2γ + γ²)·‖a_a‖‖a_b‖ ≤ (2γ + γ²)·max|G| (Cauchy–Schwarz); the
- * long-double reference adds ~n·2⁻⁶⁴.  A lost, repeated or wrongly weighted row
- * moves G by about max|G|/n (≥ 5e-5 here), a wrong triangle by O(1): far above
- * 2γ (≤ 1e-12 for these sizes). */
-static double gram_tol(size_t n, size_t p)
-{
-    double g = gamma_np(n, p);
-    return 2.0 * g + g * g;
 }
 
 static double worst_gram = 0.0, worst_forward = 0.0; /* largest error / tolerance */
