@@ -29,8 +29,8 @@
  *     python bench/reference/seed_pipeline.py ingest data.csv seed.h5
  *     build/bench/bench_decode seed.h5
  */
-#include "source.h"
-#include "zcodec.h"
+#include "stream/source.h"
+#include "hdf5/zcodec.h"
 
 #include <hdf5.h>
 #include <pthread.h>

@@ -14,8 +14,8 @@
  *    level 0): wall and CPU seconds, MB/s of raw X+Y, ratio; the file is read
  *    back with H5Dread and compared bit for bit.
  */
-#include "h5write.h"
-#include "zcodec.h"
+#include "hdf5/h5write.h"
+#include "hdf5/zcodec.h"
 
 #include <hdf5.h>
 #include <isa-l/igzip_lib.h>

@@ -17,8 +17,8 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "csv.h"
-#include "numparse.h"
+#include "csv/csv.h"
+#include "csv/numparse.h"
 
 #include <errno.h>
 #include <math.h>

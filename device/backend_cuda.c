@@ -54,9 +54,9 @@
  * CUSOLVER_TRY: OOC_ERR_BACKEND with the library's status name and the call
  * text, then `goto out`.  NVTX ranges mark copy / update / finish.
  */
-#include "device.h"
+#include "backend/device.h"
 
-#include "error.h"
+#include "base/error.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>

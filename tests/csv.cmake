@@ -16,10 +16,10 @@ if(OOC_FUZZ)
     list(GET parts 1 seeds)
     set(target fuzz_${name})
     add_executable(${target} ${target}.c
-      ${PROJECT_SOURCE_DIR}/host/src/csv.c
-      ${PROJECT_SOURCE_DIR}/host/src/bytesource.c
-      ${PROJECT_SOURCE_DIR}/host/src/numparse.c
-      ${PROJECT_SOURCE_DIR}/host/src/error.c)
+      ${PROJECT_SOURCE_DIR}/host/src/csv/csv.c
+      ${PROJECT_SOURCE_DIR}/host/src/csv/bytesource.c
+      ${PROJECT_SOURCE_DIR}/host/src/csv/numparse.c
+      ${PROJECT_SOURCE_DIR}/host/src/base/error.c)
     target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/host/src
                                ${PROJECT_SOURCE_DIR}/host/include)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined

@@ -8,7 +8,7 @@
  * stdout (success): one line "nrows=N ncols=K p=P has_y=0|1 has_w=0|1 blocks=B"
  * then one line per X column name.  On failure: exit 1, stderr
  * "status=<code> <message>". */
-#include "source.h"
+#include "stream/source.h"
 
 #include <stdio.h>
 #include <stdlib.h>

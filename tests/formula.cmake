@@ -12,11 +12,11 @@ if(OOC_FUZZ)
   # The formula sources are compiled into the target so that they carry the
   # fuzzer's coverage instrumentation; 30 s from the seed corpus of formulas.
   add_executable(fuzz_formula fuzz_formula.c
-    ${PROJECT_SOURCE_DIR}/host/src/formula_lex.c
-    ${PROJECT_SOURCE_DIR}/host/src/formula_parse.c
-    ${PROJECT_SOURCE_DIR}/host/src/model.c
-    ${PROJECT_SOURCE_DIR}/host/src/numparse.c
-    ${PROJECT_SOURCE_DIR}/host/src/error.c)
+    ${PROJECT_SOURCE_DIR}/host/src/formula/formula_lex.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/formula_parse.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/model.c
+    ${PROJECT_SOURCE_DIR}/host/src/csv/numparse.c
+    ${PROJECT_SOURCE_DIR}/host/src/base/error.c)
   target_include_directories(fuzz_formula PRIVATE ${PROJECT_SOURCE_DIR}/host/src
                              ${PROJECT_SOURCE_DIR}/host/include)
   target_compile_options(fuzz_formula PRIVATE -fsanitize=fuzzer,address,undefined

@@ -9,7 +9,7 @@
  * NUL-terminated at its length and lie inside its block's text.  A
  * disagreement calls __builtin_trap().
  */
-#include "csv.h"
+#include "csv/csv.h"
 
 #include <stdint.h>
 #include <stdlib.h>

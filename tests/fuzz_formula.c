@@ -8,7 +8,7 @@
  * "formula error: " prefix, rows lost, a non-finite report that does not
  * match X and y) aborts.
  */
-#include "model.h"
+#include "formula/model.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
  * string must be NUL-terminated within its allocation, which ASan checks)
  * and freed.  Anything else calls __builtin_trap().
  */
-#include "json.h"
+#include "base/json.h"
 
 #include <stdint.h>
 #include <string.h>

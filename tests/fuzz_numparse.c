@@ -7,7 +7,7 @@
  * blanks and strtod consumes all of it, ooc_parse_double must accept it.
  * Any disagreement calls __builtin_trap().
  */
-#include "numparse.h"
+#include "csv/numparse.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -7,11 +7,11 @@
  * with the same columns scaled, to the R factor's perturbation bound.  The
  * worst error/tolerance ratios are printed, so a CPU, BLAS kernel or FMA use
  * that eats into the margins shows before it fails. */
-#include "backend.h"
-#include "memsource.h"
+#include "backend/backend.h"
+#include "stream/memsource.h"
 #include "lsq_bounds.h"
 #include "testutil.h"
-#include "tsqr_rows.h"
+#include "backend/tsqr_rows.h"
 
 #include <float.h>
 #include <lapacke.h>

@@ -11,9 +11,9 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "bytesource.h"
-#include "csv.h"
-#include "error.h"
+#include "csv/bytesource.h"
+#include "csv/csv.h"
+#include "base/error.h"
 #include "testutil.h"
 
 #include <dirent.h>

@@ -8,10 +8,10 @@
  * with or without OPENBLAS_CORETYPE set; it never sets it.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "cpuinfo.h"
-#include "json.h"
-#include "report.h"
-#include "tsqr_rows.h"
+#include "backend/cpuinfo.h"
+#include "base/json.h"
+#include "solve/report.h"
+#include "backend/tsqr_rows.h"
 #include "testutil.h"
 
 #include <cblas.h>

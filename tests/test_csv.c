@@ -12,8 +12,8 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "csv.h"
-#include "error.h"
+#include "csv/csv.h"
+#include "base/error.h"
 #include "testutil.h"
 
 #include <stdint.h>

@@ -30,14 +30,14 @@
  * refilled before every accumulate() call, so a backend that returned before
  * its copy finished would read the next block's rows.
  */
-#include "backend.h"
-#include "device.h"
-#include "error.h"
+#include "backend/backend.h"
+#include "backend/device.h"
+#include "base/error.h"
 #include "testutil.h"
 #ifndef OOC_TEST_RACY_BACKEND
-#include "backend_select.h"
-#include "fit.h"
-#include "memsource.h"
+#include "backend/backend_select.h"
+#include "solve/fit.h"
+#include "stream/memsource.h"
 #endif
 #ifdef OOC_TEST_EMULATED
 #include "cuda_emu.h"

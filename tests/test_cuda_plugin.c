@@ -17,10 +17,10 @@
  * argv: emulated plugin, fake ABI-version plugin, fake struct-size plugin,
  * fake plugin without entry symbol.
  */
-#include "backend.h"
-#include "backend_select.h"
-#include "device.h"
-#include "error.h"
+#include "backend/backend.h"
+#include "backend/backend_select.h"
+#include "backend/device.h"
+#include "base/error.h"
 #include "testutil.h"
 
 #include <dlfcn.h>

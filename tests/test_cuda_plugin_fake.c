@@ -7,7 +7,7 @@
  *   OOC_FAKE_PLUGIN_noentry  a shared object without the entry symbol.
  * None of the table's functions may be called, so they are left NULL.
  */
-#include "device.h"
+#include "backend/device.h"
 
 #if defined(OOC_FAKE_PLUGIN_abi) || defined(OOC_FAKE_PLUGIN_sizes)
 static const ooc_cuda_plugin fake_table = {

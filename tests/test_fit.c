@@ -12,10 +12,10 @@
  * double (unit 2^-63).  Closed forms of the distribution code use the error
  * model of host/src/stats.c (beta_tol).  The worst error/tolerance ratios are
  * printed. */
-#include "error.h"
-#include "fit.h"
-#include "memsource.h"
-#include "stats.h"
+#include "base/error.h"
+#include "solve/fit.h"
+#include "stream/memsource.h"
+#include "solve/stats.h"
 #include "lsq_bounds.h"
 #include "testutil.h"
 

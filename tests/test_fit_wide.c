@@ -17,12 +17,12 @@
  *    |σ̂_j - σ_j| ≤ 2(3n·√p + 3)ε·‖X‖_F for the two together.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "error.h"
-#include "fit.h"
-#include "memsource.h"
+#include "base/error.h"
+#include "solve/fit.h"
+#include "stream/memsource.h"
 #include "lsq_bounds.h"
 #include "testutil.h"
-#include "tsqr_rows.h"
+#include "backend/tsqr_rows.h"
 
 #include <float.h>
 #include <lapacke.h>

@@ -6,9 +6,9 @@
  * errors, empty blocks, concurrent evaluation), and regression cases found
  * by fuzzing.
  */
-#include "error.h"
-#include "formula_internal.h"
-#include "model.h"
+#include "base/error.h"
+#include "formula/formula_internal.h"
+#include "formula/model.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -13,9 +13,9 @@
  *     across blocks, at most 20 columns named, once per stream).
  * Exits non-zero when any check fails (testutil.h).
  */
-#include "design_stream.h"
-#include "error.h"
-#include "model.h"
+#include "csv/design_stream.h"
+#include "base/error.h"
+#include "formula/model.h"
 #include "testutil.h"
 
 #include <math.h>

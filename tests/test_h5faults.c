@@ -21,10 +21,10 @@
  * HDF5 error stack left on the source's producer thread when it ends makes
  * HDF5's shutdown at exit print "infinite loop closing library" (and leak).
  */
-#include "error.h"
-#include "h5info.h"
-#include "h5write.h"
-#include "source.h"
+#include "base/error.h"
+#include "hdf5/h5info.h"
+#include "hdf5/h5write.h"
+#include "stream/source.h"
 #include "testutil.h"
 
 #include <dirent.h>

@@ -5,9 +5,9 @@
  * contiguous storage) and every delivered block is compared bit-for-bit with
  * the matrix that was written; damaged and malformed files must fail with
  * messages naming the dataset and row/chunk. */
-#include "error.h"
-#include "ring.h"
-#include "source.h"
+#include "base/error.h"
+#include "stream/ring.h"
+#include "stream/source.h"
 #include "testutil.h"
 
 #include <hdf5.h>

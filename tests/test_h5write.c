@@ -10,11 +10,11 @@
  * deterministic file used by interop_pytables.py (values there are
  * X[i][j] = (i*p + j) * 0.5 - 3 and Y[i] = i / 4, exact in binary).
  */
-#include "error.h"
-#include "h5info.h"
-#include "h5write.h"
+#include "base/error.h"
+#include "hdf5/h5info.h"
+#include "hdf5/h5write.h"
 #include "testutil.h"
-#include "zcodec.h"
+#include "hdf5/zcodec.h"
 
 #include <dirent.h>
 #include <errno.h>

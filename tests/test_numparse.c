@@ -9,7 +9,7 @@
  * exactly), famous hard cases, and inputs that must be rejected.  strtod is
  * the independent reference: glibc's is correctly rounded.
  */
-#include "numparse.h"
+#include "csv/numparse.h"
 #include "testutil.h"
 
 #include <float.h>

@@ -5,10 +5,10 @@
  * one, the SVG renderer, the progress reporter, NULL safety, and the cost
  * of a span.
  */
-#include "json.h"
-#include "progress.h"
-#include "svg.h"
-#include "trace.h"
+#include "base/json.h"
+#include "profile/progress.h"
+#include "profile/svg.h"
+#include "profile/trace.h"
 #include "testutil.h"
 
 #include <float.h>

@@ -15,8 +15,8 @@
  *    error/tolerance ratios (the margins a different CPU may eat into). */
 #include "lsq_bounds.h"
 #include "testutil.h"
-#include "tsqr_rows.h"
-#include "tsqr_rows_isa.h"
+#include "backend/tsqr_rows.h"
+#include "backend/tsqr_rows_isa.h"
 
 #include <float.h>
 #include <lapacke.h>

@@ -16,8 +16,8 @@ if(OOC_FUZZ)
     message(FATAL_ERROR "OOC_FUZZ=ON needs clang: configure with -DCMAKE_C_COMPILER=clang")
   endif()
   # The JSON reader compiled into the target for coverage; 30 s from the seed traces.
-  add_executable(fuzz_json fuzz_json.c ${PROJECT_SOURCE_DIR}/host/src/json.c
-                 ${PROJECT_SOURCE_DIR}/host/src/error.c)
+  add_executable(fuzz_json fuzz_json.c ${PROJECT_SOURCE_DIR}/host/src/base/json.c
+                 ${PROJECT_SOURCE_DIR}/host/src/base/error.c)
   target_include_directories(fuzz_json PRIVATE ${PROJECT_SOURCE_DIR}/host/src
                              ${PROJECT_SOURCE_DIR}/host/include)
   target_compile_options(fuzz_json PRIVATE -fsanitize=fuzzer,address,undefined

@@ -8,7 +8,7 @@
  *
  * usage: trace_demo OUT.json
  */
-#include "trace.h"
+#include "profile/trace.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

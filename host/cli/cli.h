@@ -10,8 +10,8 @@
 #define OOC_CLI_H
 
 #include "oocsolve.h"
-#include "progress.h"
-#include "trace.h"
+#include "profile/progress.h"
+#include "profile/trace.h"
 
 /* The cancel flag passed to the library: 0, or the number of the first
  * terminating signal (SIGINT, SIGTERM, SIGHUP, SIGPIPE, ...) that main()'s

@@ -8,10 +8,10 @@
  * the runtime's error).  --json prints the same as one JSON object.
  * Exit 0 either way; 1 only when a device's properties cannot be read.
  */
-#include "backend_select.h"
+#include "backend/backend_select.h"
 #include "cli.h"
-#include "cpuinfo.h"
-#include "report.h"
+#include "backend/cpuinfo.h"
+#include "solve/report.h"
 
 #include <stdio.h>
 #include <stdlib.h>

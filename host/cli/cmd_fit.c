@@ -12,12 +12,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
-#include "backend.h"
-#include "backend_select.h"
-#include "cpuinfo.h"
-#include "fit.h"
-#include "report.h"
-#include "source.h"
+#include "backend/backend.h"
+#include "backend/backend_select.h"
+#include "backend/cpuinfo.h"
+#include "solve/fit.h"
+#include "solve/report.h"
+#include "stream/source.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* cmd_info.c — `oocsolve info FILE.h5 [--json]`: describe an HDF5 file's
  * datasets (shape, dtype, chunks, filters, compression, formula, columns). */
 #include "cli.h"
-#include "h5info.h"
+#include "hdf5/h5info.h"
 
 #include <getopt.h>
 #include <stdio.h>

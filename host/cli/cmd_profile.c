@@ -5,7 +5,7 @@
  */
 #include "cli.h"
 
-#include "svg.h"
+#include "profile/svg.h"
 
 #include <getopt.h>
 #include <stdio.h>

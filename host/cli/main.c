@@ -7,7 +7,7 @@
  */
 #include "cli.h"
 
-#include "bytesource.h"
+#include "csv/bytesource.h"
 
 #include <cblas.h>
 

@@ -1,0 +1,233 @@
+/*
+ * csvsource.c — ooc_source over a CSV file and a formula (no intermediate file).
+ *
+ * Rows come from the design stream (parallel, ordered formula evaluation)
+ * and are copied into a fixed ring of augmented [X y] buffers allocated with
+ * the caller's allocator (pinned memory for a GPU backend), so memory does
+ * not grow with n.  The total row count is known only after a full pass.
+ */
+#include "csv/design_stream.h"
+#include "base/error.h"
+#include "stream/source.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct csv_source {
+    ooc_source base;
+    ooc_design_stream *ds;
+    char *formula_with_weights; /* formula + " + Q('w')" when weights are requested */
+    size_t weight_col;          /* the weights' column in the model's X (when has_weights) */
+    ooc_allocator alloc;
+    int nbuffers;
+    ooc_block *blocks;
+    bool *in_use;
+    uint64_t next_row;
+    bool pass_done;
+} csv_source;
+
+static ooc_status csv_next(ooc_source *src, ooc_block **out, ooc_error *err)
+{
+    csv_source *cs = (csv_source *)src;
+    *out = NULL;
+    if (cs->pass_done)
+        return OOC_OK;
+    int slot = -1;
+    for (int i = 0; i < cs->nbuffers && slot < 0; i++)
+        if (!cs->in_use[i])
+            slot = i;
+    if (slot < 0)
+        return OOC_FAIL(err, OOC_ERR_INTERNAL, "CSV source: all %d ring buffers are held",
+                        cs->nbuffers);
+
+    ooc_design_rows rows;
+    bool done;
+    ooc_status status = ooc_design_stream_next(cs->ds, &rows, &done, err);
+    if (status != OOC_OK)
+        return status;
+    if (done) {
+        ooc_design_stream_progress prog;
+        ooc_design_stream_get_progress(cs->ds, &prog);
+        cs->base.rows_dropped = prog.rows_dropped;
+        cs->base.nrows = cs->next_row;
+        cs->pass_done = true;
+        return OOC_OK;
+    }
+    ooc_block *b = &cs->blocks[slot];
+    size_t p = cs->base.p, nc = cs->base.ncols;
+    for (size_t i = 0; i < rows.nrows; i++) {
+        double *out_row = b->data + i * nc;
+        if (cs->base.has_weights) {
+            /* The model's X has the weights as one extra column: move it to the end. */
+            const double *in_row = rows.X + i * (p + 1);
+            memcpy(out_row, in_row, cs->weight_col * sizeof(double));
+            memcpy(out_row + cs->weight_col, in_row + cs->weight_col + 1,
+                   (p - cs->weight_col) * sizeof(double));
+            out_row[nc - 1] = in_row[cs->weight_col];
+        } else {
+            memcpy(out_row, rows.X + i * p, p * sizeof(double));
+        }
+        if (cs->base.has_y)
+            out_row[p] = rows.y[i];
+    }
+    b->nrows = rows.nrows;
+    b->first_row = cs->next_row;
+    cs->next_row += rows.nrows;
+    cs->in_use[slot] = true;
+    *out = b;
+    return OOC_OK;
+}
+
+static void csv_release(ooc_source *src, ooc_block *blk)
+{
+    csv_source *cs = (csv_source *)src;
+    cs->in_use[blk->slot] = false;
+}
+
+static ooc_status csv_rewind(ooc_source *src, ooc_error *err)
+{
+    csv_source *cs = (csv_source *)src;
+    for (int i = 0; i < cs->nbuffers; i++)
+        if (cs->in_use[i])
+            return OOC_FAIL(err, OOC_ERR_INTERNAL, "CSV source: rewind with a block still held");
+    cs->next_row = 0;
+    cs->pass_done = false;
+    return ooc_design_stream_rewind(cs->ds, err);
+}
+
+static void csv_destroy(ooc_source *src)
+{
+    csv_source *cs = (csv_source *)src;
+    if (cs->blocks)
+        for (int i = 0; i < cs->nbuffers; i++)
+            if (cs->blocks[i].data)
+                cs->alloc.free(cs->blocks[i].data, cs->alloc.ctx);
+    free(cs->blocks);
+    free(cs->in_use);
+    ooc_source_free_description(&cs->base);
+    free(cs->formula_with_weights);
+    ooc_design_stream_close(cs->ds);
+    free(cs);
+}
+
+/* ooc_source.locate_nonfinite: block column j -> the model's column (the
+ * weights sit inside X there, y after it) -> the design stream's record. */
+static bool csv_locate_nonfinite(const ooc_source *src, size_t j, char *buf, size_t size)
+{
+    const csv_source *cs = (const csv_source *)src;
+    size_t p = src->p, model_col;
+    if (j < p)
+        model_col = src->has_weights && j >= cs->weight_col ? j + 1 : j;
+    else if (src->has_y && j == p)
+        model_col = ooc_model_ncols(ooc_design_stream_model(cs->ds));
+    else
+        model_col = cs->weight_col;
+    return ooc_design_stream_nonfinite_origin(cs->ds, model_col, buf, size);
+}
+
+static const ooc_source_vtable csv_vtable = {csv_next, csv_release, csv_rewind, csv_destroy};
+
+ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
+                               ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    *out = NULL;
+    csv_source *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    cs->base.vt = &csv_vtable;
+    cs->alloc = o->allocator.alloc ? o->allocator : ooc_default_allocator;
+
+    /* Weights are evaluated as one more numeric term, Q('w'): rows with a missing
+     * weight are dropped with the others, and a numeric-only term changes neither
+     * the coding nor the order of the other columns.  Its column is then moved
+     * out of X to the end of each row. */
+    const char *formula = o->formula;
+    char *weight_column_name = NULL;
+    if (o->weights_name) {
+        OOC_FAIL_IF(strchr(o->weights_name, '\''), err, OOC_ERR_INVALID_ARG,
+                    "weights column name must not contain a quote: %s", o->weights_name);
+        size_t n = strlen(o->formula) + strlen(o->weights_name) + 16;
+        cs->formula_with_weights = malloc(n);
+        weight_column_name = malloc(n);
+        OOC_FAIL_IF(!cs->formula_with_weights || !weight_column_name, err, OOC_ERR_NOMEM,
+                    "out of memory");
+        snprintf(cs->formula_with_weights, n, "%s + Q('%s')", o->formula, o->weights_name);
+        snprintf(weight_column_name, n, "Q('%s')", o->weights_name);
+        formula = cs->formula_with_weights;
+    }
+    size_t block_records = o->block_rows ? o->block_rows : 32768;
+    ooc_design_stream_options so = {
+        .csv_path = path,
+        .formula = formula,
+        .vars = o->vars,
+        .nvars = o->nvars,
+        .csv = o->csv,
+        .block_records = block_records,
+        .max_levels = o->max_levels,
+        .nthreads = o->nthreads,
+        .cancel = o->cancel,
+        .trace = o->trace,
+        .progress = o->progress,
+        .log = o->log,
+    };
+    OOC_CHECK(ooc_design_stream_open(&so, &cs->ds, err));
+    block_records = ooc_design_stream_block_rows(cs->ds); /* lowered for wide designs */
+    const ooc_model *m = ooc_design_stream_model(cs->ds);
+    OOC_FAIL_IF(o->need_y && !ooc_model_has_response(m), err, OOC_ERR_FORMULA,
+                "formula '%s' has no response: write it as 'y ~ ...'", o->formula);
+
+    cs->base.nrows = UINT64_MAX;
+    cs->base.p = ooc_model_ncols(m);
+    cs->base.has_y = ooc_model_has_response(m);
+    if (weight_column_name) {
+        size_t found = SIZE_MAX, nfound = 0;
+        for (size_t j = 0; j < cs->base.p; j++)
+            if (!strcmp(ooc_model_column_name(m, j), weight_column_name) ||
+                !strcmp(ooc_model_column_name(m, j), o->weights_name)) {
+                found = j;
+                nfound++;
+            }
+        OOC_FAIL_IF(nfound != 1, err, OOC_ERR_INVALID_ARG,
+                    "weights column '%s' is also a term of the formula '%s'", o->weights_name,
+                    o->formula);
+        OOC_FAIL_IF(cs->base.p < 2, err, OOC_ERR_FORMULA,
+                    "formula '%s' has no regressors besides the weights", o->formula);
+        cs->weight_col = found;
+        cs->base.p--;
+        cs->base.has_weights = true;
+    }
+    cs->base.ncols = cs->base.p + (cs->base.has_y ? 1 : 0) + (cs->base.has_weights ? 1 : 0);
+    cs->base.locate_nonfinite = csv_locate_nonfinite;
+    cs->base.block_rows = block_records;
+    cs->base.formula = strdup(o->formula);
+    cs->base.y_name = cs->base.has_y ? strdup(ooc_model_response_name(m)) : NULL;
+    cs->base.column_names = calloc(cs->base.p, sizeof(char *));
+    OOC_FAIL_IF(!cs->base.formula || !cs->base.column_names || (cs->base.has_y && !cs->base.y_name),
+                err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < cs->base.p; j++) {
+        size_t model_col = cs->base.has_weights && j >= cs->weight_col ? j + 1 : j;
+        cs->base.column_names[j] = strdup(ooc_model_column_name(m, model_col));
+        OOC_FAIL_IF(!cs->base.column_names[j], err, OOC_ERR_NOMEM, "out of memory");
+    }
+
+    cs->nbuffers = o->ring_size > 0 ? o->ring_size : 4;
+    cs->blocks = calloc((size_t)cs->nbuffers, sizeof *cs->blocks);
+    cs->in_use = calloc((size_t)cs->nbuffers, sizeof *cs->in_use);
+    OOC_FAIL_IF(!cs->blocks || !cs->in_use, err, OOC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < cs->nbuffers; i++) {
+        cs->blocks[i].data =
+            cs->alloc.alloc(block_records * cs->base.ncols * sizeof(double), cs->alloc.ctx);
+        OOC_FAIL_IF(!cs->blocks[i].data, err, OOC_ERR_NOMEM, "out of memory for ring buffers");
+        cs->blocks[i].ncols = cs->base.ncols;
+        cs->blocks[i].slot = i;
+    }
+    *out = &cs->base;
+out:
+    free(weight_column_name);
+    if (status != OOC_OK)
+        csv_destroy(&cs->base);
+    return status;
+}

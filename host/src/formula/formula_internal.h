@@ -1,0 +1,248 @@
+/*
+ * formula_internal.h — internal representation of a parsed formula, shared by
+ * formula_lex.c (Python-like tokenizer, patsy token spacing, caret messages),
+ * formula_parse.c (formula grammar, term algebra, factor expressions) and
+ * model.c (binding to CSV columns, level discovery, design evaluation).
+ * Not part of the public interface.
+ */
+#ifndef OOC_FORMULA_INTERNAL_H
+#define OOC_FORMULA_INTERNAL_H
+
+#include "formula/model.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Most factors in one term: the parser refuses more (after merging repeated
+ * factors), so the model's per-term arrays have this size. */
+#define OOC_MAX_TERM_FACTORS 64
+
+/* ---- text -> index hash table (open addressing, linear probing) ----
+ * Defined in model.c; used for variable names and factor codes while parsing,
+ * header names at bind, and level texts (scan and lookup). */
+typedef struct ooc_text_slot {
+    char *key;           /* NULL: empty slot */
+    size_t len;          /* key length in bytes (the key may hold NUL bytes) */
+    size_t value;
+} ooc_text_slot;
+
+typedef struct ooc_text_index {
+    ooc_text_slot *slots;
+    size_t cap;          /* power of two; 0: empty */
+    size_t n;
+    bool owns_keys;      /* keys are copies freed with the index; else borrowed */
+} ooc_text_index;
+
+/* Value stored for text s[0..len) in ix; false when absent. */
+bool ooc_text_index_find(const ooc_text_index *ix, const char *s, size_t len, size_t *value);
+
+/* Insert s[0..len) -> value (copying the text when the index owns its keys;
+ * borrowed keys must outlive the index).  An existing key keeps its value.
+ * Returns false when out of memory. */
+bool ooc_text_index_insert(ooc_text_index *ix, const char *s, size_t len, size_t value);
+
+/* Free the table (and owned keys) and empty it.  NULL is a no-op. */
+void ooc_text_index_free(ooc_text_index *ix);
+
+/* ---- tokens of the Python-like expression language ---- */
+typedef enum ooc_tok_type { OOC_TOK_NAME, OOC_TOK_NUMBER, OOC_TOK_STRING, OOC_TOK_OP } ooc_tok_type;
+
+typedef struct ooc_tok {
+    ooc_tok_type type;
+    size_t start; /* byte offset in the formula */
+    size_t len;
+} ooc_tok;
+
+/* Split `text` into tokens (whitespace skipped).  *out is malloc'ed and owned
+ * by the caller.  Errors: OOC_ERR_FORMULA (caret message), OOC_ERR_NOMEM. */
+ooc_status ooc_formula_tokenize(const char *text, ooc_tok **out, size_t *ntok, ooc_error *err);
+
+/* True when token `t` of `text` is exactly the operator string `op`. */
+bool ooc_tok_is(const char *text, const ooc_tok *t, const char *op);
+
+/* patsy's pretty_untokenize of toks[0..n): the normalised code text used as a
+ * factor's name.  Returns a malloc'ed string or NULL when out of memory. */
+char *ooc_formula_untokenize(const char *text, const ooc_tok *toks, size_t n);
+
+/* Record an OOC_ERR_FORMULA error whose message is
+ *   "formula error: <what>\n  <formula>\n  <spaces>^^^"
+ * with carets under formula[pos, pos+len).  Returns OOC_ERR_FORMULA. */
+ooc_status ooc_formula_error(ooc_error *err, const char *formula, size_t pos, size_t len,
+                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Python's repr() of a float ("1.0", "0.1", "1e-05", "inf"), into dst. */
+void ooc_python_float_repr(double v, char *dst, size_t dstsize);
+
+/* ---- levels of categorical factors ---- */
+typedef enum ooc_level_kind {
+    OOC_LEVEL_INT,   /* integral number printed without a decimal point */
+    OOC_LEVEL_FLOAT, /* number printed as Python's float repr */
+    OOC_LEVEL_STR,   /* text */
+    OOC_LEVEL_BOOL   /* False (0) / True (1) */
+} ooc_level_kind;
+
+typedef struct ooc_level {
+    ooc_level_kind kind;
+    double num;  /* INT/FLOAT/BOOL value */
+    char *text;  /* owned: the string for STR, the printed form for all kinds */
+} ooc_level;
+
+/* A list of level values parsed from a Python-like literal: [..], (..),
+ * range(..), list(range(..)), np.arange(..). */
+typedef struct ooc_level_list {
+    ooc_level *items;
+    size_t n;
+} ooc_level_list;
+
+/* Free the items and their owned text and empty the list.  NULL is a no-op. */
+void ooc_level_list_free(ooc_level_list *l);
+
+/* Python equality between two levels (1 == 1.0 == True, strings by text). */
+bool ooc_level_equal(const ooc_level *a, const ooc_level *b);
+
+/* ---- numeric expressions (I(), np.log(), ...) compiled to postfix ---- */
+typedef enum ooc_ex_op {
+    OOC_EX_CONST, OOC_EX_VAR, OOC_EX_NEG, OOC_EX_ADD, OOC_EX_SUB, OOC_EX_MUL, OOC_EX_DIV,
+    OOC_EX_POW, OOC_EX_SQUARE, OOC_EX_SQRT, OOC_EX_RECIP, OOC_EX_LOG, OOC_EX_LOG1P, OOC_EX_EXP,
+    OOC_EX_ABS
+} ooc_ex_op;
+
+typedef struct ooc_ex_instr {
+    ooc_ex_op op;
+    size_t var;   /* OOC_EX_VAR: variable index */
+    double value; /* OOC_EX_CONST */
+} ooc_ex_instr;
+
+/* ---- factors, variables, terms ---- */
+typedef enum ooc_factor_kind {
+    OOC_FACTOR_VAR,  /* a bare column name: numeric or (decided at bind) categorical */
+    OOC_FACTOR_CAT,  /* C(name, ...) */
+    OOC_FACTOR_EXPR  /* numeric expression: I(...), np.log(x), ... */
+} ooc_factor_kind;
+
+typedef enum ooc_contrast_kind { OOC_CONTRAST_TREATMENT, OOC_CONTRAST_SUM } ooc_contrast_kind;
+
+typedef struct ooc_factor {
+    ooc_factor_kind kind;
+    char *code;          /* patsy's normalised code: the factor's name */
+    size_t origin, origin_len;
+    size_t var;          /* VAR, CAT: the variable */
+    bool categorical;    /* CAT, or VAR whose sample data is not numeric */
+    /* CAT only */
+    ooc_contrast_kind contrast;
+    bool has_ref;        /* Treatment(reference=v) / Sum(omit=v) */
+    ooc_level ref;
+    bool has_given_levels;
+    ooc_level_list levels;  /* given, or discovered by the level scan */
+    size_t ref_index;       /* resolved at finish */
+    /* EXPR only */
+    ooc_ex_instr *prog;
+    size_t nprog;
+    size_t stack_depth;
+} ooc_factor;
+
+typedef struct ooc_variable {
+    char *name;          /* CSV column name */
+    size_t origin, origin_len; /* first use in the formula (for carets) */
+    size_t column;       /* CSV column index, set at bind */
+    bool numeric_use;    /* read as a number (bare numeric or inside an expression); set at bind */
+    bool needs_scan;     /* some categorical factor of it has no given levels */
+    ooc_column_type pinned; /* set at bind from the caller's dtypes; 0: inferred */
+    char *text;          /* inferred categorical with numbers in the sample: the first
+                          * non-numeric value, quoted (owned); NULL otherwise */
+    uint64_t text_line;  /* its line */
+    /* level scan state: distinct non-missing texts and what they look like
+     * (freed once the levels are resolved) */
+    ooc_text_index *seen;
+    bool any_missing, all_numeric, all_integral, all_bool;
+} ooc_variable;
+
+typedef struct ooc_term {
+    size_t *factors;     /* factor indices, in order of appearance; empty: intercept */
+    size_t nfactors;
+} ooc_term;
+
+typedef struct ooc_term_list {
+    ooc_term *items;
+    size_t n, cap;
+} ooc_term_list;
+
+/* How a design column uses one of its factors.  Contrast columns are sparse,
+ * so a categorical part is described by the levels where its coefficient is
+ * not 0 instead of a vector over all levels. */
+typedef enum ooc_part_kind {
+    OOC_PART_NUMERIC,    /* the factor's value */
+    OOC_PART_INDICATOR,  /* 1 at `level`, else 0 (treatment, full-rank dummy) */
+    OOC_PART_SUM,        /* 1 at `level`, -1 at the factor's reference, else 0 */
+    OOC_PART_ONES        /* 1 at every level (Sum's full-rank "[mean]" column) */
+} ooc_part_kind;
+
+typedef struct ooc_col_part {
+    size_t factor;
+    ooc_part_kind kind;
+    size_t level;        /* INDICATOR, SUM */
+    size_t ref;          /* SUM: the reference level */
+} ooc_col_part;
+
+typedef struct ooc_column {
+    char *name;
+    size_t first_part, nparts;
+} ooc_column;
+
+/* Per-categorical-factor lookup built when the levels are resolved. */
+typedef struct ooc_factor_lookup {
+    ooc_text_index by_text;    /* STR levels */
+    double *sorted_values;     /* numeric levels sorted, with ... */
+    size_t *sorted_index;      /* ... their level indices */
+    size_t nsorted;
+    size_t bool_index[2];      /* BOOL levels: index of False / True, SIZE_MAX if absent */
+} ooc_factor_lookup;
+
+struct ooc_model {
+    char *formula;
+    ooc_variable *vars;
+    size_t nvars, vars_cap;
+    ooc_text_index var_index;         /* variable name -> index (borrowed keys) */
+    ooc_factor *factors;
+    size_t nfactors, factors_cap;
+    ooc_text_index factor_index;      /* factor code -> index (borrowed keys) */
+    bool has_response;
+    size_t response_factor;
+    ooc_term_list rhs;       /* in formula order (intercept as the empty term); every factor
+                              * and variable is used by these terms or is the response */
+    /* bind */
+    bool bound;
+    size_t csv_columns;               /* fields per record of the bound CSV */
+    char *file_name;
+    char **na_values;
+    size_t *na_lens;
+    size_t n_na_values;
+    uint64_t na_len_mask;             /* bit L set when some NA string has length L (< 64) */
+    unsigned char na_first_char[256]; /* 1 when some NA string starts with this byte */
+    bool na_empty;                    /* "" (after trimming) is missing */
+    bool missing_is_error;
+    /* resolve levels */
+    bool levels_resolved;
+    ooc_factor_lookup *lookups;       /* per factor (used for categoricals) */
+    size_t *categoricals;             /* indices of the categorical factors */
+    size_t ncategoricals;
+    /* finish */
+    bool finished;
+    ooc_column *columns;
+    size_t ncols;
+    ooc_col_part *parts;
+    size_t nparts, parts_cap;
+    size_t max_stack;
+};
+
+/* Parse the formula into m (vars, factors, terms).  Used by ooc_model_parse. */
+ooc_status ooc_formula_build(ooc_model *m, const ooc_formula_var *vars, size_t nvars,
+                             ooc_error *err);
+
+/* Parse a level-list literal from `text` (a formula variable's value).
+ * Errors are reported with a caret into `formula` at [pos, pos+len). */
+ooc_status ooc_parse_level_literal(const char *text, ooc_level_list *out, const char *formula,
+                                   size_t pos, size_t len, ooc_error *err);
+
+#endif

@@ -1,0 +1,671 @@
+/*
+ * h5info.c — describe an HDF5 file's root-level objects (h5info.h).
+ *
+ * Facts are first collected into obj_info records (all HDF5 calls happen
+ * there), then formatted either as text or as JSON.
+ */
+#include "hdf5/h5info.h"
+
+#include "base/error.h"
+#include "hdf5/h5util.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_FILTERS 16
+#define MAX_FILTER_PARAMS 8
+
+typedef struct filter_info {
+    int id;
+    char name[64];
+    size_t nparams;
+    unsigned params[MAX_FILTER_PARAMS];
+} filter_info;
+
+typedef enum obj_kind { OBJ_DATASET, OBJ_GROUP, OBJ_OTHER } obj_kind;
+
+typedef struct obj_info {
+    char *name; /* "/X" */
+    obj_kind kind;
+    char dtype[48];
+    int rank;
+    hsize_t dims[H5S_MAX_RANK], maxdims[H5S_MAX_RANK];
+    bool chunked;
+    const char *layout; /* "chunked", "contiguous", "compact", "virtual" */
+    hsize_t chunk[H5S_MAX_RANK];
+    hsize_t nchunks;
+    int nfilters;
+    filter_info filters[MAX_FILTERS];
+    uint64_t raw_bytes, stored_bytes;
+    char *class_attr;       /* PyTables CLASS, or NULL */
+    char *formula;          /* or NULL */
+    char **column_names;    /* or NULL */
+    size_t ncolumn_names;
+    bool column_names_opaque; /* present but not a string array (e.g. a PyTables pickle) */
+} obj_info;
+
+typedef struct file_info {
+    const char *path;
+    char *pytables_version; /* root PYTABLES_FORMAT_VERSION, or NULL */
+    obj_info *objs;
+    size_t nobjs, cap;
+} file_info;
+
+/* ---- growing string ------------------------------------------------------ */
+
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} strbuf;
+
+static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(strbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
+        if (b->s && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap <= b->len + (size_t)n)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+/* Append `text` as a JSON string literal. */
+static void sb_json_string(strbuf *b, const char *text)
+{
+    sb_printf(b, "\"");
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            sb_printf(b, "\\%c", *c);
+        else if (*c < 0x20 || *c == 0x7f)
+            sb_printf(b, "\\u%04x", *c);
+        else
+            sb_printf(b, "%c", *c);
+    }
+    sb_printf(b, "\"");
+}
+
+/* Append `text` for a terminal: control characters shown as \xNN. */
+static void sb_plain(strbuf *b, const char *text)
+{
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            sb_printf(b, "\\x%02x", *c);
+        else
+            sb_printf(b, "%c", *c);
+    }
+}
+
+/* ---- collecting ---------------------------------------------------------- */
+
+static void describe_type(hid_t type, char *out, size_t outsize)
+{
+    H5T_class_t cls = H5Tget_class(type);
+    size_t bits = H5Tget_size(type) * 8;
+    const char *order = H5Tget_order(type) == H5T_ORDER_BE ? " (big-endian)" : "";
+    switch (cls) {
+    case H5T_FLOAT: snprintf(out, outsize, "float%zu%s", bits, order); break;
+    case H5T_INTEGER:
+        snprintf(out, outsize, "%sint%zu%s", H5Tget_sign(type) == H5T_SGN_NONE ? "u" : "", bits,
+                 order);
+        break;
+    case H5T_STRING: snprintf(out, outsize, "string"); break;
+    case H5T_COMPOUND: snprintf(out, outsize, "compound"); break;
+    case H5T_ENUM: snprintf(out, outsize, "enum"); break;
+    default: snprintf(out, outsize, "other (HDF5 class %d)", (int)cls); break;
+    }
+}
+
+/* Close an attribute read's ids (each may be negative: not opened), the
+ * dataspace and type before the attribute.  Returns 0, or -1 when a close
+ * failed (all are attempted). */
+static int close_attr_ids(hid_t attr, hid_t type, hid_t space)
+{
+    int rc = 0;
+    if (space >= 0 && H5Sclose(space) < 0)
+        rc = -1;
+    if (type >= 0 && H5Tclose(type) < 0)
+        rc = -1;
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Read a scalar string attribute (fixed or variable length; a NULL dataspace
+ * reads as "").  Returns 1 and *out (heap) when it is one, 0 when absent or
+ * not a scalar string, -1 on allocation/HDF5 failure. */
+static int read_string_attr(hid_t obj, const char *name, char **out)
+{
+    int rc = -1;
+    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    *out = NULL;
+    htri_t exists = H5Aexists(obj, name);
+    if (exists <= 0)
+        return exists < 0 ? -1 : 0;
+    attr = H5Aopen(obj, name, H5P_DEFAULT);
+    type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+    space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
+    if (type < 0 || space < 0)
+        goto out;
+    H5S_class_t sclass = H5Sget_simple_extent_type(space);
+    if (H5Tget_class(type) != H5T_STRING || (sclass != H5S_SCALAR && sclass != H5S_NULL)) {
+        rc = 0;
+        goto out;
+    }
+    if (sclass == H5S_NULL) {
+        *out = strdup("");
+        rc = *out ? 1 : -1;
+    } else if (H5Tis_variable_str(type) > 0) {
+        char *value = NULL;
+        if (H5Aread(attr, type, &value) < 0)
+            goto out;
+        *out = strdup(value ? value : "");
+        herr_t freed = H5free_memory(value);
+        rc = *out && freed >= 0 ? 1 : -1;
+    } else {
+        size_t size = H5Tget_size(type);
+        *out = calloc(size + 1, 1);
+        if (!*out || H5Aread(attr, type, *out) < 0)
+            goto out;
+        rc = 1;
+    }
+out:
+    if (close_attr_ids(attr, type, space) < 0)
+        rc = -1;
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Read `column_names` if it is a 1-D array of strings (fixed or variable
+ * length).  Returns 1 read, 0 absent, 2 present but not a string array,
+ * -1 failure. */
+static int read_names_attr(hid_t obj, obj_info *oi)
+{
+    int rc = -1;
+    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    char *fixed = NULL;
+    char **vlen = NULL;
+    hsize_t n = 0;
+    htri_t exists = H5Aexists(obj, "column_names");
+    if (exists <= 0)
+        return exists < 0 ? -1 : 0;
+    attr = H5Aopen(obj, "column_names", H5P_DEFAULT);
+    type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+    space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
+    if (type < 0 || space < 0)
+        goto out;
+    if (H5Tget_class(type) != H5T_STRING || H5Sget_simple_extent_ndims(space) != 1) {
+        rc = 2;
+        goto out;
+    }
+    if (H5Sget_simple_extent_dims(space, &n, NULL) < 0)
+        goto out;
+    oi->column_names = calloc(n ? n : 1, sizeof *oi->column_names);
+    if (!oi->column_names)
+        goto out;
+    oi->ncolumn_names = n;
+    if (H5Tis_variable_str(type) > 0) {
+        vlen = calloc(n ? n : 1, sizeof *vlen);
+        if (!vlen || H5Aread(attr, type, vlen) < 0)
+            goto out;
+        for (hsize_t i = 0; i < n; i++)
+            if (!(oi->column_names[i] = strdup(vlen[i] ? vlen[i] : "")))
+                goto out;
+    } else {
+        size_t size = H5Tget_size(type);
+        fixed = calloc(n * size + 1, 1);
+        if (!fixed || H5Aread(attr, type, fixed) < 0)
+            goto out;
+        for (hsize_t i = 0; i < n; i++) {
+            oi->column_names[i] = strndup(fixed + i * size, size);
+            if (!oi->column_names[i])
+                goto out;
+        }
+    }
+    rc = 1;
+out:
+    if (vlen) {
+        /* frees the strings HDF5 allocated */
+        if (H5Dvlen_reclaim(type, space, H5P_DEFAULT, vlen) < 0)
+            rc = -1;
+        free(vlen);
+    }
+    free(fixed);
+    if (close_attr_ids(attr, type, space) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Name of filter `id` for the listing: the conventional one when known, else
+ * the name its plugin registered, else "unknown". */
+static const char *filter_label(int id, const char *registered)
+{
+    const char *name = ooc_h5_filter_name((H5Z_filter_t)id);
+    if (name)
+        return name;
+    return registered[0] ? registered : "unknown";
+}
+
+/* Collect the facts of dataset `name` (opened as dset). */
+static ooc_status inspect_dataset(const char *path, hid_t dset, obj_info *oi, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+
+    type = H5Dget_type(dset);
+    space = H5Dget_space(dset);
+    dcpl = H5Dget_create_plist(dset);
+    OOC_H5_FAIL_IF(type < 0 || space < 0 || dcpl < 0, err, "'%s': cannot query dataset '%s'",
+                   path, oi->name);
+    describe_type(type, oi->dtype, sizeof oi->dtype);
+    oi->rank = H5Sget_simple_extent_ndims(space);
+    OOC_H5_FAIL_IF(oi->rank < 0 || H5Sget_simple_extent_dims(space, oi->dims, oi->maxdims) < 0,
+                   err, "'%s': cannot read the shape of '%s'", path, oi->name);
+    uint64_t nelem = 1;
+    for (int k = 0; k < oi->rank; k++)
+        nelem *= oi->dims[k];
+    oi->raw_bytes = nelem * H5Tget_size(type);
+
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    OOC_H5_FAIL_IF(layout < 0, err, "'%s': cannot read the layout of '%s'", path, oi->name);
+    oi->layout = layout == H5D_CHUNKED      ? "chunked"
+                 : layout == H5D_CONTIGUOUS ? "contiguous"
+                 : layout == H5D_COMPACT    ? "compact"
+                                            : "virtual";
+    oi->chunked = layout == H5D_CHUNKED;
+    if (oi->chunked) {
+        OOC_H5_FAIL_IF(H5Pget_chunk(dcpl, H5S_MAX_RANK, oi->chunk) < 0, err,
+                       "'%s': cannot read the chunk shape of '%s'", path, oi->name);
+        OOC_H5_FAIL_IF(H5Dget_num_chunks(dset, space, &oi->nchunks) < 0, err,
+                       "'%s': cannot read the chunk index of '%s'", path, oi->name);
+    }
+    /* 0 is both "nothing stored yet" and the failure value: the stack tells. */
+    oi->stored_bytes = H5Dget_storage_size(dset);
+    OOC_H5_FAIL_IF(oi->stored_bytes == 0 && H5Eget_num(H5E_DEFAULT) != 0, err,
+                   "'%s': cannot read the stored size of '%s'", path, oi->name);
+    int nfilters = H5Pget_nfilters(dcpl);
+    OOC_H5_FAIL_IF(nfilters < 0, err, "'%s': cannot read the filters of '%s'", path, oi->name);
+    oi->nfilters = nfilters < MAX_FILTERS ? nfilters : MAX_FILTERS;
+    for (int i = 0; i < oi->nfilters; i++) {
+        filter_info *fi = &oi->filters[i];
+        unsigned flags = 0, config = 0;
+        char registered[64] = "";
+        fi->nparams = MAX_FILTER_PARAMS;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &fi->nparams, fi->params,
+                                         sizeof registered, registered, &config);
+        OOC_H5_FAIL_IF(id < 0, err, "'%s': cannot read filter %d of '%s'", path, i, oi->name);
+        if (fi->nparams > MAX_FILTER_PARAMS)
+            fi->nparams = MAX_FILTER_PARAMS;
+        fi->id = (int)id;
+        snprintf(fi->name, sizeof fi->name, "%s", filter_label(fi->id, registered));
+    }
+out:
+    status = ooc_h5_close(&dcpl, status, err);
+    status = ooc_h5_close(&space, status, err);
+    return ooc_h5_close(&type, status, err);
+}
+
+/* Collect the facts of one root-level link. */
+static ooc_status inspect_object(const char *path, hid_t file, const char *link, obj_info *oi,
+                                 ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    hid_t obj = H5I_INVALID_HID;
+    size_t n = strlen(link) + 2;
+    oi->name = malloc(n);
+    OOC_FAIL_IF(!oi->name, err, OOC_ERR_NOMEM, "out of memory");
+    snprintf(oi->name, n, "/%s", link);
+    oi->kind = OBJ_OTHER;
+    H5L_info_t linfo;
+    OOC_H5_FAIL_IF(H5Lget_info(file, link, &linfo, H5P_DEFAULT) < 0, err,
+                   "'%s': cannot read the link '%s'", path, oi->name);
+    obj = H5Oopen(file, link, H5P_DEFAULT);
+    /* A dangling soft or external link is listed as "other"; a hard link
+     * always names an object, so failing to open one is damage. */
+    OOC_H5_FAIL_IF(obj < 0 && linfo.type == H5L_TYPE_HARD, err,
+                   "'%s': cannot open '%s'", path, oi->name);
+    if (obj < 0)
+        goto out;
+    H5I_type_t t = H5Iget_type(obj);
+    if (t == H5I_GROUP)
+        oi->kind = OBJ_GROUP;
+    if (t != H5I_DATASET)
+        goto out;
+    oi->kind = OBJ_DATASET;
+    OOC_CHECK(inspect_dataset(path, obj, oi, err));
+    int rc = read_string_attr(obj, "CLASS", &oi->class_attr);
+    if (rc >= 0)
+        rc = read_string_attr(obj, "formula", &oi->formula);
+    if (rc >= 0) {
+        rc = read_names_attr(obj, oi);
+        oi->column_names_opaque = rc == 2;
+    }
+    OOC_H5_FAIL_IF(rc < 0, err, "'%s': cannot read the attributes of '%s'", path, oi->name);
+out:
+    return ooc_h5_close(&obj, status, err);
+}
+
+typedef struct link_list {
+    char **names;
+    size_t n, cap;
+    bool oom;
+} link_list;
+
+static herr_t collect_link(hid_t group, const char *name, const H5L_info_t *info, void *data)
+{
+    link_list *l = data;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **names = realloc(l->names, cap * sizeof *names);
+        if (!names) {
+            l->oom = true;
+            return -1;
+        }
+        l->names = names;
+        l->cap = cap;
+    }
+    if (!(l->names[l->n] = strdup(name))) {
+        l->oom = true;
+        return -1;
+    }
+    l->n++;
+    return 0;
+}
+
+static void free_file_info(file_info *fi)
+{
+    for (size_t i = 0; i < fi->nobjs; i++) {
+        obj_info *oi = &fi->objs[i];
+        free(oi->name);
+        free(oi->class_attr);
+        free(oi->formula);
+        for (size_t j = 0; oi->column_names && j < oi->ncolumn_names; j++)
+            free(oi->column_names[j]);
+        free(oi->column_names);
+    }
+    free(fi->objs);
+    free(fi->pytables_version);
+}
+
+static ooc_status inspect_file(const char *path, file_info *fi, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_h5_quiet quiet;
+    hid_t file = H5I_INVALID_HID;
+    link_list links = {0};
+    struct stat st;
+
+    memset(fi, 0, sizeof *fi);
+    fi->path = path;
+    ooc_h5_quiet_begin(&quiet);
+    OOC_FAIL_IF(stat(path, &st) != 0, err, OOC_ERR_IO, "cannot open '%s': %s", path,
+                strerror(errno));
+    OOC_FAIL_IF(S_ISDIR(st.st_mode), err, OOC_ERR_IO, "'%s' is a directory", path);
+    htri_t is_hdf5 = H5Fis_hdf5(path);
+    OOC_FAIL_IF(is_hdf5 == 0, err, OOC_ERR_HDF5, "'%s' is not an HDF5 file", path);
+    OOC_H5_FAIL_IF(is_hdf5 < 0, err, "cannot read '%s'", path);
+    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    OOC_H5_FAIL_IF(file < 0, err, "cannot open HDF5 file '%s'", path);
+    OOC_H5_FAIL_IF(read_string_attr(file, "PYTABLES_FORMAT_VERSION", &fi->pytables_version) < 0,
+                   err, "'%s': cannot read the root group's attributes", path);
+    herr_t rc = H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_link, &links);
+    OOC_FAIL_IF(links.oom, err, OOC_ERR_NOMEM, "out of memory");
+    OOC_H5_FAIL_IF(rc < 0, err, "'%s': cannot list the root group", path);
+    fi->objs = calloc(links.n ? links.n : 1, sizeof *fi->objs);
+    OOC_FAIL_IF(!fi->objs, err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < links.n; i++) {
+        fi->nobjs++;
+        OOC_CHECK(inspect_object(path, file, links.names[i], &fi->objs[i], err));
+    }
+out:
+    for (size_t i = 0; i < links.n; i++)
+        free(links.names[i]);
+    free(links.names);
+    status = ooc_h5_close(&file, status, err);
+    ooc_h5_quiet_end(&quiet);
+    if (status != OOC_OK)
+        free_file_info(fi);
+    return status;
+}
+
+/* ---- formatting ---------------------------------------------------------- */
+
+/* "10, 2": the extents separated by ", ", an unlimited one as `unlimited`. */
+static void sb_dims(strbuf *b, const hsize_t *dims, int rank, const char *unlimited)
+{
+    for (int k = 0; k < rank; k++) {
+        if (dims[k] == H5S_UNLIMITED)
+            sb_printf(b, "%s%s", k ? ", " : "", unlimited);
+        else
+            sb_printf(b, "%s%llu", k ? ", " : "", (unsigned long long)dims[k]);
+    }
+}
+
+/* "(10, 2)", "(10,)"; unlimited dimensions as "unlimited". */
+static void sb_shape(strbuf *b, const hsize_t *dims, int rank)
+{
+    sb_printf(b, "(");
+    sb_dims(b, dims, rank, "unlimited");
+    sb_printf(b, "%s)", rank == 1 ? "," : "");
+}
+
+static void sb_filter_text(strbuf *b, const filter_info *f)
+{
+    sb_printf(b, "%s", f->name);
+    if (f->id == H5Z_FILTER_DEFLATE && f->nparams >= 1) {
+        sb_printf(b, "(level=%u)", f->params[0]);
+    } else if (f->id == H5Z_FILTER_SHUFFLE && f->nparams >= 1) {
+        sb_printf(b, "(element_size=%u)", f->params[0]);
+    } else if (f->nparams > 0) {
+        sb_printf(b, "(");
+        for (size_t i = 0; i < f->nparams; i++)
+            sb_printf(b, "%s%u", i ? ", " : "", f->params[i]);
+        sb_printf(b, ")");
+    }
+}
+
+static void format_text(const file_info *fi, strbuf *b)
+{
+    sb_printf(b, "%s: HDF5 file", fi->path);
+    if (fi->pytables_version)
+        sb_printf(b, " (PyTables format %s)", fi->pytables_version);
+    sb_printf(b, ", %zu object%s at the root\n", fi->nobjs, fi->nobjs == 1 ? "" : "s");
+    for (size_t i = 0; i < fi->nobjs; i++) {
+        const obj_info *oi = &fi->objs[i];
+        if (oi->kind != OBJ_DATASET) {
+            sb_printf(b, "%s  %s\n", oi->name, oi->kind == OBJ_GROUP ? "group" : "other object");
+            continue;
+        }
+        sb_printf(b, "%s  dataset %s, shape ", oi->name, oi->dtype);
+        sb_shape(b, oi->dims, oi->rank);
+        sb_printf(b, ", max ");
+        sb_shape(b, oi->maxdims, oi->rank);
+        if (oi->class_attr) {
+            sb_printf(b, ", PyTables ");
+            sb_plain(b, oi->class_attr);
+        }
+        sb_printf(b, "\n    layout: %s", oi->layout);
+        if (oi->chunked) {
+            sb_printf(b, ", chunks ");
+            sb_shape(b, oi->chunk, oi->rank);
+            sb_printf(b, ", %llu chunk%s", (unsigned long long)oi->nchunks,
+                      oi->nchunks == 1 ? "" : "s");
+        }
+        sb_printf(b, "\n    filters: ");
+        if (oi->nfilters == 0)
+            sb_printf(b, "none");
+        for (int k = 0; k < oi->nfilters; k++) {
+            if (k)
+                sb_printf(b, ", ");
+            sb_filter_text(b, &oi->filters[k]);
+        }
+        sb_printf(b, "\n    bytes: %llu raw, %llu stored", (unsigned long long)oi->raw_bytes,
+                  (unsigned long long)oi->stored_bytes);
+        if (oi->stored_bytes > 0)
+            sb_printf(b, " (ratio %.3f)", (double)oi->raw_bytes / (double)oi->stored_bytes);
+        sb_printf(b, "\n");
+        if (oi->formula) {
+            sb_printf(b, "    formula: ");
+            sb_plain(b, oi->formula);
+            sb_printf(b, "\n");
+        }
+        if (oi->column_names) {
+            sb_printf(b, "    column_names (%zu):", oi->ncolumn_names);
+            for (size_t j = 0; j < oi->ncolumn_names; j++) {
+                sb_printf(b, "%s ", j ? "," : "");
+                sb_plain(b, oi->column_names[j]);
+            }
+            sb_printf(b, "\n");
+        } else if (oi->column_names_opaque) {
+            sb_printf(b, "    column_names: present but not an array of strings "
+                         "(e.g. a pickled Python object)\n");
+        }
+    }
+}
+
+/* JSON array of extents, an unlimited one as null. */
+static void sb_json_dims(strbuf *b, const hsize_t *dims, int rank)
+{
+    sb_printf(b, "[");
+    sb_dims(b, dims, rank, "null");
+    sb_printf(b, "]");
+}
+
+static void format_json(const file_info *fi, strbuf *b)
+{
+    sb_printf(b, "{\"file\": ");
+    sb_json_string(b, fi->path);
+    sb_printf(b, ", \"pytables_format_version\": ");
+    if (fi->pytables_version)
+        sb_json_string(b, fi->pytables_version);
+    else
+        sb_printf(b, "null");
+    sb_printf(b, ", \"objects\": [");
+    for (size_t i = 0; i < fi->nobjs; i++) {
+        const obj_info *oi = &fi->objs[i];
+        sb_printf(b, "%s\n  {\"name\": ", i ? "," : "");
+        sb_json_string(b, oi->name);
+        sb_printf(b, ", \"type\": \"%s\"", oi->kind == OBJ_DATASET ? "dataset"
+                                           : oi->kind == OBJ_GROUP ? "group"
+                                                                   : "other");
+        if (oi->kind != OBJ_DATASET) {
+            sb_printf(b, "}");
+            continue;
+        }
+        sb_printf(b, ", \"dtype\": ");
+        sb_json_string(b, oi->dtype);
+        sb_printf(b, ", \"shape\": ");
+        sb_json_dims(b, oi->dims, oi->rank);
+        sb_printf(b, ", \"maxshape\": ");
+        sb_json_dims(b, oi->maxdims, oi->rank);
+        sb_printf(b, ", \"layout\": \"%s\", \"chunks\": ", oi->layout);
+        if (oi->chunked) {
+            sb_json_dims(b, oi->chunk, oi->rank);
+            sb_printf(b, ", \"nchunks\": %llu", (unsigned long long)oi->nchunks);
+        } else {
+            sb_printf(b, "null, \"nchunks\": null");
+        }
+        sb_printf(b, ", \"filters\": [");
+        for (int k = 0; k < oi->nfilters; k++) {
+            const filter_info *f = &oi->filters[k];
+            sb_printf(b, "%s{\"id\": %d, \"name\": ", k ? ", " : "", f->id);
+            sb_json_string(b, f->name);
+            sb_printf(b, ", \"params\": [");
+            for (size_t j = 0; j < f->nparams; j++)
+                sb_printf(b, "%s%u", j ? ", " : "", f->params[j]);
+            sb_printf(b, "]}");
+        }
+        sb_printf(b, "], \"raw_bytes\": %llu, \"stored_bytes\": %llu, \"ratio\": ",
+                  (unsigned long long)oi->raw_bytes, (unsigned long long)oi->stored_bytes);
+        if (oi->stored_bytes > 0)
+            sb_printf(b, "%.6g", (double)oi->raw_bytes / (double)oi->stored_bytes);
+        else
+            sb_printf(b, "null");
+        sb_printf(b, ", \"class\": ");
+        if (oi->class_attr)
+            sb_json_string(b, oi->class_attr);
+        else
+            sb_printf(b, "null");
+        sb_printf(b, ", \"formula\": ");
+        if (oi->formula)
+            sb_json_string(b, oi->formula);
+        else
+            sb_printf(b, "null");
+        sb_printf(b, ", \"column_names\": ");
+        if (oi->column_names) {
+            sb_printf(b, "[");
+            for (size_t j = 0; j < oi->ncolumn_names; j++) {
+                sb_printf(b, "%s", j ? ", " : "");
+                sb_json_string(b, oi->column_names[j]);
+            }
+            sb_printf(b, "]");
+        } else {
+            sb_printf(b, "null");
+        }
+        sb_printf(b, "}");
+    }
+    sb_printf(b, "\n]}\n");
+}
+
+/* Inspect and format with `format`; shared by both public functions. */
+static ooc_status describe(const char *path, bool json, char **out, ooc_error *err)
+{
+    file_info fi;
+    strbuf b = {0};
+    *out = NULL;
+    if (!path)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "describe: no file name");
+    ooc_status status = inspect_file(path, &fi, err);
+    if (status != OOC_OK)
+        return status;
+    if (json)
+        format_json(&fi, &b);
+    else
+        format_text(&fi, &b);
+    free_file_info(&fi);
+    if (b.oom || !b.s) {
+        free(b.s);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory describing '%s'", path);
+    }
+    *out = b.s;
+    return OOC_OK;
+}
+
+ooc_status ooc_h5_describe(const char *path, char **text_out, ooc_error *err)
+{
+    return describe(path, false, text_out, err);
+}
+
+ooc_status ooc_h5_describe_json(const char *path, char **json_out, ooc_error *err)
+{
+    return describe(path, true, json_out, err);
+}

@@ -1,0 +1,1088 @@
+/*
+ * h5write.c — the PyTables-compatible HDF5 design-matrix writer (h5write.h).
+ *
+ * Pipeline: the caller's thread copies appended rows into a fixed ring of
+ * chunk slots; a full slot is queued; worker threads take queued slots in
+ * order and encode them (shuffle, then zlib stream) exactly as HDF5's own
+ * shuffle and deflate filters would; the caller's thread writes encoded
+ * chunks strictly in order with H5Dwrite_chunk, growing the datasets with
+ * H5Dset_extent first.  Only the caller's thread calls libhdf5.
+ *
+ * Slot life cycle (state changes under `mu`):
+ *     FREE -> FILLING (caller) -> QUEUED (caller) -> ENCODING (worker)
+ *          -> DONE (worker) -> written, FREE (caller)
+ * Chunk k lives in slot k % nslots, so the ring bounds memory: when the slot
+ * for the next chunk is still busy the caller writes (waiting for) the
+ * oldest chunk first.
+ *
+ * When a chunk does not shrink under deflate it is stored shuffled only and
+ * the deflate filter's bit is set in the chunk's filter mask, which every
+ * HDF5 reader honours (the filter is skipped for that chunk).
+ *
+ * /Y uses the same chunk_rows as /X: chunk k of both covers the same rows,
+ * so a reader can decode them together into one block, and 8*chunk_rows
+ * bytes (~87 KB for 12 columns) is already well above deflate's 32 KiB window.
+ * `column_names` is a 1-D attribute of variable-length UTF-8 strings: h5py
+ * and PyTables both read it as an array of str (fixed-length strings would
+ * need a width and come back as bytes).
+ *
+ * Write errors (a full disk): the file goes through the writer's own HDF5
+ * file driver, which keeps the first error instead of failing HDF5's calls,
+ * so that every HDF5 id can still be closed (see "the writer's file driver");
+ * the failing call reports "'OUT': cannot write /X chunk 3 (rows ...): No
+ * space left on device", and the temporary file is deleted.
+ */
+#include "hdf5/h5write.h"
+
+#include "base/error.h"
+#include "hdf5/h5util.h"
+#include "profile/trace.h"
+#include "hdf5/zcodec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Target size of one chunk of X when chunk_rows is automatic. */
+#define AUTO_CHUNK_NBYTES ((size_t)1 << 20)
+/* HDF5 limits a chunk to less than 4 GiB. */
+#define MAX_CHUNK_NBYTES ((size_t)UINT32_MAX)
+#define MAX_THREADS 64
+
+typedef enum slot_state {
+    SLOT_FREE,
+    SLOT_FILLING,
+    SLOT_QUEUED,
+    SLOT_ENCODING,
+    SLOT_DONE
+} slot_state;
+
+/* One dataset's part of a chunk: raw values, encoded result. */
+typedef struct chunk_part {
+    double *raw;                /* chunk-sized, row-major */
+    unsigned char *encoded_buf; /* output of shuffle/deflate; NULL when there are no filters */
+    const void *encoded;        /* what to store: raw or encoded_buf */
+    size_t encoded_nbytes;
+    unsigned filter_mask;       /* HDF5 filter mask: bit i set = filter i skipped */
+} chunk_part;
+
+typedef struct chunk_slot {
+    slot_state state;
+    uint64_t index;  /* chunk number (row offset / chunk_rows) */
+    size_t nrows;    /* rows of data (the rest is zero padding) */
+    chunk_part x, y; /* y unused without /Y */
+} chunk_slot;
+
+typedef struct encode_worker {
+    pthread_t thread;
+    bool started;
+    int index;                       /* 1-based, names the thread's trace lane */
+    struct ooc_h5_writer *w;
+    ooc_zlib_compressor *compressor; /* NULL when level == 0 */
+    unsigned char *scratch;          /* shuffled bytes before deflate */
+} encode_worker;
+
+struct ooc_h5_writer {
+    char *path;      /* final name */
+    char *tmp_path;  /* temporary name in the same directory */
+    int tmp_fd;      /* kept open to fsync the finished file (when durable); -1 when closed */
+    size_t p;
+    size_t chunk_rows;
+    bool with_y;
+    int level;
+    bool shuffle;
+    bool durable;  /* fsync before rename */
+    size_t x_chunk_nbytes, y_chunk_nbytes;
+    unsigned deflate_skip_mask; /* filter-mask bit of the deflate filter */
+
+    hid_t file, dset_x, dset_y; /* H5I_INVALID_HID when not open */
+    int io_errno;               /* first write error the driver met (sink driver); 0: none */
+    ooc_trace *trace;           /* may be NULL */
+
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* a slot was queued, or stopping */
+    pthread_cond_t done_cv; /* a slot was encoded */
+    bool sync_initialised;
+    bool stopping;
+    size_t nworkers;
+    encode_worker *workers;
+    size_t nslots;
+    chunk_slot *slots;
+
+    uint64_t next_fill;   /* chunk index the caller fills next */
+    uint64_t next_encode; /* chunk index the workers encode next */
+    uint64_t next_write;  /* chunk index written next */
+    chunk_slot *filling;  /* slot being filled, or NULL */
+
+    ooc_h5_write_stats stats;
+    bool failed;          /* a call failed; `failure` holds its error */
+    ooc_error failure;
+};
+
+/* ---- encoding (worker threads) ---------------------------------------- */
+
+/* Encode one chunk part of nbytes bytes (see the file comment). */
+static void encode_part(const ooc_h5_writer *w, encode_worker *wk, chunk_part *part, size_t nbytes)
+{
+    part->filter_mask = 0;
+    if (!w->shuffle && w->level == 0) {
+        part->encoded = part->raw;
+        part->encoded_nbytes = nbytes;
+        return;
+    }
+    if (w->level == 0) {
+        ooc_shuffle(part->raw, part->encoded_buf, nbytes, sizeof(double));
+        part->encoded = part->encoded_buf;
+        part->encoded_nbytes = nbytes;
+        return;
+    }
+    const void *input = part->raw;
+    if (w->shuffle) {
+        ooc_shuffle(part->raw, wk->scratch, nbytes, sizeof(double));
+        input = wk->scratch;
+    }
+    size_t z = ooc_zlib_compress(wk->compressor, input, nbytes, part->encoded_buf, nbytes - 1);
+    if (z > 0) {
+        part->encoded = part->encoded_buf;
+        part->encoded_nbytes = z;
+        return;
+    }
+    /* Incompressible: store the (shuffled) bytes and skip deflate for this chunk. */
+    part->filter_mask = w->deflate_skip_mask;
+    part->encoded_nbytes = nbytes;
+    if (w->shuffle) {
+        memcpy(part->encoded_buf, wk->scratch, nbytes);
+        part->encoded = part->encoded_buf;
+    } else {
+        part->encoded = part->raw;
+    }
+}
+
+static void *encode_worker_main(void *arg)
+{
+    encode_worker *wk = arg;
+    ooc_h5_writer *w = wk->w;
+    char lane[32];
+    snprintf(lane, sizeof lane, "compress %d", wk->index);
+    ooc_trace_name_thread(w->trace, lane);
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        chunk_slot *s = &w->slots[w->next_encode % w->nslots];
+        while (!w->stopping && s->state != SLOT_QUEUED) {
+            pthread_cond_wait(&w->work_cv, &w->mu);
+            s = &w->slots[w->next_encode % w->nslots];
+        }
+        if (w->stopping)
+            break;
+        s->state = SLOT_ENCODING;
+        w->next_encode++;
+        pthread_mutex_unlock(&w->mu);
+
+        ooc_trace_token span = ooc_trace_begin(w->trace, OOC_STAGE_COMPRESS);
+        encode_part(w, wk, &s->x, w->x_chunk_nbytes);
+        if (w->with_y)
+            encode_part(w, wk, &s->y, w->y_chunk_nbytes);
+        ooc_trace_end_bytes(w->trace, span,
+                            w->x_chunk_nbytes + (w->with_y ? w->y_chunk_nbytes : 0));
+
+        pthread_mutex_lock(&w->mu);
+        s->state = SLOT_DONE;
+        pthread_cond_broadcast(&w->done_cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Tell the workers to exit and join them (idempotent). */
+static void stop_workers(ooc_h5_writer *w)
+{
+    if (!w->sync_initialised)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->work_cv);
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < w->nworkers; i++) {
+        if (w->workers[i].started)
+            pthread_join(w->workers[i].thread, NULL);
+        w->workers[i].started = false;
+    }
+}
+
+/* ---- the writer's file driver (caller's thread) ------------------------ */
+
+/*
+ * HDF5 1.10 tears a file's state down when the flush inside H5Fclose fails
+ * (a full disk), yet keeps its id, and closes that dangling id again when the
+ * library shuts down at exit: SIGSEGV in H5F__close_cb.  A failing H5Dclose
+ * leaves a dangling dataset id the same way.  So the writer writes through
+ * its own driver, which never reports a failed write or truncation to HDF5:
+ * it stores the first errno in the writer's io_errno and drops every later
+ * write, and the writer checks io_errno after each HDF5 call that may write
+ * (writer_fail).  Every close then releases its id, whatever the state of the
+ * disk, and the writer reports the error and deletes the temporary file.
+ * Otherwise it is HDF5's sec2 driver: pread/pwrite on the writer's descriptor
+ * of the temporary file, the same feature flags, nothing in the superblock
+ * (any reader opens the result with the default driver).  Reads fail
+ * normally; past the end of the file they read zeros.
+ */
+
+/* Driver info in the file access property list (copied by HDF5). */
+typedef struct sink_info {
+    int fd;        /* the writer's tmp_fd; the driver never closes it */
+    int *io_errno; /* where the first failure goes */
+} sink_info;
+
+typedef struct sink_file {
+    H5FD_t pub; /* HDF5's part; must come first */
+    sink_info info;
+    haddr_t eoa, eof;
+} sink_file;
+
+#define SINK_MAXADDR ((haddr_t)INT64_MAX)
+
+static H5FD_t *sink_open(const char *name, unsigned flags, hid_t fapl, haddr_t maxaddr)
+{
+    (void)name; /* the writer opened it: tmp_fd */
+    const sink_info *info = H5Pget_driver_info(fapl);
+    struct stat st;
+    if (!info || maxaddr == 0 || maxaddr > SINK_MAXADDR)
+        return NULL;
+    if ((flags & H5F_ACC_TRUNC) && ftruncate(info->fd, 0) != 0)
+        return NULL;
+    if (fstat(info->fd, &st) != 0)
+        return NULL;
+    sink_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->info = *info;
+    f->eof = (haddr_t)st.st_size;
+    return &f->pub;
+}
+
+static herr_t sink_close(H5FD_t *file)
+{
+    free(file);
+    return 0;
+}
+
+static herr_t sink_query(const H5FD_t *file, unsigned long *flags)
+{
+    (void)file;
+    *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_ACCUMULATE_METADATA | H5FD_FEAT_DATA_SIEVE |
+             H5FD_FEAT_AGGREGATE_SMALLDATA | H5FD_FEAT_POSIX_COMPAT_HANDLE;
+    return 0;
+}
+
+static haddr_t sink_get_eoa(const H5FD_t *file, H5FD_mem_t type)
+{
+    (void)type;
+    return ((const sink_file *)file)->eoa;
+}
+
+static herr_t sink_set_eoa(H5FD_t *file, H5FD_mem_t type, haddr_t addr)
+{
+    (void)type;
+    if (addr > SINK_MAXADDR)
+        return -1;
+    ((sink_file *)file)->eoa = addr;
+    return 0;
+}
+
+static haddr_t sink_get_eof(const H5FD_t *file, H5FD_mem_t type)
+{
+    (void)type;
+    return ((const sink_file *)file)->eof;
+}
+
+static herr_t sink_get_handle(H5FD_t *file, hid_t fapl, void **handle)
+{
+    (void)fapl;
+    *handle = &((sink_file *)file)->info.fd;
+    return 0;
+}
+
+static herr_t sink_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
+                        void *buf)
+{
+    (void)type;
+    (void)dxpl;
+    const sink_file *f = (const sink_file *)file;
+    unsigned char *p = buf;
+    if (addr > SINK_MAXADDR || size > SINK_MAXADDR - addr)
+        return -1;
+    while (size > 0) {
+        ssize_t n = pread(f->info.fd, p, size, (off_t)addr);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0) { /* past the end of the file */
+            memset(p, 0, size);
+            break;
+        }
+        p += n;
+        addr += (haddr_t)n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Record the first I/O failure; every later write is dropped. */
+static void sink_fail(sink_file *f, int error)
+{
+    if (*f->info.io_errno == 0)
+        *f->info.io_errno = error ? error : EIO;
+}
+
+static herr_t sink_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
+                         const void *buf)
+{
+    (void)type;
+    (void)dxpl;
+    sink_file *f = (sink_file *)file;
+    if (addr > SINK_MAXADDR || size > SINK_MAXADDR - addr)
+        return -1;
+    if (addr + size > f->eof)
+        f->eof = addr + size;
+    const unsigned char *p = buf;
+    while (size > 0 && *f->info.io_errno == 0) {
+        ssize_t n = pwrite(f->info.fd, p, size, (off_t)addr);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            sink_fail(f, n < 0 ? errno : EIO);
+            break;
+        }
+        p += n;
+        addr += (haddr_t)n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+static herr_t sink_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing)
+{
+    (void)dxpl;
+    (void)closing;
+    sink_file *f = (sink_file *)file;
+    if (f->eoa == f->eof)
+        return 0;
+    if (*f->info.io_errno == 0 && ftruncate(f->info.fd, (off_t)f->eoa) != 0)
+        sink_fail(f, errno);
+    f->eof = f->eoa;
+    return 0;
+}
+
+static const H5FD_class_t sink_class = {
+    .name = "oocsolve-writer",
+    .maxaddr = SINK_MAXADDR,
+    .fc_degree = H5F_CLOSE_WEAK,
+    .fapl_size = sizeof(sink_info),
+    .open = sink_open,
+    .close = sink_close,
+    .query = sink_query,
+    .get_eoa = sink_get_eoa,
+    .set_eoa = sink_set_eoa,
+    .get_eof = sink_get_eof,
+    .get_handle = sink_get_handle,
+    .read = sink_read,
+    .write = sink_write,
+    .truncate = sink_truncate,
+    .fl_map = H5FD_FLMAP_DICHOTOMY,
+};
+
+/* The driver's id, registered once per library lifetime (again if the
+ * application shut HDF5 down with H5close in between); -1 on failure. */
+static hid_t sink_driver(void)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static hid_t id = H5I_INVALID_HID;
+    pthread_mutex_lock(&mu);
+    if (id < 0 || H5Iis_valid(id) <= 0)
+        id = H5FDregister(&sink_class);
+    hid_t result = id;
+    pthread_mutex_unlock(&mu);
+    return result;
+}
+
+/* Record a failed write step: OOC_ERR_IO with "CONTEXT: strerror" when the
+ * driver met an I/O error (the cause, whatever HDF5 said after it), else
+ * HDF5's explanation (ooc_h5_fail_at).  Returns the status. */
+static ooc_status writer_fail(const ooc_h5_writer *w, ooc_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static ooc_status writer_fail(const ooc_h5_writer *w, ooc_error *err, const char *fmt, ...)
+{
+    char context[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    if (!w->io_errno)
+        return OOC_H5_FAIL(err, "%s", context);
+    (void)ooc_h5_error_detail(); /* clears the stack */
+    return OOC_FAIL(err, OOC_ERR_IO, "%s: %s", context, strerror(w->io_errno));
+}
+
+/* When an HDF5 step failed (cond) or the driver met an I/O error during it,
+ * record writer_fail's message and jump to `out` with `status` set. */
+#define WRITE_FAIL_IF(cond, w, err, ...)                                                           \
+    do {                                                                                           \
+        if ((cond) || (w)->io_errno) {                                                             \
+            status = writer_fail((w), (err), __VA_ARGS__);                                         \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+/* ---- writing (caller's thread) ---------------------------------------- */
+
+/* Record a failure so later calls on the writer report it again. */
+static ooc_status remember_failure(ooc_h5_writer *w, ooc_status status, const ooc_error *err)
+{
+    w->failed = true;
+    if (err)
+        w->failure = *err;
+    else
+        ooc_error_set(&w->failure, status, __FILE__, __LINE__, "HDF5 writer failed");
+    w->failure.status = status;
+    return status;
+}
+
+/* Grow a dataset to `nrows` rows. */
+static ooc_status set_rows(ooc_h5_writer *w, hid_t dset, const char *name, uint64_t nrows,
+                           ooc_error *err)
+{
+    hsize_t dims[2] = {(hsize_t)nrows, (hsize_t)w->p};
+    if (H5Dset_extent(dset, dims) < 0 || w->io_errno)
+        return writer_fail(w, err, "'%s': cannot extend %s to %llu rows", w->path, name,
+                           (unsigned long long)nrows);
+    return OOC_OK;
+}
+
+/* Write the encoded chunk in slot s to both datasets (one "chunk write"
+ * span with the stored byte count). */
+static ooc_status write_slot(ooc_h5_writer *w, const chunk_slot *s, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_trace_token span = ooc_trace_begin(w->trace, OOC_STAGE_CHUNK_WRITE);
+    uint64_t first_row = s->index * (uint64_t)w->chunk_rows;
+    uint64_t end_row = first_row + s->nrows;
+    hsize_t offset[2] = {(hsize_t)first_row, 0};
+
+    OOC_CHECK(set_rows(w, w->dset_x, "/X", end_row, err));
+    WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_x, H5P_DEFAULT, s->x.filter_mask, offset,
+                                 s->x.encoded_nbytes, s->x.encoded) < 0,
+                  w, err, "'%s': cannot write /X chunk %llu (rows %llu..%llu)", w->path,
+                  (unsigned long long)s->index, (unsigned long long)first_row,
+                  (unsigned long long)end_row - 1);
+    w->stats.raw_bytes += w->x_chunk_nbytes;
+    w->stats.stored_bytes += s->x.encoded_nbytes;
+    if (w->with_y) {
+        OOC_CHECK(set_rows(w, w->dset_y, "/Y", end_row, err));
+        WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_y, H5P_DEFAULT, s->y.filter_mask, offset,
+                                     s->y.encoded_nbytes, s->y.encoded) < 0,
+                      w, err, "'%s': cannot write /Y chunk %llu (rows %llu..%llu)", w->path,
+                      (unsigned long long)s->index, (unsigned long long)first_row,
+                      (unsigned long long)end_row - 1);
+        w->stats.raw_bytes += w->y_chunk_nbytes;
+        w->stats.stored_bytes += s->y.encoded_nbytes;
+    }
+    w->stats.nrows = end_row;
+    ooc_trace_end_bytes(w->trace, span,
+                        s->x.encoded_nbytes + (w->with_y ? s->y.encoded_nbytes : 0));
+out:
+    return status;
+}
+
+/* Write the oldest chunk if it is encoded (or, with `wait`, once it is).
+ * *wrote tells whether a chunk was written; nothing is written when no
+ * chunk is queued. */
+static ooc_status write_next(ooc_h5_writer *w, bool wait, bool *wrote, ooc_error *err)
+{
+    *wrote = false;
+    uint64_t queued_end = w->next_fill - (w->filling ? 1 : 0); /* chunks below it are queued */
+    if (w->next_write >= queued_end)
+        return OOC_OK;
+    chunk_slot *s = &w->slots[w->next_write % w->nslots];
+    pthread_mutex_lock(&w->mu);
+    while (wait && s->state != SLOT_DONE)
+        pthread_cond_wait(&w->done_cv, &w->mu);
+    bool ready = s->state == SLOT_DONE;
+    pthread_mutex_unlock(&w->mu);
+    if (!ready)
+        return OOC_OK;
+
+    ooc_status status = write_slot(w, s, err);
+    if (status != OOC_OK)
+        return status;
+    pthread_mutex_lock(&w->mu);
+    s->state = SLOT_FREE;
+    pthread_mutex_unlock(&w->mu);
+    w->next_write++;
+    *wrote = true;
+    return OOC_OK;
+}
+
+/* Make the slot for chunk next_fill available for filling, writing older
+ * chunks as needed. */
+static ooc_status acquire_slot(ooc_h5_writer *w, ooc_error *err)
+{
+    chunk_slot *s = &w->slots[w->next_fill % w->nslots];
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        bool is_free = s->state == SLOT_FREE;
+        if (is_free)
+            s->state = SLOT_FILLING; /* workers read states under the lock */
+        pthread_mutex_unlock(&w->mu);
+        if (is_free)
+            break;
+        bool wrote;
+        ooc_status status = write_next(w, true, &wrote, err);
+        if (status != OOC_OK)
+            return status;
+        if (!wrote)
+            return OOC_FAIL(err, OOC_ERR_INTERNAL, "'%s': chunk ring stalled at chunk %llu",
+                            w->path, (unsigned long long)w->next_write);
+    }
+    s->index = w->next_fill++;
+    s->nrows = 0;
+    w->filling = s;
+    return OOC_OK;
+}
+
+/* Hand the filling slot to the workers (zero-padding a partial chunk), then
+ * write whatever is already encoded without waiting. */
+static ooc_status queue_filling(ooc_h5_writer *w, ooc_error *err)
+{
+    chunk_slot *s = w->filling;
+    if (s->nrows < w->chunk_rows) {
+        size_t pad_rows = w->chunk_rows - s->nrows;
+        memset(s->x.raw + s->nrows * w->p, 0, pad_rows * w->p * sizeof(double));
+        if (w->with_y)
+            memset(s->y.raw + s->nrows, 0, pad_rows * sizeof(double));
+    }
+    w->filling = NULL;
+    pthread_mutex_lock(&w->mu);
+    s->state = SLOT_QUEUED;
+    pthread_cond_signal(&w->work_cv);
+    pthread_mutex_unlock(&w->mu);
+    bool wrote = true;
+    while (wrote) {
+        ooc_status status = write_next(w, false, &wrote, err);
+        if (status != OOC_OK)
+            return status;
+    }
+    return OOC_OK;
+}
+
+ooc_status ooc_h5w_append(ooc_h5_writer *w, const double *X, const double *y, size_t nrows,
+                          ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_h5_quiet quiet = {0};
+    if (!w)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "ooc_h5w_append: no writer");
+    if (w->failed) {
+        if (err)
+            *err = w->failure;
+        return w->failure.status;
+    }
+    if (nrows == 0)
+        return OOC_OK;
+    if (!X || (w->with_y && !y))
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "'%s': append of %zu rows without %s", w->path,
+                        nrows, X ? "y values" : "X values");
+    ooc_h5_quiet_begin(&quiet);
+    while (nrows > 0) {
+        if (!w->filling)
+            OOC_CHECK(acquire_slot(w, err));
+        chunk_slot *s = w->filling;
+        size_t take = w->chunk_rows - s->nrows;
+        if (take > nrows)
+            take = nrows;
+        memcpy(s->x.raw + s->nrows * w->p, X, take * w->p * sizeof(double));
+        X += take * w->p;
+        if (w->with_y) {
+            memcpy(s->y.raw + s->nrows, y, take * sizeof(double));
+            y += take;
+        }
+        s->nrows += take;
+        nrows -= take;
+        if (s->nrows == w->chunk_rows)
+            OOC_CHECK(queue_filling(w, err));
+    }
+out:
+    ooc_h5_quiet_end(&quiet);
+    if (status != OOC_OK)
+        remember_failure(w, status, err);
+    return status;
+}
+
+/* ---- creation ---------------------------------------------------------- */
+
+/* Create attribute `name` of obj (stored as file_type, shaped as space) and,
+ * unless value is NULL, write it from mem_type.  Closes only the attribute;
+ * type and space stay the caller's.  Returns 0, or -1 on an HDF5 failure. */
+static herr_t create_attr(hid_t obj, const char *name, hid_t file_type, hid_t space,
+                          hid_t mem_type, const void *value)
+{
+    hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr < 0)
+        return -1;
+    herr_t rc = value && H5Awrite(attr, mem_type, value) < 0 ? -1 : 0;
+    if (H5Aclose(attr) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Write a scalar fixed-length string attribute the way PyTables/numpy do:
+ * size = strlen, NULLTERM padding; an empty string has a NULL dataspace. */
+static herr_t put_string_attr(hid_t obj, const char *name, const char *value, H5T_cset_t cset)
+{
+    herr_t rc = -1;
+    size_t len = strlen(value);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    hid_t space = H5Screate(len ? H5S_SCALAR : H5S_NULL);
+    if (type >= 0 && space >= 0 && H5Tset_size(type, len ? len : 1) >= 0 &&
+        H5Tset_strpad(type, H5T_STR_NULLTERM) >= 0 && H5Tset_cset(type, cset) >= 0)
+        rc = create_attr(obj, name, type, space, type, len ? value : NULL);
+    if (space >= 0 && H5Sclose(space) < 0)
+        rc = -1;
+    if (type >= 0 && H5Tclose(type) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Write the int32 EXTDIM=0 attribute of a PyTables EArray. */
+static herr_t put_extdim_attr(hid_t obj)
+{
+    herr_t rc = -1;
+    int32_t extdim = 0;
+    hid_t space = H5Screate(H5S_SCALAR);
+    if (space >= 0) {
+        rc = create_attr(obj, "EXTDIM", H5T_STD_I32LE, space, H5T_NATIVE_INT32, &extdim);
+        if (H5Sclose(space) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* column_names: a 1-D array of variable-length UTF-8 strings (read by h5py
+ * and PyTables as arrays of str). */
+static herr_t put_names_attr(hid_t obj, const char *const *names, size_t n)
+{
+    herr_t rc = -1;
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t type = H5Tcopy(H5T_C_S1);
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    if (type >= 0 && space >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 &&
+        H5Tset_cset(type, H5T_CSET_UTF8) >= 0)
+        rc = create_attr(obj, "column_names", type, space, type, names);
+    if (space >= 0 && H5Sclose(space) < 0)
+        rc = -1;
+    if (type >= 0 && H5Tclose(type) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Attributes that make PyTables see an EArray. */
+static herr_t put_earray_attrs(hid_t dset)
+{
+    if (put_string_attr(dset, "CLASS", "EARRAY", H5T_CSET_ASCII) < 0 ||
+        put_string_attr(dset, "VERSION", "1.1", H5T_CSET_ASCII) < 0 ||
+        put_string_attr(dset, "TITLE", "", H5T_CSET_ASCII) < 0 || put_extdim_attr(dset) < 0)
+        return -1;
+    return 0;
+}
+
+/* Create /X (rank 2) or /Y (rank 1) with the writer's chunking and filters. */
+static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, hid_t *out,
+                                 ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    hsize_t dims[2] = {0, (hsize_t)w->p};
+    hsize_t maxdims[2] = {H5S_UNLIMITED, (hsize_t)w->p};
+    hsize_t chunk[2] = {(hsize_t)w->chunk_rows, (hsize_t)w->p};
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    *out = H5I_INVALID_HID;
+
+    space = H5Screate_simple(rank, dims, maxdims);
+    OOC_H5_FAIL_IF(space < 0, err, "'%s': cannot create the dataspace of /%s", w->path, name);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    OOC_H5_FAIL_IF(dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 ||
+                       (w->shuffle && H5Pset_shuffle(dcpl) < 0) ||
+                       (w->level > 0 && H5Pset_deflate(dcpl, (unsigned)w->level) < 0) ||
+                       H5Pset_obj_track_times(dcpl, 0) < 0,
+                   err, "'%s': cannot set up chunking and filters of /%s", w->path, name);
+    *out = H5Dcreate2(w->file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    WRITE_FAIL_IF(*out < 0, w, err, "'%s': cannot create dataset /%s", w->path, name);
+    WRITE_FAIL_IF(put_earray_attrs(*out) < 0, w, err, "'%s': cannot write the attributes of /%s",
+                  w->path, name);
+out:
+    status = ooc_h5_close(&dcpl, status, err);
+    return ooc_h5_close(&space, status, err);
+}
+
+/* Create a new, empty temporary file next to w->path (mode 0666 minus umask,
+ * like any new file), named "NAME.oocsolve-partial-XXXXXX": not hidden, so
+ * one that SIGKILL or a crash leaves behind is seen next to the output and
+ * recognised.  When that name is longer than the directory allows
+ * (_PC_NAME_MAX), NAME is cut at a UTF-8 character boundary; the random
+ * suffix and O_EXCL keep it unique. */
+static ooc_status create_temp_file(ooc_h5_writer *w, ooc_error *err)
+{
+    static const char marker[] = ".oocsolve-partial-";
+    const size_t tail = sizeof marker - 1 + 6; /* marker + suffix */
+    const char *slash = strrchr(w->path, '/');
+    size_t dir_len = slash ? (size_t)(slash - w->path) + 1 : 0;
+    const char *base = w->path + dir_len;
+    if (!*base)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "output path '%s' names a directory", w->path);
+    char *dir = dir_len ? strndup(w->path, dir_len) : strdup(".");
+    long name_max = dir ? pathconf(dir, _PC_NAME_MAX) : -1;
+    free(dir);
+    if (name_max <= 0)
+        name_max = 255;
+    size_t keep = strlen(base);
+    size_t room = (size_t)name_max > tail + 1 ? (size_t)name_max - tail : 1;
+    if (keep > room) {
+        keep = room;
+        while (keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80)
+            keep--; /* base[keep], the first byte cut, must not continue a character */
+    }
+    size_t n = dir_len + keep + tail + 1;
+    w->tmp_path = malloc(n);
+    if (!w->tmp_path)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+                    ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)w;
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    for (int attempt = 0; attempt < 100; attempt++) {
+        char suffix[7];
+        seed += 0x9E3779B97F4A7C15ull; /* splitmix64 step */
+        uint64_t z = seed;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        for (int i = 0; i < 6; i++, z /= 36)
+            suffix[i] = alphabet[z % 36];
+        suffix[6] = '\0';
+        snprintf(w->tmp_path, n, "%.*s%.*s%s%s", (int)dir_len, w->path, (int)keep, base, marker,
+                 suffix);
+        w->tmp_fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (w->tmp_fd >= 0)
+            return OOC_OK;
+        if (errno != EEXIST)
+            break;
+    }
+    ooc_status status = OOC_FAIL(err, OOC_ERR_IO, "cannot create temporary file '%s' for '%s': %s",
+                                 w->tmp_path, w->path, strerror(errno));
+    free(w->tmp_path);
+    w->tmp_path = NULL;
+    return status;
+}
+
+/* Allocate the slot ring and start the encode workers. */
+static ooc_status start_pipeline(ooc_h5_writer *w, int nthreads, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    bool filters = w->shuffle || w->level > 0;
+    if (pthread_mutex_init(&w->mu, NULL) != 0)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "cannot initialise a mutex");
+    if (pthread_cond_init(&w->work_cv, NULL) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "cannot initialise a condition variable");
+    }
+    if (pthread_cond_init(&w->done_cv, NULL) != 0) {
+        pthread_cond_destroy(&w->work_cv);
+        pthread_mutex_destroy(&w->mu);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "cannot initialise a condition variable");
+    }
+    w->sync_initialised = true;
+
+    w->nworkers = (size_t)nthreads;
+    w->nslots = 2 * w->nworkers + 1; /* workers busy, caller filling, one being written */
+    w->workers = calloc(w->nworkers, sizeof *w->workers);
+    w->slots = calloc(w->nslots, sizeof *w->slots);
+    OOC_FAIL_IF(!w->workers || !w->slots, err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < w->nslots; i++) {
+        chunk_slot *s = &w->slots[i];
+        s->x.raw = malloc(w->x_chunk_nbytes);
+        OOC_FAIL_IF(!s->x.raw, err, OOC_ERR_NOMEM, "out of memory allocating chunk buffers");
+        if (filters) {
+            s->x.encoded_buf = malloc(w->x_chunk_nbytes);
+            OOC_FAIL_IF(!s->x.encoded_buf, err, OOC_ERR_NOMEM,
+                        "out of memory allocating chunk buffers");
+        }
+        if (w->with_y) {
+            s->y.raw = malloc(w->y_chunk_nbytes);
+            OOC_FAIL_IF(!s->y.raw, err, OOC_ERR_NOMEM, "out of memory allocating chunk buffers");
+            if (filters) {
+                s->y.encoded_buf = malloc(w->y_chunk_nbytes);
+                OOC_FAIL_IF(!s->y.encoded_buf, err, OOC_ERR_NOMEM,
+                            "out of memory allocating chunk buffers");
+            }
+        }
+    }
+    for (size_t i = 0; i < w->nworkers; i++) {
+        encode_worker *wk = &w->workers[i];
+        wk->w = w;
+        wk->index = (int)i + 1;
+        if (w->level > 0) {
+            OOC_CHECK(ooc_zlib_compressor_new(w->level, &wk->compressor, err));
+            if (w->shuffle) {
+                wk->scratch = malloc(w->x_chunk_nbytes > w->y_chunk_nbytes ? w->x_chunk_nbytes
+                                                                           : w->y_chunk_nbytes);
+                OOC_FAIL_IF(!wk->scratch, err, OOC_ERR_NOMEM, "out of memory");
+            }
+        }
+        int rc = pthread_create(&wk->thread, NULL, encode_worker_main, wk);
+        OOC_FAIL_IF(rc != 0, err, OOC_ERR_NOMEM, "cannot start a compression thread: %s",
+                    strerror(rc));
+        wk->started = true;
+    }
+out:
+    return status;
+}
+
+/* Close the datasets, then the file.  Used on failure paths and by abort,
+ * where nothing can be reported; through the writer's driver no close fails
+ * on I/O, so every id is released. */
+static void discard_hdf5(ooc_h5_writer *w)
+{
+    ooc_status status = OOC_OK;
+    status = ooc_h5_close(&w->dset_x, status, NULL);
+    status = ooc_h5_close(&w->dset_y, status, NULL);
+    (void)ooc_h5_close(&w->file, status, NULL);
+}
+
+/* Free everything the writer owns (workers must be stopped, HDF5 closed). */
+static void free_writer(ooc_h5_writer *w)
+{
+    if (w->workers) {
+        for (size_t i = 0; i < w->nworkers; i++) {
+            ooc_zlib_compressor_free(w->workers[i].compressor);
+            free(w->workers[i].scratch);
+        }
+    }
+    if (w->slots) {
+        for (size_t i = 0; i < w->nslots; i++) {
+            free(w->slots[i].x.raw);
+            free(w->slots[i].x.encoded_buf);
+            free(w->slots[i].y.raw);
+            free(w->slots[i].y.encoded_buf);
+        }
+    }
+    if (w->sync_initialised) {
+        pthread_cond_destroy(&w->done_cv);
+        pthread_cond_destroy(&w->work_cv);
+        pthread_mutex_destroy(&w->mu);
+    }
+    if (w->tmp_fd >= 0)
+        close(w->tmp_fd);
+    free(w->workers);
+    free(w->slots);
+    free(w->tmp_path);
+    free(w->path);
+    free(w);
+}
+
+ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_h5_writer *w = NULL;
+    ooc_h5_quiet quiet = {0};
+    hid_t fapl = H5I_INVALID_HID;
+
+    *out = NULL;
+    OOC_FAIL_IF(!opts || !opts->path || !*opts->path, err, OOC_ERR_INVALID_ARG,
+                "HDF5 writer: no output path");
+    OOC_FAIL_IF(opts->ncols == 0, err, OOC_ERR_INVALID_ARG, "'%s': X needs at least one column",
+                opts->path);
+    OOC_FAIL_IF(opts->level < 0 || opts->level > 9, err, OOC_ERR_INVALID_ARG,
+                "'%s': deflate level must be 0..9, got %d", opts->path, opts->level);
+    OOC_FAIL_IF(opts->nthreads < 0, err, OOC_ERR_INVALID_ARG,
+                "'%s': thread count must be >= 0, got %d", opts->path, opts->nthreads);
+    OOC_FAIL_IF(opts->ncols > MAX_CHUNK_NBYTES / sizeof(double), err, OOC_ERR_INVALID_ARG,
+                "'%s': %zu columns do not fit in one HDF5 chunk", opts->path, opts->ncols);
+
+    w = calloc(1, sizeof *w);
+    OOC_FAIL_IF(!w, err, OOC_ERR_NOMEM, "out of memory");
+    w->tmp_fd = -1;
+    w->file = w->dset_x = w->dset_y = H5I_INVALID_HID;
+    w->path = strdup(opts->path);
+    OOC_FAIL_IF(!w->path, err, OOC_ERR_NOMEM, "out of memory");
+    w->p = opts->ncols;
+    w->with_y = opts->with_y;
+    w->level = opts->level;
+    w->shuffle = opts->shuffle;
+    w->durable = opts->durable;
+    w->trace = opts->trace;
+    w->deflate_skip_mask = 1u << (opts->shuffle ? 1 : 0);
+    w->chunk_rows = opts->chunk_rows;
+    if (w->chunk_rows == 0) {
+        size_t row_nbytes = w->p * sizeof(double);
+        w->chunk_rows = (AUTO_CHUNK_NBYTES + row_nbytes / 2) / row_nbytes;
+        if (w->chunk_rows == 0)
+            w->chunk_rows = 1;
+    }
+    OOC_FAIL_IF(w->chunk_rows > MAX_CHUNK_NBYTES / (w->p * sizeof(double)), err,
+                OOC_ERR_INVALID_ARG,
+                "'%s': chunks of %zu rows x %zu columns exceed HDF5's 4 GiB chunk limit",
+                w->path, w->chunk_rows, w->p);
+    w->x_chunk_nbytes = w->chunk_rows * w->p * sizeof(double);
+    w->y_chunk_nbytes = w->chunk_rows * sizeof(double);
+    w->stats.chunk_rows = w->chunk_rows;
+
+    int nthreads = opts->nthreads;
+    if (nthreads == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        nthreads = online > 0 ? (int)online : 1;
+    }
+    if (nthreads > MAX_THREADS)
+        nthreads = MAX_THREADS;
+
+    OOC_CHECK(create_temp_file(w, err));
+    OOC_CHECK(start_pipeline(w, nthreads, err));
+
+    ooc_h5_quiet_begin(&quiet);
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    /* The writer's driver (see "the writer's file driver").  SEMI: H5Fclose
+     * fails instead of silently deferring if an object is still open, so a
+     * successful close means the file is complete.  Format 1.8+ lets
+     * attributes larger than 64 KiB (many column names) go to dense
+     * storage. */
+    sink_info sink = {.fd = w->tmp_fd, .io_errno = &w->io_errno};
+    hid_t driver = sink_driver();
+    OOC_H5_FAIL_IF(fapl < 0 || driver < 0 || H5Pset_driver(fapl, driver, &sink) < 0 ||
+                       H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI) < 0 ||
+                       H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0,
+                   err, "'%s': cannot set up file access properties", w->path);
+    w->file = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    WRITE_FAIL_IF(w->file < 0, w, err, "cannot create HDF5 file '%s' (temporary for '%s')",
+                  w->tmp_path, w->path);
+    OOC_CHECK(ooc_h5_close(&fapl, OOC_OK, err));
+    WRITE_FAIL_IF(put_string_attr(w->file, "CLASS", "GROUP", H5T_CSET_UTF8) < 0 ||
+                      put_string_attr(w->file, "PYTABLES_FORMAT_VERSION", "2.1", H5T_CSET_UTF8) <
+                          0 ||
+                      put_string_attr(w->file, "TITLE", "", H5T_CSET_UTF8) < 0 ||
+                      put_string_attr(w->file, "VERSION", "1.0", H5T_CSET_UTF8) < 0,
+                  w, err, "'%s': cannot write the root group's attributes", w->path);
+    OOC_CHECK(create_dataset(w, "X", 2, &w->dset_x, err));
+    if (opts->formula)
+        WRITE_FAIL_IF(put_string_attr(w->dset_x, "formula", opts->formula, H5T_CSET_UTF8) < 0, w,
+                      err, "'%s': cannot write the formula attribute of /X", w->path);
+    if (opts->column_names) {
+        for (size_t j = 0; j < w->p; j++)
+            OOC_FAIL_IF(!opts->column_names[j], err, OOC_ERR_INVALID_ARG,
+                        "'%s': column name %zu is missing", w->path, j);
+        WRITE_FAIL_IF(put_names_attr(w->dset_x, opts->column_names, w->p) < 0, w, err,
+                      "'%s': cannot write the column_names attribute of /X", w->path);
+    }
+    if (w->with_y)
+        OOC_CHECK(create_dataset(w, "Y", 1, &w->dset_y, err));
+    *out = w;
+    w = NULL;
+out:
+    status = ooc_h5_close(&fapl, status, err); /* still open only on a failure */
+    ooc_h5w_abort(w);
+    ooc_h5_quiet_end(&quiet);
+    return status;
+}
+
+/* ---- commit / abort ---------------------------------------------------- */
+
+ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_h5_quiet quiet = {0};
+    if (!w)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "ooc_h5w_commit: no writer");
+    if (w->failed) {
+        if (err)
+            *err = w->failure;
+        status = w->failure.status;
+        goto out;
+    }
+    ooc_h5_quiet_begin(&quiet);
+    if (w->filling) {
+        if (w->filling->nrows > 0) {
+            OOC_CHECK(queue_filling(w, err));
+        } else {
+            pthread_mutex_lock(&w->mu);
+            w->filling->state = SLOT_FREE;
+            pthread_mutex_unlock(&w->mu);
+            w->filling = NULL;
+            w->next_fill--;
+        }
+    }
+    while (w->next_write < w->next_fill) {
+        bool wrote;
+        OOC_CHECK(write_next(w, true, &wrote, err));
+        OOC_FAIL_IF(!wrote, err, OOC_ERR_INTERNAL, "'%s': chunk %llu was never encoded",
+                    w->path, (unsigned long long)w->next_write);
+    }
+    stop_workers(w);
+
+    /* Datasets before the file; a failed close is never retried (it may have
+     * freed its object).  Closing the file writes the metadata: a full disk
+     * shows in io_errno, and abort deletes the file. */
+    herr_t rc_x = H5Dclose(w->dset_x);
+    w->dset_x = H5I_INVALID_HID;
+    WRITE_FAIL_IF(rc_x < 0, w, err, "'%s': cannot close /X", w->path);
+    if (w->dset_y >= 0) {
+        herr_t rc_y = H5Dclose(w->dset_y);
+        w->dset_y = H5I_INVALID_HID;
+        WRITE_FAIL_IF(rc_y < 0, w, err, "'%s': cannot close /Y", w->path);
+    }
+    herr_t rc_f = H5Fclose(w->file);
+    w->file = H5I_INVALID_HID;
+    WRITE_FAIL_IF(rc_f < 0, w, err, "cannot write HDF5 file '%s' (temporary for '%s')",
+                  w->tmp_path, w->path);
+    OOC_FAIL_IF(w->durable && fsync(w->tmp_fd) != 0, err, OOC_ERR_IO,
+                "cannot flush '%s' to disk: %s", w->tmp_path, strerror(errno));
+    int rc_close = close(w->tmp_fd);
+    w->tmp_fd = -1;
+    OOC_FAIL_IF(rc_close != 0, err, OOC_ERR_IO, "cannot close '%s': %s", w->tmp_path,
+                strerror(errno));
+    OOC_FAIL_IF(rename(w->tmp_path, w->path) != 0, err, OOC_ERR_IO,
+                "cannot rename '%s' to '%s': %s", w->tmp_path, w->path, strerror(errno));
+    free(w->tmp_path);
+    w->tmp_path = NULL; /* renamed: nothing to delete */
+    if (stats)
+        *stats = w->stats;
+out:
+    ooc_h5_quiet_end(&quiet);
+    ooc_h5w_abort(w);
+    return status;
+}
+
+void ooc_h5w_abort(ooc_h5_writer *w)
+{
+    if (!w)
+        return;
+    ooc_h5_quiet quiet;
+    ooc_h5_quiet_begin(&quiet);
+    stop_workers(w);
+    discard_hdf5(w);
+    ooc_h5_quiet_end(&quiet);
+    if (w->tmp_fd >= 0) {
+        close(w->tmp_fd);
+        w->tmp_fd = -1;
+    }
+    if (w->tmp_path)
+        unlink(w->tmp_path);
+    free_writer(w);
+}
