@@ -13,8 +13,16 @@ if(OOC_FUZZ)
   # fuzzer's coverage instrumentation; 30 s from the seed corpus of formulas.
   add_executable(fuzz_formula fuzz_formula.c
     ${PROJECT_SOURCE_DIR}/host/src/formula/formula_lex.c
-    ${PROJECT_SOURCE_DIR}/host/src/formula/formula_parse.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/text_index.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/pyexpr.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/termset.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/terms.c
     ${PROJECT_SOURCE_DIR}/host/src/formula/model.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/fields.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/bind.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/levels.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/columns.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/eval.c
     ${PROJECT_SOURCE_DIR}/host/src/csv/numparse.c
     ${PROJECT_SOURCE_DIR}/host/src/base/error.c)
   target_include_directories(fuzz_formula PRIVATE ${PROJECT_SOURCE_DIR}/host/src

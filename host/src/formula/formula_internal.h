@@ -1,9 +1,12 @@
 /*
- * formula_internal.h — internal representation of a parsed formula, shared by
- * formula_lex.c (Python-like tokenizer, patsy token spacing, caret messages),
- * formula_parse.c (formula grammar, term algebra, factor expressions) and
- * model.c (binding to CSV columns, level discovery, design evaluation).
- * Not part of the public interface.
+ * formula_internal.h — internal representation of a parsed formula and the
+ * functions the files of the formula wing share: formula_lex.c (tokenizer,
+ * patsy token spacing, caret messages), text_index.c (text -> index hash
+ * table), pyexpr.c (factors from Python expressions, level literals),
+ * terms.c (formula grammar, term algebra), model.c (life cycle), bind.c
+ * (binding to CSV columns, level scan), fields.h/.c (CSV field texts as
+ * pandas reads them), levels.c (categorical levels), columns.c (design
+ * columns) and eval.c (design rows).  Not part of the public interface.
  */
 #ifndef OOC_FORMULA_INTERNAL_H
 #define OOC_FORMULA_INTERNAL_H
@@ -18,8 +21,14 @@
  * factors), so the model's per-term arrays have this size. */
 #define OOC_MAX_TERM_FACTORS 64
 
+/* Deepest nesting the parsers follow (parentheses and calls inside a factor;
+ * parenthesised right operands and unary operators in the formula), so that
+ * hostile formulas cannot exhaust the stack.  A chain of operators at one
+ * level (a + b + c ...) is parsed in a loop, however long. */
+#define OOC_MAX_NESTING 200
+
 /* ---- text -> index hash table (open addressing, linear probing) ----
- * Defined in model.c; used for variable names and factor codes while parsing,
+ * Defined in text_index.c; used for variable names and factor codes while parsing,
  * header names at bind, and level texts (scan and lookup). */
 typedef struct ooc_text_slot {
     char *key;           /* NULL: empty slot */
@@ -100,6 +109,11 @@ void ooc_level_list_free(ooc_level_list *l);
 
 /* Python equality between two levels (1 == 1.0 == True, strings by text). */
 bool ooc_level_equal(const ooc_level *a, const ooc_level *b);
+
+/* Printed form of a level as patsy names it: s[0..slen) for STR, "True" /
+ * "False" for BOOL, v without a decimal point for INT, Python's float repr
+ * for FLOAT.  Returns a malloc'ed string or NULL when out of memory. */
+char *ooc_level_text(ooc_level_kind kind, double v, const char *s, size_t slen);
 
 /* ---- numeric expressions (I(), np.log(), ...) compiled to postfix ---- */
 typedef enum ooc_ex_op {
@@ -236,9 +250,20 @@ struct ooc_model {
     size_t max_stack;
 };
 
+/* ---- parsing (terms.c, pyexpr.c) ---- */
+
 /* Parse the formula into m (vars, factors, terms).  Used by ooc_model_parse. */
 ooc_status ooc_formula_build(ooc_model *m, const ooc_formula_var *vars, size_t nvars,
                              ooc_error *err);
+
+/* The factor of the Python expression toks[first, first+count) of m->formula
+ * (*index): found by its normalised code, or added to m with the variables it
+ * reads (a factor that fails to parse stays in m, freed with it).  `fvars`
+ * supplies the values of levels=NAME.  Errors: OOC_ERR_FORMULA (caret
+ * message), OOC_ERR_NOMEM. */
+ooc_status ooc_formula_make_factor(ooc_model *m, const ooc_tok *toks, size_t first,
+                                   size_t count, const ooc_formula_var *fvars, size_t nfvars,
+                                   size_t *index, ooc_error *err);
 
 /* Parse a level-list literal from `text` (a formula variable's value).
  * Errors are reported with a caret into `formula` at [pos, pos+len). */

@@ -1,0 +1,260 @@
+/*
+ * bind.c — binding a parsed formula to a CSV file: its variables to header
+ * columns, the type of each plain variable inferred from a sample block (or
+ * pinned by the caller), the checks that arithmetic and the response read
+ * numbers, and the level scan that collects the distinct texts of the
+ * categoricals whose levels were not given.  Level discovery follows patsy's
+ * categorical sniffing, which sees every row (also rows dropped for other
+ * variables), and pandas' dtype rules (int levels only when the whole column
+ * is integral and has no missing value).
+ */
+#include "base/error.h"
+#include "formula/fields.h"
+#include "csv/numparse.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROW_UNCHECKED SIZE_MAX
+#define ROW_NONE (SIZE_MAX - 1)
+
+/* First sample row whose value of variable `var` is neither missing nor a
+ * number, or ROW_NONE.  cache[var] keeps the answer, so each variable's
+ * sample values are read once however many factors use it. */
+static size_t non_numeric_row(const ooc_model *m, const ooc_csv_block *sample, size_t var,
+                              size_t *cache)
+{
+    if (cache[var] != ROW_UNCHECKED)
+        return cache[var];
+    cache[var] = ROW_NONE;
+    size_t col = m->vars[var].column;
+    for (size_t r = 0; sample && r < sample->nrecords; r++) {
+        size_t len;
+        const char *s = ooc_field_text(sample, r, col, &len);
+        double v;
+        if (!ooc_field_is_na(m, s, len) && !ooc_parse_double(s, len, &v)) {
+            cache[var] = r;
+            break;
+        }
+    }
+    return cache[var];
+}
+
+/* True when some sample value of CSV column `col` is a number (not missing). */
+static bool has_number(const ooc_model *m, const ooc_csv_block *sample, size_t col)
+{
+    for (size_t r = 0; r < sample->nrecords; r++) {
+        size_t len;
+        const char *s = ooc_field_text(sample, r, col, &len);
+        double v;
+        if (!ooc_field_is_na(m, s, len) && ooc_parse_double(s, len, &v) && !isnan(v))
+            return true;
+    }
+    return false;
+}
+
+/* The "unknown column" error for variable v: the formula with a caret under
+ * its first use and the start of the header, bounded whatever the header:
+ * the first 8 names, each quoted and cut to 40 bytes, then how many in all. */
+static ooc_status unknown_column(const ooc_model *m, const ooc_variable *v,
+                                 const char *const *names, size_t ncols, ooc_error *err)
+{
+    enum { SHOWN = 8, NAME_ROOM = 96 };
+    char cols[SHOWN * (NAME_ROOM + 2) + 48] = "";
+    size_t o = 0, k;
+    for (k = 0; k < ncols && k < SHOWN; k++) {
+        char name[NAME_ROOM];
+        ooc_quote_excerpt(name, sizeof name, names[k], strlen(names[k]));
+        o += (size_t)snprintf(cols + o, sizeof cols - o, "%s%s", k ? ", " : "", name);
+    }
+    if (k < ncols)
+        snprintf(cols + o, sizeof cols - o, ", ... (%zu columns)", ncols);
+    return ooc_formula_error(err, m->formula, v->origin, v->origin_len,
+                             "unknown column '%s' (%s has columns: %s)", v->name, m->file_name,
+                             cols);
+}
+
+ooc_status ooc_model_bind(ooc_model *m, const char *const *names, size_t ncols,
+                          const ooc_csv_block *sample, const ooc_model_data_options *opts,
+                          ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_text_index header = {0}; /* header name -> first column with it (borrowed keys) */
+    size_t *bad_row = NULL;      /* non_numeric_row's cache */
+    if (!m || (ncols && !names) || m->bound)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "ooc_model_bind: bad arguments or bound twice");
+    if (sample && sample->nrecords && sample->nfields != ncols)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "ooc_model_bind: sample has %zu fields, header has %zu", sample->nfields,
+                        ncols);
+    m->file_name = strdup(opts && opts->file_name ? opts->file_name : "<input>");
+    if (!m->file_name)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    m->missing_is_error = opts && opts->missing_is_error;
+    OOC_CHECK(ooc_model_set_na_values(m, opts, err));
+
+    for (size_t j = 0; j < ncols; j++)
+        OOC_FAIL_IF(!ooc_text_index_insert(&header, names[j], strlen(names[j]), j), err,
+                    OOC_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; opts && k < opts->ndtypes; k++) {
+        const ooc_column_dtype *d = &opts->dtypes[k];
+        size_t j;
+        OOC_FAIL_IF(!d->column || !ooc_text_index_find(&header, d->column, strlen(d->column), &j),
+                    err, OOC_ERR_INVALID_ARG, "--dtype names column '%s', which %s does not have",
+                    d->column ? d->column : "", m->file_name);
+    }
+    for (size_t i = 0; i < m->nvars; i++) {
+        ooc_variable *v = &m->vars[i];
+        size_t j;
+        if (!ooc_text_index_find(&header, v->name, strlen(v->name), &j)) {
+            status = unknown_column(m, v, names, ncols, err);
+            goto out;
+        }
+        v->column = j;
+        v->pinned = 0;
+        for (size_t k = 0; opts && k < opts->ndtypes; k++)
+            if (!strcmp(opts->dtypes[k].column, v->name))
+                v->pinned = opts->dtypes[k].type;
+        v->numeric_use = false;
+        v->any_missing = false;
+        v->all_numeric = v->all_integral = v->all_bool = true;
+    }
+    bad_row = malloc((m->nvars ? m->nvars : 1) * sizeof *bad_row);
+    OOC_FAIL_IF(!bad_row, err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < m->nvars; i++)
+        bad_row[i] = ROW_UNCHECKED;
+    /* Bare variables whose sample data is not numeric are categorical. */
+    for (size_t i = 0; i < m->nfactors; i++) {
+        ooc_factor *f = &m->factors[i];
+        ooc_variable *v = &m->vars[f->var];
+        if (f->kind != OOC_FACTOR_VAR || v->pinned == OOC_COLUMN_NUMERIC)
+            continue;
+        size_t row = v->pinned == OOC_COLUMN_CATEGORICAL ? 0
+                                                         : non_numeric_row(m, sample, f->var, bad_row);
+        if (row == ROW_NONE)
+            continue;
+        if (m->has_response && m->response_factor == i && v->pinned) {
+            status = OOC_FAIL(err, OOC_ERR_DATA,
+                              "column '%s': the response must be numeric, but --dtype makes it "
+                              "categorical", v->name);
+            goto out;
+        }
+        if (m->has_response && m->response_factor == i) {
+            size_t len;
+            const char *s = ooc_field_text(sample, row, m->vars[f->var].column, &len);
+            char q[64];
+            ooc_quote_excerpt(q, sizeof q, s, len);
+            status = OOC_FAIL(err, OOC_ERR_DATA,
+                              "%s, line %llu, column '%s': the response must be numeric, found %s",
+                              m->file_name, (unsigned long long)sample->line_numbers[row],
+                              m->vars[f->var].name, q);
+            goto out;
+        }
+        f->categorical = true;
+        v->needs_scan = true;
+        if (!v->pinned && !v->text && has_number(m, sample, v->column)) {
+            size_t len;
+            const char *s = ooc_field_text(sample, row, v->column, &len);
+            char q[64];
+            ooc_quote_excerpt(q, sizeof q, s, len);
+            v->text = strdup(q);
+            OOC_FAIL_IF(!v->text, err, OOC_ERR_NOMEM, "out of memory");
+            v->text_line = sample->line_numbers[row];
+        }
+    }
+    for (size_t i = 0; i < m->nfactors; i++) {
+        const ooc_factor *f = &m->factors[i];
+        if (f->kind == OOC_FACTOR_VAR && !f->categorical)
+            m->vars[f->var].numeric_use = true;
+        for (size_t k = 0; f->kind == OOC_FACTOR_EXPR && k < f->nprog; k++)
+            if (f->prog[k].op == OOC_EX_VAR)
+                m->vars[f->prog[k].var].numeric_use = true;
+    }
+    /* A variable used in arithmetic must hold numbers. */
+    for (size_t i = 0; i < m->nfactors; i++) {
+        const ooc_factor *f = &m->factors[i];
+        for (size_t k = 0; f->kind == OOC_FACTOR_EXPR && k < f->nprog; k++) {
+            if (f->prog[k].op != OOC_EX_VAR)
+                continue;
+            const ooc_variable *v = &m->vars[f->prog[k].var];
+            if (v->pinned == OOC_COLUMN_CATEGORICAL) {
+                status = OOC_FAIL(err, OOC_ERR_DATA,
+                                  "column '%s' is categorical (--dtype) but used in '%s', which "
+                                  "needs numbers", v->name, f->code);
+                goto out;
+            }
+            size_t row = non_numeric_row(m, sample, f->prog[k].var, bad_row);
+            if (row == ROW_NONE)
+                continue;
+            size_t len;
+            const char *s = ooc_field_text(sample, row, v->column, &len);
+            char q[64];
+            ooc_quote_excerpt(q, sizeof q, s, len);
+            status = OOC_FAIL(err, OOC_ERR_DATA,
+                              "%s, line %llu, column '%s': %s is not a number (the column is "
+                              "used in '%s')",
+                              m->file_name, (unsigned long long)sample->line_numbers[row],
+                              v->name, q, f->code);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < m->nvars; i++) {
+        if (m->vars[i].needs_scan) {
+            m->vars[i].seen = calloc(1, sizeof *m->vars[i].seen);
+            OOC_FAIL_IF(!m->vars[i].seen, err, OOC_ERR_NOMEM, "out of memory");
+            m->vars[i].seen->owns_keys = true;
+        }
+    }
+    m->csv_columns = ncols;
+    m->bound = true;
+out:
+    ooc_text_index_free(&header);
+    free(bad_row);
+    return status;
+}
+
+bool ooc_model_needs_level_scan(const ooc_model *m)
+{
+    for (size_t i = 0; i < m->nvars; i++)
+        if (m->vars[i].needs_scan)
+            return true;
+    return false;
+}
+
+ooc_status ooc_model_scan_levels(ooc_model *m, const ooc_csv_block *blk, ooc_error *err)
+{
+    if (!m || !blk || !m->bound || m->levels_resolved)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "ooc_model_scan_levels: model not bound or levels already resolved");
+    if (blk->nrecords && blk->nfields != m->csv_columns)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "ooc_model_scan_levels: block has %zu fields per record, header has %zu",
+                        blk->nfields, m->csv_columns);
+    for (size_t i = 0; i < m->nvars; i++) {
+        ooc_variable *v = &m->vars[i];
+        if (!v->needs_scan)
+            continue;
+        for (size_t r = 0; r < blk->nrecords; r++) {
+            size_t len;
+            const char *s = ooc_field_text(blk, r, v->column, &len);
+            double x;
+            bool numeric = ooc_parse_double(s, len, &x);
+            if (ooc_field_is_na(m, s, len) || (numeric && isnan(x))) {
+                v->any_missing = true;
+                continue;
+            }
+            if (v->all_bool && ooc_field_bool(s, len) < 0)
+                v->all_bool = false;
+            if (v->all_numeric && !numeric)
+                v->all_numeric = false;
+            if (v->all_integral && (!numeric || !ooc_field_is_integer(s, len)))
+                v->all_integral = false;
+            if (!ooc_text_index_insert(v->seen, s, len, v->seen->n))
+                return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory collecting levels");
+        }
+    }
+    return OOC_OK;
+}

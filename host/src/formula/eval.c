@@ -1,0 +1,387 @@
+/*
+ * eval.c — evaluation of design rows from CSV blocks: per-thread scratch,
+ * the stack machine that runs numeric expressions, reading a record's
+ * variables and factors (a categorical's level through its lookup table),
+ * the product of each column's parts, and the description of where a
+ * non-finite value came from.
+ *
+ * Missing values follow patsy's NA_action="drop": a row is dropped when a
+ * categorical factor's value is missing or a numeric factor's value is NaN
+ * (a missing numeric field reads as NaN).
+ */
+#include "base/error.h"
+#include "formula/fields.h"
+#include "csv/numparse.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ooc_model_scratch {
+    double *var_value;
+    unsigned char *var_missing;
+    size_t *level;
+    double *value;
+    double *stack;
+    size_t *nf_entry; /* per column of X, then y: its entry in the block's ooc_nonfinite, or
+                         SIZE_MAX; all SIZE_MAX between calls */
+};
+
+ooc_model_scratch *ooc_model_scratch_new(const ooc_model *m)
+{
+    ooc_model_scratch *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->var_value = calloc(m->nvars + 1, sizeof *s->var_value);
+    s->var_missing = calloc(m->nvars + 1, 1);
+    s->level = calloc(m->nfactors + 1, sizeof *s->level);
+    s->value = calloc(m->nfactors + 1, sizeof *s->value);
+    s->stack = calloc(m->max_stack + 1, sizeof *s->stack);
+    s->nf_entry = malloc((m->ncols + 1) * sizeof *s->nf_entry);
+    if (!s->var_value || !s->var_missing || !s->level || !s->value || !s->stack ||
+        !s->nf_entry) {
+        ooc_model_scratch_free(s);
+        return NULL;
+    }
+    for (size_t c = 0; c <= m->ncols; c++)
+        s->nf_entry[c] = SIZE_MAX;
+    return s;
+}
+
+void ooc_model_scratch_free(ooc_model_scratch *s)
+{
+    if (!s)
+        return;
+    free(s->var_value);
+    free(s->var_missing);
+    free(s->level);
+    free(s->value);
+    free(s->stack);
+    free(s->nf_entry);
+    free(s);
+}
+
+void ooc_nonfinite_free(ooc_nonfinite *nf)
+{
+    if (!nf)
+        return;
+    free(nf->items);
+    memset(nf, 0, sizeof *nf);
+}
+
+static double run_program(const ooc_factor *f, const double *vars, double *st)
+{
+    size_t sp = 0;
+    for (size_t i = 0; i < f->nprog; i++) {
+        const ooc_ex_instr *in = &f->prog[i];
+        switch (in->op) {
+        case OOC_EX_CONST: st[sp++] = in->value; break;
+        case OOC_EX_VAR: st[sp++] = vars[in->var]; break;
+        case OOC_EX_NEG: st[sp - 1] = -st[sp - 1]; break;
+        case OOC_EX_ADD: sp--; st[sp - 1] = st[sp - 1] + st[sp]; break;
+        case OOC_EX_SUB: sp--; st[sp - 1] = st[sp - 1] - st[sp]; break;
+        case OOC_EX_MUL: sp--; st[sp - 1] = st[sp - 1] * st[sp]; break;
+        case OOC_EX_DIV: sp--; st[sp - 1] = st[sp - 1] / st[sp]; break;
+        case OOC_EX_POW: sp--; st[sp - 1] = pow(st[sp - 1], st[sp]); break;
+        case OOC_EX_SQUARE: st[sp - 1] = st[sp - 1] * st[sp - 1]; break;
+        case OOC_EX_SQRT: st[sp - 1] = sqrt(st[sp - 1]); break;
+        case OOC_EX_RECIP: st[sp - 1] = 1.0 / st[sp - 1]; break;
+        case OOC_EX_LOG: st[sp - 1] = log(st[sp - 1]); break;
+        case OOC_EX_LOG1P: st[sp - 1] = log1p(st[sp - 1]); break;
+        case OOC_EX_EXP: st[sp - 1] = exp(st[sp - 1]); break;
+        case OOC_EX_ABS: st[sp - 1] = fabs(st[sp - 1]); break;
+        }
+    }
+    return st[0];
+}
+
+static ooc_status data_error(const ooc_model *m, ooc_error *err, const ooc_csv_block *blk,
+                             size_t row, size_t var, const char *what)
+{
+    size_t len;
+    const char *s = ooc_field_text(blk, row, m->vars[var].column, &len);
+    char q[64];
+    ooc_quote_excerpt(q, sizeof q, s, len);
+    return OOC_FAIL(err, OOC_ERR_DATA, "%s, line %llu, column '%s': %s %s", m->file_name,
+                    (unsigned long long)blk->line_numbers[row], m->vars[var].name, what, q);
+}
+
+/* Level index of the text of a categorical factor; false when not a level. */
+static bool lookup_level(const ooc_factor *f, const ooc_factor_lookup *lk, const char *s,
+                         size_t len, size_t *level)
+{
+    switch (f->levels.items[0].kind) {
+    case OOC_LEVEL_STR: return ooc_text_index_find(&lk->by_text, s, len, level);
+    case OOC_LEVEL_BOOL: {
+        int b = ooc_field_bool(s, len);
+        if (b < 0 || lk->bool_index[b] == SIZE_MAX)
+            return false;
+        *level = lk->bool_index[b];
+        return true;
+    }
+    default: {
+        double x;
+        if (!ooc_parse_double(s, len, &x))
+            return false;
+        size_t lo = 0, hi = lk->nsorted;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (lk->sorted_values[mid] < x)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == lk->nsorted || lk->sorted_values[lo] != x)
+            return false;
+        *level = lk->sorted_index[lo];
+        return true;
+    }
+    }
+}
+
+/* Read record r's variables and evaluate every factor into s (values of
+ * numeric factors, level indices of categorical ones).  *missing is the first
+ * factor whose value is missing, or SIZE_MAX.  Errors (OOC_ERR_DATA): a
+ * non-number in a numeric variable, a value not among a factor's levels. */
+static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const ooc_csv_block *blk,
+                              size_t r, size_t *missing, ooc_error *err)
+{
+    for (size_t v = 0; v < m->nvars; v++) {
+        size_t len;
+        const char *t = ooc_field_text(blk, r, m->vars[v].column, &len);
+        bool na = ooc_field_is_na(m, t, len) ||
+                  (!m->vars[v].numeric_use && ooc_field_is_nan(t, len));
+        if (m->vars[v].numeric_use) {
+            double x = NAN;
+            if (!na && !ooc_parse_double(t, len, &x))
+                return data_error(m, err, blk, r, v, "expected a number, found");
+            na = na || isnan(x);
+            s->var_value[v] = x;
+        }
+        s->var_missing[v] = na;
+    }
+    *missing = SIZE_MAX;
+    for (size_t i = 0; i < m->nfactors; i++) {
+        const ooc_factor *f = &m->factors[i];
+        bool na;
+        if (f->categorical) {
+            na = s->var_missing[f->var];
+            if (!na) {
+                size_t len;
+                const char *t = ooc_field_text(blk, r, m->vars[f->var].column, &len);
+                if (!lookup_level(f, &m->lookups[i], t, len, &s->level[i]))
+                    return data_error(m, err, blk, r, f->var,
+                                      f->has_given_levels ? "value not among the given levels:"
+                                                          : "value not among the levels:");
+            }
+        } else if (f->kind == OOC_FACTOR_VAR) {
+            s->value[i] = s->var_value[f->var];
+            na = isnan(s->value[i]);
+        } else {
+            s->value[i] = run_program(f, s->var_value, s->stack);
+            na = isnan(s->value[i]);
+        }
+        if (na && *missing == SIZE_MAX)
+            *missing = i;
+    }
+    return OOC_OK;
+}
+
+/* The missing_is_error failure for factor `fi` of record r. */
+static ooc_status missing_error(const ooc_model *m, const ooc_model_scratch *s,
+                                const ooc_csv_block *blk, size_t r, size_t fi, ooc_error *err)
+{
+    const ooc_factor *f = &m->factors[fi];
+    if (f->kind != OOC_FACTOR_EXPR)
+        return data_error(m, err, blk, r, f->var, "missing value");
+    for (size_t k = 0; k < f->nprog; k++)
+        if (f->prog[k].op == OOC_EX_VAR && s->var_missing[f->prog[k].var])
+            return data_error(m, err, blk, r, f->prog[k].var, "missing value");
+    return OOC_FAIL(err, OOC_ERR_DATA, "%s, line %llu: '%s' evaluates to NaN", m->file_name,
+                    (unsigned long long)blk->line_numbers[r], f->code);
+}
+
+/* Value of design column `col` for the record loaded in s: the product of its
+ * parts, in order (so signed zeros and inf*0 come out as patsy's do). */
+static inline double column_value(const ooc_model *m, const ooc_model_scratch *s,
+                                  const ooc_column *col)
+{
+    double acc = 1.0;
+    for (size_t k = 0; k < col->nparts; k++) {
+        const ooc_col_part *pt = &m->parts[col->first_part + k];
+        switch (pt->kind) {
+        case OOC_PART_NUMERIC: acc *= s->value[pt->factor]; break;
+        case OOC_PART_INDICATOR: acc *= s->level[pt->factor] == pt->level ? 1.0 : 0.0; break;
+        case OOC_PART_SUM: {
+            size_t level = s->level[pt->factor];
+            acc *= level == pt->level ? 1.0 : level == pt->ref ? -1.0 : 0.0;
+            break;
+        }
+        case OOC_PART_ONES: break; /* a factor of 1.0 */
+        }
+    }
+    return acc;
+}
+
+/* Count a non-finite value in `column` (of X, or ncols for y) of record r. */
+static ooc_status note_nonfinite(ooc_model_scratch *s, ooc_nonfinite *nf, size_t column, size_t r,
+                                 ooc_error *err)
+{
+    size_t e = s->nf_entry[column];
+    if (e != SIZE_MAX) {
+        nf->items[e].count++;
+        return OOC_OK;
+    }
+    if (nf->n == nf->cap) {
+        size_t ncap = nf->cap ? 2 * nf->cap : 8;
+        ooc_nonfinite_entry *bigger = realloc(nf->items, ncap * sizeof *bigger);
+        if (!bigger)
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory counting non-finite values");
+        nf->items = bigger;
+        nf->cap = ncap;
+    }
+    nf->items[nf->n] = (ooc_nonfinite_entry){column, 1, r};
+    s->nf_entry[column] = nf->n++;
+    return OOC_OK;
+}
+
+ooc_status ooc_model_eval(const ooc_model *m, ooc_model_scratch *s, const ooc_csv_block *blk,
+                          double *X, double *y, size_t *nrows_out, size_t *ndropped,
+                          ooc_nonfinite *nf, ooc_error *err)
+{
+    if (!m || !m->finished || !s || !blk || !nrows_out || !ndropped ||
+        (blk->nrecords && !X) || (blk->nrecords && m->has_response && !y))
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "ooc_model_eval: bad arguments");
+    if (blk->nrecords && blk->nfields != m->csv_columns)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "ooc_model_eval: block has %zu fields per record, header has %zu",
+                        blk->nfields, m->csv_columns);
+    ooc_status status = OOC_OK;
+    size_t kept = 0, dropped = 0;
+    const size_t p = m->ncols;
+    if (nf)
+        nf->n = 0;
+    for (size_t r = 0; r < blk->nrecords; r++) {
+        size_t missing;
+        OOC_CHECK(load_record(m, s, blk, r, &missing, err));
+        if (missing != SIZE_MAX) {
+            if (m->missing_is_error) {
+                status = missing_error(m, s, blk, r, missing, err);
+                goto out;
+            }
+            dropped++;
+            continue;
+        }
+        double *row = X + kept * p;
+        for (size_t c = 0; c < p; c++) {
+            row[c] = column_value(m, s, &m->columns[c]);
+            if (nf && !isfinite(row[c]))
+                OOC_CHECK(note_nonfinite(s, nf, c, r, err));
+        }
+        if (m->has_response && y) {
+            y[kept] = s->value[m->response_factor];
+            if (nf && !isfinite(y[kept]))
+                OOC_CHECK(note_nonfinite(s, nf, p, r, err));
+        }
+        kept++;
+    }
+    *nrows_out = kept;
+    *ndropped = dropped;
+out:
+    for (size_t e = 0; nf && e < nf->n; e++)
+        s->nf_entry[nf->items[e].column] = SIZE_MAX;
+    return status;
+}
+
+/* Append the printf-style text to buf[*o..size), truncating at the end. */
+static void append(char *buf, size_t size, size_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t size, size_t *o, const char *fmt, ...)
+{
+    if (*o + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *o, size - *o, fmt, ap);
+    va_end(ap);
+    *o = w < 0 ? size - 1 : *o + (size_t)w < size ? *o + (size_t)w : size - 1;
+}
+
+/* The CSV text of variable v in record r, quoted. */
+static void append_field(const ooc_model *m, const ooc_csv_block *blk, size_t r, size_t v,
+                         char *buf, size_t size, size_t *o)
+{
+    size_t len;
+    const char *t = ooc_field_text(blk, r, m->vars[v].column, &len);
+    char q[64];
+    ooc_quote_excerpt(q, sizeof q, t, len);
+    append(buf, size, o, "%s", q);
+}
+
+/* Where the non-finite value of numeric factor fi in record r came from. */
+static void describe_factor(const ooc_model *m, const ooc_csv_block *blk, size_t r, size_t fi,
+                            char *buf, size_t size, size_t *o)
+{
+    const ooc_factor *f = &m->factors[fi];
+    if (f->kind == OOC_FACTOR_VAR) {
+        append_field(m, blk, r, f->var, buf, size, o);
+        append(buf, size, o, " in CSV column '%s'", m->vars[f->var].name);
+        return;
+    }
+    append(buf, size, o, "%s", f->code);
+    const char *sep = " with ";
+    for (size_t k = 0; k < f->nprog; k++) {
+        if (f->prog[k].op != OOC_EX_VAR)
+            continue;
+        size_t v = f->prog[k].var, prev = 0;
+        while (prev < k && !(f->prog[prev].op == OOC_EX_VAR && f->prog[prev].var == v))
+            prev++;
+        if (prev < k)
+            continue; /* named already */
+        append(buf, size, o, "%s%s = ", sep, m->vars[v].name);
+        append_field(m, blk, r, v, buf, size, o);
+        sep = ", ";
+    }
+}
+
+double ooc_model_describe_nonfinite(const ooc_model *m, ooc_model_scratch *s,
+                                    const ooc_csv_block *blk, size_t record, size_t column,
+                                    char *buf, size_t size)
+{
+    size_t o = 0, missing;
+    ooc_error ignored;
+    buf[0] = '\0';
+    if (!m->finished || record >= blk->nrecords || column > m->ncols ||
+        (column == m->ncols && !m->has_response) ||
+        load_record(m, s, blk, record, &missing, &ignored) != OOC_OK) {
+        append(buf, size, &o, "(the record cannot be evaluated)");
+        return NAN;
+    }
+    ooc_col_part response = {m->response_factor, OOC_PART_NUMERIC, 0, 0};
+    ooc_column ycol = {NULL, 0, 1};
+    const ooc_column *col = column < m->ncols ? &m->columns[column] : &ycol;
+    const ooc_col_part *parts = column < m->ncols ? m->parts + col->first_part : &response;
+    double value = column < m->ncols ? column_value(m, s, col) : s->value[m->response_factor];
+    for (size_t k = 0; k < col->nparts; k++) {
+        if (parts[k].kind == OOC_PART_NUMERIC && !isfinite(s->value[parts[k].factor])) {
+            describe_factor(m, blk, record, parts[k].factor, buf, size, &o);
+            return value;
+        }
+    }
+    /* Every factor is finite: the product overflowed. */
+    append(buf, size, &o, "the product of");
+    const char *sep = " ";
+    for (size_t k = 0; k < col->nparts; k++) {
+        if (parts[k].kind != OOC_PART_NUMERIC)
+            continue;
+        char value_text[40];
+        ooc_python_float_repr(s->value[parts[k].factor], value_text, sizeof value_text);
+        append(buf, size, &o, "%s%s = %s", sep, m->factors[parts[k].factor].code, value_text);
+        sep = " and ";
+    }
+    return value;
+}

@@ -1,0 +1,250 @@
+/*
+ * levels.c — the levels of categorical factors: level values (printing,
+ * Python equality), discovery of the levels a scan has seen, sorted as patsy
+ * sorts them, the per-factor lookup tables from a field's text to its level
+ * (read by eval.c), and the resolution of Treatment/Sum references.
+ */
+#include "base/error.h"
+#include "formula/formula_internal.h"
+#include "csv/numparse.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ooc_level_list_free(ooc_level_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].text);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+bool ooc_level_equal(const ooc_level *a, const ooc_level *b)
+{
+    bool a_str = a->kind == OOC_LEVEL_STR, b_str = b->kind == OOC_LEVEL_STR;
+    if (a_str || b_str)
+        return a_str && b_str && strcmp(a->text, b->text) == 0;
+    return a->num == b->num;
+}
+
+/* Printed form of a level (patsy uses str() for strings, repr() otherwise). */
+char *ooc_level_text(ooc_level_kind kind, double v, const char *s, size_t slen)
+{
+    char buf[64];
+    switch (kind) {
+    case OOC_LEVEL_STR: {
+        char *t = malloc(slen + 1);
+        if (t) {
+            memcpy(t, s, slen);
+            t[slen] = '\0';
+        }
+        return t;
+    }
+    case OOC_LEVEL_BOOL: snprintf(buf, sizeof buf, "%s", v != 0 ? "True" : "False"); break;
+    case OOC_LEVEL_INT: snprintf(buf, sizeof buf, "%.0f", v); break;
+    case OOC_LEVEL_FLOAT: ooc_python_float_repr(v, buf, sizeof buf); break;
+    }
+    return strdup(buf);
+}
+
+static int cmp_level_num(const void *a, const void *b)
+{
+    double x = ((const ooc_level *)a)->num, y = ((const ooc_level *)b)->num;
+    return (x > y) - (x < y);
+}
+
+static int cmp_level_text(const void *a, const void *b)
+{
+    return strcmp(((const ooc_level *)a)->text, ((const ooc_level *)b)->text);
+}
+
+/* The sorted levels of a scanned variable, as patsy would find them, into the
+ * empty list *out (partly filled on failure; the caller frees it). */
+static ooc_status discover_levels(const ooc_model *m, const ooc_variable *v, ooc_level_list *out,
+                                  ooc_error *err)
+{
+    const ooc_text_index *seen = v->seen;
+    if (v->all_bool && seen->n && v->pinned != OOC_COLUMN_CATEGORICAL) {
+        out->items = calloc(2, sizeof *out->items);
+        if (!out->items)
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        out->n = 2;
+        for (int b = 0; b < 2; b++) {
+            out->items[b].kind = OOC_LEVEL_BOOL;
+            out->items[b].num = b;
+            out->items[b].text = strdup(b ? "True" : "False");
+            if (!out->items[b].text)
+                return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        }
+        return OOC_OK;
+    }
+    if (seen->n == 0)
+        return OOC_FAIL(err, OOC_ERR_DATA, "%s, column '%s': no non-missing values, so no levels",
+                        m->file_name, v->name);
+    out->items = calloc(seen->n, sizeof *out->items);
+    if (!out->items)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    ooc_level_kind kind = !v->all_numeric || v->pinned == OOC_COLUMN_CATEGORICAL ? OOC_LEVEL_STR
+                          : (v->all_integral && !v->any_missing) ? OOC_LEVEL_INT
+                                                                 : OOC_LEVEL_FLOAT;
+    for (size_t i = 0; i < seen->cap; i++) {
+        const ooc_text_slot *slot = &seen->slots[i];
+        if (!slot->key)
+            continue;
+        ooc_level *l = &out->items[out->n++];
+        l->kind = kind;
+        if (kind == OOC_LEVEL_STR) {
+            if (!(l->text = strdup(slot->key)))
+                return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        } else {
+            ooc_parse_double(slot->key, slot->len, &l->num);
+        }
+    }
+    if (kind == OOC_LEVEL_STR) {
+        qsort(out->items, out->n, sizeof *out->items, cmp_level_text);
+        return OOC_OK;
+    }
+    qsort(out->items, out->n, sizeof *out->items, cmp_level_num);
+    size_t k = 0;
+    for (size_t i = 0; i < out->n; i++)
+        if (k == 0 || out->items[i].num != out->items[k - 1].num)
+            out->items[k++] = out->items[i];
+    out->n = k;
+    for (size_t i = 0; i < out->n; i++)
+        if (!(out->items[i].text = ooc_level_text(kind, out->items[i].num, NULL, 0)))
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    return OOC_OK;
+}
+
+/* A numeric level's value and position, for the sorted lookup table. */
+typedef struct level_pos {
+    double value;
+    size_t index;
+} level_pos;
+
+static int cmp_level_pos(const void *a, const void *b)
+{
+    double x = ((const level_pos *)a)->value, y = ((const level_pos *)b)->value;
+    return (x > y) - (x < y);
+}
+
+static ooc_status build_lookup(const ooc_factor *f, ooc_factor_lookup *lk, ooc_error *err)
+{
+    lk->bool_index[0] = lk->bool_index[1] = SIZE_MAX;
+    const ooc_level_list *l = &f->levels;
+    ooc_level_kind kind = l->items[0].kind;
+    if (kind == OOC_LEVEL_STR) {
+        for (size_t i = 0; i < l->n; i++)
+            if (!ooc_text_index_insert(&lk->by_text, l->items[i].text, strlen(l->items[i].text),
+                                       i))
+                return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        return OOC_OK;
+    }
+    if (kind == OOC_LEVEL_BOOL) {
+        for (size_t i = 0; i < l->n; i++)
+            lk->bool_index[l->items[i].num != 0] = i;
+        return OOC_OK;
+    }
+    level_pos *pos = malloc(l->n * sizeof *pos);
+    lk->sorted_values = malloc(l->n * sizeof *lk->sorted_values);
+    lk->sorted_index = malloc(l->n * sizeof *lk->sorted_index);
+    if (!pos || !lk->sorted_values || !lk->sorted_index) {
+        free(pos);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < l->n; i++)
+        pos[i] = (level_pos){l->items[i].num, i};
+    qsort(pos, l->n, sizeof *pos, cmp_level_pos); /* values are distinct: no ties to order */
+    for (size_t i = 0; i < l->n; i++) {
+        lk->sorted_values[i] = pos[i].value;
+        lk->sorted_index[i] = pos[i].index;
+    }
+    lk->nsorted = l->n;
+    free(pos);
+    return OOC_OK;
+}
+
+/* patsy's _get_level: the level equal to the reference, else an int position. */
+static ooc_status resolve_reference(const ooc_model *m, ooc_factor *f, ooc_error *err)
+{
+    size_t n = f->levels.n;
+    if (!f->has_ref) {
+        f->ref_index = f->contrast == OOC_CONTRAST_SUM ? n - 1 : 0;
+        return OOC_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ooc_level_equal(&f->ref, &f->levels.items[i])) {
+            f->ref_index = i;
+            return OOC_OK;
+        }
+    }
+    if (f->ref.kind == OOC_LEVEL_INT) {
+        double pos = f->ref.num < 0 ? f->ref.num + (double)n : f->ref.num;
+        if (pos >= 0 && pos < (double)n) {
+            f->ref_index = (size_t)pos;
+            return OOC_OK;
+        }
+        return ooc_formula_error(err, m->formula, f->origin, f->origin_len,
+                                 "specified level %s is out of range", f->ref.text);
+    }
+    bool quoted = f->ref.kind == OOC_LEVEL_STR;
+    return ooc_formula_error(err, m->formula, f->origin, f->origin_len,
+                             "specified level %s%s%s not found", quoted ? "'" : "", f->ref.text,
+                             quoted ? "'" : "");
+}
+
+ooc_status ooc_model_resolve_levels(ooc_model *m, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    if (!m || !m->bound || m->levels_resolved || m->lookups) /* lookups: tried and failed */
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "ooc_model_resolve_levels: model not bound or levels already resolved");
+    m->lookups = calloc(m->nfactors ? m->nfactors : 1, sizeof *m->lookups);
+    m->categoricals = malloc((m->nfactors ? m->nfactors : 1) * sizeof *m->categoricals);
+    if (!m->lookups || !m->categoricals)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < m->nfactors; i++) {
+        ooc_factor *f = &m->factors[i];
+        if (!f->categorical)
+            continue;
+        if (!f->has_given_levels)
+            OOC_CHECK(discover_levels(m, &m->vars[f->var], &f->levels, err));
+        OOC_CHECK(build_lookup(f, &m->lookups[i], err));
+        OOC_CHECK(resolve_reference(m, f, err));
+        m->categoricals[m->ncategoricals++] = i;
+    }
+    /* The scan's tables are no longer needed: every factor has its own levels now. */
+    for (size_t i = 0; i < m->nvars; i++) {
+        ooc_text_index_free(m->vars[i].seen);
+        free(m->vars[i].seen);
+        m->vars[i].seen = NULL;
+    }
+    m->levels_resolved = true;
+out:
+    return status;
+}
+
+size_t ooc_model_ncategoricals(const ooc_model *m)
+{
+    return m->levels_resolved ? m->ncategoricals : 0;
+}
+
+bool ooc_model_categorical_info(const ooc_model *m, size_t i, ooc_model_categorical *out)
+{
+    if (i >= ooc_model_ncategoricals(m))
+        return false;
+    const ooc_factor *f = &m->factors[m->categoricals[i]];
+    out->name = f->code;
+    out->column = m->vars[f->var].name;
+    out->nlevels = f->levels.n;
+    const ooc_variable *v = &m->vars[f->var];
+    bool inferred = f->kind == OOC_FACTOR_VAR && v->text;
+    out->text = inferred ? v->text : NULL;
+    out->text_line = inferred ? v->text_line : 0;
+    return true;
+}

@@ -1,0 +1,1103 @@
+/*
+ * pyexpr.c — the Python expressions inside a formula: each one becomes a
+ * factor (a column name, Q('name'), C(name[, Treatment|Sum[(ref)]][,
+ * levels=...]), or a numeric expression: I(arithmetic) and the functions log,
+ * log1p, exp, sqrt, abs, optionally np./numpy. prefixed), and level-list
+ * literals ([..], (..), range(..), np.arange(..), a formula variable).
+ * Numeric expressions are folded where constant and compiled to the postfix
+ * programs that eval.c runs.  Nesting is bounded by OOC_MAX_NESTING; chains
+ * of operators are parsed in loops.
+ */
+#include "base/error.h"
+#include "formula/formula_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Parsing context shared by the Python-expression parsers            */
+/* ------------------------------------------------------------------ */
+
+typedef struct exnode {
+    ooc_ex_op op;
+    int a, b;       /* children, -1 if none */
+    double value;   /* constant value when is_const */
+    size_t var;
+    bool is_const;
+} exnode;
+
+typedef struct pyctx {
+    ooc_model *m;
+    const char *text;     /* text the tokens index into */
+    const ooc_tok *toks;
+    size_t pos, end;      /* current token, one past the last token */
+    const char *formula;  /* for error messages */
+    bool anchored;        /* errors point at [anchor, anchor+anchor_len) of formula */
+    size_t anchor, anchor_len;
+    const char *anchor_what;
+    const ooc_formula_var *fvars;
+    size_t nfvars;
+    ooc_error *err;
+    exnode *nodes;
+    size_t nnodes, nodes_cap;
+    size_t depth;         /* nesting of parse_unary calls */
+} pyctx;
+
+static ooc_status py_error(pyctx *c, size_t tok, const char *what)
+{
+    if (c->anchored)
+        return ooc_formula_error(c->err, c->formula, c->anchor, c->anchor_len, "%s: %s",
+                                 c->anchor_what, what);
+    size_t pos, len;
+    if (tok < c->end) {
+        pos = c->toks[tok].start;
+        len = c->toks[tok].len;
+    } else {
+        pos = c->end ? c->toks[c->end - 1].start + c->toks[c->end - 1].len : 0;
+        len = 1;
+    }
+    return ooc_formula_error(c->err, c->formula, pos, len, "%s", what);
+}
+
+static ooc_status py_unexpected(pyctx *c)
+{
+    if (c->pos >= c->end)
+        return py_error(c, c->pos, "unexpected end of expression");
+    char what[96];
+    const ooc_tok *t = &c->toks[c->pos];
+    snprintf(what, sizeof what, "unexpected token '%.*s'", (int)(t->len > 40 ? 40 : t->len),
+             c->text + t->start);
+    return py_error(c, c->pos, what);
+}
+
+static bool py_at_op(const pyctx *c, const char *op)
+{
+    return c->pos < c->end && ooc_tok_is(c->text, &c->toks[c->pos], op);
+}
+
+static bool py_at_name(const pyctx *c, const char *name)
+{
+    if (c->pos >= c->end || c->toks[c->pos].type != OOC_TOK_NAME)
+        return false;
+    size_t n = strlen(name);
+    return c->toks[c->pos].len == n && memcmp(c->text + c->toks[c->pos].start, name, n) == 0;
+}
+
+static ooc_status py_expect(pyctx *c, const char *op)
+{
+    if (!py_at_op(c, op))
+        return py_unexpected(c);
+    c->pos++;
+    return OOC_OK;
+}
+
+/* Dotted name starting at c->pos (np.log): copies it into buf, advances. */
+static bool py_dotted_name(pyctx *c, char *buf, size_t bufsize)
+{
+    size_t o = 0;
+    if (c->pos >= c->end || c->toks[c->pos].type != OOC_TOK_NAME)
+        return false;
+    for (;;) {
+        const ooc_tok *t = &c->toks[c->pos];
+        if (o + t->len + 2 > bufsize)
+            return false;
+        memcpy(buf + o, c->text + t->start, t->len);
+        o += t->len;
+        c->pos++;
+        if (c->pos + 1 < c->end && ooc_tok_is(c->text, &c->toks[c->pos], ".") &&
+            c->toks[c->pos + 1].type == OOC_TOK_NAME) {
+            buf[o++] = '.';
+            c->pos++;
+            continue;
+        }
+        break;
+    }
+    buf[o] = '\0';
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Variables and factors                                              */
+/* ------------------------------------------------------------------ */
+
+/* The variable named name[0..namelen), added (first used at [origin,
+ * origin+origin_len) of the formula) unless known.  Errors: OOC_ERR_NOMEM. */
+static ooc_status add_variable(ooc_model *m, const char *name, size_t namelen, size_t origin,
+                               size_t origin_len, size_t *index, ooc_error *err)
+{
+    if (ooc_text_index_find(&m->var_index, name, namelen, index))
+        return OOC_OK;
+    if (m->nvars == m->vars_cap) {
+        size_t ncap = m->vars_cap ? 2 * m->vars_cap : 8;
+        ooc_variable *bigger = realloc(m->vars, ncap * sizeof *bigger);
+        if (!bigger)
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for formula variables");
+        m->vars = bigger;
+        m->vars_cap = ncap;
+    }
+    ooc_variable *v = &m->vars[m->nvars];
+    memset(v, 0, sizeof *v);
+    v->name = malloc(namelen + 1);
+    if (!v->name)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for formula variables");
+    memcpy(v->name, name, namelen);
+    v->name[namelen] = '\0';
+    if (!ooc_text_index_insert(&m->var_index, v->name, namelen, m->nvars)) {
+        free(v->name);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for formula variables");
+    }
+    v->origin = origin;
+    v->origin_len = origin_len;
+    *index = m->nvars++;
+    return OOC_OK;
+}
+
+/* Decode a Python string literal token into a malloc'ed string. */
+static char *decode_string(const char *s, size_t len)
+{
+    size_t i = 0;
+    bool raw = false;
+    while (i < len && s[i] != '\'' && s[i] != '"') {
+        if (s[i] == 'r' || s[i] == 'R')
+            raw = true;
+        i++;
+    }
+    if (i >= len) /* the lexer only makes string tokens with quotes; stay safe anyway */
+        return strdup("");
+    char q = s[i];
+    size_t qn = (i + 2 < len && s[i + 1] == q && s[i + 2] == q && len - i >= 6) ? 3 : 1;
+    size_t from = i + qn, to = len >= qn ? len - qn : 0;
+    if (to < from)
+        to = from;
+    char *out = malloc(to - from + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t k = from; k < to; k++) {
+        if (s[k] == '\\' && !raw && k + 1 < to) {
+            k++;
+            switch (s[k]) {
+            case 'n': out[o++] = '\n'; break;
+            case 't': out[o++] = '\t'; break;
+            case 'r': out[o++] = '\r'; break;
+            case '0': out[o++] = '\0'; break;
+            default: out[o++] = s[k]; break;
+            }
+        } else {
+            out[o++] = s[k];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Q('name') at c->pos: returns the column name (malloc'ed) or NULL on error. */
+static ooc_status parse_q(pyctx *c, char **name)
+{
+    ooc_status status;
+    c->pos++; /* Q */
+    OOC_CHECK(py_expect(c, "("));
+    if (c->pos >= c->end || c->toks[c->pos].type != OOC_TOK_STRING) {
+        status = py_error(c, c->pos, "Q() needs a quoted column name");
+        goto out;
+    }
+    *name = decode_string(c->text + c->toks[c->pos].start, c->toks[c->pos].len);
+    if (!*name) {
+        status = OOC_FAIL(c->err, OOC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    c->pos++;
+    status = py_expect(c, ")");
+    if (status != OOC_OK) {
+        free(*name);
+        *name = NULL;
+    }
+out:
+    return status;
+}
+
+/* A variable reference at c->pos (NAME or Q('...')). */
+static ooc_status parse_variable_ref(pyctx *c, size_t *var)
+{
+    size_t start_tok = c->pos;
+    if (py_at_name(c, "Q") && c->pos + 1 < c->end && ooc_tok_is(c->text, &c->toks[c->pos + 1], "(")) {
+        char *name = NULL;
+        ooc_status status = parse_q(c, &name);
+        if (status != OOC_OK)
+            return status;
+        size_t o0 = c->toks[start_tok].start;
+        size_t o1 = c->toks[c->pos - 1].start + c->toks[c->pos - 1].len;
+        status = add_variable(c->m, name, strlen(name), o0, o1 - o0, var, c->err);
+        free(name);
+        return status;
+    }
+    const ooc_tok *t = &c->toks[c->pos];
+    c->pos++;
+    return add_variable(c->m, c->text + t->start, t->len, t->start, t->len, var, c->err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Arithmetic expressions: I(...), np.log(...)                        */
+/* ------------------------------------------------------------------ */
+
+static int ex_new(pyctx *c, ooc_ex_op op, int a, int b)
+{
+    if (c->nnodes == c->nodes_cap) {
+        size_t ncap = c->nodes_cap ? 2 * c->nodes_cap : 16;
+        exnode *bigger = realloc(c->nodes, ncap * sizeof *bigger);
+        if (!bigger)
+            return -1;
+        c->nodes = bigger;
+        c->nodes_cap = ncap;
+    }
+    exnode *n = &c->nodes[c->nnodes];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->a = a;
+    n->b = b;
+    return (int)c->nnodes++;
+}
+
+static ooc_status ex_nomem(pyctx *c) { return OOC_FAIL(c->err, OOC_ERR_NOMEM, "out of memory"); }
+
+/* Fold an operation whose operands are constants, as Python computes it. */
+static void ex_fold(exnode *nodes, int i)
+{
+    exnode *n = &nodes[i];
+    bool a_const = n->a >= 0 && nodes[n->a].is_const;
+    bool b_const = n->b < 0 || nodes[n->b].is_const;
+    if (!a_const || !b_const)
+        return;
+    double x = nodes[n->a].value, y = n->b >= 0 ? nodes[n->b].value : 0.0;
+    switch (n->op) {
+    case OOC_EX_NEG: n->value = -x; break;
+    case OOC_EX_ADD: n->value = x + y; break;
+    case OOC_EX_SUB: n->value = x - y; break;
+    case OOC_EX_MUL: n->value = x * y; break;
+    case OOC_EX_DIV: n->value = x / y; break;
+    case OOC_EX_POW: n->value = pow(x, y); break;
+    case OOC_EX_LOG: n->value = log(x); break;
+    case OOC_EX_LOG1P: n->value = log1p(x); break;
+    case OOC_EX_EXP: n->value = exp(x); break;
+    case OOC_EX_SQRT: n->value = sqrt(x); break;
+    case OOC_EX_ABS: n->value = fabs(x); break;
+    default: return;
+    }
+    n->is_const = true;
+}
+
+/* Append the operation op(a, b) (b = -1 for a unary one), folded when its
+ * operands are constants; *out is its node.  Errors: OOC_ERR_NOMEM. */
+static ooc_status ex_apply(pyctx *c, ooc_ex_op op, int a, int b, int *out)
+{
+    int n = ex_new(c, op, a, b);
+    if (n < 0)
+        return ex_nomem(c);
+    ex_fold(c->nodes, n);
+    *out = n;
+    return OOC_OK;
+}
+
+static ooc_status parse_arith(pyctx *c, int *out);
+
+static bool function_op(const char *name, ooc_ex_op *op)
+{
+    static const struct {
+        const char *name;
+        ooc_ex_op op;
+    } fns[] = {{"log", OOC_EX_LOG},   {"log1p", OOC_EX_LOG1P}, {"exp", OOC_EX_EXP},
+               {"sqrt", OOC_EX_SQRT}, {"abs", OOC_EX_ABS},     {"absolute", OOC_EX_ABS}};
+    const char *base = name;
+    if (strncmp(name, "np.", 3) == 0)
+        base = name + 3;
+    else if (strncmp(name, "numpy.", 6) == 0)
+        base = name + 6;
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        if (strcmp(base, fns[i].name) == 0) {
+            if (base == name && fns[i].op == OOC_EX_ABS && strcmp(name, "abs") != 0)
+                return false; /* bare "absolute" is not a Python builtin */
+            *op = fns[i].op;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Function call at c->pos (callee name already known to be a call). */
+static ooc_status parse_call(pyctx *c, int *out)
+{
+    ooc_status status;
+    size_t name_tok = c->pos;
+    char name[64];
+    if (!py_dotted_name(c, name, sizeof name))
+        return py_error(c, name_tok, "name too long");
+    ooc_ex_op op = OOC_EX_ABS;
+    bool is_identity = strcmp(name, "I") == 0;
+    if (!is_identity && !function_op(name, &op)) {
+        char what[128];
+        snprintf(what, sizeof what, "unknown function '%s'", name);
+        return py_error(c, name_tok, what);
+    }
+    OOC_CHECK(py_expect(c, "("));
+    int arg;
+    OOC_CHECK(parse_arith(c, &arg));
+    OOC_CHECK(py_expect(c, ")"));
+    if (is_identity) {
+        *out = arg;
+    } else {
+        OOC_CHECK(ex_apply(c, op, arg, -1, out));
+    }
+out:
+    return status;
+}
+
+/* Capacity of number_text's buffer; a longer literal is cut short. */
+#define NUMBER_TEXT_CAP 64
+
+/* Copy number token t without its '_' digit separators into buf
+ * (NUMBER_TEXT_CAP bytes, NUL-terminated); returns the copied length. */
+static size_t number_text(const pyctx *c, const ooc_tok *t, char *buf)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < t->len && o + 1 < NUMBER_TEXT_CAP; i++)
+        if (c->text[t->start + i] != '_')
+            buf[o++] = c->text[t->start + i];
+    buf[o] = '\0';
+    return o;
+}
+
+static ooc_status parse_atom(pyctx *c, int *out)
+{
+    if (c->pos >= c->end)
+        return py_unexpected(c);
+    const ooc_tok *t = &c->toks[c->pos];
+    if (t->type == OOC_TOK_NUMBER) {
+        char buf[NUMBER_TEXT_CAP];
+        size_t o = number_text(c, t, buf);
+        char *endp;
+        double v = strtod(buf, &endp);
+        if (*endp || (o > 1 && buf[0] == '0' && (buf[1] | 0x20) == 'x'))
+            return py_error(c, c->pos, "unsupported number literal");
+        int n = ex_new(c, OOC_EX_CONST, -1, -1);
+        if (n < 0)
+            return ex_nomem(c);
+        c->nodes[n].value = v;
+        c->nodes[n].is_const = true;
+        c->pos++;
+        *out = n;
+        return OOC_OK;
+    }
+    if (t->type == OOC_TOK_NAME) {
+        /* A call if a (dotted) name is followed by '(' */
+        size_t k = c->pos + 1;
+        while (k + 1 < c->end && ooc_tok_is(c->text, &c->toks[k], ".") &&
+               c->toks[k + 1].type == OOC_TOK_NAME)
+            k += 2;
+        bool is_q = py_at_name(c, "Q");
+        if (!is_q && k < c->end && ooc_tok_is(c->text, &c->toks[k], "("))
+            return parse_call(c, out);
+        if (k != c->pos + 1)
+            return py_error(c, c->pos, "attribute access is not supported");
+        size_t var;
+        ooc_status status = parse_variable_ref(c, &var);
+        if (status != OOC_OK)
+            return status;
+        int n = ex_new(c, OOC_EX_VAR, -1, -1);
+        if (n < 0)
+            return ex_nomem(c);
+        c->nodes[n].var = var;
+        *out = n;
+        return OOC_OK;
+    }
+    if (ooc_tok_is(c->text, t, "(")) {
+        ooc_status status;
+        c->pos++;
+        OOC_CHECK(parse_arith(c, out));
+        OOC_CHECK(py_expect(c, ")"));
+    out:
+        return status;
+    }
+    return py_unexpected(c);
+}
+
+static ooc_status parse_unary(pyctx *c, int *out);
+
+static ooc_status parse_power(pyctx *c, int *out)
+{
+    ooc_status status;
+    int base;
+    OOC_CHECK(parse_atom(c, &base));
+    if (py_at_op(c, "**")) {
+        c->pos++;
+        int exponent;
+        OOC_CHECK(parse_unary(c, &exponent));
+        OOC_CHECK(ex_apply(c, OOC_EX_POW, base, exponent, out));
+    } else {
+        *out = base;
+    }
+out:
+    return status;
+}
+
+static ooc_status parse_unary_nested(pyctx *c, int *out);
+
+/* parse_unary with a bound on nesting (parentheses, unary signs, calls). */
+static ooc_status parse_unary(pyctx *c, int *out)
+{
+    if (c->depth >= OOC_MAX_NESTING)
+        return py_error(c, c->pos, "expression nested too deeply");
+    c->depth++;
+    ooc_status status = parse_unary_nested(c, out);
+    c->depth--;
+    return status;
+}
+
+static ooc_status parse_unary_nested(pyctx *c, int *out)
+{
+    if (py_at_op(c, "-")) {
+        c->pos++;
+        int arg;
+        ooc_status status = parse_unary(c, &arg);
+        if (status != OOC_OK)
+            return status;
+        return ex_apply(c, OOC_EX_NEG, arg, -1, out);
+    }
+    if (py_at_op(c, "+")) {
+        c->pos++;
+        return parse_unary(c, out);
+    }
+    return parse_power(c, out);
+}
+
+static ooc_status parse_term(pyctx *c, int *out)
+{
+    ooc_status status;
+    int left;
+    OOC_CHECK(parse_unary(c, &left));
+    for (;;) {
+        ooc_ex_op op;
+        if (py_at_op(c, "*"))
+            op = OOC_EX_MUL;
+        else if (py_at_op(c, "/"))
+            op = OOC_EX_DIV;
+        else if (py_at_op(c, "//") || py_at_op(c, "%") || py_at_op(c, "@"))
+            return py_error(c, c->pos, "unsupported operator");
+        else
+            break;
+        c->pos++;
+        int right;
+        OOC_CHECK(parse_unary(c, &right));
+        OOC_CHECK(ex_apply(c, op, left, right, &left));
+    }
+    *out = left;
+out:
+    return status;
+}
+
+static ooc_status parse_arith(pyctx *c, int *out)
+{
+    ooc_status status;
+    int left;
+    OOC_CHECK(parse_term(c, &left));
+    for (;;) {
+        ooc_ex_op op;
+        if (py_at_op(c, "+"))
+            op = OOC_EX_ADD;
+        else if (py_at_op(c, "-"))
+            op = OOC_EX_SUB;
+        else
+            break;
+        c->pos++;
+        int right;
+        OOC_CHECK(parse_term(c, &right));
+        OOC_CHECK(ex_apply(c, op, left, right, &left));
+    }
+    *out = left;
+out:
+    return status;
+}
+
+static ooc_status ex_push(pyctx *c, ooc_factor *f, size_t *cap, ooc_ex_op op, size_t var,
+                          double value)
+{
+    if (f->nprog == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 8;
+        ooc_ex_instr *bigger = realloc(f->prog, ncap * sizeof *bigger);
+        if (!bigger)
+            return ex_nomem(c);
+        f->prog = bigger;
+        *cap = ncap;
+    }
+    f->prog[f->nprog].op = op;
+    f->prog[f->nprog].var = var;
+    f->prog[f->nprog].value = value;
+    f->nprog++;
+    return OOC_OK;
+}
+
+/* Compile the expression rooted at node `root` into f's postfix program,
+ * applying numpy's fast paths for x**const (x**2 -> x*x, x**0.5 -> sqrt,
+ * x**-1 -> 1/x, x**1 -> x, x**0 -> 1).  The parser creates each node after
+ * its operands, and a subtree's nodes one after another, so the nodes the
+ * program needs, in creation order, are already in postfix order: a backward
+ * pass marks them and a forward pass emits them, without recursion however
+ * long the expression.  Errors: OOC_ERR_NOMEM. */
+static ooc_status ex_emit(pyctx *c, ooc_factor *f, int root)
+{
+    ooc_status status = OOC_OK;
+    size_t cap = 0;
+    bool *needed = calloc(c->nnodes, sizeof *needed);
+    if (!needed)
+        return ex_nomem(c);
+    needed[root] = true;
+    for (int i = root; i >= 0; i--) {
+        const exnode *n = &c->nodes[i];
+        if (!needed[i] || n->is_const || n->op == OOC_EX_VAR)
+            continue;
+        bool const_pow = n->op == OOC_EX_POW && c->nodes[n->b].is_const;
+        if (!const_pow || c->nodes[n->b].value != 0.0) /* x**0 is the constant 1 */
+            needed[n->a] = true;
+        if (n->b >= 0 && !const_pow)
+            needed[n->b] = true;
+    }
+    for (int i = 0; i <= root; i++) {
+        const exnode *n = &c->nodes[i];
+        if (!needed[i])
+            continue;
+        if (n->is_const) {
+            OOC_CHECK(ex_push(c, f, &cap, OOC_EX_CONST, 0, n->value));
+        } else if (n->op == OOC_EX_VAR) {
+            OOC_CHECK(ex_push(c, f, &cap, OOC_EX_VAR, n->var, 0.0));
+        } else if (n->op == OOC_EX_POW && c->nodes[n->b].is_const) {
+            double e = c->nodes[n->b].value;
+            if (e == 0.0)
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_CONST, 0, 1.0));
+            else if (e == 2.0)
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_SQUARE, 0, 0.0));
+            else if (e == 0.5)
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_SQRT, 0, 0.0));
+            else if (e == -1.0)
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_RECIP, 0, 0.0));
+            else if (e != 1.0) {
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_CONST, 0, e));
+                OOC_CHECK(ex_push(c, f, &cap, OOC_EX_POW, 0, 0.0));
+            }
+        } else {
+            OOC_CHECK(ex_push(c, f, &cap, n->op, 0, 0.0));
+        }
+    }
+out:
+    free(needed);
+    return status;
+}
+
+/* Largest evaluation stack the program needs. */
+static size_t ex_stack_depth(const ooc_factor *f)
+{
+    size_t depth = 0, max = 0;
+    for (size_t i = 0; i < f->nprog; i++) {
+        switch (f->prog[i].op) {
+        case OOC_EX_CONST:
+        case OOC_EX_VAR: depth++; break;
+        case OOC_EX_ADD:
+        case OOC_EX_SUB:
+        case OOC_EX_MUL:
+        case OOC_EX_DIV:
+        case OOC_EX_POW: depth--; break;
+        default: break;
+        }
+        if (depth > max)
+            max = depth;
+    }
+    return max;
+}
+
+/* ------------------------------------------------------------------ */
+/* Level lists and contrasts inside C()                               */
+/* ------------------------------------------------------------------ */
+
+/* Append a level to l (capacity *cap, grown as needed).  Errors: OOC_ERR_NOMEM. */
+static ooc_status level_list_push(ooc_level_list *l, size_t *cap, ooc_level_kind kind, double v,
+                                  const char *s, size_t slen, ooc_error *err)
+{
+    if (l->n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 8;
+        ooc_level *bigger = realloc(l->items, ncap * sizeof *bigger);
+        if (!bigger)
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for levels");
+        l->items = bigger;
+        *cap = ncap;
+    }
+    char *text = ooc_level_text(kind, v, s, slen);
+    if (!text)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for levels");
+    l->items[l->n].kind = kind;
+    l->items[l->n].num = v;
+    l->items[l->n].text = text;
+    l->n++;
+    return OOC_OK;
+}
+
+static bool is_integer_literal(const char *s, size_t len)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] >= '0' && s[i] <= '9')
+            digits++;
+        else if (s[i] != '_')
+            return false;
+    }
+    return digits > 0;
+}
+
+/* One scalar literal: [+-]number, 'string', True, False. */
+static ooc_status parse_level_value(pyctx *c, ooc_level_kind *kind, double *v, char **str)
+{
+    *str = NULL;
+    bool negative = false;
+    size_t first = c->pos;
+    while (py_at_op(c, "-") || py_at_op(c, "+")) {
+        if (py_at_op(c, "-"))
+            negative = !negative;
+        c->pos++;
+    }
+    if (c->pos >= c->end)
+        return py_unexpected(c);
+    const ooc_tok *t = &c->toks[c->pos];
+    if (t->type == OOC_TOK_NUMBER) {
+        char buf[NUMBER_TEXT_CAP];
+        number_text(c, t, buf);
+        char *endp;
+        double x = strtod(buf, &endp);
+        if (*endp)
+            return py_error(c, c->pos, "unsupported number literal");
+        *kind = is_integer_literal(c->text + t->start, t->len) ? OOC_LEVEL_INT : OOC_LEVEL_FLOAT;
+        *v = negative ? -x : x;
+        c->pos++;
+        return OOC_OK;
+    }
+    if (c->pos != first)
+        return py_unexpected(c);
+    if (t->type == OOC_TOK_STRING) {
+        *str = decode_string(c->text + t->start, t->len);
+        if (!*str)
+            return ex_nomem(c);
+        *kind = OOC_LEVEL_STR;
+        *v = 0;
+        c->pos++;
+        return OOC_OK;
+    }
+    if (py_at_name(c, "True") || py_at_name(c, "False")) {
+        *kind = OOC_LEVEL_BOOL;
+        *v = py_at_name(c, "True") ? 1.0 : 0.0;
+        c->pos++;
+        return OOC_OK;
+    }
+    return py_unexpected(c);
+}
+
+static ooc_status parse_level_list(pyctx *c, ooc_level_list *out);
+
+/* range(...) or np.arange(...) arguments, after the '('. */
+static ooc_status parse_range_args(pyctx *c, bool numpy_arange, ooc_level_list *out, size_t *cap)
+{
+    ooc_status status = OOC_OK;
+    double args[3];
+    bool all_int = true;
+    size_t nargs = 0, args_tok = c->pos;
+    while (!py_at_op(c, ")")) {
+        if (nargs == 3)
+            return py_unexpected(c);
+        ooc_level_kind kind;
+        char *str;
+        OOC_CHECK(parse_level_value(c, &kind, &args[nargs], &str));
+        if (kind == OOC_LEVEL_STR || kind == OOC_LEVEL_BOOL) {
+            free(str);
+            return py_error(c, args_tok, "range arguments must be numbers");
+        }
+        if (kind == OOC_LEVEL_FLOAT)
+            all_int = false;
+        nargs++;
+        if (!py_at_op(c, ","))
+            break;
+        c->pos++;
+    }
+    OOC_CHECK(py_expect(c, ")"));
+    if (nargs == 0 || (!numpy_arange && !all_int))
+        return py_error(c, args_tok, "range() needs 1 to 3 integer arguments");
+    double start = nargs >= 2 ? args[0] : 0.0, stop = nargs >= 2 ? args[1] : args[0];
+    double step = nargs == 3 ? args[2] : 1.0;
+    if (step == 0)
+        return py_error(c, args_tok, "range() step must not be zero");
+    double count = ceil((stop - start) / step);
+    if (count > 1e6)
+        return py_error(c, args_tok, "too many levels");
+    for (double i = 0; i < count; i++) {
+        double v = start + i * step;
+        OOC_CHECK(level_list_push(out, cap, all_int ? OOC_LEVEL_INT : OOC_LEVEL_FLOAT, v, NULL, 0,
+                                  c->err));
+        if (numpy_arange) {
+            /* numpy scalars print as np.int64(1) / np.float64(1.5) in level names */
+            ooc_level *l = &out->items[out->n - 1];
+            size_t n = strlen(l->text) + 16;
+            char *wrapped = malloc(n);
+            if (!wrapped)
+                return ex_nomem(c);
+            snprintf(wrapped, n, "np.%s(%s)", all_int ? "int64" : "float64", l->text);
+            free(l->text);
+            l->text = wrapped;
+        }
+    }
+out:
+    return status;
+}
+
+static ooc_status parse_level_list_into(pyctx *c, ooc_level_list *out, size_t *cap)
+{
+    ooc_status status = OOC_OK;
+    if (py_at_op(c, "[") || py_at_op(c, "(")) {
+        const char *close = py_at_op(c, "[") ? "]" : ")";
+        c->pos++;
+        while (!py_at_op(c, close)) {
+            ooc_level_kind kind;
+            double v;
+            char *str;
+            OOC_CHECK(parse_level_value(c, &kind, &v, &str));
+            status = level_list_push(out, cap, kind, v, str, str ? strlen(str) : 0, c->err);
+            free(str);
+            if (status != OOC_OK)
+                goto out;
+            if (!py_at_op(c, ","))
+                break;
+            c->pos++;
+        }
+        OOC_CHECK(py_expect(c, close));
+        return OOC_OK;
+    }
+    if (c->pos < c->end && c->toks[c->pos].type == OOC_TOK_NAME) {
+        size_t name_tok = c->pos;
+        char name[64];
+        if (!py_dotted_name(c, name, sizeof name))
+            return py_error(c, name_tok, "name too long");
+        if (py_at_op(c, "(")) {
+            c->pos++;
+            if (strcmp(name, "range") == 0)
+                return parse_range_args(c, false, out, cap);
+            if (strcmp(name, "np.arange") == 0 || strcmp(name, "numpy.arange") == 0)
+                return parse_range_args(c, true, out, cap);
+            if (strcmp(name, "list") == 0 || strcmp(name, "tuple") == 0 ||
+                strcmp(name, "np.array") == 0 || strcmp(name, "numpy.array") == 0) {
+                if (c->depth >= OOC_MAX_NESTING)
+                    return py_error(c, name_tok, "expression nested too deeply");
+                c->depth++;
+                status = parse_level_list_into(c, out, cap);
+                c->depth--;
+                if (status != OOC_OK)
+                    return status;
+                return py_expect(c, ")");
+            }
+            char what[128];
+            snprintf(what, sizeof what, "unknown function '%s'", name);
+            return py_error(c, name_tok, what);
+        }
+        /* A formula variable holding a list literal. */
+        for (size_t i = 0; i < c->nfvars; i++) {
+            if (c->fvars[i].name && strcmp(c->fvars[i].name, name) == 0) {
+                const ooc_tok *t = &c->toks[name_tok];
+                if (!c->fvars[i].value)
+                    return py_error(c, name_tok, "formula variable has no value");
+                ooc_level_list sub = {NULL, 0};
+                OOC_CHECK(ooc_parse_level_literal(c->fvars[i].value, &sub, c->formula, t->start,
+                                                  t->len, c->err));
+                for (size_t k = 0; k < sub.n && status == OOC_OK; k++)
+                    status = level_list_push(out, cap, sub.items[k].kind, sub.items[k].num,
+                                             sub.items[k].text, strlen(sub.items[k].text), c->err);
+                ooc_level_list_free(&sub);
+                return status;
+            }
+        }
+        char what[256];
+        snprintf(what, sizeof what, "unknown formula variable '%s' (define it with --var %s=[...])",
+                 name, name);
+        return py_error(c, name_tok, what);
+    }
+    return py_unexpected(c);
+out:
+    return status;
+}
+
+/* Order in which equal levels (ooc_level_equal) are neighbours: strings by
+ * text, then numbers and booleans by value. */
+static int cmp_level_ptr(const void *a, const void *b)
+{
+    const ooc_level *x = *(const ooc_level *const *)a, *y = *(const ooc_level *const *)b;
+    bool xs = x->kind == OOC_LEVEL_STR, ys = y->kind == OOC_LEVEL_STR;
+    if (xs != ys)
+        return xs ? -1 : 1;
+    if (xs)
+        return strcmp(x->text, y->text);
+    return (x->num > y->num) - (x->num < y->num);
+}
+
+/* *dup: whether two items of `l` are equal (sorting a copy: O(n log n)).
+ * Errors: OOC_ERR_NOMEM. */
+static ooc_status has_duplicate_level(pyctx *c, const ooc_level_list *l, bool *dup)
+{
+    const ooc_level **sorted = malloc((l->n ? l->n : 1) * sizeof *sorted);
+    if (!sorted)
+        return ex_nomem(c);
+    for (size_t i = 0; i < l->n; i++)
+        sorted[i] = &l->items[i];
+    qsort(sorted, l->n, sizeof *sorted, cmp_level_ptr);
+    *dup = false;
+    for (size_t i = 1; i < l->n && !*dup; i++)
+        *dup = ooc_level_equal(sorted[i - 1], sorted[i]);
+    free(sorted);
+    return OOC_OK;
+}
+
+static ooc_status parse_level_list(pyctx *c, ooc_level_list *out)
+{
+    size_t cap = 0, start_tok = c->pos;
+    ooc_status status = parse_level_list_into(c, out, &cap);
+    if (status != OOC_OK)
+        return status;
+    bool dup = false;
+    OOC_CHECK(has_duplicate_level(c, out, &dup));
+    if (dup)
+        return py_error(c, start_tok, "duplicate level in levels list");
+    size_t nstr = 0, nbool = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        nstr += out->items[i].kind == OOC_LEVEL_STR;
+        nbool += out->items[i].kind == OOC_LEVEL_BOOL;
+    }
+    if ((nstr && nstr != out->n) || (nbool && nbool != out->n))
+        return py_error(c, start_tok, "levels must be all numbers, all strings or all booleans");
+    if (out->n == 0)
+        return py_error(c, start_tok, "levels list is empty");
+out:
+    return status;
+}
+
+ooc_status ooc_parse_level_literal(const char *text, ooc_level_list *out, const char *formula,
+                                   size_t pos, size_t len, ooc_error *err)
+{
+    ooc_tok *toks = NULL;
+    size_t ntok = 0;
+    ooc_error sub;
+    ooc_error_clear(&sub);
+    ooc_status status = ooc_formula_tokenize(text, &toks, &ntok, &sub);
+    if (status != OOC_OK) {
+        free(toks);
+        if (status == OOC_ERR_NOMEM)
+            return OOC_FAIL(err, status, "out of memory");
+        return ooc_formula_error(err, formula, pos, len,
+                                 "formula variable value is not a list literal");
+    }
+    pyctx c = {0};
+    c.text = text;
+    c.toks = toks;
+    c.end = ntok;
+    c.formula = formula;
+    c.anchored = true;
+    c.anchor = pos;
+    c.anchor_len = len;
+    c.anchor_what = "bad formula variable value";
+    c.err = err;
+    status = parse_level_list(&c, out);
+    if (status == OOC_OK && c.pos != c.end)
+        status = py_unexpected(&c);
+    if (status != OOC_OK)
+        ooc_level_list_free(out);
+    free(toks);
+    return status;
+}
+
+/* Treatment / Treatment(ref) / Treatment(reference=ref) / Sum / Sum(omit=v). */
+static ooc_status parse_contrast(pyctx *c, ooc_factor *f)
+{
+    ooc_status status = OOC_OK;
+    size_t name_tok = c->pos;
+    char name[64];
+    if (!py_dotted_name(c, name, sizeof name))
+        return py_unexpected(c);
+    const char *base = strncmp(name, "patsy.", 6) == 0 ? name + 6 : name;
+    const char *keyword;
+    if (strcmp(base, "Treatment") == 0) {
+        f->contrast = OOC_CONTRAST_TREATMENT;
+        keyword = "reference";
+    } else if (strcmp(base, "Sum") == 0) {
+        f->contrast = OOC_CONTRAST_SUM;
+        keyword = "omit";
+    } else {
+        char what[128];
+        snprintf(what, sizeof what, "unsupported contrast '%s' (use Treatment or Sum)", name);
+        return py_error(c, name_tok, what);
+    }
+    if (!py_at_op(c, "("))
+        return OOC_OK;
+    c->pos++;
+    if (!py_at_op(c, ")")) {
+        if (c->pos + 1 < c->end && c->toks[c->pos].type == OOC_TOK_NAME &&
+            ooc_tok_is(c->text, &c->toks[c->pos + 1], "=")) {
+            if (!py_at_name(c, keyword))
+                return py_error(c, c->pos, "unknown keyword argument");
+            c->pos += 2;
+        }
+        char *str = NULL;
+        OOC_CHECK(parse_level_value(c, &f->ref.kind, &f->ref.num, &str));
+        f->ref.text = str ? str : ooc_level_text(f->ref.kind, f->ref.num, NULL, 0);
+        if (!f->ref.text)
+            return ex_nomem(c);
+        f->has_ref = true;
+    }
+    OOC_CHECK(py_expect(c, ")"));
+out:
+    return status;
+}
+
+/* C(var[, contrast][, levels]) after the "C" token. */
+static ooc_status parse_categorical(pyctx *c, ooc_factor *f)
+{
+    ooc_status status;
+    c->pos++; /* C */
+    OOC_CHECK(py_expect(c, "("));
+    bool plain_name = c->pos + 1 < c->end && c->toks[c->pos].type == OOC_TOK_NAME &&
+                      (ooc_tok_is(c->text, &c->toks[c->pos + 1], ",") ||
+                       ooc_tok_is(c->text, &c->toks[c->pos + 1], ")"));
+    bool quoted_name = c->pos + 1 < c->end && py_at_name(c, "Q") &&
+                       ooc_tok_is(c->text, &c->toks[c->pos + 1], "(");
+    if (!plain_name && !quoted_name) {
+        status = py_error(c, c->pos, "C() needs a column name as its first argument");
+        goto out;
+    }
+    OOC_CHECK(parse_variable_ref(c, &f->var));
+    f->kind = OOC_FACTOR_CAT;
+    f->categorical = true;
+    f->contrast = OOC_CONTRAST_TREATMENT;
+    bool have_contrast = false;
+    size_t positional = 1;
+    while (py_at_op(c, ",")) {
+        c->pos++;
+        if (py_at_op(c, ")"))
+            break;
+        int which = (int)positional; /* 1: contrast, 2: levels */
+        if (c->pos + 1 < c->end && c->toks[c->pos].type == OOC_TOK_NAME &&
+            ooc_tok_is(c->text, &c->toks[c->pos + 1], "=")) {
+            if (py_at_name(c, "contrast"))
+                which = 1;
+            else if (py_at_name(c, "levels"))
+                which = 2;
+            else {
+                status = py_error(c, c->pos, "unknown keyword argument of C()");
+                goto out;
+            }
+            c->pos += 2;
+            positional = 3;
+        } else {
+            if (positional > 2) {
+                status = py_error(c, c->pos, "too many arguments to C()");
+                goto out;
+            }
+            positional++;
+        }
+        if (which == 1) {
+            if (have_contrast) {
+                status = py_error(c, c->pos, "contrast given twice");
+                goto out;
+            }
+            have_contrast = true;
+            OOC_CHECK(parse_contrast(c, f));
+        } else {
+            if (f->has_given_levels) {
+                status = py_error(c, c->pos, "levels given twice");
+                goto out;
+            }
+            OOC_CHECK(parse_level_list(c, &f->levels));
+            f->has_given_levels = true;
+        }
+    }
+    OOC_CHECK(py_expect(c, ")"));
+out:
+    return status;
+}
+
+/* Turn the Python expression toks[first, first+count) into a factor. */
+ooc_status ooc_formula_make_factor(ooc_model *m, const ooc_tok *toks, size_t first,
+                                   size_t count, const ooc_formula_var *fvars, size_t nfvars,
+                                   size_t *index, ooc_error *err)
+{
+    char *code = ooc_formula_untokenize(m->formula, toks + first, count);
+    if (!code)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    size_t code_len = strlen(code);
+    if (ooc_text_index_find(&m->factor_index, code, code_len, index)) {
+        free(code);
+        return OOC_OK;
+    }
+    if (m->nfactors == m->factors_cap) {
+        size_t ncap = m->factors_cap ? 2 * m->factors_cap : 8;
+        ooc_factor *bigger = realloc(m->factors, ncap * sizeof *bigger);
+        if (!bigger) {
+            free(code);
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        }
+        m->factors = bigger;
+        m->factors_cap = ncap;
+    }
+    if (!ooc_text_index_insert(&m->factor_index, code, code_len, m->nfactors)) {
+        free(code);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    }
+    ooc_factor *f = &m->factors[m->nfactors++];
+    memset(f, 0, sizeof *f);
+    f->code = code;
+    f->origin = toks[first].start;
+    f->origin_len = toks[first + count - 1].start + toks[first + count - 1].len - f->origin;
+
+    pyctx c = {0};
+    c.m = m;
+    c.text = m->formula;
+    c.toks = toks;
+    c.pos = first;
+    c.end = first + count;
+    c.formula = m->formula;
+    c.fvars = fvars;
+    c.nfvars = nfvars;
+    c.err = err;
+    ooc_status status = OOC_OK;
+    bool is_call = count >= 2 && toks[first].type == OOC_TOK_NAME &&
+                   ooc_tok_is(m->formula, &toks[first + 1], "(");
+    if (count == 1 && toks[first].type == OOC_TOK_NAME) {
+        f->kind = OOC_FACTOR_VAR;
+        OOC_CHECK(parse_variable_ref(&c, &f->var));
+    } else if (is_call && py_at_name(&c, "Q")) {
+        f->kind = OOC_FACTOR_VAR;
+        OOC_CHECK(parse_variable_ref(&c, &f->var));
+    } else if (is_call && py_at_name(&c, "C")) {
+        OOC_CHECK(parse_categorical(&c, f));
+    } else if (toks[first].type == OOC_TOK_NAME) {
+        f->kind = OOC_FACTOR_EXPR;
+        int root;
+        OOC_CHECK(parse_arith(&c, &root));
+        if (c.pos == c.end && c.nodes[root].is_const) {
+            status = py_error(&c, first, "a factor must depend on the data");
+            goto out;
+        }
+        if (c.pos == c.end) {
+            OOC_CHECK(ex_emit(&c, f, root));
+            f->stack_depth = ex_stack_depth(f);
+        }
+    } else {
+        status = py_error(&c, first, "unsupported expression");
+        goto out;
+    }
+    if (c.pos != c.end)
+        status = py_unexpected(&c);
+out:
+    free(c.nodes);
+    *index = m->nfactors - 1;
+    return status;
+}
