@@ -8,7 +8,7 @@ endif()
 
 # The emulator: compiled against the real CUDA headers so its signatures cannot drift.
 # Position-independent: it is also linked into the emulated plugin.
-add_library(ooc_cuda_emu STATIC cuda_emu/cuda_emu.c)
+add_library(ooc_cuda_emu STATIC cuda_emu/runtime.c cuda_emu/cublas.c cuda_emu/cusolver.c)
 target_include_directories(ooc_cuda_emu PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/cuda_emu)
 target_include_directories(ooc_cuda_emu SYSTEM PUBLIC ${CUDAToolkit_INCLUDE_DIRS})
 target_link_libraries(ooc_cuda_emu PUBLIC OpenBLASLapacke::OpenBLASLapacke m)

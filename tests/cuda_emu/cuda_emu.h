@@ -1,8 +1,9 @@
 /*
  * cuda_emu.h — test-only controls of the strict CPU emulation of the CUDA
  * runtime, cuBLAS and cuSOLVER calls made by device/backend_cuda.c
- * (tests/cuda_emu/cuda_emu.c).  The emulation itself is reached through the
- * real CUDA headers; this header only adds knobs and counters for tests.
+ * (tests/cuda_emu/runtime.c, cublas.c, cusolver.c).  The emulation itself is
+ * reached through the real CUDA headers; this header only adds knobs and
+ * counters for tests.
  *
  * Not thread-safe: like the backend it serves, the emulator is driven from
  * one thread.
