@@ -38,8 +38,8 @@
  *    diagonal without a kernel.  The geqrf workspace is queried once per
  *    begin() for the largest stack and reused.
  *  - several devices: each accumulates its own triangle; finish merges Grams
- *    by summation (then potrf on the first device) or R's by LAPACKE_dgeqrf of
- *    the stacked triangles on the host.
+ *    by summation (then potrf on the first device) or R's on the host with
+ *    ooc_triangle_merge (backend.c: dgeqrf of the stacked triangles).
  *  - finalize (backend.h solve_triangle / svd_triangle, after finish): on
  *    the first device, β by cublasDtrsv and the SVD of R by cusolverDnXgesvd
  *    (devInfo copied back and checked; its workspace queried once per size
@@ -48,8 +48,8 @@
  *    max(p_aug, 64) rows, then a clear OOC_ERR_BACKEND.
  * Built as the plugin oocsolve_cuda.so (device.h: the host loads it with
  * dlopen and reaches it only through ooc_cuda_plugin_entry), so this file
- * uses nothing from liboocsolve_core but error.c, which is compiled into the
- * plugin with it.
+ * uses nothing from liboocsolve_core but error.c and backend.c (the triangle
+ * helpers), which are compiled into the plugin with it.
  * Every CUDA/cuBLAS/cuSOLVER call goes through CUDA_TRY / CUBLAS_TRY /
  * CUSOLVER_TRY: OOC_ERR_BACKEND with the library's status name and the call
  * text, then `goto out`.  NVTX ranges mark copy / update / finish.
@@ -63,7 +63,6 @@
 #include <cusolverDn.h>
 #include <nvtx3/nvToolsExt.h>
 
-#include <lapacke.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -617,12 +616,29 @@ out:
     return status;
 }
 
+/* qr: r_aug = the devices' triangles merged into the first's, in finish()'s
+ * output form.  acc, part: p x p host scratch. */
+static ooc_status merge_devices(cuda_ctx *c, size_t p, double *acc, double *part, double *r_aug,
+                                ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    OOC_CHECK(download_acc(&c->dev[0], p, acc, err));
+    ooc_triangle_emit_nonneg(acc, p, p, p, r_aug, p);
+    for (int i = 1; i < c->ndev; i++) {
+        OOC_CHECK(download_acc(&c->dev[i], p, acc, err));
+        ooc_triangle_emit_nonneg(acc, p, p, p, part, p);
+        OOC_CHECK(ooc_triangle_merge(r_aug, p, p, part, p, p, p, err));
+    }
+out:
+    return status;
+}
+
 static ooc_status cuda_finish(ooc_backend *be, double *r_aug, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     cuda_ctx *c = be->ctx;
     size_t p = be->layout.p_aug;
-    double *acc = NULL, *part = NULL, *stack = NULL, *tau = NULL;
+    double *acc = NULL, *part = NULL;
     if (!c->begun)
         return OOC_FAIL(err, OOC_ERR_INTERNAL, "cuda backend: finish before begin");
     c->begun = false;
@@ -644,47 +660,21 @@ static ooc_status cuda_finish(ooc_backend *be, double *r_aug, ooc_error *err)
                                 cudaMemcpyHostToDevice));
         }
         OOC_CHECK(cholesky_on_device(&c->dev[0], p, acc, err));
+        ooc_triangle_emit_nonneg(acc, p, p, p, r_aug, p);
     } else {
-        OOC_CHECK(download_acc(&c->dev[0], p, acc, err));
-        if (c->ndev > 1) {
-            size_t ldp = 2 * p;
-            stack = malloc(ldp * p * sizeof(double));
-            tau = malloc(p * sizeof(double));
-            OOC_FAIL_IF(!stack || !tau, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
-            for (int i = 1; i < c->ndev; i++) {
-                OOC_CHECK(download_acc(&c->dev[i], p, part, err));
-                for (size_t j = 0; j < p; j++)
-                    for (size_t r = 0; r < p; r++) {
-                        stack[j * ldp + r] = r <= j ? acc[j * p + r] : 0.0;
-                        stack[j * ldp + p + r] = r <= j ? part[j * p + r] : 0.0;
-                    }
-                lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)ldp, (lapack_int)p,
-                                                 stack, (lapack_int)ldp, tau);
-                OOC_FAIL_IF(info != 0, err, OOC_ERR_INTERNAL,
-                            "merging GPU triangles: dgeqrf failed (info %d)", (int)info);
-                for (size_t j = 0; j < p; j++)
-                    for (size_t r = 0; r < p; r++)
-                        acc[j * p + r] = r <= j ? stack[j * ldp + r] : 0.0;
-            }
-        }
+        OOC_CHECK(merge_devices(c, p, acc, part, r_aug, err));
     }
+    /* r_aug has R's upper triangle; the device's entries below the diagonal
+     * (not copied) are zero, or NaN only when an entry above is not finite */
     for (size_t k = 0; k < p * p; k++)
-        OOC_FAIL_IF(!isfinite(acc[k]), err, OOC_ERR_NUMERIC,
+        OOC_FAIL_IF(!isfinite(r_aug[k]), err, OOC_ERR_NUMERIC,
                     "the accumulated %s factor is not finite: the data contain NaN or Inf, "
                     "negative weights, or values too large to square",
                     c->method == OOC_METHOD_NORMAL ? "normal" : "qr");
-    /* row-major upper triangle with a non-negative diagonal */
-    for (size_t i = 0; i < p; i++) {
-        double sign = acc[i * p + i] < 0.0 ? -1.0 : 1.0;
-        for (size_t j = 0; j < p; j++)
-            r_aug[i * p + j] = j >= i ? sign * acc[j * p + i] : 0.0;
-    }
 out:
     nvtxRangePop();
     free(acc);
     free(part);
-    free(stack);
-    free(tau);
     return status;
 }
 

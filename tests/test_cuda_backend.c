@@ -36,7 +36,8 @@
 #include "testutil.h"
 #ifndef OOC_TEST_RACY_BACKEND
 #include "backend/backend_select.h"
-#include "solve/fit.h"
+#include "backend/backend.h"
+#include "stream/source.h"
 #include "stream/memsource.h"
 #endif
 #ifdef OOC_TEST_EMULATED

@@ -13,7 +13,8 @@
  * model of host/src/stats.c (beta_tol).  The worst error/tolerance ratios are
  * printed. */
 #include "base/error.h"
-#include "solve/fit.h"
+#include "backend/backend.h"
+#include "stream/source.h"
 #include "stream/memsource.h"
 #include "solve/stats.h"
 #include "lsq_bounds.h"

@@ -18,7 +18,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "base/error.h"
-#include "solve/fit.h"
+#include "backend/backend.h"
+#include "stream/source.h"
 #include "stream/memsource.h"
 #include "lsq_bounds.h"
 #include "testutil.h"

@@ -17,6 +17,7 @@ if(OOC_FUZZ)
   endif()
   # The JSON reader compiled into the target for coverage; 30 s from the seed traces.
   add_executable(fuzz_json fuzz_json.c ${PROJECT_SOURCE_DIR}/host/src/base/json.c
+                 ${PROJECT_SOURCE_DIR}/host/src/base/textbuf.c
                  ${PROJECT_SOURCE_DIR}/host/src/base/error.c)
   target_include_directories(fuzz_json PRIVATE ${PROJECT_SOURCE_DIR}/host/src
                              ${PROJECT_SOURCE_DIR}/host/include)

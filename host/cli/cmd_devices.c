@@ -11,6 +11,7 @@
 #include "backend/backend_select.h"
 #include "cli.h"
 #include "backend/cpuinfo.h"
+#include "base/json.h"
 #include "solve/report.h"
 
 #include <stdio.h>
@@ -66,17 +67,17 @@ static void print_json(const ooc_cpu_info *cpu, const char *plugin_path, const o
     fputs("{\n  \"cpu\": ", stdout);
     ooc_report_cpu_json(stdout, cpu);
     fputs(",\n  \"cuda_plugin\": ", stdout);
-    ooc_report_json_string(stdout, plugin_path);
+    ooc_json_write_string(stdout, plugin_path);
     fputs(",\n  \"gpus\": [", stdout);
     for (int i = 0; i < count; i++) {
         printf("%s{\"ordinal\": %d, \"name\": ", i ? ", " : "", gpus[i].ordinal);
-        ooc_report_json_string(stdout, gpus[i].name);
+        ooc_json_write_string(stdout, gpus[i].name);
         printf(", \"total_bytes\": %zu, \"compute_capability\": \"%d.%d\", "
                "\"multiprocessors\": %d}",
                gpus[i].total_bytes, gpus[i].cc_major, gpus[i].cc_minor, gpus[i].multiprocessors);
     }
     fputs("],\n  \"no_gpus_reason\": ", stdout);
-    ooc_report_json_string(stdout, why);
+    ooc_json_write_string(stdout, why);
     fputs("\n}\n", stdout);
 }
 

@@ -15,7 +15,9 @@
 #include "backend/backend.h"
 #include "backend/backend_select.h"
 #include "backend/cpuinfo.h"
-#include "solve/fit.h"
+#include "base/clock.h"
+#include "backend/backend.h"
+#include "stream/source.h"
 #include "solve/report.h"
 #include "stream/source.h"
 
@@ -23,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static void fit_usage(FILE *to)
 {
@@ -85,13 +86,6 @@ static void svd_usage(FILE *to)
             "\n"
             "INPUT may be '-', a pipe or a compressed CSV, as for fit.  FILE.h5 appears only when\n"
             "complete, and must not be INPUT itself or a special file.\n" OOC_CLI_EXIT_HELP);
-}
-
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Options shared by fit and svd. */
@@ -391,7 +385,7 @@ int ooc_cmd_fit(int argc, char **argv)
         {"y-dataset", required_argument, NULL, OPT_YDS},
         {NULL, 0, NULL, 0},
     };
-    double t0 = wall_seconds();
+    double t0 = ooc_clock_seconds();
     common_args a;
     common_init(&a, true);
     ooc_fit_options fo;
@@ -417,7 +411,7 @@ int ooc_cmd_fit(int argc, char **argv)
         goto out;
     }
     ooc_report_info info = {.input = a.input, .backend = be->caps.name,
-                            .seconds_total = wall_seconds() - t0, .cpu = &a.cpu,
+                            .seconds_total = ooc_clock_seconds() - t0, .cpu = &a.cpu,
                             .cpu_warning = a.cpu_warning};
     ooc_status st = a.json ? ooc_report_fit_json(stdout, res, &info, &err)
                            : ooc_report_fit_text(stdout, res, &info, &err);
@@ -439,7 +433,7 @@ int ooc_cmd_svd(int argc, char **argv)
         {"u-out", required_argument, NULL, OPT_UOUT},
         {NULL, 0, NULL, 0},
     };
-    double t0 = wall_seconds();
+    double t0 = ooc_clock_seconds();
     common_args a;
     common_init(&a, false);
     ooc_svd_options so;
@@ -466,7 +460,7 @@ int ooc_cmd_svd(int argc, char **argv)
         goto out;
     }
     ooc_report_info info = {.input = a.input, .backend = be->caps.name,
-                            .seconds_total = wall_seconds() - t0, .cpu = &a.cpu,
+                            .seconds_total = ooc_clock_seconds() - t0, .cpu = &a.cpu,
                             .cpu_warning = a.cpu_warning};
     ooc_status st = a.json ? ooc_report_svd_json(stdout, res, &info, &err)
                            : ooc_report_svd_text(stdout, res, &info, &err);

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "oocsolve/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -44,7 +46,7 @@ typedef enum ooc_status {
 } ooc_status;
 
 /* Short constant description of a status ("out of memory", ...).  Never NULL. */
-const char *ooc_strerror(ooc_status status);
+OOC_API const char *ooc_strerror(ooc_status status);
 
 /* Error detail filled in by a failing call. */
 typedef struct ooc_error {
@@ -131,17 +133,363 @@ typedef struct ooc_ingest_options {
 } ooc_ingest_options;
 
 /* Fill `opts` with defaults (all pointers NULL). */
-void ooc_ingest_options_init(ooc_ingest_options *opts);
+OOC_API void ooc_ingest_options_init(ooc_ingest_options *opts);
 
 /* Read a CSV, evaluate the formula, write /X (and /Y when the formula has a
  * response) to opts->output_path.  The file is written under a temporary
  * name in the same directory and renamed into place only on success; on any
  * failure nothing is left behind and an existing file is untouched.
  * `stats` may be NULL. */
-ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, ooc_error *err);
+OOC_API ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, ooc_error *err);
+
+/* ===================================================================== *
+ * Sources: where the rows of [X y w] come from.                          *
+ * ===================================================================== */
+
+/* Allocator for a source's ring buffers (pinned host memory when a GPU
+ * backend is used; ooc_backend_allocator gives the one a backend wants).
+ * alloc returns NULL on failure. */
+typedef struct ooc_allocator {
+    void *(*alloc)(size_t nbytes, void *ctx);
+    void (*free)(void *ptr, void *ctx);
+    void *ctx;
+} ooc_allocator;
+
+/* How to open a source (HDF5 file or CSV + formula). */
+typedef struct ooc_source_options {
+    /* HDF5 */
+    const char *x_dataset;        /* default "/X" */
+    const char *y_dataset;        /* default "/Y"; ignored when y_column is set */
+    const char *y_column;         /* take y from this named column of X (removed from X); NULL: none */
+    const char *w_dataset;        /* weights dataset (e.g. "/W"); NULL: none unless w_column */
+    const char *w_column;         /* weights from this named column of X (removed from X) */
+    bool need_y;                  /* fail when no response is found (fit: true, svd: false) */
+    /* CSV (used when the path does not name an HDF5 file) */
+    const char *formula;          /* required for CSV */
+    const ooc_formula_var *vars;
+    size_t nvars;
+    ooc_csv_settings csv;
+    const char *weights_name;     /* CSV: column holding observation weights */
+    size_t max_levels;            /* CSV: refuse a categorical with more levels; 0: no limit */
+    /* pipeline */
+    size_t block_rows;            /* rows per block; 0: automatic */
+    int ring_size;                /* buffers in the ring; 0: automatic (HDF5: threads + 2, CSV: 4) */
+    int nthreads;                 /* worker threads; 0: online CPUs */
+    ooc_allocator allocator;      /* ring buffer allocator; zeroed: the default (page-aligned heap) */
+    const volatile int *cancel;   /* raise to stop with OOC_ERR_INTERRUPTED */
+    ooc_log_sink log;
+    /* instrumentation (both may be NULL; must outlive the source) */
+    ooc_trace *trace;             /* HDF5: spans chunk read ("hdf5 reader" thread), decompress,
+                                   * unshuffle ("decode N" threads), counters "ring buffers in
+                                   * use" and "bytes read"; CSV: the design stream's spans */
+    ooc_progress *progress;       /* CSV: the level-scan pass reports here (the caller reports
+                                   * the blocks it consumes) */
+} ooc_source_options;
+
+/* A stream of row blocks; opaque.  A source is used by one thread at a time
+ * (it runs its own worker threads inside).  Free with ooc_source_free. */
+typedef struct ooc_source ooc_source;
+
+/* Defaults for every field. */
+OOC_API void ooc_source_options_init(ooc_source_options *o);
+
+/* Open `path`: an HDF5 file (detected by its signature; PyTables and h5py
+ * files included) or a CSV (requires o->formula).  On success *out is the
+ * caller's.  Errors name the file and dataset/chunk or line/column:
+ * OOC_ERR_IO, OOC_ERR_HDF5, OOC_ERR_CSV, OOC_ERR_FORMULA, OOC_ERR_DATA,
+ * OOC_ERR_INVALID_ARG, OOC_ERR_NOMEM. */
+OOC_API ooc_status ooc_source_open(const char *path, const ooc_source_options *o,
+                                   ooc_source **out, ooc_error *err);
+
+/* Open several files as one matrix, their rows in the order given.  Every
+ * file must have the first one's columns (count, names, order), response,
+ * weights and formula; a mismatch is OOC_ERR_INVALID_ARG naming both files
+ * and what differs.  npaths == 1 is ooc_source_open.  Errors: as
+ * ooc_source_open. */
+OOC_API ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
+                                         const ooc_source_options *o, ooc_source **out,
+                                         ooc_error *err);
+
+/* Rows of the source, or UINT64_MAX when unknown before a pass ends (CSV). */
+OOC_API uint64_t ooc_source_rows(const ooc_source *src);
+/* Columns of X (y and weights not counted). */
+OOC_API size_t ooc_source_columns(const ooc_source *src);
+/* Name of column j of X (j < ooc_source_columns), owned by the source. */
+OOC_API const char *ooc_source_column_name(const ooc_source *src, size_t j);
+/* Whether the source has a response y / observation weights. */
+OOC_API bool ooc_source_has_response(const ooc_source *src);
+OOC_API bool ooc_source_has_weights(const ooc_source *src);
+
+/* Destroy a source (stops its threads).  NULL is a no-op. */
+OOC_API void ooc_source_free(ooc_source *src);
+
+/* ===================================================================== *
+ * Backends: where the accumulation and the small dense work run.         *
+ * ===================================================================== */
+
+/* How the triangle of [X y] is accumulated. */
+typedef enum ooc_method {
+    OOC_METHOD_QR = 0,     /* Q-less TSQR of [X y]: stable (error ~ cond(X)·eps) */
+    OOC_METHOD_NORMAL = 1  /* Gram [X y]ᵀ[X y] by SYRK + Cholesky: fast (error ~ cond(X)²·eps) */
+} ooc_method;
+
+/* "qr" / "normal". */
+OOC_API const char *ooc_method_name(ooc_method m);
+
+/* A compute backend (CPU: OpenBLAS/LAPACKE; GPU: the CUDA plugin); opaque.
+ * Used by one thread at a time: give each concurrent fit its own. */
+typedef struct ooc_backend ooc_backend;
+
+typedef struct ooc_backend_options {
+    int cpu_threads;             /* CPU backend workers; 0: its default (2) */
+    ooc_log_sink log;            /* notes, e.g. why "auto" chose the CPU */
+} ooc_backend_options;
+
+/* Open the backend a device spec names: "auto" (or NULL: GPU 0 when the CUDA
+ * plugin loads and a GPU is present, else the CPU), "cpu", "gpu", "gpu:N",
+ * "gpu:0,1".  o may be NULL.  Free *out with ooc_backend_free.
+ * Errors: OOC_ERR_INVALID_ARG (bad spec), OOC_ERR_UNSUPPORTED (a GPU asked
+ * for, none installed), OOC_ERR_BACKEND (the GPU cannot be used). */
+OOC_API ooc_status ooc_backend_create(const char *device, const ooc_backend_options *o,
+                                      ooc_backend **out, ooc_error *err);
+
+/* "cpu", "cuda", ...; owned by the backend. */
+OOC_API const char *ooc_backend_name(const ooc_backend *be);
+
+/* The allocator ring buffers should use with this backend (pinned memory
+ * for a GPU): put it in ooc_source_options.allocator. */
+OOC_API ooc_allocator ooc_backend_allocator(const ooc_backend *be);
+
+/* Destroy a backend.  NULL is a no-op. */
+OOC_API void ooc_backend_free(ooc_backend *be);
+
+/* ===================================================================== *
+ * Fit: least squares (OLS / WLS) with statsmodels' statistics.           *
+ * ===================================================================== */
+
+typedef enum ooc_cov_type { OOC_COV_NONROBUST = 0, OOC_COV_HC0 = 1, OOC_COV_HC1 = 2 } ooc_cov_type;
+
+/* "nonrobust" / "HC0" / "HC1". */
+OOC_API const char *ooc_cov_name(ooc_cov_type c);
+
+/* When to run iterative refinement passes.  AUTO refines when the standard
+ * least-squares perturbation bound for the first-pass β,
+ *     ε·(2κ/cos θ + κ²·tan θ),   κ the scaled condition number of the kept
+ *     columns (1-norm estimate), sin θ = ‖r‖/‖W^½y‖,
+ * exceeds OOC_AUTO_REFINE_BOUND: an ill-conditioned design with a large
+ * residual, where one double-precision QR pass leaves only ~6 correct digits
+ * (NIST Wampler5, Filip).  Well-conditioned fits pay nothing. */
+typedef enum ooc_refine_mode {
+    OOC_REFINE_AUTO = 0,
+    OOC_REFINE_ALWAYS = 1,
+    OOC_REFINE_NEVER = 2
+} ooc_refine_mode;
+#define OOC_AUTO_REFINE_BOUND 1e-9
+
+typedef struct ooc_fit_options {
+    ooc_method method;          /* default OOC_METHOD_QR */
+    ooc_refine_mode refine;     /* default AUTO; passes stop early once converged */
+    int max_refine;             /* 0: 3 */
+    ooc_cov_type cov;
+    const char *save_state;     /* write the accumulated state (ooc_accumulator_save) to this
+                                 * HDF5 file after the first pass; NULL: no */
+    const char *resume_state;   /* start from this saved state: the result is that of fitting
+                                 * its rows and the source's together.  Its rows are not read
+                                 * again, so cov HC0/HC1 and refine ALWAYS are refused, and
+                                 * AUTO only warns when it would have refined.  NULL: no */
+    const volatile int *cancel; /* raise to stop with OOC_ERR_INTERRUPTED */
+    ooc_log_sink log;
+    ooc_trace *trace;           /* spans accumulate / finalize / residual pass, run metadata
+                                 * (method, p, rows, cov); may be NULL */
+    ooc_progress *progress;     /* rows and bytes per block, a phase per pass; may be NULL */
+} ooc_fit_options;
+
+/* Defaults (qr, nonrobust, automatic refinement). */
+OOC_API void ooc_fit_options_init(ooc_fit_options *o);
+
+/* Results, named like statsmodels' RegressionResults.  Arrays have p entries
+ * (NaN for aliased columns); cov_params is p x p row-major.  Owned by the
+ * caller as a whole: free with ooc_fit_result_free. */
+typedef struct ooc_fit_result {
+    size_t p;
+    char **names;               /* p column names */
+    char *y_name;               /* may be NULL */
+    char *formula;              /* may be NULL */
+    ooc_method method;
+    ooc_cov_type cov;
+    bool weighted;
+    uint64_t nobs;
+    size_t rank;
+    bool *aliased;              /* p flags */
+    size_t n_aliased;
+    double *params, *bse, *tvalues, *pvalues, *conf_lower, *conf_upper, *cov_params;
+    double *singular_values;    /* p singular values of W^½X, descending (those past the
+                                 * rows are 0, as eigenvalues of XᵀWX are) */
+    double ssr, centered_tss, uncentered_tss, ess, rsquared, rsquared_adj;
+    double fvalue, f_pvalue, llf, aic, bic, df_model, df_resid, scale;
+    double condition_number;    /* σmax/σmin of W^½X (statsmodels' condition_number) */
+    double min_eigenvalue;      /* σmin² */
+    double scaled_condition_number; /* the same after scaling columns to unit norm */
+    bool use_t;                 /* t (nonrobust) or normal (HC, statsmodels' default use_t=False)
+                                 * distribution for pvalues and conf_int */
+    int k_constant;
+    long const_idx;             /* explicit constant column, or -1 (none or implicit) */
+    double error_estimate;      /* the first-pass bound that AUTO compares (NaN: not computed) */
+    bool refined_automatically; /* AUTO decided to refine */
+    int refine_passes;          /* refinement passes done */
+    double refine_last_step;    /* ‖δ‖/‖β‖ of the last correction */
+    char **warnings;            /* nwarnings messages (statsmodels' wording where it has one) */
+    size_t nwarnings;
+    double seconds_accumulate, seconds_refine, seconds_second_pass, seconds_finalize;
+} ooc_fit_result;
+
+/* Fit y on X by least squares (weighted when the source has weights).
+ * A rank-deficient design is not an error (aliased columns + a warning).
+ * Not thread-safe on the same source or backend; distinct ones may run
+ * concurrently.  Errors: the source's errors; OOC_ERR_DATA (no rows, NaN/Inf
+ * or a negative weight, naming the row and column); OOC_ERR_INVALID_ARG (no
+ * response; a resume state that does not match the source, saying what
+ * differs); OOC_ERR_UNSUPPORTED (HC or refine ALWAYS with resume_state);
+ * OOC_ERR_NUMERIC (factorisation failed); OOC_ERR_INTERRUPTED (the cancel
+ * flag, also between the stages of finalize); OOC_ERR_NOMEM (also before
+ * anything is allocated, when the dense arrays exceed the memory available);
+ * the HDF5 errors of the state files.  On success *out is owned by the
+ * caller (ooc_fit_result_free). */
+OOC_API ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
+                           ooc_fit_result **out, ooc_error *err);
+
+/* NULL is a no-op. */
+OOC_API void ooc_fit_result_free(ooc_fit_result *r);
+
+/* ===================================================================== *
+ * SVD of X.                                                              *
+ * ===================================================================== */
+
+typedef struct ooc_svd_options {
+    ooc_method method;          /* how R is accumulated; default qr */
+    size_t k;                   /* leading singular triplets to keep; 0: all min(rows, p) */
+    bool vectors;               /* compute Vᵀ */
+    const char *u_out;          /* write U (nrows x k) as dataset /X of this new HDF5 file; NULL: no */
+    int nthreads;               /* HDF5 writer compression threads; 0: online CPUs */
+    const volatile int *cancel;
+    ooc_log_sink log;
+    ooc_trace *trace;           /* spans accumulate / finalize / residual pass / write output
+                                 * (and the U writer's), run metadata; may be NULL */
+    ooc_progress *progress;     /* rows and bytes per block, a phase per pass; may be NULL */
+} ooc_svd_options;
+
+/* Defaults (qr, all singular values, no vectors, no U output). */
+OOC_API void ooc_svd_options_init(ooc_svd_options *o);
+
+/* Owned by the caller as a whole: free with ooc_svd_result_free. */
+typedef struct ooc_svd_result {
+    size_t p, k;                /* k <= min(nrows, p) */
+    char **names;               /* p column names */
+    uint64_t nrows;
+    double *s;                  /* k singular values, descending */
+    double *vt;                 /* k x p row-major right singular vectors (NULL unless vectors or u_out) */
+    double condition_number;    /* s[0]/s[min(nrows, p)-1] over all min(nrows, p) values (numpy's
+                                 * cond) */
+    char *u_path;               /* where U was written, or NULL */
+    double seconds_accumulate, seconds_u;
+} ooc_svd_result;
+
+/* SVD of X (weighted rows when the source has weights; y is ignored): the
+ * min(rows, p) singular values, as numpy's svd, or the k largest.  Threads
+ * and errors: as ooc_fit, plus the HDF5 writer's when u_out is set. */
+OOC_API ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
+                           ooc_svd_result **out, ooc_error *err);
+
+/* NULL is a no-op. */
+OOC_API void ooc_svd_result_free(ooc_svd_result *r);
+
+/* ===================================================================== *
+ * Accumulator: rows pushed by the caller, fits that grow.                *
+ * ===================================================================== */
+
+/* The accumulated state of a fit: the triangle R_aug of [X y] (R_augᵀR_aug =
+ * [X y]ᵀW[X y]) and the sums the statistics need (rows, Σw, Σlog w, Xᵀw,
+ * column min/max, y's weighted mean and spread).  O(p²) memory whatever the
+ * rows.  Not thread-safe: one thread at a time per accumulator.  It uses its
+ * backend (borrowed: it must outlive the accumulator) until freed. */
+typedef struct ooc_accumulator ooc_accumulator;
+
+typedef struct ooc_accumulator_options {
+    size_t p;                          /* columns of X (required, >= 1) */
+    const char *const *column_names;   /* p names; NULL: x0, x1, ... (copied) */
+    const char *y_name;                /* response name (copied; NULL: "y") */
+    const char *formula;               /* recorded with the state (copied; may be NULL) */
+    bool weighted;                     /* rows carry weights w >= 0 */
+    ooc_method method;                 /* default qr */
+    ooc_log_sink log;
+} ooc_accumulator_options;
+
+/* Defaults: p = 0 (must be set), unweighted, qr. */
+OOC_API void ooc_accumulator_options_init(ooc_accumulator_options *o);
+
+/* Create an empty accumulator on backend be (borrowed).
+ * Errors: OOC_ERR_INVALID_ARG (p = 0), OOC_ERR_UNSUPPORTED (method not
+ * supported by the backend), OOC_ERR_NOMEM. */
+OOC_API ooc_status ooc_accumulator_create(const ooc_accumulator_options *o, ooc_backend *be,
+                                          ooc_accumulator **out, ooc_error *err);
+
+/* Storage order of a caller's X block. */
+typedef enum ooc_order { OOC_ROW_MAJOR = 0, OOC_COL_MAJOR = 1 } ooc_order;
+
+/* A block of rows owned by the caller (read during the call only). */
+typedef struct ooc_rows {
+    size_t nrows;
+    const double *x;   /* nrows x p: element (i, j) at x[i*ldx + j] (row-major) or x[j*ldx + i] */
+    size_t ldx;        /* 0: p (row-major) or nrows (column-major) */
+    ooc_order order;
+    const double *y;   /* nrows responses (required) */
+    const double *w;   /* nrows weights >= 0 (required when weighted, else must be NULL) */
+} ooc_rows;
+
+/* Add rows.  Errors: OOC_ERR_DATA (NaN/Inf or a negative weight: the row,
+ * counted from the accumulator's first, and column are named; nothing of the
+ * block is added), OOC_ERR_INVALID_ARG (bad ldx, missing y or w),
+ * OOC_ERR_BACKEND, OOC_ERR_NOMEM. */
+OOC_API ooc_status ooc_accumulator_push(ooc_accumulator *acc, const ooc_rows *rows,
+                                        ooc_error *err);
+
+/* Add every row of a source (one pass; cancel, trace and progress from o,
+ * which may be NULL).  Its columns must match (count, names, weights):
+ * otherwise OOC_ERR_INVALID_ARG saying what differs.  Errors: the source's,
+ * and those of ooc_accumulator_push. */
+OOC_API ooc_status ooc_accumulator_add_source(ooc_accumulator *acc, ooc_source *src,
+                                              const ooc_fit_options *o, ooc_error *err);
+
+/* Rows accumulated so far. */
+OOC_API uint64_t ooc_accumulator_rows(const ooc_accumulator *acc);
+
+/* Fit on the rows accumulated so far; the accumulator stays usable (more
+ * rows may follow).  No row is read again, so o->cov must be nonrobust and
+ * o->refine not ALWAYS (OOC_ERR_UNSUPPORTED); AUTO warns when it would have
+ * refined.  o->method, save_state and resume_state are ignored.  Errors: as
+ * ooc_fit. */
+OOC_API ooc_status ooc_accumulator_fit(ooc_accumulator *acc, const ooc_fit_options *o,
+                                       ooc_fit_result **out, ooc_error *err);
+
+/* Save the state to a new HDF5 file (written under a temporary name, renamed
+ * into place when complete).  The file holds /R (p+1 x p+1), the sums as
+ * small datasets and attributes, the column names, formula, method and
+ * weighting; h5py and PyTables read it.  Errors: OOC_ERR_IO, OOC_ERR_HDF5,
+ * OOC_ERR_NOMEM. */
+OOC_API ooc_status ooc_accumulator_save(ooc_accumulator *acc, const char *path, ooc_error *err);
+
+/* Create an accumulator from a saved state, on backend be (borrowed).
+ * Errors: OOC_ERR_IO, OOC_ERR_HDF5 (not a state file, or a damaged one,
+ * naming the file and what is wrong), OOC_ERR_UNSUPPORTED (a newer state
+ * format, or a method be does not support), OOC_ERR_NOMEM. */
+OOC_API ooc_status ooc_accumulator_load(const char *path, ooc_backend *be,
+                                        ooc_accumulator **out, ooc_error *err);
+
+/* NULL is a no-op. */
+OOC_API void ooc_accumulator_free(ooc_accumulator *acc);
 
 /* Version string, e.g. "0.1.0". */
-const char *ooc_version(void);
+OOC_API const char *ooc_version(void);
 
 #ifdef __cplusplus
 }

@@ -11,11 +11,13 @@
  * layout names a weight column), so with R_aug = [[R, z], [0, ρ]]: β = R⁻¹z,
  * RSS = ρ², and the singular values of W^½X are those of R.
  *
- * The optional second-pass operation (NULL: the dispatcher in fit.c computes
- * it on the host with BLAS) takes the same host blocks and small host
- * matrices; optional finalize operations (triangular solve, SVD of the
- * triangle; NULL: host LAPACK) take small host matrices after finish().  The
- * HC covariance's second pass is host code (fit.c), in the basis R gives.
+ * The optional second-pass operation (NULL: host BLAS) takes the same host
+ * blocks and small host matrices; optional finalize operations (triangular
+ * solve, SVD of the triangle; NULL: host LAPACK) take small host matrices
+ * after finish().  Callers reach them through ooc_backend_project /
+ * _solve_triangle / _svd_triangle (end of this file), which supply the host
+ * defaults.  The HC covariance's second pass is host code (fit.c), in the
+ * basis R gives.
  *
  * Blocks are host pointers to row-major rows with `layout.ld` doubles per row
  * (the source's [X y w] layout); the first p_aug values of a row are the
@@ -29,15 +31,6 @@
 #include "stream/source.h"
 
 #include <stddef.h>
-
-/* How the triangle is accumulated. */
-typedef enum ooc_method {
-    OOC_METHOD_QR = 0,     /* Q-less TSQR of [X y]: stable (error ~ cond(X)·eps) */
-    OOC_METHOD_NORMAL = 1  /* Gram [X y]ᵀ[X y] by SYRK + Cholesky: fast (error ~ cond(X)²·eps) */
-} ooc_method;
-
-/* "qr" / "normal". */
-const char *ooc_method_name(ooc_method m);
 
 /* What a backend can do, described as data. */
 typedef struct ooc_backend_caps {
@@ -127,7 +120,70 @@ int ooc_cpu_backend_threads(int requested);
 ooc_status ooc_cpu_backend_create(const ooc_cpu_backend_options *opts, ooc_backend **out,
                                   ooc_error *err);
 
-/* Destroy a backend.  NULL is a no-op. */
-void ooc_backend_free(ooc_backend *be);
+/* ===================================================================== *
+ * Calling a backend: optional operations resolved here (backend.c).       *
+ * Callers use these, not be->ops->project / solve_triangle /             *
+ * svd_triangle: each calls the backend's op when it has one, else the    *
+ * host default with BLAS/LAPACK.  The triangle helpers are shared by the *
+ * accumulators (CPU and CUDA) and by callers that merge saved triangles. *
+ * backend.c also defines ooc_backend_free (declared in oocsolve.h).      *
+ * ===================================================================== */
+
+/* out = X_rows · M (second pass of the SVD vectors): X_rows the first p =
+ * be->layout.p_aug values of each of the nrows rows (layout.ld doubles
+ * apart, scaled by √w when the layout names a weight column), M p x k
+ * row-major, out nrows x k row-major.  The backend's project op, else
+ * dgemm on the host (weighted rows are first scaled into a temporary
+ * nrows x p copy).  Errors: OOC_ERR_NOMEM (that copy), the op's. */
+ooc_status ooc_backend_project(ooc_backend *be, const double *rows, size_t nrows, const double *m,
+                               size_t k, double *out, ooc_error *err);
+
+/* Solve R x = b in place (rhs_inout: b in, x out) for the k x k upper
+ * triangle R, row-major with leading dimension ld (>= k); entries below the
+ * diagonal are not read, and no zero diagonal is checked for (like dtrsv).
+ * k == 0 does nothing.  The backend's solve_triangle op, else dtrsv on the
+ * host.  Errors: the op's (OOC_ERR_BACKEND, OOC_ERR_NOMEM). */
+ooc_status ooc_backend_solve_triangle(ooc_backend *be, const double *r, size_t k, size_t ld,
+                                      double *rhs_inout, ooc_error *err);
+
+/* Singular values of the m x p upper trapezoid A (m <= p): the first m rows,
+ * row-major with leading dimension ld (>= p), of a p x p upper triangle
+ * whose rows from m on are zero.  Entries below the diagonal are taken as
+ * zero.  sigma gets p values: the m singular values, descending, then zeros;
+ * vt, when not NULL, the first m rows of Vᵀ (m x p row-major, leading
+ * dimension p; A = UΣVᵀ).  The full triangle (m == p) goes to the backend's
+ * svd_triangle op when it has one; otherwise (no op, or m < p) dgesdd runs
+ * on the host in O(m²p).  A is workspace: the host path overwrites it
+ * (the op path leaves it), so pass a copy you own.  m == 0 only zeroes
+ * sigma.  Errors: OOC_ERR_NOMEM, OOC_ERR_NUMERIC (the SVD did not
+ * converge), OOC_ERR_INTERNAL (dgesdd refused an argument), the op's. */
+ooc_status ooc_backend_svd_triangle(ooc_backend *be, double *a, size_t m, size_t p, size_t ld,
+                                    double *sigma, double *vt, ooc_error *err);
+
+/* Write R in finish()'s output form: the upper triangle of the p x p
+ * column-major matrix a (leading dimension lda) into out, row-major with
+ * leading dimension ldo, each row negated where its diagonal is negative
+ * (a non-negative diagonal: the R of RᵀR is then unique for full rank) and
+ * zeros below the diagonal.  Only a's first nr rows are read; out's rows
+ * from nr on are zero.  Only the p columns of each row of out are written. */
+void ooc_triangle_emit_nonneg(const double *a, size_t lda, size_t p, size_t nr, double *out,
+                              size_t ldo);
+
+/* Merge the upper triangle R2 into R: afterwards R is the R factor of the
+ * stacked [R1; R2] (R1 being R's value on entry), so RᵀR = R1ᵀR1 + R2ᵀR2.
+ * Both are p x p upper triangles, row-major, with leading dimensions ldr
+ * and ld2 (>= p); only their first m1 and m2 rows are read (pass p when the
+ * triangle is full; fewer when it came from fewer rows than columns and
+ * its later rows are zero: the merge then costs O((m1+m2)·p²) instead of
+ * O(p³)), and entries below the diagonal are taken as zero.  On success R
+ * has finish()'s output form: its first min(m1 + m2, p) rows hold the
+ * merged triangle with a non-negative diagonal, zeros below the diagonal
+ * and in the rows after.  Computed as the dgeqrf of the (m1+m2) x p stack
+ * on the host (as the accumulators' own panels are).  m2 == 0 only brings
+ * R to that form.  Errors: OOC_ERR_INVALID_ARG (m1 or m2 > p, a leading
+ * dimension < p), OOC_ERR_NOMEM, OOC_ERR_INTERNAL (dgeqrf failed); R is
+ * unchanged on error. */
+ooc_status ooc_triangle_merge(double *r, size_t ldr, size_t m1, const double *r2, size_t ld2,
+                              size_t m2, size_t p, ooc_error *err);
 
 #endif

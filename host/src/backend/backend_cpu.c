@@ -23,8 +23,8 @@
  *      Until a worker has folded p_aug rows its R has only as many nonzero
  *      rows as it has seen (`nr`), and only those are stacked: a wide design
  *      with few rows costs O(rows²·p_aug) here, not O(p_aug³).
- *    finish() factors the last partial panels and merges the workers' R by QR
- *    of [R_0; R_i] (their nonzero rows).
+ *    finish() factors the last partial panels and merges the workers' R
+ *    (their nonzero rows) with ooc_triangle_merge (backend.c).
  *  - normal: upper Gram by dsyrk.  A row-major block is, column-major, the
  *    p_aug×b matrix [X y]ᵀ, so syrk(Upper, NoTrans, n=p_aug, k=b, lda=ld)
  *    reads it in place (weighted rows go through a scaled copy).  finish()
@@ -408,18 +408,6 @@ static ooc_status cpu_accumulate(ooc_backend *be, const double *rows, size_t nro
     return st;
 }
 
-/* Write column-major upper R (p x p, rows from nr on zero) as row-major with
- * a non-negative diagonal.  The zero rows are written without reading acc. */
-static void emit_r(const double *r, size_t p, size_t nr, double *out)
-{
-    for (size_t i = 0; i < nr; i++) {
-        double sign = r[i * p + i] < 0.0 ? -1.0 : 1.0;
-        for (size_t j = 0; j < p; j++)
-            out[i * p + j] = j >= i ? sign * r[j * p + i] : 0.0;
-    }
-    memset(out + nr * p, 0, (p - nr) * p * sizeof(double));
-}
-
 /* Whether the upper triangle of a worker's acc (its nr rows) is finite. */
 static bool all_finite(const cpu_worker *w, size_t p)
 {
@@ -470,6 +458,29 @@ out:
     return status;
 }
 
+/* qr: r_aug = the active workers' triangles (their nr nonzero rows) merged
+ * into worker 0's, in finish()'s output form. */
+static ooc_status merge_workers(const cpu_ctx *c, size_t p, double *r_aug, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    size_t nr = c->workers[0].nr;
+    double *rt = NULL;
+    ooc_triangle_emit_nonneg(c->workers[0].acc, p, p, nr, r_aug, p);
+    if (c->active > 1) {
+        rt = malloc(p * p * sizeof(double));
+        OOC_FAIL_IF(!rt, err, OOC_ERR_NOMEM, "cpu backend: out of memory");
+    }
+    for (int t = 1; t < c->active; t++) {
+        const cpu_worker *wt = &c->workers[t];
+        ooc_triangle_emit_nonneg(wt->acc, p, p, wt->nr, rt, p);
+        OOC_CHECK(ooc_triangle_merge(r_aug, p, nr, rt, p, wt->nr, p, err));
+        nr = nr + wt->nr < p ? nr + wt->nr : p;
+    }
+out:
+    free(rt);
+    return status;
+}
+
 static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
 {
     cpu_ctx *c = be->ctx;
@@ -494,19 +505,9 @@ static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
                             "Inf, or values too large to square",
                             ooc_method_name(c->method));
     if (c->method == OOC_METHOD_QR) {
-        for (int t = 1; t < c->active; t++) {
-            const cpu_worker *wt = &c->workers[t];
-            size_t ldp = 2 * p;
-            if (wt->nr == 0)
-                continue;
-            put_r_on_top(w0, p, ldp);
-            for (size_t j = 0; j < p; j++)
-                for (size_t i = 0; i < wt->nr; i++)
-                    w0->panel[j * ldp + w0->nr + i] = i <= j ? wt->acc[j * p + i] : 0.0;
-            ooc_status st = qr_stack(w0, p, w0->nr + wt->nr, ldp, err);
-            if (st != OOC_OK)
-                return st;
-        }
+        ooc_status st = merge_workers(c, p, r_aug, err);
+        if (st != OOC_OK)
+            return st;
     } else {
         for (int t = 1; t < c->active; t++)
             for (size_t j = 0; j < p; j++)
@@ -515,8 +516,8 @@ static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
         ooc_status st = gram_to_r(w0, p, err);
         if (st != OOC_OK)
             return st;
+        ooc_triangle_emit_nonneg(w0->acc, p, p, p, r_aug, p);
     }
-    emit_r(w0->acc, p, c->method == OOC_METHOD_QR ? w0->nr : p, r_aug);
     c->begun = false;
     return OOC_OK;
 }
@@ -617,13 +618,4 @@ out:
     if (status != OOC_OK)
         ooc_backend_free(be);
     return status;
-}
-
-void ooc_backend_free(ooc_backend *be)
-{
-    if (!be)
-        return;
-    if (be->ops && be->ops->destroy)
-        be->ops->destroy(be);
-    free(be);
 }

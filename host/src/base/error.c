@@ -1,5 +1,6 @@
 /* error.c — status strings, error messages and the log sink dispatcher. */
 #include "base/error.h"
+#include "oocsolve/version.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,7 +26,7 @@ const char *ooc_strerror(ooc_status status)
     return "unknown status";
 }
 
-const char *ooc_version(void) { return "0.1.0"; }
+const char *ooc_version(void) { return OOC_VERSION_STRING; }
 
 ooc_status ooc_error_set(ooc_error *err, ooc_status status, const char *src_file, int src_line,
                          const char *fmt, ...)

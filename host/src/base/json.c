@@ -1,9 +1,11 @@
 /*
- * json.c — recursive-descent JSON reader (see json.h).
+ * json.c — recursive-descent JSON reader, and the JSON string writer (see
+ * json.h).
  *
  * The parser keeps a cursor into the text; every syntax error is reported
  * at the cursor with its line and column.  Arrays and objects grow by
- * doubling; on any error the partial tree is freed.
+ * doubling; on any error the partial tree is freed.  The writer escapes
+ * once, for two sinks (a FILE, a text buffer).
  */
 #include "base/json.h"
 
@@ -440,4 +442,61 @@ const ooc_json_value *ooc_json_get(const ooc_json_value *obj, const char *key)
         if (!strcmp(obj->members[i].key, key))
             return &obj->members[i].value;
     return NULL;
+}
+
+/* ---- writing strings ---- */
+
+typedef void (*emit_fn)(void *sink, const char *bytes, size_t n);
+
+/* Emit s as a JSON string literal (see ooc_json_write_string) in pieces. */
+static void escape_string(const char *s, emit_fn emit, void *sink)
+{
+    if (!s) {
+        emit(sink, "null", 4);
+        return;
+    }
+    emit(sink, "\"", 1);
+    const char *run = s; /* start of the bytes not emitted yet */
+    for (const char *c = s;; c++) {
+        unsigned char u = (unsigned char)*c;
+        if (u >= 0x20 && u != '"' && u != '\\' && u != 0x7f)
+            continue;
+        if (c > run)
+            emit(sink, run, (size_t)(c - run));
+        if (!u)
+            break;
+        char hex[8];
+        const char *esc = hex;
+        switch (u) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default: snprintf(hex, sizeof hex, "\\u%04x", u);
+        }
+        emit(sink, esc, strlen(esc));
+        run = c + 1;
+    }
+    emit(sink, "\"", 1);
+}
+
+static void emit_to_file(void *sink, const char *bytes, size_t n)
+{
+    fwrite(bytes, 1, n, sink);
+}
+
+static void emit_to_textbuf(void *sink, const char *bytes, size_t n)
+{
+    ooc_textbuf_append_n(sink, bytes, n);
+}
+
+void ooc_json_write_string(FILE *f, const char *s)
+{
+    escape_string(s, emit_to_file, f);
+}
+
+void ooc_json_append_string(ooc_textbuf *b, const char *s)
+{
+    escape_string(s, emit_to_textbuf, b);
 }

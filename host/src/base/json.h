@@ -1,5 +1,6 @@
 /*
- * json.h — a small JSON reader (RFC 8259) producing a tree of values.
+ * json.h — a small JSON reader (RFC 8259) producing a tree of values, and
+ * the one JSON string writer every JSON output of the project uses.
  *
  * Written for reading back the profile traces this project writes, but
  * complete: objects, arrays, strings with every escape (\uXXXX including
@@ -12,7 +13,10 @@
 
 #include "oocsolve.h"
 
+#include "base/textbuf.h"
+
 #include <stddef.h>
+#include <stdio.h>
 
 typedef enum ooc_json_type {
     OOC_JSON_NULL,
@@ -53,5 +57,14 @@ void ooc_json_free(ooc_json_value *v);
 /* The value of member `key` of object `obj`, or NULL (also when obj is not
  * an object).  The first member wins when a key repeats. */
 const ooc_json_value *ooc_json_get(const ooc_json_value *obj, const char *key);
+
+/* Write s to f as a JSON string literal: quoted; " and \ escaped; newline,
+ * carriage return and tab as \n \r \t; the other control characters and DEL
+ * as \u00XX; every other byte (UTF-8 included) as it is.  NULL is written as
+ * null.  I/O errors are left in f's error indicator. */
+void ooc_json_write_string(FILE *f, const char *s);
+
+/* The same literal as ooc_json_write_string, appended to b. */
+void ooc_json_append_string(ooc_textbuf *b, const char *s);
 
 #endif

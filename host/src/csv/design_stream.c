@@ -1,11 +1,13 @@
 /*
  * design_stream.c — ordered parallel evaluation of a formula over CSV blocks.
  *
- * A fixed set of slots cycles FREE -> PENDING -> RUNNING -> DONE -> FREE.
- * The caller's thread tokenizes records into FREE slots (tokenizing must be
- * sequential: quoted newlines make record boundaries depend on everything
- * before them); worker threads evaluate PENDING slots, oldest first; the
- * caller receives DONE slots strictly in sequence order.
+ * The caller's thread tokenizes records into the ordered pool's free slots
+ * (tokenizing must be sequential: quoted newlines make record boundaries
+ * depend on everything before them); the pool's workers evaluate them, oldest
+ * first; the caller receives them strictly in sequence order
+ * (base/ordered_pool.h).  The caller's thread is both the pool's producer and
+ * its consumer, so it never blocks on a slot: it delivers a finished block,
+ * else tokenizes into a free slot, else waits for the oldest block.
  *
  * Each block's counts of non-finite values come back with it and are merged
  * on the caller's thread in file order, so the first line of each column is
@@ -16,29 +18,22 @@
 
 #include "csv/csv.h"
 #include "base/error.h"
+#include "base/ordered_pool.h"
 #include "profile/progress.h"
 #include "profile/trace.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-enum slot_state { SLOT_FREE, SLOT_PENDING, SLOT_RUNNING, SLOT_DONE };
-
+/* A block in flight: the records, then (once evaluated) their rows. */
 typedef struct slot {
     ooc_csv_block blk;
     double *X;
     double *y;
-    size_t cap_rows;
     size_t nrows;
     size_t ndropped;
-    uint64_t seq;
-    enum slot_state state;
-    ooc_status status;
-    ooc_error err;
     ooc_nonfinite nf;     /* non-finite values the evaluation wrote */
 } slot;
 
@@ -63,18 +58,10 @@ struct ooc_design_stream {
 
     slot *slots;
     int nslots;
-    pthread_t *threads;
-    ooc_model_scratch **scratch;
+    ooc_model_scratch **scratch; /* one per worker */
     int nthreads;
-    int threads_started;
+    ooc_ordered_pool *pool;
 
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv; /* a slot became PENDING, or stop */
-    pthread_cond_t done_cv; /* a slot became DONE */
-    bool stop;
-
-    uint64_t next_submit_seq;
-    uint64_t next_deliver_seq;
     bool eof;
     int delivered_slot; /* slot lent to the caller by the last next(), or -1 */
 
@@ -90,60 +77,27 @@ struct ooc_design_stream {
     bool nf_reported;               /* the warnings were given: later passes are not counted */
 };
 
-typedef struct worker_arg {
-    ooc_design_stream *ds;
-    int index;
-} worker_arg;
-
-static int online_cpus(void)
+/* The pool's worker start: name the thread's trace lane. */
+static void name_worker(void *ctx, int worker)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
-/* The PENDING slot with the smallest sequence number, or NULL. */
-static slot *oldest_pending(ooc_design_stream *ds)
-{
-    slot *best = NULL;
-    for (int i = 0; i < ds->nslots; i++) {
-        slot *s = &ds->slots[i];
-        if (s->state == SLOT_PENDING && (!best || s->seq < best->seq))
-            best = s;
-    }
-    return best;
-}
-
-static void *worker_main(void *p)
-{
-    worker_arg *arg = p;
-    ooc_design_stream *ds = arg->ds;
-    ooc_model_scratch *scratch = ds->scratch[arg->index];
+    ooc_design_stream *ds = ctx;
     char name[32];
-    snprintf(name, sizeof name, "formula eval %d", arg->index + 1);
+    snprintf(name, sizeof name, "formula eval %d", worker + 1);
     ooc_trace_name_thread(ds->opts.trace, name);
-    pthread_mutex_lock(&ds->mu);
-    for (;;) {
-        slot *s = NULL;
-        while (!ds->stop && !(s = oldest_pending(ds)))
-            pthread_cond_wait(&ds->work_cv, &ds->mu);
-        if (ds->stop)
-            break;
-        s->state = SLOT_RUNNING;
-        pthread_mutex_unlock(&ds->mu);
+}
 
-        ooc_error_clear(&s->err);
-        ooc_trace_token span = ooc_trace_begin(ds->opts.trace, OOC_STAGE_FORMULA_EVAL);
-        s->status = ooc_model_eval(ds->model, scratch, &s->blk, s->X, ds->has_y ? s->y : NULL,
-                                   &s->nrows, &s->ndropped, &s->nf, &s->err);
-        ooc_trace_end(ds->opts.trace, span);
-
-        pthread_mutex_lock(&ds->mu);
-        s->state = SLOT_DONE;
-        pthread_cond_broadcast(&ds->done_cv);
-    }
-    pthread_mutex_unlock(&ds->mu);
-    free(arg);
-    return NULL;
+/* The pool's job: evaluate the design on the records of a slot. */
+static ooc_status eval_slot(void *ctx, int worker, int i, uint64_t seq, ooc_error *err)
+{
+    ooc_design_stream *ds = ctx;
+    slot *s = &ds->slots[i];
+    (void)seq;
+    ooc_trace_token span = ooc_trace_begin(ds->opts.trace, OOC_STAGE_FORMULA_EVAL);
+    ooc_status status = ooc_model_eval(ds->model, ds->scratch[worker], &s->blk, s->X,
+                                       ds->has_y ? s->y : NULL, &s->nrows, &s->ndropped, &s->nf,
+                                       err);
+    ooc_trace_end(ds->opts.trace, span);
+    return status;
 }
 
 static bool cancelled(const ooc_design_stream *ds)
@@ -263,7 +217,6 @@ static ooc_status start_workers(ooc_design_stream *ds, ooc_error *err)
     for (int i = 0; i < ds->nslots; i++) {
         slot *s = &ds->slots[i];
         ooc_csv_block_init(&s->blk);
-        s->cap_rows = rows;
         s->X = malloc((rows * ds->ncols + 1) * sizeof(double));
         s->y = malloc((rows + 1) * sizeof(double));
         OOC_FAIL_IF(!s->X || !s->y, err, OOC_ERR_NOMEM, "out of memory for row blocks");
@@ -272,17 +225,14 @@ static ooc_status start_workers(ooc_design_stream *ds, ooc_error *err)
         ds->scratch[i] = ooc_model_scratch_new(ds->model);
         OOC_FAIL_IF(!ds->scratch[i], err, OOC_ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; i < ds->nthreads; i++) {
-        worker_arg *arg = malloc(sizeof *arg);
-        OOC_FAIL_IF(!arg, err, OOC_ERR_NOMEM, "out of memory");
-        arg->ds = ds;
-        arg->index = i;
-        if (pthread_create(&ds->threads[i], NULL, worker_main, arg) != 0) {
-            free(arg);
-            OOC_FAIL_IF(true, err, OOC_ERR_INTERNAL, "cannot start worker thread");
-        }
-        ds->threads_started++;
-    }
+    ooc_ordered_pool_config pc = {
+        .nslots = ds->nslots,
+        .nworkers = ds->nthreads,
+        .ctx = ds,
+        .worker_begin = name_worker,
+        .process = eval_slot,
+    };
+    OOC_CHECK(ooc_ordered_pool_create(&pc, &ds->pool, err));
 out:
     return status;
 }
@@ -298,12 +248,9 @@ ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design
     ds->opts = *o;
     if (!ds->opts.block_records)
         ds->opts.block_records = 32768;
-    ds->nthreads = o->nthreads > 0 ? o->nthreads : online_cpus();
+    ds->nthreads = ooc_ordered_pool_default_threads(o->nthreads);
     ds->nslots = 2 * ds->nthreads + 2;
     ds->delivered_slot = -1;
-    pthread_mutex_init(&ds->mu, NULL);
-    pthread_cond_init(&ds->work_cv, NULL);
-    pthread_cond_init(&ds->done_cv, NULL);
 
     OOC_FAIL_IF(!o->csv_path || !o->formula, err, OOC_ERR_INVALID_ARG,
                 "a CSV path and a formula are required");
@@ -315,9 +262,8 @@ ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design
     OOC_CHECK(prepare_model(ds, err));
 
     ds->slots = calloc((size_t)ds->nslots, sizeof *ds->slots);
-    ds->threads = calloc((size_t)ds->nthreads, sizeof *ds->threads);
     ds->scratch = calloc((size_t)ds->nthreads, sizeof *ds->scratch);
-    OOC_FAIL_IF(!ds->slots || !ds->threads || !ds->scratch, err, OOC_ERR_NOMEM, "out of memory");
+    OOC_FAIL_IF(!ds->slots || !ds->scratch, err, OOC_ERR_NOMEM, "out of memory");
     OOC_CHECK(start_workers(ds, err));
     *out = ds;
 out:
@@ -330,24 +276,8 @@ const ooc_model *ooc_design_stream_model(const ooc_design_stream *ds) { return d
 
 size_t ooc_design_stream_block_rows(const ooc_design_stream *ds) { return ds->opts.block_records; }
 
-/* Index of the in-flight slot holding sequence number `seq`, or -1. */
-static int slot_with_seq(const ooc_design_stream *ds, uint64_t seq)
-{
-    for (int i = 0; i < ds->nslots; i++)
-        if (ds->slots[i].state != SLOT_FREE && ds->slots[i].seq == seq)
-            return i;
-    return -1;
-}
-
-static int free_slot(const ooc_design_stream *ds)
-{
-    for (int i = 0; i < ds->nslots; i++)
-        if (ds->slots[i].state == SLOT_FREE)
-            return i;
-    return -1;
-}
-
-/* Tokenize the next block into free slot `i` and queue it (caller holds no lock). */
+/* Tokenize the next block into claimed slot `i` and submit it, or end the
+ * pool's pass at the end of the file. */
 static ooc_status submit_block(ooc_design_stream *ds, int i, ooc_error *err)
 {
     slot *s = &ds->slots[i];
@@ -359,14 +289,11 @@ static ooc_status submit_block(ooc_design_stream *ds, int i, ooc_error *err)
     ooc_trace_end_bytes(ds->opts.trace, span, ooc_csv_bytes_read(ds->reader) - bytes_before);
     if (s->blk.nrecords == 0) {
         ds->eof = true;
+        ooc_ordered_pool_end(ds->pool);
         return OOC_OK;
     }
     ds->records += s->blk.nrecords;
-    pthread_mutex_lock(&ds->mu);
-    s->seq = ds->next_submit_seq++;
-    s->state = SLOT_PENDING;
-    pthread_cond_signal(&ds->work_cv);
-    pthread_mutex_unlock(&ds->mu);
+    ooc_ordered_pool_submit(ds->pool, i, OOC_OK, NULL);
     return OOC_OK;
 }
 
@@ -455,37 +382,25 @@ ooc_status ooc_design_stream_next(ooc_design_stream *ds, ooc_design_rows *rows, 
 {
     memset(rows, 0, sizeof *rows);
     *done = false;
-    if (ds->delivered_slot >= 0) {
-        pthread_mutex_lock(&ds->mu);
-        ds->slots[ds->delivered_slot].state = SLOT_FREE;
-        pthread_mutex_unlock(&ds->mu);
-        ds->delivered_slot = -1;
-    }
+    ooc_ordered_pool_release(ds->pool, ds->delivered_slot);
+    ds->delivered_slot = -1;
+    bool wait = false; /* for the oldest block: set when nothing else can be done */
     for (;;) {
         if (cancelled(ds))
             return OOC_FAIL(err, OOC_ERR_INTERRUPTED, "interrupted");
-        pthread_mutex_lock(&ds->mu);
-        int i = slot_with_seq(ds, ds->next_deliver_seq);
-        bool ready = i >= 0 && ds->slots[i].state == SLOT_DONE;
-        int f = free_slot(ds);
-        pthread_mutex_unlock(&ds->mu);
-
-        if (ready) {
-            slot *s = &ds->slots[i];
-            ds->next_deliver_seq++;
-            if (s->status != OOC_OK) {
-                if (err)
-                    *err = s->err;
-                return s->status;
-            }
+        int i;
+        ooc_status st = ooc_ordered_pool_next(ds->pool, wait, &i, NULL, err);
+        if (st != OOC_OK)
+            return st;
+        wait = false;
+        if (i >= 0) {
+            const slot *s = &ds->slots[i];
             ds->rows_dropped += s->ndropped;
-            ooc_status st = merge_nonfinite(ds, s, err);
+            st = merge_nonfinite(ds, s, err);
             if (st != OOC_OK)
                 return st;
             if (s->nrows == 0) { /* every row dropped: nothing to hand out */
-                pthread_mutex_lock(&ds->mu);
-                s->state = SLOT_FREE;
-                pthread_mutex_unlock(&ds->mu);
+                ooc_ordered_pool_release(ds->pool, i);
                 continue;
             }
             ds->delivered_slot = i;
@@ -495,26 +410,27 @@ ooc_status ooc_design_stream_next(ooc_design_stream *ds, ooc_design_rows *rows, 
             rows->ncols = ds->ncols;
             return OOC_OK;
         }
-        if (f >= 0 && !ds->eof) {
-            ooc_status st = submit_block(ds, f, err);
-            if (st != OOC_OK)
-                return st;
-            continue;
-        }
-        if (i < 0 && ds->eof) {
+        if (i == OOC_POOL_NO_SLOT) { /* the end of the file, every block delivered */
             if (!ds->nf_reported)
                 report_nonfinite(ds);
             *done = true;
             return OOC_OK;
         }
-        /* Wait for the oldest block to finish evaluating. */
-        if (i < 0)
-            return OOC_FAIL(err, OOC_ERR_INTERNAL, "design stream lost block %llu",
-                            (unsigned long long)ds->next_deliver_seq);
-        pthread_mutex_lock(&ds->mu);
-        while (ds->slots[i].state != SLOT_DONE)
-            pthread_cond_wait(&ds->done_cv, &ds->mu);
-        pthread_mutex_unlock(&ds->mu);
+        /* The oldest block is being evaluated: tokenize the next one meanwhile, if a slot is
+         * free, else wait for it. */
+        int f = OOC_POOL_NO_SLOT;
+        if (!ds->eof) {
+            st = ooc_ordered_pool_claim(ds->pool, false, &f, NULL, err);
+            if (st != OOC_OK)
+                return st;
+        }
+        if (f >= 0) {
+            st = submit_block(ds, f, err);
+            if (st != OOC_OK)
+                return st;
+        } else {
+            wait = true;
+        }
     }
 }
 
@@ -540,16 +456,9 @@ void ooc_design_stream_get_progress(const ooc_design_stream *ds, ooc_design_stre
 
 ooc_status ooc_design_stream_rewind(ooc_design_stream *ds, ooc_error *err)
 {
-    /* Let in-flight evaluations finish, then forget them. */
-    pthread_mutex_lock(&ds->mu);
-    for (int i = 0; i < ds->nslots; i++) {
-        while (ds->slots[i].state == SLOT_PENDING || ds->slots[i].state == SLOT_RUNNING)
-            pthread_cond_wait(&ds->done_cv, &ds->mu);
-        ds->slots[i].state = SLOT_FREE;
-    }
-    pthread_mutex_unlock(&ds->mu);
+    /* Forget the blocks in flight (running evaluations finish first). */
+    ooc_ordered_pool_reset(ds->pool);
     ds->delivered_slot = -1;
-    ds->next_submit_seq = ds->next_deliver_seq = 0;
     ds->eof = false;
     ds->records = ds->rows_dropped = 0;
     if (!ds->nf_reported)
@@ -561,12 +470,7 @@ void ooc_design_stream_close(ooc_design_stream *ds)
 {
     if (!ds)
         return;
-    pthread_mutex_lock(&ds->mu);
-    ds->stop = true;
-    pthread_cond_broadcast(&ds->work_cv);
-    pthread_mutex_unlock(&ds->mu);
-    for (int i = 0; i < ds->threads_started; i++)
-        pthread_join(ds->threads[i], NULL);
+    ooc_ordered_pool_free(ds->pool); /* joins the workers before their slots and scratch go */
     if (ds->scratch)
         for (int i = 0; i < ds->nthreads; i++)
             ooc_model_scratch_free(ds->scratch[i]);
@@ -583,12 +487,8 @@ void ooc_design_stream_close(ooc_design_stream *ds)
     free(ds->nf_index);
     ooc_model_scratch_free(ds->nf_scratch);
     free(ds->slots);
-    free(ds->threads);
     free(ds->scratch);
     ooc_model_free(ds->model);
     ooc_csv_close(ds->reader);
-    pthread_mutex_destroy(&ds->mu);
-    pthread_cond_destroy(&ds->work_cv);
-    pthread_cond_destroy(&ds->done_cv);
     free(ds);
 }

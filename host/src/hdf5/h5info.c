@@ -7,11 +7,13 @@
 #include "hdf5/h5info.h"
 
 #include "base/error.h"
+#include "base/json.h"
+#include "base/textbuf.h"
+#include "hdf5/h5attr.h"
 #include "hdf5/h5util.h"
 
 #include <errno.h>
 #include <hdf5.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,69 +58,16 @@ typedef struct file_info {
     size_t nobjs, cap;
 } file_info;
 
-/* ---- growing string ------------------------------------------------------ */
-
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} strbuf;
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(strbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap <= b->len + (size_t)n)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
-/* Append `text` as a JSON string literal. */
-static void sb_json_string(strbuf *b, const char *text)
-{
-    sb_printf(b, "\"");
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            sb_printf(b, "\\%c", *c);
-        else if (*c < 0x20 || *c == 0x7f)
-            sb_printf(b, "\\u%04x", *c);
-        else
-            sb_printf(b, "%c", *c);
-    }
-    sb_printf(b, "\"");
-}
+/* ---- text --------------------------------------------------------------- */
 
 /* Append `text` for a terminal: control characters shown as \xNN. */
-static void sb_plain(strbuf *b, const char *text)
+static void sb_plain(ooc_textbuf *b, const char *text)
 {
     for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
         if (*c < 0x20 || *c == 0x7f)
-            sb_printf(b, "\\x%02x", *c);
+            ooc_textbuf_printf(b, "\\x%02x", *c);
         else
-            sb_printf(b, "%c", *c);
+            ooc_textbuf_printf(b, "%c", *c);
     }
 }
 
@@ -142,127 +91,20 @@ static void describe_type(hid_t type, char *out, size_t outsize)
     }
 }
 
-/* Close an attribute read's ids (each may be negative: not opened), the
- * dataspace and type before the attribute.  Returns 0, or -1 when a close
- * failed (all are attempted). */
-static int close_attr_ids(hid_t attr, hid_t type, hid_t space)
+/* Read `column_names` when it is a 1-D array of strings (fixed or variable
+ * length); one of another kind (e.g. a PyTables pickle) is only marked
+ * opaque, and an absent one leaves oi as it is. */
+static ooc_status read_column_names(const ooc_h5_obj *dataset, obj_info *oi, ooc_error *err)
 {
-    int rc = 0;
-    if (space >= 0 && H5Sclose(space) < 0)
-        rc = -1;
-    if (type >= 0 && H5Tclose(type) < 0)
-        rc = -1;
-    if (attr >= 0 && H5Aclose(attr) < 0)
-        rc = -1;
-    return rc;
-}
-
-/* Read a scalar string attribute (fixed or variable length; a NULL dataspace
- * reads as "").  Returns 1 and *out (heap) when it is one, 0 when absent or
- * not a scalar string, -1 on allocation/HDF5 failure. */
-static int read_string_attr(hid_t obj, const char *name, char **out)
-{
-    int rc = -1;
-    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
-    *out = NULL;
-    htri_t exists = H5Aexists(obj, name);
-    if (exists <= 0)
-        return exists < 0 ? -1 : 0;
-    attr = H5Aopen(obj, name, H5P_DEFAULT);
-    type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
-    space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
-    if (type < 0 || space < 0)
-        goto out;
-    H5S_class_t sclass = H5Sget_simple_extent_type(space);
-    if (H5Tget_class(type) != H5T_STRING || (sclass != H5S_SCALAR && sclass != H5S_NULL)) {
-        rc = 0;
-        goto out;
-    }
-    if (sclass == H5S_NULL) {
-        *out = strdup("");
-        rc = *out ? 1 : -1;
-    } else if (H5Tis_variable_str(type) > 0) {
-        char *value = NULL;
-        if (H5Aread(attr, type, &value) < 0)
-            goto out;
-        *out = strdup(value ? value : "");
-        herr_t freed = H5free_memory(value);
-        rc = *out && freed >= 0 ? 1 : -1;
-    } else {
-        size_t size = H5Tget_size(type);
-        *out = calloc(size + 1, 1);
-        if (!*out || H5Aread(attr, type, *out) < 0)
-            goto out;
-        rc = 1;
-    }
+    ooc_status status = OOC_OK;
+    ooc_h5_attr_info info;
+    OOC_CHECK(ooc_h5_attr_inspect(dataset, "column_names", &info, err));
+    oi->column_names_opaque = info.exists && (!info.strings || info.rank != 1);
+    if (info.exists && !oi->column_names_opaque)
+        OOC_CHECK(ooc_h5_attr_read_strings(dataset, "column_names", &oi->column_names,
+                                           &oi->ncolumn_names, err));
 out:
-    if (close_attr_ids(attr, type, space) < 0)
-        rc = -1;
-    if (rc < 0) {
-        free(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
-/* Read `column_names` if it is a 1-D array of strings (fixed or variable
- * length).  Returns 1 read, 0 absent, 2 present but not a string array,
- * -1 failure. */
-static int read_names_attr(hid_t obj, obj_info *oi)
-{
-    int rc = -1;
-    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
-    char *fixed = NULL;
-    char **vlen = NULL;
-    hsize_t n = 0;
-    htri_t exists = H5Aexists(obj, "column_names");
-    if (exists <= 0)
-        return exists < 0 ? -1 : 0;
-    attr = H5Aopen(obj, "column_names", H5P_DEFAULT);
-    type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
-    space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
-    if (type < 0 || space < 0)
-        goto out;
-    if (H5Tget_class(type) != H5T_STRING || H5Sget_simple_extent_ndims(space) != 1) {
-        rc = 2;
-        goto out;
-    }
-    if (H5Sget_simple_extent_dims(space, &n, NULL) < 0)
-        goto out;
-    oi->column_names = calloc(n ? n : 1, sizeof *oi->column_names);
-    if (!oi->column_names)
-        goto out;
-    oi->ncolumn_names = n;
-    if (H5Tis_variable_str(type) > 0) {
-        vlen = calloc(n ? n : 1, sizeof *vlen);
-        if (!vlen || H5Aread(attr, type, vlen) < 0)
-            goto out;
-        for (hsize_t i = 0; i < n; i++)
-            if (!(oi->column_names[i] = strdup(vlen[i] ? vlen[i] : "")))
-                goto out;
-    } else {
-        size_t size = H5Tget_size(type);
-        fixed = calloc(n * size + 1, 1);
-        if (!fixed || H5Aread(attr, type, fixed) < 0)
-            goto out;
-        for (hsize_t i = 0; i < n; i++) {
-            oi->column_names[i] = strndup(fixed + i * size, size);
-            if (!oi->column_names[i])
-                goto out;
-        }
-    }
-    rc = 1;
-out:
-    if (vlen) {
-        /* frees the strings HDF5 allocated */
-        if (H5Dvlen_reclaim(type, space, H5P_DEFAULT, vlen) < 0)
-            rc = -1;
-        free(vlen);
-    }
-    free(fixed);
-    if (close_attr_ids(attr, type, space) < 0)
-        rc = -1;
-    return rc;
+    return status;
 }
 
 /* Name of filter `id` for the listing: the conventional one when known, else
@@ -362,14 +204,10 @@ static ooc_status inspect_object(const char *path, hid_t file, const char *link,
         goto out;
     oi->kind = OBJ_DATASET;
     OOC_CHECK(inspect_dataset(path, obj, oi, err));
-    int rc = read_string_attr(obj, "CLASS", &oi->class_attr);
-    if (rc >= 0)
-        rc = read_string_attr(obj, "formula", &oi->formula);
-    if (rc >= 0) {
-        rc = read_names_attr(obj, oi);
-        oi->column_names_opaque = rc == 2;
-    }
-    OOC_H5_FAIL_IF(rc < 0, err, "'%s': cannot read the attributes of '%s'", path, oi->name);
+    const ooc_h5_obj dataset = {obj, oi->name, path};
+    OOC_CHECK(ooc_h5_attr_read_string(&dataset, "CLASS", &oi->class_attr, err));
+    OOC_CHECK(ooc_h5_attr_read_string(&dataset, "formula", &oi->formula, err));
+    OOC_CHECK(read_column_names(&dataset, oi, err));
 out:
     return ooc_h5_close(&obj, status, err);
 }
@@ -408,9 +246,7 @@ static void free_file_info(file_info *fi)
         free(oi->name);
         free(oi->class_attr);
         free(oi->formula);
-        for (size_t j = 0; oi->column_names && j < oi->ncolumn_names; j++)
-            free(oi->column_names[j]);
-        free(oi->column_names);
+        ooc_h5_strings_free(oi->column_names, oi->ncolumn_names);
     }
     free(fi->objs);
     free(fi->pytables_version);
@@ -435,8 +271,9 @@ static ooc_status inspect_file(const char *path, file_info *fi, ooc_error *err)
     OOC_H5_FAIL_IF(is_hdf5 < 0, err, "cannot read '%s'", path);
     file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     OOC_H5_FAIL_IF(file < 0, err, "cannot open HDF5 file '%s'", path);
-    OOC_H5_FAIL_IF(read_string_attr(file, "PYTABLES_FORMAT_VERSION", &fi->pytables_version) < 0,
-                   err, "'%s': cannot read the root group's attributes", path);
+    const ooc_h5_obj root = {file, "/", path};
+    OOC_CHECK(
+        ooc_h5_attr_read_string(&root, "PYTABLES_FORMAT_VERSION", &fi->pytables_version, err));
     herr_t rc = H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_link, &links);
     OOC_FAIL_IF(links.oom, err, OOC_ERR_NOMEM, "out of memory");
     OOC_H5_FAIL_IF(rc < 0, err, "'%s': cannot list the root group", path);
@@ -460,187 +297,180 @@ out:
 /* ---- formatting ---------------------------------------------------------- */
 
 /* "10, 2": the extents separated by ", ", an unlimited one as `unlimited`. */
-static void sb_dims(strbuf *b, const hsize_t *dims, int rank, const char *unlimited)
+static void sb_dims(ooc_textbuf *b, const hsize_t *dims, int rank, const char *unlimited)
 {
     for (int k = 0; k < rank; k++) {
         if (dims[k] == H5S_UNLIMITED)
-            sb_printf(b, "%s%s", k ? ", " : "", unlimited);
+            ooc_textbuf_printf(b, "%s%s", k ? ", " : "", unlimited);
         else
-            sb_printf(b, "%s%llu", k ? ", " : "", (unsigned long long)dims[k]);
+            ooc_textbuf_printf(b, "%s%llu", k ? ", " : "", (unsigned long long)dims[k]);
     }
 }
 
 /* "(10, 2)", "(10,)"; unlimited dimensions as "unlimited". */
-static void sb_shape(strbuf *b, const hsize_t *dims, int rank)
+static void sb_shape(ooc_textbuf *b, const hsize_t *dims, int rank)
 {
-    sb_printf(b, "(");
+    ooc_textbuf_printf(b, "(");
     sb_dims(b, dims, rank, "unlimited");
-    sb_printf(b, "%s)", rank == 1 ? "," : "");
+    ooc_textbuf_printf(b, "%s)", rank == 1 ? "," : "");
 }
 
-static void sb_filter_text(strbuf *b, const filter_info *f)
+static void sb_filter_text(ooc_textbuf *b, const filter_info *f)
 {
-    sb_printf(b, "%s", f->name);
+    ooc_textbuf_printf(b, "%s", f->name);
     if (f->id == H5Z_FILTER_DEFLATE && f->nparams >= 1) {
-        sb_printf(b, "(level=%u)", f->params[0]);
+        ooc_textbuf_printf(b, "(level=%u)", f->params[0]);
     } else if (f->id == H5Z_FILTER_SHUFFLE && f->nparams >= 1) {
-        sb_printf(b, "(element_size=%u)", f->params[0]);
+        ooc_textbuf_printf(b, "(element_size=%u)", f->params[0]);
     } else if (f->nparams > 0) {
-        sb_printf(b, "(");
+        ooc_textbuf_printf(b, "(");
         for (size_t i = 0; i < f->nparams; i++)
-            sb_printf(b, "%s%u", i ? ", " : "", f->params[i]);
-        sb_printf(b, ")");
+            ooc_textbuf_printf(b, "%s%u", i ? ", " : "", f->params[i]);
+        ooc_textbuf_printf(b, ")");
     }
 }
 
-static void format_text(const file_info *fi, strbuf *b)
+static void format_text(const file_info *fi, ooc_textbuf *b)
 {
-    sb_printf(b, "%s: HDF5 file", fi->path);
+    ooc_textbuf_printf(b, "%s: HDF5 file", fi->path);
     if (fi->pytables_version)
-        sb_printf(b, " (PyTables format %s)", fi->pytables_version);
-    sb_printf(b, ", %zu object%s at the root\n", fi->nobjs, fi->nobjs == 1 ? "" : "s");
+        ooc_textbuf_printf(b, " (PyTables format %s)", fi->pytables_version);
+    ooc_textbuf_printf(b, ", %zu object%s at the root\n", fi->nobjs, fi->nobjs == 1 ? "" : "s");
     for (size_t i = 0; i < fi->nobjs; i++) {
         const obj_info *oi = &fi->objs[i];
         if (oi->kind != OBJ_DATASET) {
-            sb_printf(b, "%s  %s\n", oi->name, oi->kind == OBJ_GROUP ? "group" : "other object");
+            ooc_textbuf_printf(b, "%s  %s\n", oi->name,
+                               oi->kind == OBJ_GROUP ? "group" : "other object");
             continue;
         }
-        sb_printf(b, "%s  dataset %s, shape ", oi->name, oi->dtype);
+        ooc_textbuf_printf(b, "%s  dataset %s, shape ", oi->name, oi->dtype);
         sb_shape(b, oi->dims, oi->rank);
-        sb_printf(b, ", max ");
+        ooc_textbuf_printf(b, ", max ");
         sb_shape(b, oi->maxdims, oi->rank);
         if (oi->class_attr) {
-            sb_printf(b, ", PyTables ");
+            ooc_textbuf_printf(b, ", PyTables ");
             sb_plain(b, oi->class_attr);
         }
-        sb_printf(b, "\n    layout: %s", oi->layout);
+        ooc_textbuf_printf(b, "\n    layout: %s", oi->layout);
         if (oi->chunked) {
-            sb_printf(b, ", chunks ");
+            ooc_textbuf_printf(b, ", chunks ");
             sb_shape(b, oi->chunk, oi->rank);
-            sb_printf(b, ", %llu chunk%s", (unsigned long long)oi->nchunks,
-                      oi->nchunks == 1 ? "" : "s");
+            ooc_textbuf_printf(b, ", %llu chunk%s", (unsigned long long)oi->nchunks,
+                               oi->nchunks == 1 ? "" : "s");
         }
-        sb_printf(b, "\n    filters: ");
+        ooc_textbuf_printf(b, "\n    filters: ");
         if (oi->nfilters == 0)
-            sb_printf(b, "none");
+            ooc_textbuf_printf(b, "none");
         for (int k = 0; k < oi->nfilters; k++) {
             if (k)
-                sb_printf(b, ", ");
+                ooc_textbuf_printf(b, ", ");
             sb_filter_text(b, &oi->filters[k]);
         }
-        sb_printf(b, "\n    bytes: %llu raw, %llu stored", (unsigned long long)oi->raw_bytes,
-                  (unsigned long long)oi->stored_bytes);
+        ooc_textbuf_printf(b, "\n    bytes: %llu raw, %llu stored",
+                           (unsigned long long)oi->raw_bytes, (unsigned long long)oi->stored_bytes);
         if (oi->stored_bytes > 0)
-            sb_printf(b, " (ratio %.3f)", (double)oi->raw_bytes / (double)oi->stored_bytes);
-        sb_printf(b, "\n");
+            ooc_textbuf_printf(b, " (ratio %.3f)",
+                               (double)oi->raw_bytes / (double)oi->stored_bytes);
+        ooc_textbuf_printf(b, "\n");
         if (oi->formula) {
-            sb_printf(b, "    formula: ");
+            ooc_textbuf_printf(b, "    formula: ");
             sb_plain(b, oi->formula);
-            sb_printf(b, "\n");
+            ooc_textbuf_printf(b, "\n");
         }
         if (oi->column_names) {
-            sb_printf(b, "    column_names (%zu):", oi->ncolumn_names);
+            ooc_textbuf_printf(b, "    column_names (%zu):", oi->ncolumn_names);
             for (size_t j = 0; j < oi->ncolumn_names; j++) {
-                sb_printf(b, "%s ", j ? "," : "");
+                ooc_textbuf_printf(b, "%s ", j ? "," : "");
                 sb_plain(b, oi->column_names[j]);
             }
-            sb_printf(b, "\n");
+            ooc_textbuf_printf(b, "\n");
         } else if (oi->column_names_opaque) {
-            sb_printf(b, "    column_names: present but not an array of strings "
+            ooc_textbuf_printf(b, "    column_names: present but not an array of strings "
                          "(e.g. a pickled Python object)\n");
         }
     }
 }
 
 /* JSON array of extents, an unlimited one as null. */
-static void sb_json_dims(strbuf *b, const hsize_t *dims, int rank)
+static void sb_json_dims(ooc_textbuf *b, const hsize_t *dims, int rank)
 {
-    sb_printf(b, "[");
+    ooc_textbuf_printf(b, "[");
     sb_dims(b, dims, rank, "null");
-    sb_printf(b, "]");
+    ooc_textbuf_printf(b, "]");
 }
 
-static void format_json(const file_info *fi, strbuf *b)
+static void format_json(const file_info *fi, ooc_textbuf *b)
 {
-    sb_printf(b, "{\"file\": ");
-    sb_json_string(b, fi->path);
-    sb_printf(b, ", \"pytables_format_version\": ");
-    if (fi->pytables_version)
-        sb_json_string(b, fi->pytables_version);
-    else
-        sb_printf(b, "null");
-    sb_printf(b, ", \"objects\": [");
+    ooc_textbuf_printf(b, "{\"file\": ");
+    ooc_json_append_string(b, fi->path);
+    ooc_textbuf_printf(b, ", \"pytables_format_version\": ");
+    ooc_json_append_string(b, fi->pytables_version);
+    ooc_textbuf_printf(b, ", \"objects\": [");
     for (size_t i = 0; i < fi->nobjs; i++) {
         const obj_info *oi = &fi->objs[i];
-        sb_printf(b, "%s\n  {\"name\": ", i ? "," : "");
-        sb_json_string(b, oi->name);
-        sb_printf(b, ", \"type\": \"%s\"", oi->kind == OBJ_DATASET ? "dataset"
-                                           : oi->kind == OBJ_GROUP ? "group"
-                                                                   : "other");
+        ooc_textbuf_printf(b, "%s\n  {\"name\": ", i ? "," : "");
+        ooc_json_append_string(b, oi->name);
+        ooc_textbuf_printf(b, ", \"type\": \"%s\"", oi->kind == OBJ_DATASET ? "dataset"
+                                                    : oi->kind == OBJ_GROUP ? "group"
+                                                                            : "other");
         if (oi->kind != OBJ_DATASET) {
-            sb_printf(b, "}");
+            ooc_textbuf_printf(b, "}");
             continue;
         }
-        sb_printf(b, ", \"dtype\": ");
-        sb_json_string(b, oi->dtype);
-        sb_printf(b, ", \"shape\": ");
+        ooc_textbuf_printf(b, ", \"dtype\": ");
+        ooc_json_append_string(b, oi->dtype);
+        ooc_textbuf_printf(b, ", \"shape\": ");
         sb_json_dims(b, oi->dims, oi->rank);
-        sb_printf(b, ", \"maxshape\": ");
+        ooc_textbuf_printf(b, ", \"maxshape\": ");
         sb_json_dims(b, oi->maxdims, oi->rank);
-        sb_printf(b, ", \"layout\": \"%s\", \"chunks\": ", oi->layout);
+        ooc_textbuf_printf(b, ", \"layout\": \"%s\", \"chunks\": ", oi->layout);
         if (oi->chunked) {
             sb_json_dims(b, oi->chunk, oi->rank);
-            sb_printf(b, ", \"nchunks\": %llu", (unsigned long long)oi->nchunks);
+            ooc_textbuf_printf(b, ", \"nchunks\": %llu", (unsigned long long)oi->nchunks);
         } else {
-            sb_printf(b, "null, \"nchunks\": null");
+            ooc_textbuf_printf(b, "null, \"nchunks\": null");
         }
-        sb_printf(b, ", \"filters\": [");
+        ooc_textbuf_printf(b, ", \"filters\": [");
         for (int k = 0; k < oi->nfilters; k++) {
             const filter_info *f = &oi->filters[k];
-            sb_printf(b, "%s{\"id\": %d, \"name\": ", k ? ", " : "", f->id);
-            sb_json_string(b, f->name);
-            sb_printf(b, ", \"params\": [");
+            ooc_textbuf_printf(b, "%s{\"id\": %d, \"name\": ", k ? ", " : "", f->id);
+            ooc_json_append_string(b, f->name);
+            ooc_textbuf_printf(b, ", \"params\": [");
             for (size_t j = 0; j < f->nparams; j++)
-                sb_printf(b, "%s%u", j ? ", " : "", f->params[j]);
-            sb_printf(b, "]}");
+                ooc_textbuf_printf(b, "%s%u", j ? ", " : "", f->params[j]);
+            ooc_textbuf_printf(b, "]}");
         }
-        sb_printf(b, "], \"raw_bytes\": %llu, \"stored_bytes\": %llu, \"ratio\": ",
-                  (unsigned long long)oi->raw_bytes, (unsigned long long)oi->stored_bytes);
+        ooc_textbuf_printf(b, "], \"raw_bytes\": %llu, \"stored_bytes\": %llu, \"ratio\": ",
+                           (unsigned long long)oi->raw_bytes, (unsigned long long)oi->stored_bytes);
         if (oi->stored_bytes > 0)
-            sb_printf(b, "%.6g", (double)oi->raw_bytes / (double)oi->stored_bytes);
+            ooc_textbuf_printf(b, "%.6g", (double)oi->raw_bytes / (double)oi->stored_bytes);
         else
-            sb_printf(b, "null");
-        sb_printf(b, ", \"class\": ");
-        if (oi->class_attr)
-            sb_json_string(b, oi->class_attr);
-        else
-            sb_printf(b, "null");
-        sb_printf(b, ", \"formula\": ");
-        if (oi->formula)
-            sb_json_string(b, oi->formula);
-        else
-            sb_printf(b, "null");
-        sb_printf(b, ", \"column_names\": ");
+            ooc_textbuf_printf(b, "null");
+        ooc_textbuf_printf(b, ", \"class\": ");
+        ooc_json_append_string(b, oi->class_attr);
+        ooc_textbuf_printf(b, ", \"formula\": ");
+        ooc_json_append_string(b, oi->formula);
+        ooc_textbuf_printf(b, ", \"column_names\": ");
         if (oi->column_names) {
-            sb_printf(b, "[");
+            ooc_textbuf_printf(b, "[");
             for (size_t j = 0; j < oi->ncolumn_names; j++) {
-                sb_printf(b, "%s", j ? ", " : "");
-                sb_json_string(b, oi->column_names[j]);
+                ooc_textbuf_printf(b, "%s", j ? ", " : "");
+                ooc_json_append_string(b, oi->column_names[j]);
             }
-            sb_printf(b, "]");
+            ooc_textbuf_printf(b, "]");
         } else {
-            sb_printf(b, "null");
+            ooc_textbuf_printf(b, "null");
         }
-        sb_printf(b, "}");
+        ooc_textbuf_printf(b, "}");
     }
-    sb_printf(b, "\n]}\n");
+    ooc_textbuf_printf(b, "\n]}\n");
 }
 
 /* Inspect and format with `format`; shared by both public functions. */
 static ooc_status describe(const char *path, bool json, char **out, ooc_error *err)
 {
     file_info fi;
-    strbuf b = {0};
+    ooc_textbuf b = {0};
     *out = NULL;
     if (!path)
         return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "describe: no file name");
@@ -652,12 +482,7 @@ static ooc_status describe(const char *path, bool json, char **out, ooc_error *e
     else
         format_text(&fi, &b);
     free_file_info(&fi);
-    if (b.oom || !b.s) {
-        free(b.s);
-        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory describing '%s'", path);
-    }
-    *out = b.s;
-    return OOC_OK;
+    return ooc_textbuf_take(&b, out, err, "describing '%s'", path);
 }
 
 ooc_status ooc_h5_describe(const char *path, char **text_out, ooc_error *err)

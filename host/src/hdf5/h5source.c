@@ -44,6 +44,7 @@
 #include "stream/source.h"
 
 #include "base/error.h"
+#include "hdf5/h5attr.h"
 #include "hdf5/h5util.h"
 #include "stream/ring.h"
 #include "profile/trace.h"
@@ -822,99 +823,6 @@ static const ooc_source_vtable h5_vtable = {h5_next, h5_release, h5_rewind, h5_d
 
 /* --------------------------------------------------------------------- open */
 
-/* Read a string attribute (scalar or 1-D; fixed- or variable-length) into a
- * freshly allocated array of *count strings.  Missing attribute: OOC_OK with
- * *strings NULL.  Errors: OOC_ERR_HDF5 (not strings), OOC_ERR_NOMEM. */
-static ooc_status read_string_attr(const h5_source *s, hid_t obj, const char *obj_name,
-                                   const char *attr_name, char ***strings, size_t *count,
-                                   ooc_error *err)
-{
-    ooc_status status = OOC_OK;
-    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID,
-          mem_type = H5I_INVALID_HID;
-    char **vlen = NULL;
-    char *fixed = NULL;
-    char **result = NULL;
-    size_t n = 0;
-    *strings = NULL;
-    *count = 0;
-    htri_t exists = H5Aexists(obj, attr_name);
-    if (exists < 0)
-        return OOC_H5_FAIL(err, "cannot look for attribute '%s' of '%s' in '%s'", attr_name,
-                           obj_name, s->path);
-    if (exists == 0)
-        return OOC_OK;
-    attr = H5Aopen(obj, attr_name, H5P_DEFAULT);
-    OOC_H5_FAIL_IF(attr < 0, err, "cannot open attribute '%s' of '%s' in '%s'", attr_name, obj_name,
-                   s->path);
-    type = H5Aget_type(attr);
-    space = H5Aget_space(attr);
-    OOC_H5_FAIL_IF(type < 0 || space < 0, err, "attribute '%s' of '%s' in '%s'", attr_name,
-                   obj_name, s->path);
-    OOC_FAIL_IF(H5Tget_class(type) != H5T_STRING, err, OOC_ERR_HDF5,
-                "attribute '%s' of '%s' in '%s' does not hold strings", attr_name, obj_name,
-                s->path);
-    hssize_t npoints = H5Sget_simple_extent_npoints(space);
-    OOC_FAIL_IF(npoints < 0, err, OOC_ERR_HDF5, "attribute '%s' of '%s' in '%s': bad dataspace",
-                attr_name, obj_name, s->path);
-    n = (size_t)npoints;
-    result = calloc(n ? n : 1, sizeof *result);
-    OOC_FAIL_IF(!result, err, OOC_ERR_NOMEM, "out of memory reading attribute '%s'", attr_name);
-    htri_t is_vlen = H5Tis_variable_str(type);
-    mem_type = H5Tcopy(H5T_C_S1);
-    /* Same character set as stored (h5py writes UTF-8): HDF5 does not convert between them. */
-    OOC_H5_FAIL_IF(is_vlen < 0 || mem_type < 0 || H5Tset_cset(mem_type, H5Tget_cset(type)) < 0, err,
-                   "attribute '%s' of '%s'", attr_name, obj_name);
-    if (is_vlen) {
-        vlen = calloc(n ? n : 1, sizeof *vlen);
-        OOC_FAIL_IF(!vlen, err, OOC_ERR_NOMEM, "out of memory reading attribute '%s'", attr_name);
-        OOC_H5_FAIL_IF(H5Tset_size(mem_type, H5T_VARIABLE) < 0 || H5Aread(attr, mem_type, vlen) < 0,
-                       err, "cannot read attribute '%s' of '%s' in '%s'", attr_name, obj_name,
-                       s->path);
-        for (size_t i = 0; i < n; i++) {
-            result[i] = strdup(vlen[i] ? vlen[i] : "");
-            OOC_FAIL_IF(!result[i], err, OOC_ERR_NOMEM, "out of memory reading attribute '%s'",
-                        attr_name);
-        }
-    } else {
-        size_t width = H5Tget_size(type);
-        OOC_FAIL_IF(width == 0, err, OOC_ERR_HDF5, "attribute '%s' of '%s': bad string size",
-                    attr_name, obj_name);
-        fixed = calloc(n ? n : 1, width + 1);
-        OOC_FAIL_IF(!fixed, err, OOC_ERR_NOMEM, "out of memory reading attribute '%s'", attr_name);
-        OOC_H5_FAIL_IF(
-            H5Tset_size(mem_type, width + 1) < 0 || H5Tset_strpad(mem_type, H5T_STR_NULLTERM) < 0 ||
-                H5Aread(attr, mem_type, fixed) < 0,
-            err, "cannot read attribute '%s' of '%s' in '%s'", attr_name, obj_name, s->path);
-        for (size_t i = 0; i < n; i++) {
-            result[i] = strdup(fixed + i * (width + 1));
-            OOC_FAIL_IF(!result[i], err, OOC_ERR_NOMEM, "out of memory reading attribute '%s'",
-                        attr_name);
-        }
-    }
-    *strings = result;
-    *count = n;
-    result = NULL;
-out:
-    if (vlen) {
-        if (space >= 0 && mem_type >= 0 &&
-            H5Dvlen_reclaim(mem_type, space, H5P_DEFAULT, vlen) < 0 && status == OOC_OK)
-            status = OOC_H5_FAIL(err, "cannot free attribute '%s' of '%s' in '%s'", attr_name,
-                                 obj_name, s->path);
-        free(vlen);
-    }
-    free(fixed);
-    if (result) {
-        for (size_t i = 0; i < n; i++)
-            free(result[i]);
-        free(result);
-    }
-    status = ooc_h5_close(&mem_type, status, err);
-    status = ooc_h5_close(&space, status, err);
-    status = ooc_h5_close(&type, status, err);
-    return ooc_h5_close(&attr, status, err);
-}
-
 static const char *type_class_name(H5T_class_t c)
 {
     switch (c) {
@@ -1240,14 +1148,13 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
     const size_t p_file = (size_t)x->ncols;
     s->pub.nrows = x->nrows;
 
-    OOC_CHECK(read_string_attr(s, x->dset, x->name, "column_names", &names, &nnames, err));
+    const ooc_h5_obj x_obj = {x->dset, x->name, s->path};
+    OOC_CHECK(ooc_h5_attr_read_strings(&x_obj, "column_names", &names, &nnames, err));
     if (names && nnames != p_file) {
         ooc_log(&log, OOC_LOG_WARNING,
                 "'%s' in '%s' has %zu column_names for %zu columns; using x0, x1, ...", x->name,
                 s->path, nnames, p_file);
-        for (size_t j = 0; j < nnames; j++)
-            free(names[j]);
-        free(names);
+        ooc_h5_strings_free(names, nnames);
         names = NULL;
         nnames = 0;
     }
@@ -1265,13 +1172,12 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
     }
     char **formula = NULL;
     size_t nformula = 0;
-    OOC_CHECK(read_string_attr(s, x->dset, x->name, "formula", &formula, &nformula, err));
-    if (formula) {
-        s->pub.formula = nformula ? formula[0] : NULL;
-        for (size_t j = 1; j < nformula; j++)
-            free(formula[j]);
-        free(formula);
+    OOC_CHECK(ooc_h5_attr_read_strings(&x_obj, "formula", &formula, &nformula, err));
+    if (nformula > 0) { /* the first string */
+        s->pub.formula = formula[0];
+        formula[0] = NULL;
     }
+    ooc_h5_strings_free(formula, nformula);
 
     long y_col = -1, w_col = -1;
     if (o->y_column) {
@@ -1364,11 +1270,7 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
     }
     OOC_FAIL_IF(s->pub.has_y && !s->pub.y_name, err, OOC_ERR_NOMEM, "out of memory");
 out:
-    if (names) {
-        for (size_t j = 0; j < nnames; j++)
-            free(names[j]);
-        free(names);
-    }
+    ooc_h5_strings_free(names, nnames);
     return status;
 }
 

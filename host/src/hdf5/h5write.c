@@ -1,19 +1,15 @@
 /*
  * h5write.c — the PyTables-compatible HDF5 design-matrix writer (h5write.h).
  *
- * Pipeline: the caller's thread copies appended rows into a fixed ring of
- * chunk slots; a full slot is queued; worker threads take queued slots in
- * order and encode them (shuffle, then zlib stream) exactly as HDF5's own
- * shuffle and deflate filters would; the caller's thread writes encoded
- * chunks strictly in order with H5Dwrite_chunk, growing the datasets with
- * H5Dset_extent first.  Only the caller's thread calls libhdf5.
- *
- * Slot life cycle (state changes under `mu`):
- *     FREE -> FILLING (caller) -> QUEUED (caller) -> ENCODING (worker)
- *          -> DONE (worker) -> written, FREE (caller)
- * Chunk k lives in slot k % nslots, so the ring bounds memory: when the slot
- * for the next chunk is still busy the caller writes (waiting for) the
- * oldest chunk first.
+ * Pipeline (an ordered pool, base/ordered_pool.h): the caller's thread
+ * claims a chunk slot and copies appended rows into it; a full slot is
+ * submitted; the pool's workers encode chunks (shuffle, then zlib stream)
+ * exactly as HDF5's own shuffle and deflate filters would; the caller's
+ * thread takes encoded chunks back strictly in order and writes them with
+ * H5Dwrite_chunk, growing the datasets with H5Dset_extent first.  Only the
+ * caller's thread calls libhdf5.  Chunk k lives in slot k % nslots, so the
+ * ring bounds memory: when the slot for the next chunk is still busy the
+ * caller writes (waiting for) the oldest chunk first.
  *
  * When a chunk does not shrink under deflate it is stored shuffled only and
  * the deflate filter's bit is set in the chunk's filter mask, which every
@@ -35,6 +31,7 @@
 #include "hdf5/h5write.h"
 
 #include "base/error.h"
+#include "base/ordered_pool.h"
 #include "hdf5/h5util.h"
 #include "profile/trace.h"
 #include "hdf5/zcodec.h"
@@ -58,14 +55,6 @@
 #define MAX_CHUNK_NBYTES ((size_t)UINT32_MAX)
 #define MAX_THREADS 64
 
-typedef enum slot_state {
-    SLOT_FREE,
-    SLOT_FILLING,
-    SLOT_QUEUED,
-    SLOT_ENCODING,
-    SLOT_DONE
-} slot_state;
-
 /* One dataset's part of a chunk: raw values, encoded result. */
 typedef struct chunk_part {
     double *raw;                /* chunk-sized, row-major */
@@ -76,17 +65,12 @@ typedef struct chunk_part {
 } chunk_part;
 
 typedef struct chunk_slot {
-    slot_state state;
     uint64_t index;  /* chunk number (row offset / chunk_rows) */
     size_t nrows;    /* rows of data (the rest is zero padding) */
     chunk_part x, y; /* y unused without /Y */
 } chunk_slot;
 
 typedef struct encode_worker {
-    pthread_t thread;
-    bool started;
-    int index;                       /* 1-based, names the thread's trace lane */
-    struct ooc_h5_writer *w;
     ooc_zlib_compressor *compressor; /* NULL when level == 0 */
     unsigned char *scratch;          /* shuffled bytes before deflate */
 } encode_worker;
@@ -108,20 +92,12 @@ struct ooc_h5_writer {
     int io_errno;               /* first write error the driver met (sink driver); 0: none */
     ooc_trace *trace;           /* may be NULL */
 
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv; /* a slot was queued, or stopping */
-    pthread_cond_t done_cv; /* a slot was encoded */
-    bool sync_initialised;
-    bool stopping;
     size_t nworkers;
-    encode_worker *workers;
+    encode_worker *workers; /* the pool's worker i uses workers[i] */
     size_t nslots;
     chunk_slot *slots;
-
-    uint64_t next_fill;   /* chunk index the caller fills next */
-    uint64_t next_encode; /* chunk index the workers encode next */
-    uint64_t next_write;  /* chunk index written next */
-    chunk_slot *filling;  /* slot being filled, or NULL */
+    ooc_ordered_pool *pool;
+    chunk_slot *filling;  /* slot being filled (claimed from the pool), or NULL */
 
     ooc_h5_write_stats stats;
     bool failed;          /* a call failed; `failure` holds its error */
@@ -167,55 +143,36 @@ static void encode_part(const ooc_h5_writer *w, encode_worker *wk, chunk_part *p
     }
 }
 
-static void *encode_worker_main(void *arg)
+/* The pool's worker start: name the thread's trace lane. */
+static void name_encoder(void *ctx, int worker)
 {
-    encode_worker *wk = arg;
-    ooc_h5_writer *w = wk->w;
+    const ooc_h5_writer *w = ctx;
     char lane[32];
-    snprintf(lane, sizeof lane, "compress %d", wk->index);
+    snprintf(lane, sizeof lane, "compress %d", worker + 1);
     ooc_trace_name_thread(w->trace, lane);
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        chunk_slot *s = &w->slots[w->next_encode % w->nslots];
-        while (!w->stopping && s->state != SLOT_QUEUED) {
-            pthread_cond_wait(&w->work_cv, &w->mu);
-            s = &w->slots[w->next_encode % w->nslots];
-        }
-        if (w->stopping)
-            break;
-        s->state = SLOT_ENCODING;
-        w->next_encode++;
-        pthread_mutex_unlock(&w->mu);
-
-        ooc_trace_token span = ooc_trace_begin(w->trace, OOC_STAGE_COMPRESS);
-        encode_part(w, wk, &s->x, w->x_chunk_nbytes);
-        if (w->with_y)
-            encode_part(w, wk, &s->y, w->y_chunk_nbytes);
-        ooc_trace_end_bytes(w->trace, span,
-                            w->x_chunk_nbytes + (w->with_y ? w->y_chunk_nbytes : 0));
-
-        pthread_mutex_lock(&w->mu);
-        s->state = SLOT_DONE;
-        pthread_cond_broadcast(&w->done_cv);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
 }
 
-/* Tell the workers to exit and join them (idempotent). */
+/* The pool's job: encode the chunk in a slot. */
+static ooc_status encode_slot(void *ctx, int worker, int slot, uint64_t seq, ooc_error *err)
+{
+    ooc_h5_writer *w = ctx;
+    encode_worker *wk = &w->workers[worker];
+    chunk_slot *s = &w->slots[slot];
+    (void)seq;
+    (void)err;
+    ooc_trace_token span = ooc_trace_begin(w->trace, OOC_STAGE_COMPRESS);
+    encode_part(w, wk, &s->x, w->x_chunk_nbytes);
+    if (w->with_y)
+        encode_part(w, wk, &s->y, w->y_chunk_nbytes);
+    ooc_trace_end_bytes(w->trace, span, w->x_chunk_nbytes + (w->with_y ? w->y_chunk_nbytes : 0));
+    return OOC_OK;
+}
+
+/* Stop and join the encode workers (idempotent). */
 static void stop_workers(ooc_h5_writer *w)
 {
-    if (!w->sync_initialised)
-        return;
-    pthread_mutex_lock(&w->mu);
-    w->stopping = true;
-    pthread_cond_broadcast(&w->work_cv);
-    pthread_mutex_unlock(&w->mu);
-    for (size_t i = 0; i < w->nworkers; i++) {
-        if (w->workers[i].started)
-            pthread_join(w->workers[i].thread, NULL);
-        w->workers[i].started = false;
-    }
+    ooc_ordered_pool_free(w->pool);
+    w->pool = NULL;
 }
 
 /* ---- the writer's file driver (caller's thread) ------------------------ */
@@ -505,56 +462,41 @@ out:
 }
 
 /* Write the oldest chunk if it is encoded (or, with `wait`, once it is).
- * *wrote tells whether a chunk was written; nothing is written when no
- * chunk is queued. */
+ * *wrote tells whether a chunk was written; with `wait`, false only when
+ * every chunk was written and the pass ended (commit). */
 static ooc_status write_next(ooc_h5_writer *w, bool wait, bool *wrote, ooc_error *err)
 {
     *wrote = false;
-    uint64_t queued_end = w->next_fill - (w->filling ? 1 : 0); /* chunks below it are queued */
-    if (w->next_write >= queued_end)
-        return OOC_OK;
-    chunk_slot *s = &w->slots[w->next_write % w->nslots];
-    pthread_mutex_lock(&w->mu);
-    while (wait && s->state != SLOT_DONE)
-        pthread_cond_wait(&w->done_cv, &w->mu);
-    bool ready = s->state == SLOT_DONE;
-    pthread_mutex_unlock(&w->mu);
-    if (!ready)
-        return OOC_OK;
-
-    ooc_status status = write_slot(w, s, err);
-    if (status != OOC_OK)
+    int slot;
+    ooc_status status = ooc_ordered_pool_next(w->pool, wait, &slot, NULL, err);
+    if (status != OOC_OK || slot < 0)
         return status;
-    pthread_mutex_lock(&w->mu);
-    s->state = SLOT_FREE;
-    pthread_mutex_unlock(&w->mu);
-    w->next_write++;
-    *wrote = true;
-    return OOC_OK;
+    status = write_slot(w, &w->slots[slot], err);
+    ooc_ordered_pool_release(w->pool, slot);
+    *wrote = status == OOC_OK;
+    return status;
 }
 
-/* Make the slot for chunk next_fill available for filling, writing older
- * chunks as needed. */
+/* Claim the slot for the next chunk, writing older chunks as needed. */
 static ooc_status acquire_slot(ooc_h5_writer *w, ooc_error *err)
 {
-    chunk_slot *s = &w->slots[w->next_fill % w->nslots];
+    int slot;
+    uint64_t index;
     for (;;) {
-        pthread_mutex_lock(&w->mu);
-        bool is_free = s->state == SLOT_FREE;
-        if (is_free)
-            s->state = SLOT_FILLING; /* workers read states under the lock */
-        pthread_mutex_unlock(&w->mu);
-        if (is_free)
+        ooc_status status = ooc_ordered_pool_claim(w->pool, false, &slot, &index, err);
+        if (status != OOC_OK)
+            return status;
+        if (slot >= 0)
             break;
         bool wrote;
-        ooc_status status = write_next(w, true, &wrote, err);
+        status = write_next(w, true, &wrote, err);
         if (status != OOC_OK)
             return status;
         if (!wrote)
-            return OOC_FAIL(err, OOC_ERR_INTERNAL, "'%s': chunk ring stalled at chunk %llu",
-                            w->path, (unsigned long long)w->next_write);
+            return OOC_FAIL(err, OOC_ERR_INTERNAL, "'%s': chunk ring stalled", w->path);
     }
-    s->index = w->next_fill++;
+    chunk_slot *s = &w->slots[slot];
+    s->index = index;
     s->nrows = 0;
     w->filling = s;
     return OOC_OK;
@@ -572,10 +514,7 @@ static ooc_status queue_filling(ooc_h5_writer *w, ooc_error *err)
             memset(s->y.raw + s->nrows, 0, pad_rows * sizeof(double));
     }
     w->filling = NULL;
-    pthread_mutex_lock(&w->mu);
-    s->state = SLOT_QUEUED;
-    pthread_cond_signal(&w->work_cv);
-    pthread_mutex_unlock(&w->mu);
+    ooc_ordered_pool_submit(w->pool, (int)(s - w->slots), OOC_OK, NULL);
     bool wrote = true;
     while (wrote) {
         ooc_status status = write_next(w, false, &wrote, err);
@@ -799,19 +738,6 @@ static ooc_status start_pipeline(ooc_h5_writer *w, int nthreads, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     bool filters = w->shuffle || w->level > 0;
-    if (pthread_mutex_init(&w->mu, NULL) != 0)
-        return OOC_FAIL(err, OOC_ERR_NOMEM, "cannot initialise a mutex");
-    if (pthread_cond_init(&w->work_cv, NULL) != 0) {
-        pthread_mutex_destroy(&w->mu);
-        return OOC_FAIL(err, OOC_ERR_NOMEM, "cannot initialise a condition variable");
-    }
-    if (pthread_cond_init(&w->done_cv, NULL) != 0) {
-        pthread_cond_destroy(&w->work_cv);
-        pthread_mutex_destroy(&w->mu);
-        return OOC_FAIL(err, OOC_ERR_NOMEM, "cannot initialise a condition variable");
-    }
-    w->sync_initialised = true;
-
     w->nworkers = (size_t)nthreads;
     w->nslots = 2 * w->nworkers + 1; /* workers busy, caller filling, one being written */
     w->workers = calloc(w->nworkers, sizeof *w->workers);
@@ -838,8 +764,6 @@ static ooc_status start_pipeline(ooc_h5_writer *w, int nthreads, ooc_error *err)
     }
     for (size_t i = 0; i < w->nworkers; i++) {
         encode_worker *wk = &w->workers[i];
-        wk->w = w;
-        wk->index = (int)i + 1;
         if (w->level > 0) {
             OOC_CHECK(ooc_zlib_compressor_new(w->level, &wk->compressor, err));
             if (w->shuffle) {
@@ -848,11 +772,15 @@ static ooc_status start_pipeline(ooc_h5_writer *w, int nthreads, ooc_error *err)
                 OOC_FAIL_IF(!wk->scratch, err, OOC_ERR_NOMEM, "out of memory");
             }
         }
-        int rc = pthread_create(&wk->thread, NULL, encode_worker_main, wk);
-        OOC_FAIL_IF(rc != 0, err, OOC_ERR_NOMEM, "cannot start a compression thread: %s",
-                    strerror(rc));
-        wk->started = true;
     }
+    ooc_ordered_pool_config pc = {
+        .nslots = (int)w->nslots,
+        .nworkers = nthreads,
+        .ctx = w,
+        .worker_begin = name_encoder,
+        .process = encode_slot,
+    };
+    OOC_CHECK(ooc_ordered_pool_create(&pc, &w->pool, err));
 out:
     return status;
 }
@@ -884,11 +812,6 @@ static void free_writer(ooc_h5_writer *w)
             free(w->slots[i].y.raw);
             free(w->slots[i].y.encoded_buf);
         }
-    }
-    if (w->sync_initialised) {
-        pthread_cond_destroy(&w->done_cv);
-        pthread_cond_destroy(&w->work_cv);
-        pthread_mutex_destroy(&w->mu);
     }
     if (w->tmp_fd >= 0)
         close(w->tmp_fd);
@@ -946,11 +869,7 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
     w->y_chunk_nbytes = w->chunk_rows * sizeof(double);
     w->stats.chunk_rows = w->chunk_rows;
 
-    int nthreads = opts->nthreads;
-    if (nthreads == 0) {
-        long online = sysconf(_SC_NPROCESSORS_ONLN);
-        nthreads = online > 0 ? (int)online : 1;
-    }
+    int nthreads = ooc_ordered_pool_default_threads(opts->nthreads);
     if (nthreads > MAX_THREADS)
         nthreads = MAX_THREADS;
 
@@ -1017,23 +936,12 @@ ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error
         goto out;
     }
     ooc_h5_quiet_begin(&quiet);
-    if (w->filling) {
-        if (w->filling->nrows > 0) {
-            OOC_CHECK(queue_filling(w, err));
-        } else {
-            pthread_mutex_lock(&w->mu);
-            w->filling->state = SLOT_FREE;
-            pthread_mutex_unlock(&w->mu);
-            w->filling = NULL;
-            w->next_fill--;
-        }
-    }
-    while (w->next_write < w->next_fill) {
-        bool wrote;
+    if (w->filling && w->filling->nrows > 0)
+        OOC_CHECK(queue_filling(w, err));
+    w->filling = NULL;
+    ooc_ordered_pool_end(w->pool); /* an empty filling slot goes back unused */
+    for (bool wrote = true; wrote;)
         OOC_CHECK(write_next(w, true, &wrote, err));
-        OOC_FAIL_IF(!wrote, err, OOC_ERR_INTERNAL, "'%s': chunk %llu was never encoded",
-                    w->path, (unsigned long long)w->next_write);
-    }
     stop_workers(w);
 
     /* Datasets before the file; a failed close is never retried (it may have

@@ -1,5 +1,6 @@
 /* ingest.c — ooc_ingest: CSV + formula -> design stream -> HDF5 writer. */
 #include "csv/design_stream.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "hdf5/h5write.h"
 #include "profile/progress.h"
@@ -7,7 +8,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void ooc_ingest_options_init(ooc_ingest_options *opts)
 {
@@ -17,17 +17,10 @@ void ooc_ingest_options_init(ooc_ingest_options *opts)
     opts->shuffle = true;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    double t0 = now_seconds();
+    double t0 = ooc_clock_seconds();
     ooc_design_stream *ds = NULL;
     ooc_h5_writer *writer = NULL;
     const char **names = NULL;
@@ -120,7 +113,7 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         stats->ncols = p;
         stats->bytes_in = prog.bytes_read;
         stats->bytes_out = ws.stored_bytes;
-        stats->seconds = now_seconds() - t0;
+        stats->seconds = ooc_clock_seconds() - t0;
     }
 out:
     ooc_h5w_abort(writer);

@@ -9,6 +9,7 @@
  */
 #include "profile/progress.h"
 
+#include "base/clock.h"
 #include "base/error.h"
 
 #include <errno.h>
@@ -39,13 +40,6 @@ struct ooc_progress {
     int64_t start_ns, phase_start_ns;
     size_t last_len; /* length of the line on screen (tty) */
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* 1234567 -> "1,234,567" */
 static void format_count(char *buf, size_t size, uint64_t n)
@@ -88,7 +82,7 @@ static void format_locked(ooc_progress *p, char *buf, size_t size, bool final, b
 {
     uint64_t rows = atomic_load_explicit(&p->rows, memory_order_relaxed);
     uint64_t bytes = atomic_load_explicit(&p->bytes, memory_order_relaxed);
-    int64_t now = now_ns();
+    int64_t now = ooc_clock_ns();
     double elapsed = (double)(now - p->start_ns) / 1e9;
     double phase_s = (double)(now - p->phase_start_ns) / 1e9;
     char count[40], done[24], total[24], clock[24], eta[24];
@@ -162,7 +156,7 @@ static void *reporter_main(void *arg)
 {
     ooc_progress *p = arg;
     pthread_mutex_lock(&p->mu);
-    int64_t next = now_ns();
+    int64_t next = ooc_clock_ns();
     while (!p->stop) {
         next += (int64_t)p->interval_ms * 1000000;
         struct timespec deadline = {(time_t)(next / 1000000000), (long)(next % 1000000000)};
@@ -174,7 +168,7 @@ static void *reporter_main(void *arg)
         char line[256];
         format_locked(p, line, sizeof line, false, true);
         print_locked(p, line, false);
-        int64_t now = now_ns();
+        int64_t now = ooc_clock_ns();
         if (next < now)
             next = now;
     }
@@ -205,7 +199,7 @@ ooc_status ooc_progress_create(const ooc_progress_options *opts, ooc_progress **
     p->printing = opts->mode == OOC_PROGRESS_ON || (opts->mode == OOC_PROGRESS_AUTO && p->tty);
     p->interval_ms = opts->interval_ms ? opts->interval_ms : p->tty ? 500 : 5000;
     snprintf(p->label, sizeof p->label, "%s", opts->label ? opts->label : "");
-    p->start_ns = p->phase_start_ns = now_ns();
+    p->start_ns = p->phase_start_ns = ooc_clock_ns();
     if (p->printing) {
         OOC_FAIL_IF(pthread_create(&p->thread, NULL, reporter_main, p) != 0, err, OOC_ERR_NOMEM,
                     "cannot start the progress thread");
@@ -227,7 +221,7 @@ void ooc_progress_phase(ooc_progress *p, const char *name, uint64_t total_rows,
     snprintf(p->phase, sizeof p->phase, "%s", name ? name : "");
     p->total_rows = total_rows;
     p->total_bytes = total_bytes;
-    p->phase_start_ns = now_ns();
+    p->phase_start_ns = ooc_clock_ns();
     atomic_store_explicit(&p->rows, 0, memory_order_relaxed);
     atomic_store_explicit(&p->bytes, 0, memory_order_relaxed);
     pthread_mutex_unlock(&p->mu);

@@ -12,7 +12,9 @@
  */
 #include "profile/trace.h"
 
+#include "base/clock.h"
 #include "base/error.h"
+#include "base/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -130,13 +132,6 @@ static atomic_uint_least64_t next_trace_id = 1;
 static _Thread_local uint64_t tls_trace_id;
 static _Thread_local trace_thread *tls_thread;
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Register the calling thread (trace mutex held).  NULL on allocation failure. */
 static trace_thread *register_thread_locked(ooc_trace *tr)
 {
@@ -180,7 +175,7 @@ ooc_trace_token ooc_trace_begin(ooc_trace *tr, ooc_stage stage)
 {
     ooc_trace_token tok = {0, -1};
     if (tr && (unsigned)stage < OOC_STAGE_COUNT) {
-        tok.start_ns = now_ns();
+        tok.start_ns = ooc_clock_ns();
         tok.stage = (int)stage;
     }
     return tok;
@@ -190,7 +185,7 @@ void ooc_trace_end_bytes(ooc_trace *tr, ooc_trace_token token, uint64_t nbytes)
 {
     if (!tr || token.stage < 0)
         return;
-    int64_t end = now_ns();
+    int64_t end = ooc_clock_ns();
     trace_thread *t = this_thread(tr);
     if (!t)
         return;
@@ -270,7 +265,7 @@ static int64_t process_cpu_ns(void)
 /* One sample of every active counter (trace mutex held). */
 static void take_sample_locked(ooc_trace *tr)
 {
-    int64_t t = now_ns();
+    int64_t t = ooc_clock_ns();
     double rss;
     if (read_rss_mb(tr, &rss))
         push_sample_locked(&tr->counters[COUNTER_RSS], t, rss);
@@ -302,7 +297,7 @@ static void *sampler_main(void *arg)
 {
     ooc_trace *tr = arg;
     pthread_mutex_lock(&tr->mu);
-    int64_t next = now_ns();
+    int64_t next = ooc_clock_ns();
     while (!tr->stop) {
         next += (int64_t)tr->interval_ms * 1000000;
         struct timespec deadline = {(time_t)(next / 1000000000), (long)(next % 1000000000)};
@@ -312,7 +307,7 @@ static void *sampler_main(void *arg)
         if (tr->stop)
             break;
         take_sample_locked(tr);
-        int64_t now = now_ns();
+        int64_t now = ooc_clock_ns();
         if (next < now - (int64_t)tr->interval_ms * 1000000)
             next = now; /* fell behind (suspended): do not burst */
     }
@@ -346,7 +341,7 @@ int ooc_trace_counter_add(ooc_trace *tr, const char *name, const char *unit,
     /* A first reading now: values start at the registration time, rates get their base. */
     if (id >= 0 && tr->sampler_running) {
         counter_track *c = &tr->counters[id];
-        int64_t t = now_ns();
+        int64_t t = ooc_clock_ns();
         double raw = read(ctx);
         if (kind == OOC_COUNTER_VALUE)
             push_sample_locked(c, t, raw * scale);
@@ -435,7 +430,7 @@ ooc_status ooc_trace_create(const ooc_trace_options *opts, ooc_trace **out, ooc_
     pthread_condattr_destroy(&ca);
 
     tr->id = atomic_fetch_add(&next_trace_id, 1);
-    tr->t0_ns = now_ns();
+    tr->t0_ns = ooc_clock_ns();
     tr->interval_ms = opts && opts->sample_interval_ms ? opts->sample_interval_ms : 50;
     tr->page_size = sysconf(_SC_PAGESIZE);
     if (tr->page_size <= 0)
@@ -496,7 +491,7 @@ void ooc_trace_finish(ooc_trace *tr)
     if (!tr->end_ns) {
         if (join)
             take_sample_locked(tr);
-        tr->end_ns = now_ns();
+        tr->end_ns = ooc_clock_ns();
     }
     for (int i = 0; i < MAX_COUNTERS; i++)
         tr->counters[i].active = false;
@@ -635,7 +630,7 @@ static ooc_status snapshot_locked(ooc_trace *tr, ooc_trace_data *d, ooc_error *e
         OOC_FAIL_IF(!d->meta[i].key || !d->meta[i].value, err, OOC_ERR_NOMEM,
                     "out of memory copying the profile trace");
     }
-    d->wall_ns = (tr->end_ns ? tr->end_ns : now_ns()) - tr->t0_ns;
+    d->wall_ns = (tr->end_ns ? tr->end_ns : ooc_clock_ns()) - tr->t0_ns;
     if (last_end > d->wall_ns)
         d->wall_ns = last_end;
 out:
@@ -661,26 +656,6 @@ ooc_status ooc_trace_snapshot(ooc_trace *tr, ooc_trace_data **out, ooc_error *er
 
 /* ---- JSON writer ---- */
 
-static void write_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        switch (*c) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*c < 0x20)
-                fprintf(f, "\\u%04x", *c);
-            else
-                fputc(*c, f);
-        }
-    }
-    fputc('"', f);
-}
-
 /* Microseconds with nanosecond resolution, as Chrome's "ts"/"dur" expect. */
 static void write_us(FILE *f, int64_t ns)
 {
@@ -695,9 +670,9 @@ static void write_trace_body(FILE *f, const ooc_trace_data *d)
     fprintf(f, "\",\"dropped_spans\":\"%llu\"", (unsigned long long)d->dropped_spans);
     for (size_t i = 0; i < d->nmeta; i++) {
         fputc(',', f);
-        write_json_string(f, d->meta[i].key);
+        ooc_json_write_string(f, d->meta[i].key);
         fputc(':', f);
-        write_json_string(f, d->meta[i].value);
+        ooc_json_write_string(f, d->meta[i].value);
     }
     fputs("},\n\"traceEvents\":[\n", f);
     fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"oocsolve\"}}",
@@ -705,7 +680,7 @@ static void write_trace_body(FILE *f, const ooc_trace_data *d)
     for (size_t i = 0; i < d->nthreads; i++) {
         fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"args\":{\"name\":",
                 d->threads[i].tid);
-        write_json_string(f, d->threads[i].name);
+        ooc_json_write_string(f, d->threads[i].name);
         fprintf(f, "}},\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
                    "\"args\":{\"sort_index\":%d}}",
                 d->threads[i].tid, d->threads[i].tid);
@@ -725,11 +700,11 @@ static void write_trace_body(FILE *f, const ooc_trace_data *d)
         const ooc_trace_counter_rec *c = &d->counters[i];
         for (size_t k = 0; k < c->nsamples; k++) {
             fputs(",\n{\"name\":", f);
-            write_json_string(f, c->name);
+            ooc_json_write_string(f, c->name);
             fputs(",\"cat\":\"resource\",\"ph\":\"C\",\"pid\":1,\"ts\":", f);
             write_us(f, c->samples[k].t_ns);
             fputs(",\"args\":{", f);
-            write_json_string(f, c->unit);
+            ooc_json_write_string(f, c->unit);
             fprintf(f, ":%.9g}}", c->samples[k].value);
         }
     }
@@ -750,8 +725,8 @@ ooc_status ooc_write_file_atomic(const char *path, const char *what,
      * 0666 & ~umask permissions (mkstemp would make the file private). */
     int fd = -1;
     for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
-        snprintf(tmp, size, "%s.tmp.%ld.%lld.%d", path, (long)getpid(), (long long)now_ns(),
-                 attempt);
+        snprintf(tmp, size, "%s.tmp.%ld.%lld.%d", path, (long)getpid(),
+                 (long long)ooc_clock_ns(), attempt);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST)
             break;

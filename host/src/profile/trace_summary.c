@@ -11,10 +11,9 @@
 #include "profile/trace.h"
 
 #include "base/error.h"
+#include "base/textbuf.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,42 +171,6 @@ out:
     return status;
 }
 
-/* A growing text buffer; `failed` sticks after an allocation failure. */
-typedef struct text_buf {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} text_buf;
-
-static void append(text_buf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void append(text_buf *t, const char *fmt, ...)
-{
-    if (t->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = true;
-            return;
-        }
-        if (t->s && t->len + (size_t)n < t->cap) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = (t->cap ? 2 * t->cap : 1024) + (size_t)n;
-        char *grown = realloc(t->s, cap);
-        if (!grown) {
-            t->failed = true;
-            return;
-        }
-        t->s = grown;
-        t->cap = cap;
-    }
-}
-
 ooc_status ooc_trace_summary_text(const ooc_trace_data *data, char **text, ooc_error *err)
 {
     *text = NULL;
@@ -215,60 +178,61 @@ ooc_status ooc_trace_summary_text(const ooc_trace_data *data, char **text, ooc_e
     ooc_status status = ooc_trace_analyze(data, &st, err);
     if (status != OOC_OK)
         return status;
-    text_buf t = {0};
+    ooc_textbuf t = {0};
     double wall_s = (double)st.wall_ns / 1e9, wall = st.wall_ns > 0 ? (double)st.wall_ns : 1.0;
     const char *command = ooc_trace_data_meta(data, "command");
-    append(&t, "profile: wall %.3f s, %zu threads, %zu spans%s%s\n", wall_s, data->nthreads,
-           data->nspans, command ? " — " : "", command ? command : "");
+    ooc_textbuf_printf(&t, "profile: wall %.3f s, %zu threads, %zu spans%s%s\n", wall_s,
+                       data->nthreads, data->nspans, command ? " — " : "", command ? command : "");
     bool any_bytes = false;
     for (int s = 0; s < OOC_STAGE_COUNT; s++)
         any_bytes |= st.stage[s].nbytes > 0;
-    append(&t, "  %-16s %8s %9s %7s %7s %11s%s\n", "stage", "spans", "busy s", "% wall",
-           "threads", "busy/thread", any_bytes ? "    MB/s" : "");
+    ooc_textbuf_printf(&t, "  %-16s %8s %9s %7s %7s %11s%s\n", "stage", "spans", "busy s",
+                       "% wall", "threads", "busy/thread", any_bytes ? "    MB/s" : "");
     for (int s = 0; s < OOC_STAGE_COUNT; s++) {
         const ooc_stage_stats *ss = &st.stage[s];
         if (!ss->nspans)
             continue;
-        append(&t, "  %-16s %8llu %9.3f %7.1f %7d %10.1f%%", ooc_stage_name((ooc_stage)s),
-               (unsigned long long)ss->nspans, (double)ss->busy_ns / 1e9,
-               100.0 * (double)ss->busy_ns / wall, ss->nthreads, 100.0 * ss->utilization);
+        ooc_textbuf_printf(&t, "  %-16s %8llu %9.3f %7.1f %7d %10.1f%%",
+                           ooc_stage_name((ooc_stage)s), (unsigned long long)ss->nspans,
+                           (double)ss->busy_ns / 1e9, 100.0 * (double)ss->busy_ns / wall,
+                           ss->nthreads, 100.0 * ss->utilization);
         if (ss->nbytes && ss->busy_ns > 0)
-            append(&t, " %8.1f", (double)ss->nbytes / 1e6 / ((double)ss->busy_ns / 1e9));
-        append(&t, "\n");
+            ooc_textbuf_printf(&t, " %8.1f",
+                               (double)ss->nbytes / 1e6 / ((double)ss->busy_ns / 1e9));
+        ooc_textbuf_append(&t, "\n");
     }
     if (any_bytes)
-        append(&t, "  (MB/s: bytes a stage processed per second of its busy time, one thread)\n");
-    append(&t, "overlap: parallelism %.2f (busy thread time / wall); >= 2 stages at once %.1f%% "
-               "of wall; nothing traced running %.1f%%\n",
-           st.parallelism, 100.0 * st.overlap_fraction, 100.0 * st.idle_fraction);
+        ooc_textbuf_append(&t, "  (MB/s: bytes a stage processed per second of its busy time, "
+                               "one thread)\n");
+    ooc_textbuf_printf(&t, "overlap: parallelism %.2f (busy thread time / wall); >= 2 stages at "
+                           "once %.1f%% of wall; nothing traced running %.1f%%\n",
+                       st.parallelism, 100.0 * st.overlap_fraction, 100.0 * st.idle_fraction);
     if (st.bounding_stage < 0) {
-        append(&t, "bounded by: no spans recorded\n");
+        ooc_textbuf_append(&t, "bounded by: no spans recorded\n");
     } else {
         const ooc_stage_stats *b = &st.stage[st.bounding_stage];
         if (b->utilization >= 0.5)
-            append(&t, "bounded by: %s — its %d thread%s busy %.0f%% of the wall time\n",
-                   ooc_stage_name((ooc_stage)st.bounding_stage), b->nthreads,
-                   b->nthreads == 1 ? " was" : "s were", 100.0 * b->utilization);
+            ooc_textbuf_printf(&t, "bounded by: %s — its %d thread%s busy %.0f%% of the wall "
+                                   "time\n",
+                               ooc_stage_name((ooc_stage)st.bounding_stage), b->nthreads,
+                               b->nthreads == 1 ? " was" : "s were", 100.0 * b->utilization);
         else
-            append(&t, "bounded by: no stage kept its threads busy (most: %s, %.0f%%) — the run "
-                       "waited outside the traced stages\n",
-                   ooc_stage_name((ooc_stage)st.bounding_stage), 100.0 * b->utilization);
+            ooc_textbuf_printf(&t, "bounded by: no stage kept its threads busy (most: %s, %.0f%%) "
+                                   "— the run waited outside the traced stages\n",
+                               ooc_stage_name((ooc_stage)st.bounding_stage),
+                               100.0 * b->utilization);
     }
     if (!isnan(st.peak_rss_mb) || !isnan(st.mean_cpu_percent)) {
-        append(&t, "resources:");
+        ooc_textbuf_append(&t, "resources:");
         if (!isnan(st.peak_rss_mb))
-            append(&t, " peak RSS %.1f MB", st.peak_rss_mb);
+            ooc_textbuf_printf(&t, " peak RSS %.1f MB", st.peak_rss_mb);
         if (!isnan(st.mean_cpu_percent))
-            append(&t, "%s mean CPU %.0f%%", isnan(st.peak_rss_mb) ? "" : ";", st.mean_cpu_percent);
-        append(&t, "\n");
+            ooc_textbuf_printf(&t, "%s mean CPU %.0f%%", isnan(st.peak_rss_mb) ? "" : ";",
+                               st.mean_cpu_percent);
+        ooc_textbuf_append(&t, "\n");
     }
     if (data->dropped_spans)
-        append(&t, "warning: %llu spans were not recorded (out of memory)\n",
-               (unsigned long long)data->dropped_spans);
-    if (t.failed) {
-        free(t.s);
-        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory formatting the profile summary");
-    }
-    *text = t.s;
-    return OOC_OK;
+        ooc_textbuf_printf(&t, "warning: %llu spans were not recorded (out of memory)\n",
+                           (unsigned long long)data->dropped_spans);
+    return ooc_textbuf_take(&t, text, err, "formatting the profile summary");
 }

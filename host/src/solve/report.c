@@ -8,6 +8,7 @@
 #include "solve/report.h"
 
 #include "base/error.h"
+#include "base/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -152,24 +153,6 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-void ooc_report_json_string(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fprintf(f, "\\%c", *c);
-        else if (*c < 0x20)
-            fprintf(f, "\\u%04x", *c);
-        else
-            fputc(*c, f);
-    }
-    fputc('"', f);
-}
-
 static void json_number(FILE *f, double x)
 {
     if (isfinite(x))
@@ -192,7 +175,7 @@ static void json_array(FILE *f, const double *a, size_t n)
 static void json_key(FILE *f, const char *key)
 {
     fputs(",\n  ", f);
-    ooc_report_json_string(f, key);
+    ooc_json_write_string(f, key);
     fputs(": ", f);
 }
 
@@ -211,7 +194,7 @@ static void json_names(FILE *f, char *const *names, size_t n, const bool *only)
             continue;
         if (!first)
             fputs(", ", f);
-        ooc_report_json_string(f, names[i]);
+        ooc_json_write_string(f, names[i]);
         first = false;
     }
     fputc(']', f);
@@ -224,7 +207,7 @@ void ooc_report_cpu_json(FILE *f, const ooc_cpu_info *cpu)
     fputc('{', f);
     for (size_t i = 0; i < OOC_CPU_NFACTS; i++) {
         const ooc_cpu_fact *x = &facts[i];
-        ooc_report_json_string(f, x->key);
+        ooc_json_write_string(f, x->key);
         fputs(": ", f);
         if (x->kind == OOC_CPU_FACT_INT && x->number >= 0) {
             fprintf(f, "%ld", x->number);
@@ -235,17 +218,17 @@ void ooc_report_cpu_json(FILE *f, const ooc_cpu_info *cpu)
                 size_t n = strcspn(w, " ");
                 snprintf(word, sizeof word, "%.*s", (int)n, w);
                 fputs(w == x->text ? "" : ", ", f);
-                ooc_report_json_string(f, word);
+                ooc_json_write_string(f, word);
                 w += n + strspn(w + n, " ");
             }
             fputc(']', f);
         } else {
-            ooc_report_json_string(f, x->kind == OOC_CPU_FACT_TEXT ? x->text : NULL);
+            ooc_json_write_string(f, x->kind == OOC_CPU_FACT_TEXT ? x->text : NULL);
         }
         fputs(", ", f);
     }
     fputs("\"blas_warning\": ", f);
-    ooc_report_json_string(f, cpu->blas_warning[0] ? cpu->blas_warning : NULL);
+    ooc_json_write_string(f, cpu->blas_warning[0] ? cpu->blas_warning : NULL);
     fputc('}', f);
 }
 
@@ -263,20 +246,20 @@ ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_repor
                                ooc_error *err)
 {
     fputs("{\n  \"model\": ", f);
-    ooc_report_json_string(f, r->weighted ? "WLS" : "OLS");
+    ooc_json_write_string(f, r->weighted ? "WLS" : "OLS");
     json_key(f, "input");
-    ooc_report_json_string(f, info ? info->input : NULL);
+    ooc_json_write_string(f, info ? info->input : NULL);
     json_key(f, "backend");
-    ooc_report_json_string(f, info ? info->backend : NULL);
+    ooc_json_write_string(f, info ? info->backend : NULL);
     json_cpu_field(f, info);
     json_key(f, "method");
-    ooc_report_json_string(f, ooc_method_name(r->method));
+    ooc_json_write_string(f, ooc_method_name(r->method));
     json_key(f, "cov_type");
-    ooc_report_json_string(f, ooc_cov_name(r->cov));
+    ooc_json_write_string(f, ooc_cov_name(r->cov));
     json_key(f, "dep_variable");
-    ooc_report_json_string(f, r->y_name);
+    ooc_json_write_string(f, r->y_name);
     json_key(f, "formula");
-    ooc_report_json_string(f, r->formula);
+    ooc_json_write_string(f, r->formula);
     json_key(f, "nobs");
     fprintf(f, "%llu", (unsigned long long)r->nobs);
     json_key(f, "rank");
@@ -348,11 +331,11 @@ ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_repor
     fputc('[', f);
     for (size_t i = 0; i < r->nwarnings; i++) {
         fputs(i ? ", " : "", f);
-        ooc_report_json_string(f, r->warnings[i]);
+        ooc_json_write_string(f, r->warnings[i]);
     }
     if (info && info->cpu_warning) {
         fputs(r->nwarnings ? ", " : "", f);
-        ooc_report_json_string(f, info->cpu_warning);
+        ooc_json_write_string(f, info->cpu_warning);
     }
     fputc(']', f);
     json_key(f, "timings");
@@ -398,9 +381,9 @@ ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_repor
                                ooc_error *err)
 {
     fputs("{\n  \"input\": ", f);
-    ooc_report_json_string(f, info ? info->input : NULL);
+    ooc_json_write_string(f, info ? info->input : NULL);
     json_key(f, "backend");
-    ooc_report_json_string(f, info ? info->backend : NULL);
+    ooc_json_write_string(f, info ? info->backend : NULL);
     json_cpu_field(f, info);
     json_key(f, "nrows");
     fprintf(f, "%llu", (unsigned long long)r->nrows);
@@ -424,7 +407,7 @@ ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_repor
         fputs("null", f);
     }
     json_key(f, "u_path");
-    ooc_report_json_string(f, r->u_path);
+    ooc_json_write_string(f, r->u_path);
     json_key(f, "timings");
     fprintf(f, "{\"accumulate\": %.6f, \"u\": %.6f", r->seconds_accumulate, r->seconds_u);
     if (info && info->seconds_total > 0.0)

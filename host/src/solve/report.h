@@ -9,7 +9,7 @@
 #define OOC_REPORT_H
 
 #include "backend/cpuinfo.h"
-#include "solve/fit.h"
+#include "oocsolve.h"
 
 #include <stdio.h>
 
@@ -38,9 +38,6 @@ ooc_status ooc_report_svd_text(FILE *f, const ooc_svd_result *r, const ooc_repor
 /* The same as JSON. */
 ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_report_info *info,
                                ooc_error *err);
-
-/* `s` as a JSON string literal, escaped; null for NULL. */
-void ooc_report_json_string(FILE *f, const char *s);
 
 /* The facts of `cpu` (ooc_cpu_info_facts, then "blas_warning") as a
  * one-line JSON object: unknown values are null, the extensions an array. */

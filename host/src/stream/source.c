@@ -111,3 +111,18 @@ ooc_status ooc_source_open(const char *path, const ooc_source_options *o, ooc_so
                         "'%s' is not an HDF5 file; to read a CSV give a formula (-f)", path);
     return ooc_csv_source_open(path, o, out, err);
 }
+
+/* ---- the public accessors (oocsolve.h) ------------------------------------ */
+
+uint64_t ooc_source_rows(const ooc_source *src) { return src->nrows; }
+
+size_t ooc_source_columns(const ooc_source *src) { return src->p; }
+
+const char *ooc_source_column_name(const ooc_source *src, size_t j)
+{
+    return j < src->p && src->column_names ? src->column_names[j] : NULL;
+}
+
+bool ooc_source_has_response(const ooc_source *src) { return src->has_y; }
+
+bool ooc_source_has_weights(const ooc_source *src) { return src->has_weights; }

@@ -30,14 +30,6 @@ typedef struct ooc_block {
     int slot;             /* ring slot (private to the source) */
 } ooc_block;
 
-/* Allocator for ring buffers (pinned host memory when a GPU backend is used).
- * alloc returns NULL on failure. */
-typedef struct ooc_allocator {
-    void *(*alloc)(size_t nbytes, void *ctx);
-    void (*free)(void *ptr, void *ctx);
-    void *ctx;
-} ooc_allocator;
-
 /* The default allocator: ooc_alloc_huge / free. */
 extern const ooc_allocator ooc_default_allocator;
 
@@ -48,8 +40,6 @@ extern const ooc_allocator ooc_default_allocator;
  * 2.5M-row workload's fit).  Release with free(); realloc() works.  NULL when
  * out of memory.  ooc_default_allocator allocates with it. */
 void *ooc_alloc_huge(size_t nbytes);
-
-typedef struct ooc_source ooc_source;
 
 typedef struct ooc_source_vtable {
     /* Next block, or *blk = NULL at the end of the pass. */
@@ -89,37 +79,6 @@ void ooc_source_free(ooc_source *src);
  * fields to NULL.  NULL fields and entries are fine (a half-built source). */
 void ooc_source_free_description(ooc_source *src);
 
-/* How to open a source (HDF5 file or CSV + formula). */
-typedef struct ooc_source_options {
-    /* HDF5 */
-    const char *x_dataset;        /* default "/X" */
-    const char *y_dataset;        /* default "/Y"; ignored when y_column is set */
-    const char *y_column;         /* take y from this named column of X (removed from X); NULL: none */
-    const char *w_dataset;        /* weights dataset (e.g. "/W"); NULL: none unless w_column */
-    const char *w_column;         /* weights from this named column of X (removed from X) */
-    bool need_y;                  /* fail when no response is found (fit: true, svd: false) */
-    /* CSV (used when the path does not name an HDF5 file) */
-    const char *formula;          /* required for CSV */
-    const ooc_formula_var *vars;
-    size_t nvars;
-    ooc_csv_settings csv;
-    const char *weights_name;     /* CSV: column holding observation weights */
-    size_t max_levels;            /* CSV: refuse a categorical with more levels; 0: no limit */
-    /* pipeline */
-    size_t block_rows;            /* rows per block; 0: automatic */
-    int ring_size;                /* buffers in the ring; 0: automatic (HDF5: threads + 2, CSV: 4) */
-    int nthreads;                 /* worker threads; 0: online CPUs */
-    ooc_allocator allocator;      /* ring buffer allocator; zeroed: ooc_default_allocator */
-    const volatile int *cancel;   /* raise to stop with OOC_ERR_INTERRUPTED */
-    ooc_log_sink log;
-    /* instrumentation (both may be NULL; must outlive the source) */
-    ooc_trace *trace;             /* HDF5: spans chunk read ("hdf5 reader" thread), decompress,
-                                   * unshuffle ("decode N" threads), counters "ring buffers in
-                                   * use" and "bytes read"; CSV: the design stream's spans */
-    ooc_progress *progress;       /* CSV: the level-scan pass reports here (the caller reports
-                                   * the blocks it consumes) */
-} ooc_source_options;
-
 /* Defaults for every field. */
 void ooc_source_options_init(ooc_source_options *o);
 
@@ -127,6 +86,19 @@ void ooc_source_options_init(ooc_source_options *o);
  * o->formula).  Errors: as the concrete source constructors. */
 ooc_status ooc_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
                            ooc_error *err);
+
+/* Open several files (npaths >= 1, each as ooc_source_open with the same
+ * options) as one source: their rows in the order given, first_row counting
+ * on across files (concat_source.c).  nrows is their sum (UINT64_MAX while
+ * any is unknown), block_rows the largest, rows_dropped the sum.  Files are
+ * opened one at a time, and again on every pass: the strings and arrays `o`
+ * points to must stay valid until the source is freed (o itself is copied).
+ * With one path this is ooc_source_open.  Errors: OOC_ERR_INVALID_ARG (no
+ * paths; a file whose columns, response, weights or formula differ from the
+ * first's, naming both files and the difference), and each file's own
+ * errors, which name it. */
+ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
+                                 const ooc_source_options *o, ooc_source **out, ooc_error *err);
 
 /* HDF5 source (h5source.c): direct chunk reads on one thread, decompression
  * on worker threads.  Errors name the dataset and chunk. */

@@ -1,0 +1,157 @@
+/*
+ * test_base.c — the small shared pieces of host/src/base: the growable text
+ * buffer (appends, growth, take, the recorded allocation failure reported as
+ * OOC_ERR_NOMEM), the JSON string writer (each escape, NULL, UTF-8, the FILE
+ * and text-buffer forms identical, every byte read back by the JSON reader)
+ * and the monotonic clock.
+ */
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/textbuf.h"
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_textbuf(void)
+{
+    ooc_error err;
+    ooc_textbuf b = {0};
+    char *text = NULL;
+
+    /* nothing appended: an empty, allocated string */
+    CHECK(ooc_textbuf_take(&b, &text, &err, "testing") == OOC_OK);
+    CHECK(text && text[0] == '\0');
+    free(text);
+
+    ooc_textbuf_append(&b, "rows: ");
+    ooc_textbuf_printf(&b, "%d, %s", 42, "done");
+    ooc_textbuf_append_n(&b, "!?xyz", 1);
+    ooc_textbuf_append_n(&b, NULL, 0);
+    CHECK_STREQ(b.text, "rows: 42, done!");
+    CHECK(b.len == strlen("rows: 42, done!"));
+
+    /* growth well past the first allocation, by both kinds of append */
+    ooc_textbuf_free(&b);
+    for (int i = 0; i < 1000; i++)
+        ooc_textbuf_printf(&b, "%04d,", i);
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ooc_textbuf_append(&b, big);
+    ooc_textbuf_printf(&b, "%s|", big);
+    CHECK(!b.failed && b.len == 5000 + 2 * (sizeof big - 1) + 1);
+    CHECK(!strncmp(b.text, "0000,0001,", 10) && !strncmp(b.text + 4995, "0999,x", 6));
+    CHECK(b.text[b.len - 1] == '|' && b.text[b.len] == '\0');
+    CHECK(ooc_textbuf_take(&b, &text, &err, "testing") == OOC_OK);
+    CHECK(text && strlen(text) == 5000 + 2 * (sizeof big - 1) + 1);
+    CHECK(b.text == NULL && b.len == 0 && b.cap == 0);
+    free(text);
+
+    /* a recorded failure: later appends ignored, take reports NOMEM */
+    ooc_textbuf_append(&b, "partial");
+    b.failed = true;
+    ooc_textbuf_append(&b, " more");
+    ooc_textbuf_printf(&b, " %d", 1);
+    CHECK_STREQ(b.text, "partial");
+    char sentinel[] = "sentinel";
+    text = sentinel;
+    CHECK(ooc_textbuf_take(&b, &text, &err, "describing '%s'", "x.h5") == OOC_ERR_NOMEM);
+    CHECK(text == NULL);
+    CHECK_MSG(strstr(err.message, "out of memory describing 'x.h5'") != NULL, "%s", err.message);
+    CHECK(b.text == NULL && !b.failed);
+
+    /* free leaves the buffer usable */
+    ooc_textbuf_append(&b, "a");
+    ooc_textbuf_free(&b);
+    ooc_textbuf_append(&b, "b");
+    CHECK_STREQ(b.text, "b");
+    ooc_textbuf_free(&b);
+}
+
+/* s as written by ooc_json_append_string (heap). */
+static char *json_literal(const char *s)
+{
+    ooc_error err;
+    ooc_textbuf b = {0};
+    char *text = NULL;
+    ooc_json_append_string(&b, s);
+    CHECK(ooc_textbuf_take(&b, &text, &err, "testing") == OOC_OK);
+    return text;
+}
+
+/* The same by ooc_json_write_string, through a temporary file. */
+static char *json_literal_file(const char *s)
+{
+    FILE *f = tmpfile();
+    CHECK(f != NULL);
+    if (!f)
+        return NULL;
+    ooc_json_write_string(f, s);
+    long n = ftell(f);
+    rewind(f);
+    char *text = calloc((size_t)n + 1, 1);
+    CHECK(text && fread(text, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    return text;
+}
+
+static void check_literal(const char *s, const char *want)
+{
+    char *got = json_literal(s), *got_file = json_literal_file(s);
+    CHECK(got && got_file);
+    if (got && got_file) {
+        CHECK_STREQ(got, want);
+        CHECK_STREQ(got_file, want);
+    }
+    free(got);
+    free(got_file);
+}
+
+static void test_json_string(void)
+{
+    check_literal(NULL, "null");
+    check_literal("", "\"\"");
+    check_literal("plain text", "\"plain text\"");
+    check_literal("say \"hi\" \\ bye", "\"say \\\"hi\\\" \\\\ bye\"");
+    check_literal("a\nb\rc\td", "\"a\\nb\\rc\\td\"");
+    check_literal("\x01\x1f\x7f|\b\f", "\"\\u0001\\u001f\\u007f|\\u0008\\u000c\"");
+    check_literal("x ~ log(y) — µs", "\"x ~ log(y) — µs\"");
+
+    /* every byte 1..255 (the upper half as valid UTF-8) reads back as it was */
+    char all[400];
+    size_t n = 0;
+    for (int c = 1; c < 0x80; c++)
+        all[n++] = (char)c;
+    for (int c = 0x80; c < 0x100; c++) {
+        all[n++] = (char)(0xc0 | (c >> 6));
+        all[n++] = (char)(0x80 | (c & 0x3f));
+    }
+    all[n] = '\0';
+    char *text = json_literal(all);
+    ooc_error err;
+    ooc_json_value *v = NULL;
+    CHECK(text && ooc_json_parse(text, strlen(text), "literal", &v, &err) == OOC_OK);
+    CHECK(v && v->type == OOC_JSON_STRING && !strcmp(v->string, all));
+    ooc_json_free(v);
+    free(text);
+}
+
+static void test_clock(void)
+{
+    int64_t ns0 = ooc_clock_ns();
+    double s0 = ooc_clock_seconds();
+    int64_t ns1 = ooc_clock_ns();
+    double s1 = ooc_clock_seconds();
+    CHECK(ns0 > 0 && ns1 >= ns0 && s1 >= s0);
+    /* the two forms read the same clock */
+    CHECK(s0 * 1e9 >= (double)ns0 - 1e3 && s0 * 1e9 <= (double)ns1 + 1e3);
+}
+
+int main(void)
+{
+    test_textbuf();
+    test_json_string();
+    test_clock();
+    return TEST_EXIT();
+}
