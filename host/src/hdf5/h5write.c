@@ -32,12 +32,13 @@
 
 #include "base/error.h"
 #include "base/ordered_pool.h"
+#include "base/outfile.h"
+#include "hdf5/h5attr.h"
 #include "hdf5/h5util.h"
 #include "profile/trace.h"
 #include "hdf5/zcodec.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -46,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Target size of one chunk of X when chunk_rows is automatic. */
@@ -77,8 +77,7 @@ typedef struct encode_worker {
 
 struct ooc_h5_writer {
     char *path;      /* final name */
-    char *tmp_path;  /* temporary name in the same directory */
-    int tmp_fd;      /* kept open to fsync the finished file (when durable); -1 when closed */
+    ooc_outfile out; /* the temporary file; its fd is the driver's, kept open to fsync it */
     size_t p;
     size_t chunk_rows;
     bool with_y;
@@ -195,7 +194,7 @@ static void stop_workers(ooc_h5_writer *w)
 
 /* Driver info in the file access property list (copied by HDF5). */
 typedef struct sink_info {
-    int fd;        /* the writer's tmp_fd; the driver never closes it */
+    int fd;        /* the writer's out.fd; the driver never closes it */
     int *io_errno; /* where the first failure goes */
 } sink_info;
 
@@ -209,7 +208,7 @@ typedef struct sink_file {
 
 static H5FD_t *sink_open(const char *name, unsigned flags, hid_t fapl, haddr_t maxaddr)
 {
-    (void)name; /* the writer opened it: tmp_fd */
+    (void)name; /* the writer opened it: out.fd */
     const sink_info *info = H5Pget_driver_info(fapl);
     struct stat st;
     if (!info || maxaddr == 0 || maxaddr > SINK_MAXADDR)
@@ -569,79 +568,43 @@ out:
 
 /* ---- creation ---------------------------------------------------------- */
 
-/* Create attribute `name` of obj (stored as file_type, shaped as space) and,
- * unless value is NULL, write it from mem_type.  Closes only the attribute;
- * type and space stay the caller's.  Returns 0, or -1 on an HDF5 failure. */
-static herr_t create_attr(hid_t obj, const char *name, hid_t file_type, hid_t space,
-                          hid_t mem_type, const void *value)
-{
-    hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0)
-        return -1;
-    herr_t rc = value && H5Awrite(attr, mem_type, value) < 0 ? -1 : 0;
-    if (H5Aclose(attr) < 0)
-        rc = -1;
-    return rc;
-}
-
-/* Write a scalar fixed-length string attribute the way PyTables/numpy do:
- * size = strlen, NULLTERM padding; an empty string has a NULL dataspace. */
-static herr_t put_string_attr(hid_t obj, const char *name, const char *value, H5T_cset_t cset)
-{
-    herr_t rc = -1;
-    size_t len = strlen(value);
-    hid_t type = H5Tcopy(H5T_C_S1);
-    hid_t space = H5Screate(len ? H5S_SCALAR : H5S_NULL);
-    if (type >= 0 && space >= 0 && H5Tset_size(type, len ? len : 1) >= 0 &&
-        H5Tset_strpad(type, H5T_STR_NULLTERM) >= 0 && H5Tset_cset(type, cset) >= 0)
-        rc = create_attr(obj, name, type, space, type, len ? value : NULL);
-    if (space >= 0 && H5Sclose(space) < 0)
-        rc = -1;
-    if (type >= 0 && H5Tclose(type) < 0)
-        rc = -1;
-    return rc;
-}
-
-/* Write the int32 EXTDIM=0 attribute of a PyTables EArray. */
-static herr_t put_extdim_attr(hid_t obj)
-{
-    herr_t rc = -1;
-    int32_t extdim = 0;
-    hid_t space = H5Screate(H5S_SCALAR);
-    if (space >= 0) {
-        rc = create_attr(obj, "EXTDIM", H5T_STD_I32LE, space, H5T_NATIVE_INT32, &extdim);
-        if (H5Sclose(space) < 0)
-            rc = -1;
-    }
-    return rc;
-}
-
-/* column_names: a 1-D array of variable-length UTF-8 strings (read by h5py
- * and PyTables as arrays of str). */
-static herr_t put_names_attr(hid_t obj, const char *const *names, size_t n)
-{
-    herr_t rc = -1;
-    hsize_t dims[1] = {(hsize_t)n};
-    hid_t type = H5Tcopy(H5T_C_S1);
-    hid_t space = H5Screate_simple(1, dims, NULL);
-    if (type >= 0 && space >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 &&
-        H5Tset_cset(type, H5T_CSET_UTF8) >= 0)
-        rc = create_attr(obj, "column_names", type, space, type, names);
-    if (space >= 0 && H5Sclose(space) < 0)
-        rc = -1;
-    if (type >= 0 && H5Tclose(type) < 0)
-        rc = -1;
-    return rc;
-}
-
 /* Attributes that make PyTables see an EArray. */
-static herr_t put_earray_attrs(hid_t dset)
+static ooc_status put_earray_attrs(const ooc_h5_obj *dset, ooc_error *err)
 {
-    if (put_string_attr(dset, "CLASS", "EARRAY", H5T_CSET_ASCII) < 0 ||
-        put_string_attr(dset, "VERSION", "1.1", H5T_CSET_ASCII) < 0 ||
-        put_string_attr(dset, "TITLE", "", H5T_CSET_ASCII) < 0 || put_extdim_attr(dset) < 0)
-        return -1;
-    return 0;
+    ooc_status status = OOC_OK;
+    const int32_t extdim = 0;
+    OOC_CHECK(ooc_h5_attr_put_string(dset, "CLASS", "EARRAY", H5T_CSET_ASCII, err));
+    OOC_CHECK(ooc_h5_attr_put_string(dset, "VERSION", "1.1", H5T_CSET_ASCII, err));
+    OOC_CHECK(ooc_h5_attr_put_string(dset, "TITLE", "", H5T_CSET_ASCII, err));
+    OOC_CHECK(ooc_h5_attr_put_number(dset, "EXTDIM", OOC_H5_INT32, &extdim, err));
+out:
+    return status;
+}
+
+/* Attributes that make PyTables see the root group. */
+static ooc_status put_root_attrs(const ooc_h5_obj *root, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    OOC_CHECK(ooc_h5_attr_put_string(root, "CLASS", "GROUP", H5T_CSET_UTF8, err));
+    OOC_CHECK(ooc_h5_attr_put_string(root, "PYTABLES_FORMAT_VERSION", "2.1", H5T_CSET_UTF8, err));
+    OOC_CHECK(ooc_h5_attr_put_string(root, "TITLE", "", H5T_CSET_UTF8, err));
+    OOC_CHECK(ooc_h5_attr_put_string(root, "VERSION", "1.0", H5T_CSET_UTF8, err));
+out:
+    return status;
+}
+
+/* The outcome of attribute writes that reported into attr_err: when the
+ * driver met an I/O error meanwhile, writer_fail's message ("'OUT': cannot
+ * write WHAT: No space left on device": the cause, whatever HDF5 said after
+ * it), else attr_err's own failure, else OOC_OK. */
+static ooc_status attrs_written(const ooc_h5_writer *w, ooc_status status,
+                                const ooc_error *attr_err, const char *what, ooc_error *err)
+{
+    if (w->io_errno)
+        return writer_fail(w, err, "'%s': cannot write %s", w->path, what);
+    if (status != OOC_OK && err && err->status == OOC_OK)
+        *err = *attr_err;
+    return status;
 }
 
 /* Create /X (rank 2) or /Y (rank 1) with the writer's chunking and filters. */
@@ -665,72 +628,15 @@ static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, h
                    err, "'%s': cannot set up chunking and filters of /%s", w->path, name);
     *out = H5Dcreate2(w->file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     WRITE_FAIL_IF(*out < 0, w, err, "'%s': cannot create dataset /%s", w->path, name);
-    WRITE_FAIL_IF(put_earray_attrs(*out) < 0, w, err, "'%s': cannot write the attributes of /%s",
-                  w->path, name);
+    char what[32], obj_name[8];
+    snprintf(what, sizeof what, "the attributes of /%s", name);
+    snprintf(obj_name, sizeof obj_name, "/%s", name);
+    const ooc_h5_obj dset = {*out, obj_name, w->path};
+    ooc_error attr_err = {0};
+    OOC_CHECK(attrs_written(w, put_earray_attrs(&dset, &attr_err), &attr_err, what, err));
 out:
     status = ooc_h5_close(&dcpl, status, err);
     return ooc_h5_close(&space, status, err);
-}
-
-/* Create a new, empty temporary file next to w->path (mode 0666 minus umask,
- * like any new file), named "NAME.oocsolve-partial-XXXXXX": not hidden, so
- * one that SIGKILL or a crash leaves behind is seen next to the output and
- * recognised.  When that name is longer than the directory allows
- * (_PC_NAME_MAX), NAME is cut at a UTF-8 character boundary; the random
- * suffix and O_EXCL keep it unique. */
-static ooc_status create_temp_file(ooc_h5_writer *w, ooc_error *err)
-{
-    static const char marker[] = ".oocsolve-partial-";
-    const size_t tail = sizeof marker - 1 + 6; /* marker + suffix */
-    const char *slash = strrchr(w->path, '/');
-    size_t dir_len = slash ? (size_t)(slash - w->path) + 1 : 0;
-    const char *base = w->path + dir_len;
-    if (!*base)
-        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "output path '%s' names a directory", w->path);
-    char *dir = dir_len ? strndup(w->path, dir_len) : strdup(".");
-    long name_max = dir ? pathconf(dir, _PC_NAME_MAX) : -1;
-    free(dir);
-    if (name_max <= 0)
-        name_max = 255;
-    size_t keep = strlen(base);
-    size_t room = (size_t)name_max > tail + 1 ? (size_t)name_max - tail : 1;
-    if (keep > room) {
-        keep = room;
-        while (keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80)
-            keep--; /* base[keep], the first byte cut, must not continue a character */
-    }
-    size_t n = dir_len + keep + tail + 1;
-    w->tmp_path = malloc(n);
-    if (!w->tmp_path)
-        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
-                    ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)w;
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    for (int attempt = 0; attempt < 100; attempt++) {
-        char suffix[7];
-        seed += 0x9E3779B97F4A7C15ull; /* splitmix64 step */
-        uint64_t z = seed;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        for (int i = 0; i < 6; i++, z /= 36)
-            suffix[i] = alphabet[z % 36];
-        suffix[6] = '\0';
-        snprintf(w->tmp_path, n, "%.*s%.*s%s%s", (int)dir_len, w->path, (int)keep, base, marker,
-                 suffix);
-        w->tmp_fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (w->tmp_fd >= 0)
-            return OOC_OK;
-        if (errno != EEXIST)
-            break;
-    }
-    ooc_status status = OOC_FAIL(err, OOC_ERR_IO, "cannot create temporary file '%s' for '%s': %s",
-                                 w->tmp_path, w->path, strerror(errno));
-    free(w->tmp_path);
-    w->tmp_path = NULL;
-    return status;
 }
 
 /* Allocate the slot ring and start the encode workers. */
@@ -813,11 +719,8 @@ static void free_writer(ooc_h5_writer *w)
             free(w->slots[i].y.encoded_buf);
         }
     }
-    if (w->tmp_fd >= 0)
-        close(w->tmp_fd);
     free(w->workers);
     free(w->slots);
-    free(w->tmp_path);
     free(w->path);
     free(w);
 }
@@ -843,7 +746,6 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
 
     w = calloc(1, sizeof *w);
     OOC_FAIL_IF(!w, err, OOC_ERR_NOMEM, "out of memory");
-    w->tmp_fd = -1;
     w->file = w->dset_x = w->dset_y = H5I_INVALID_HID;
     w->path = strdup(opts->path);
     OOC_FAIL_IF(!w->path, err, OOC_ERR_NOMEM, "out of memory");
@@ -873,7 +775,7 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
     if (nthreads > MAX_THREADS)
         nthreads = MAX_THREADS;
 
-    OOC_CHECK(create_temp_file(w, err));
+    OOC_CHECK(ooc_outfile_begin(&w->out, w->path, err));
     OOC_CHECK(start_pipeline(w, nthreads, err));
 
     ooc_h5_quiet_begin(&quiet);
@@ -883,32 +785,33 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
      * successful close means the file is complete.  Format 1.8+ lets
      * attributes larger than 64 KiB (many column names) go to dense
      * storage. */
-    sink_info sink = {.fd = w->tmp_fd, .io_errno = &w->io_errno};
+    sink_info sink = {.fd = w->out.fd, .io_errno = &w->io_errno};
     hid_t driver = sink_driver();
     OOC_H5_FAIL_IF(fapl < 0 || driver < 0 || H5Pset_driver(fapl, driver, &sink) < 0 ||
                        H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI) < 0 ||
                        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0,
                    err, "'%s': cannot set up file access properties", w->path);
-    w->file = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     WRITE_FAIL_IF(w->file < 0, w, err, "cannot create HDF5 file '%s' (temporary for '%s')",
-                  w->tmp_path, w->path);
+                  w->out.tmp_path, w->path);
     OOC_CHECK(ooc_h5_close(&fapl, OOC_OK, err));
-    WRITE_FAIL_IF(put_string_attr(w->file, "CLASS", "GROUP", H5T_CSET_UTF8) < 0 ||
-                      put_string_attr(w->file, "PYTABLES_FORMAT_VERSION", "2.1", H5T_CSET_UTF8) <
-                          0 ||
-                      put_string_attr(w->file, "TITLE", "", H5T_CSET_UTF8) < 0 ||
-                      put_string_attr(w->file, "VERSION", "1.0", H5T_CSET_UTF8) < 0,
-                  w, err, "'%s': cannot write the root group's attributes", w->path);
+    const ooc_h5_obj root = {w->file, "/", w->path};
+    ooc_error attr_err = {0};
+    OOC_CHECK(attrs_written(w, put_root_attrs(&root, &attr_err), &attr_err,
+                            "the root group's attributes", err));
     OOC_CHECK(create_dataset(w, "X", 2, &w->dset_x, err));
+    const ooc_h5_obj x = {w->dset_x, "/X", w->path};
     if (opts->formula)
-        WRITE_FAIL_IF(put_string_attr(w->dset_x, "formula", opts->formula, H5T_CSET_UTF8) < 0, w,
-                      err, "'%s': cannot write the formula attribute of /X", w->path);
+        OOC_CHECK(attrs_written(
+            w, ooc_h5_attr_put_string(&x, "formula", opts->formula, H5T_CSET_UTF8, &attr_err),
+            &attr_err, "the formula attribute of /X", err));
     if (opts->column_names) {
         for (size_t j = 0; j < w->p; j++)
             OOC_FAIL_IF(!opts->column_names[j], err, OOC_ERR_INVALID_ARG,
                         "'%s': column name %zu is missing", w->path, j);
-        WRITE_FAIL_IF(put_names_attr(w->dset_x, opts->column_names, w->p) < 0, w, err,
-                      "'%s': cannot write the column_names attribute of /X", w->path);
+        OOC_CHECK(attrs_written(
+            w, ooc_h5_attr_put_strings(&x, "column_names", opts->column_names, w->p, &attr_err),
+            &attr_err, "the column_names attribute of /X", err));
     }
     if (w->with_y)
         OOC_CHECK(create_dataset(w, "Y", 1, &w->dset_y, err));
@@ -958,17 +861,8 @@ ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error
     herr_t rc_f = H5Fclose(w->file);
     w->file = H5I_INVALID_HID;
     WRITE_FAIL_IF(rc_f < 0, w, err, "cannot write HDF5 file '%s' (temporary for '%s')",
-                  w->tmp_path, w->path);
-    OOC_FAIL_IF(w->durable && fsync(w->tmp_fd) != 0, err, OOC_ERR_IO,
-                "cannot flush '%s' to disk: %s", w->tmp_path, strerror(errno));
-    int rc_close = close(w->tmp_fd);
-    w->tmp_fd = -1;
-    OOC_FAIL_IF(rc_close != 0, err, OOC_ERR_IO, "cannot close '%s': %s", w->tmp_path,
-                strerror(errno));
-    OOC_FAIL_IF(rename(w->tmp_path, w->path) != 0, err, OOC_ERR_IO,
-                "cannot rename '%s' to '%s': %s", w->tmp_path, w->path, strerror(errno));
-    free(w->tmp_path);
-    w->tmp_path = NULL; /* renamed: nothing to delete */
+                  w->out.tmp_path, w->path);
+    OOC_CHECK(ooc_outfile_commit(&w->out, w->durable, err)); /* removes it on failure */
     if (stats)
         *stats = w->stats;
 out:
@@ -986,11 +880,6 @@ void ooc_h5w_abort(ooc_h5_writer *w)
     stop_workers(w);
     discard_hdf5(w);
     ooc_h5_quiet_end(&quiet);
-    if (w->tmp_fd >= 0) {
-        close(w->tmp_fd);
-        w->tmp_fd = -1;
-    }
-    if (w->tmp_path)
-        unlink(w->tmp_path);
+    ooc_outfile_abort(&w->out);
     free_writer(w);
 }
