@@ -29,10 +29,12 @@
 static void fit_usage(FILE *to)
 {
     fprintf(to,
-            "usage: oocsolve fit INPUT [options]\n"
+            "usage: oocsolve fit INPUT... [options]\n"
             "\n"
             "Least-squares fit of y on X streamed from INPUT (an HDF5 file with /X and /Y, or a\n"
             "CSV with -f FORMULA), with the statistics of statsmodels' OLS/WLS summary().\n"
+            "Several INPUTs are one matrix, their rows in the order given; their columns, names\n"
+            "and formula must agree.\n"
             "\n"
             "options:\n"
             "  -f, --formula F        formula for a CSV input, e.g. \"y ~ x + I(x**2)\"\n"
@@ -57,6 +59,11 @@ static void fit_usage(FILE *to)
             "      --block-rows N     rows per block (default: the backend's preference)\n"
             "      --progress MODE    auto (default: on when stderr is a terminal) | on | off\n"
             "      --profile FILE     write a Chrome trace (Perfetto) of the run and print a stage summary\n"
+            "      --save-state FILE  write the accumulated state (an O(p^2) HDF5 file: the triangle\n"
+            "                         of [X y] and the sums the statistics need) after the first pass\n"
+            "      --resume FILE      start from a saved state: the result is that of fitting its\n"
+            "                         rows and INPUT's together (its rows are not read again, so\n"
+            "                         --cov HC* and --refine are refused)\n"
             "\n"
             "INPUT may be '-' (standard input) or a pipe, read as CSV: kept in memory, or\n"
             "spooled to $TMPDIR, for the passes after the first (--cov HC*, refinement); a CSV\n"
@@ -67,7 +74,7 @@ static void fit_usage(FILE *to)
 static void svd_usage(FILE *to)
 {
     fprintf(to,
-            "usage: oocsolve svd INPUT [options]\n"
+            "usage: oocsolve svd INPUT... [options]\n"
             "\n"
             "Singular values (and optionally vectors) of X streamed from INPUT (HDF5, or CSV\n"
             "with -f FORMULA); they are the singular values of the small triangle R of X = QR.\n"
@@ -100,7 +107,9 @@ typedef struct common_args {
     bool json;
     size_t threads;
     size_t block_rows;
-    const char *input;
+    const char *const *inputs;       /* ninputs paths ("-": /dev/stdin) */
+    size_t ninputs;
+    char *input_label;               /* the inputs joined by ", " (reports, trace) */
     ooc_cli_profile prof;            /* --profile / --progress */
     ooc_cpu_info cpu;                /* gathered once the backend is open */
     const char *cpu_warning;         /* cpu.blas_warning when this run gave it, else NULL */
@@ -109,7 +118,8 @@ typedef struct common_args {
 enum {
     OPT_VAR = 256, OPT_METHOD, OPT_REFINE, OPT_NO_REFINE, OPT_COV, OPT_WEIGHTS, OPT_YCOL, OPT_XDS, OPT_YDS,
     OPT_DELIM, OPT_NA, OPT_MISSING, OPT_JSON, OPT_THREADS, OPT_BLOCK, OPT_VECTORS, OPT_UOUT,
-    OPT_DEVICE, OPT_PROGRESS, OPT_PROFILE, OPT_KEEP_NA, OPT_NO_NA, OPT_DTYPE, OPT_MAX_LEVELS
+    OPT_DEVICE, OPT_PROGRESS, OPT_PROFILE, OPT_KEEP_NA, OPT_NO_NA, OPT_DTYPE, OPT_MAX_LEVELS,
+    OPT_SAVE_STATE, OPT_RESUME
 };
 
 /* Handle an option both subcommands accept: 1 handled, 0 not ours, -1 invalid. */
@@ -180,15 +190,18 @@ static void common_init(common_args *a, bool need_y)
 typedef int (*own_option_fn)(int c, const char *arg, common_args *a, void *own);
 
 /* Parse fit's or svd's command line (named `label` in messages): the shared
- * options into a, the subcommand's through own_option, -h, and exactly one
- * INPUT into a->input ("-": /dev/stdin); then the outputs, --profile and
- * svd's --u-out (*u_out once parsed; u_out is NULL for fit), are checked
- * against INPUT (ooc_cli_check_outputs).  Returns -1 to go on, else the exit
+ * options into a, the subcommand's through own_option, -h, and one or more
+ * INPUTs into a->inputs ("-": /dev/stdin); then the outputs, --profile,
+ * svd's --u-out (*u_out once parsed; u_out is NULL for fit) and fit's
+ * --save-state (extra_out) are checked against the INPUTs and fit's --resume
+ * (extra_in) (ooc_cli_check_outputs); extra_in/extra_out point to where
+ * those options are parsed into, or are NULL.  Returns -1 to go on, else the exit
  * code: 0 after printing usage for -h, 2 for a usage error or a refused
  * output (message printed). */
 static int parse_command_line(int argc, char **argv, const char *label, const char *shortopts,
                               const struct option *longopts, common_args *a,
                               own_option_fn own_option, void *own, const char *const *u_out,
+                              const char *const *extra_in, const char *const *extra_out,
                               void (*usage)(FILE *to))
 {
     int c;
@@ -208,16 +221,39 @@ static int parse_command_line(int argc, char **argv, const char *label, const ch
         usage(stderr);
         return 2;
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "oocsolve: error: %s needs exactly one INPUT file\n\n", label);
+    if (optind >= argc) {
+        fprintf(stderr, "oocsolve: error: %s needs an INPUT file\n\n", label);
         usage(stderr);
         return 2;
     }
-    a->input = ooc_cli_input_path(argv[optind]);
-    const ooc_cli_file inputs[] = {{"the input", a->input}};
+    a->ninputs = (size_t)(argc - optind);
+    a->inputs = (const char *const *)argv + optind;
+    for (int i = optind; i < argc; i++)
+        argv[i] = (char *)ooc_cli_input_path(argv[i]);
+    size_t label_len = 1;
+    for (size_t i = 0; i < a->ninputs; i++)
+        label_len += strlen(a->inputs[i]) + 2;
+    a->input_label = malloc(label_len);
+    ooc_cli_file *inputs = calloc(a->ninputs + 1, sizeof *inputs);
+    if (!a->input_label || !inputs) {
+        free(inputs);
+        fprintf(stderr, "oocsolve: error: out of memory\n");
+        return 1;
+    }
+    a->input_label[0] = '\0';
+    for (size_t i = 0; i < a->ninputs; i++) {
+        if (i)
+            strcat(a->input_label, ", ");
+        strcat(a->input_label, a->inputs[i]);
+        inputs[i] = (ooc_cli_file){"the input", a->inputs[i]};
+    }
+    inputs[a->ninputs] = (ooc_cli_file){"--resume", extra_in ? *extra_in : NULL};
     const ooc_cli_file outputs[] = {{"--profile", a->prof.trace_path},
-                                    {"--u-out", u_out ? *u_out : NULL}};
-    return ooc_cli_check_outputs(inputs, 1, outputs, 2) ? -1 : 2;
+                                    {"--u-out", u_out ? *u_out : NULL},
+                                    {"--save-state", extra_out ? *extra_out : NULL}};
+    bool ok = ooc_cli_check_outputs(inputs, a->ninputs + 1, outputs, 3);
+    free(inputs);
+    return ok ? -1 : 2;
 }
 
 /* Log sink of the backend: forwards messages at least as severe as the
@@ -283,9 +319,9 @@ static int open_pipeline(common_args *a, const char *label, int argc, char **arg
     a->src.log = ooc_cli_log;
     a->src.trace = a->prof.trace;
     a->src.progress = a->prof.progress;
-    if (ooc_source_open(a->input, &a->src, src, &err) != OOC_OK)
+    if (ooc_source_open_files(a->inputs, a->ninputs, &a->src, src, &err) != OOC_OK)
         return ooc_cli_fail(&err);
-    ooc_trace_set_meta(a->prof.trace, "input", "%s", a->input);
+    ooc_trace_set_meta(a->prof.trace, "input", "%s", a->input_label);
     ooc_trace_set_meta(a->prof.trace, "device", "%s", (*be)->caps.name);
     if (a->threads)
         ooc_trace_set_meta(a->prof.trace, "threads", "%zu", a->threads);
@@ -310,6 +346,7 @@ static void common_free(common_args *a)
     ooc_cli_vars_free(&a->vars);
     ooc_cli_na_storage_free(&a->na);
     ooc_cli_dtypes_free(&a->dtypes);
+    free(a->input_label);
 }
 
 #define COMMON_LONGOPTS                                                                            \
@@ -352,6 +389,8 @@ static int fit_option(int c, const char *arg, common_args *a, void *own)
         return 1;
     case OPT_YCOL: a->src.y_column = arg; return 1;
     case OPT_YDS: a->src.y_dataset = arg; return 1;
+    case OPT_SAVE_STATE: fo->save_state = arg; return 1;
+    case OPT_RESUME: fo->resume_state = arg; return 1;
     default: return 0;
     }
 }
@@ -383,6 +422,8 @@ int ooc_cmd_fit(int argc, char **argv)
         {"cov", required_argument, NULL, OPT_COV},
         {"y-column", required_argument, NULL, OPT_YCOL},
         {"y-dataset", required_argument, NULL, OPT_YDS},
+        {"save-state", required_argument, NULL, OPT_SAVE_STATE},
+        {"resume", required_argument, NULL, OPT_RESUME},
         {NULL, 0, NULL, 0},
     };
     double t0 = ooc_clock_seconds();
@@ -394,7 +435,7 @@ int ooc_cmd_fit(int argc, char **argv)
     ooc_source *src = NULL;
     ooc_fit_result *res = NULL;
     int rc = parse_command_line(argc, argv, "fit", "f:h", longopts, &a, fit_option, &fo, NULL,
-                                fit_usage);
+                                &fo.resume_state, &fo.save_state, fit_usage);
     if (rc >= 0)
         goto out;
     rc = open_pipeline(&a, "fit", argc, argv, &be, &src);
@@ -410,7 +451,7 @@ int ooc_cmd_fit(int argc, char **argv)
         rc = ooc_cli_fail(&err);
         goto out;
     }
-    ooc_report_info info = {.input = a.input, .backend = be->caps.name,
+    ooc_report_info info = {.input = a.input_label, .backend = be->caps.name,
                             .seconds_total = ooc_clock_seconds() - t0, .cpu = &a.cpu,
                             .cpu_warning = a.cpu_warning};
     ooc_status st = a.json ? ooc_report_fit_json(stdout, res, &info, &err)
@@ -442,7 +483,7 @@ int ooc_cmd_svd(int argc, char **argv)
     ooc_source *src = NULL;
     ooc_svd_result *res = NULL;
     int rc = parse_command_line(argc, argv, "svd", "f:k:h", longopts, &a, svd_option, &so,
-                                &so.u_out, svd_usage);
+                                &so.u_out, NULL, NULL, svd_usage);
     if (rc >= 0)
         goto out;
     rc = open_pipeline(&a, "svd", argc, argv, &be, &src);
@@ -459,7 +500,7 @@ int ooc_cmd_svd(int argc, char **argv)
         rc = ooc_cli_fail(&err);
         goto out;
     }
-    ooc_report_info info = {.input = a.input, .backend = be->caps.name,
+    ooc_report_info info = {.input = a.input_label, .backend = be->caps.name,
                             .seconds_total = ooc_clock_seconds() - t0, .cpu = &a.cpu,
                             .cpu_warning = a.cpu_warning};
     ooc_status st = a.json ? ooc_report_svd_json(stdout, res, &info, &err)
