@@ -192,13 +192,28 @@ static ooc_status find_and_open_plugin(ooc_error *err)
                          OOC_CUDA_PLUGIN_FILE) >= sizeof installed)
         return OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
                         "CUDA plugin not found: the executable's directory %s is too long", exe);
+    /* a program linking the installed liboocsolve.so lives anywhere: also look in
+     * <libdir>/oocsolve, next to the library this code was loaded from */
+    static const char anchor = 0; /* an address inside this library, for dladdr */
+    char beside_lib[PATH_MAX] = "";
+    Dl_info self;
+    if (dladdr(&anchor, &self) && self.dli_fname) {
+        const char *lib_slash = strrchr(self.dli_fname, '/');
+        int dir_len = lib_slash ? (int)(lib_slash - self.dli_fname) : 1;
+        if ((size_t)snprintf(beside_lib, sizeof beside_lib, "%.*s/oocsolve/%s", dir_len,
+                             lib_slash ? self.dli_fname : ".", OOC_CUDA_PLUGIN_FILE) >=
+            sizeof beside_lib)
+            beside_lib[0] = '\0';
+    }
     char absolute[PATH_MAX];
-    if (resolve_plugin_file(next_to_exe, absolute) || resolve_plugin_file(installed, absolute))
+    if (resolve_plugin_file(next_to_exe, absolute) || resolve_plugin_file(installed, absolute) ||
+        (beside_lib[0] && resolve_plugin_file(beside_lib, absolute)))
         return open_plugin_file(absolute, err);
     return OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
-                    "CUDA plugin not found (looked for %s and %s; set OOC_CUDA_PLUGIN to its "
+                    "CUDA plugin not found (looked for %s, %s%s%s; set OOC_CUDA_PLUGIN to its "
                     "path)%s",
-                    next_to_exe, installed, no_plugin_hint);
+                    next_to_exe, installed, beside_lib[0] ? " and " : "", beside_lib,
+                    no_plugin_hint);
 }
 
 ooc_status ooc_cuda_plugin_load(const ooc_cuda_plugin **plugin, const char **path,

@@ -44,7 +44,9 @@ ooc_status ooc_device_spec_parse(const char *text, ooc_device_spec *out, ooc_err
  * Search: the file named by the environment variable OOC_CUDA_PLUGIN when it
  * is set (and nothing else), else OOC_CUDA_PLUGIN_FILE in the directory of
  * the running executable (/proc/self/exe), else in the install location
- * relative to it (OOC_CUDA_PLUGIN_RELDIR, "../lib/oocsolve" by default).
+ * relative to it (OOC_CUDA_PLUGIN_RELDIR, "../lib/oocsolve" by default),
+ * else in "oocsolve/" beside the file this code was loaded from (dladdr: the
+ * installed liboocsolve.so, for programs that are not in <prefix>/bin).
  * dlopen uses RTLD_NOW | RTLD_LOCAL; the table's ABI version and struct
  * sizes must match this build.  On success *plugin is the table and, when
  * path is not NULL, *path the file it came from (static storage).
