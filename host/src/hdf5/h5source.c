@@ -1291,6 +1291,7 @@ ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc
     h5_source *s = calloc(1, sizeof *s);
     OOC_FAIL_IF(!s, err, OOC_ERR_NOMEM, "out of memory");
     s->pub.vt = &h5_vtable;
+    s->pub.values_finite = true; /* the copy loops check every value (nonfinite) */
     s->file = H5I_INVALID_HID;
     s->trace = o->trace;
     atomic_init(&s->bytes_read, 0);

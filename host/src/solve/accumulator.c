@@ -202,6 +202,30 @@ static ooc_status find_bad_value(const ooc_accumulator *acc, row_origin origin,
     return OOC_OK;
 }
 
+/* A block's weighted sums of y (shifted by the block's first y) and of w. */
+typedef struct block_sums {
+    double w, wd, wd2, wy2;
+} block_sums;
+
+/* Fold one row into the column extremes, Xᵀw and the block's sums. */
+static inline void fold_row(const double *restrict row, size_t p, long wcol, double shift,
+                            double *restrict mn, double *restrict mx, double *restrict xw,
+                            block_sums *sums)
+{
+    const double w = wcol >= 0 ? row[wcol] : 1.0;
+    for (size_t j = 0; j < p; j++) {
+        const double v = row[j];
+        mn[j] = v < mn[j] ? v : mn[j];
+        mx[j] = v > mx[j] ? v : mx[j];
+        xw[j] += w * v;
+    }
+    const double y = row[p], d = y - shift;
+    sums->w += w;
+    sums->wd += w * d;
+    sums->wd2 += w * d * d;
+    sums->wy2 += w * y * y;
+}
+
 /* Check one block's values (finite, weights >= 0) and fold it into the side
  * statistics in one pass over the rows: the only place a value is checked.
  * Sums are taken per block in double and added to the long double totals;
@@ -211,11 +235,15 @@ static ooc_status find_bad_value(const ooc_accumulator *acc, row_origin origin,
  * check rides along: x·0 is NaN exactly when x is not finite, and NaN
  * sticks, so a branch-free loop (which the compiler vectorises) screens the
  * block, and only a block that fails is searched row by row (find_bad_value)
- * for the message.  A bad block may have moved the column extremes: its
+ * for the message.  Values a source has checked (values_finite) are not
+ * checked again.  A bad block may have moved the column extremes: its
  * error ends the pass (pushed rows are checked before, check_rows). */
 static ooc_status scan_block(ooc_accumulator *acc, row_origin origin, const double *data,
                              size_t n, size_t nc, long wcol, uint64_t first_row, ooc_error *err)
 {
+    /* a source that checked every value itself (HDF5) is not checked again;
+     * weights still are (>= 0) */
+    const bool finite_known = origin.src && origin.src->values_finite;
     const size_t p = acc->p, p_aug = acc->p_aug;
     const bool has_y = acc->with_y;
     ooc_side_stats *st = &acc->st;
@@ -224,7 +252,7 @@ static ooc_status scan_block(ooc_accumulator *acc, row_origin origin, const doub
     const double shift = has_y && n > 0 ? data[p] : 0.0;
     memset(fl, 0, p_aug * sizeof(double));
     if (!has_y) {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && !finite_known; i++) {
             const double *restrict row = data + i * nc;
             for (size_t j = 0; j < p_aug; j++)
                 fl[j] += row[j] * 0.0;
@@ -232,23 +260,21 @@ static ooc_status scan_block(ooc_accumulator *acc, row_origin origin, const doub
     } else {
         double *restrict mn = st->colmin, *restrict mx = st->colmax, *restrict xw = acc->xw_block;
         memset(xw, 0, p * sizeof(double));
-        for (size_t i = 0; i < n; i++) {
-            const double *restrict row = data + i * nc;
-            const double w = wcol >= 0 ? row[wcol] : 1.0;
-            for (size_t j = 0; j < p_aug; j++)
-                fl[j] += row[j] * 0.0;
-            for (size_t j = 0; j < p; j++) {
-                const double v = row[j];
-                mn[j] = v < mn[j] ? v : mn[j];
-                mx[j] = v > mx[j] ? v : mx[j];
-                xw[j] += w * v;
+        block_sums sums = {0};
+        if (finite_known)
+            for (size_t i = 0; i < n; i++)
+                fold_row(data + i * nc, p, wcol, shift, mn, mx, xw, &sums);
+        else
+            for (size_t i = 0; i < n; i++) {
+                const double *restrict row = data + i * nc;
+                for (size_t j = 0; j < p_aug; j++)
+                    fl[j] += row[j] * 0.0;
+                fold_row(row, p, wcol, shift, mn, mx, xw, &sums);
             }
-            const double y = row[p], d = y - shift;
-            bw += w;
-            sy += w * d;
-            sy2 += w * d * d;
-            bwy2 += w * y * y;
-        }
+        bw = sums.w;
+        sy = sums.wd;
+        sy2 = sums.wd2;
+        bwy2 = sums.wy2;
     }
     if (wcol >= 0)
         for (size_t i = 0; i < n; i++) {

@@ -296,6 +296,7 @@ ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
     OOC_CHECK(copy_description(c, c->parts[0], err));
     c->pub.nrows = c->parts[0]->nrows;
     c->pub.block_rows = c->parts[0]->block_rows;
+    c->pub.values_finite = c->parts[0]->values_finite;
     c->pub.locate_nonfinite = concat_locate_nonfinite;
     for (size_t k = 1; k < npaths; k++) {
         OOC_CHECK(open_part(c, k, err));
@@ -304,6 +305,7 @@ ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
             c->pub.nrows = part->nrows == UINT64_MAX ? UINT64_MAX : c->pub.nrows + part->nrows;
         if (part->block_rows > c->pub.block_rows)
             c->pub.block_rows = part->block_rows;
+        c->pub.values_finite = c->pub.values_finite && part->values_finite;
         close_part(c, k);
     }
     *out = &c->pub;

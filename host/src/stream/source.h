@@ -65,6 +65,8 @@ struct ooc_source {
     char *y_name;              /* response name when known (owned; may be NULL) */
     size_t block_rows;         /* maximum rows per block */
     uint64_t rows_dropped;     /* CSV sources: rows dropped for missing values during the last pass */
+    bool values_finite;        /* every value delivered is finite: the source checked each one
+                                * (HDF5, naming dataset, row and column), so consumers need not */
     /* Optional (NULL: unknown, as for HDF5): writes to buf (size >= 1) where
      * the first non-finite value of block column j that this pass delivered
      * came from ("FILE, line L", and the text when known); false if unknown. */
