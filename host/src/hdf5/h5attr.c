@@ -13,22 +13,39 @@
 
 /* ---- reading ----------------------------------------------------------- */
 
+/* Open attribute `name` of obj with its type and dataspace (*exists false,
+ * ids left invalid, when there is none).  The caller closes the three ids
+ * also on failure.  Errors: OOC_ERR_HDF5. */
+static ooc_status open_attr(const ooc_h5_obj *obj, const char *name, bool *exists, hid_t *attr,
+                            hid_t *type, hid_t *space, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    htri_t found = H5Aexists(obj->id, name);
+    OOC_H5_FAIL_IF(found < 0, err, "cannot look for " WHERE, WHERE_ARGS(obj, name));
+    *exists = found > 0;
+    if (!*exists)
+        goto out;
+    *attr = H5Aopen(obj->id, name, H5P_DEFAULT);
+    OOC_H5_FAIL_IF(*attr < 0, err, "cannot open " WHERE, WHERE_ARGS(obj, name));
+    *type = H5Aget_type(*attr);
+    OOC_H5_FAIL_IF(*type < 0, err, "cannot read the type of " WHERE, WHERE_ARGS(obj, name));
+    *space = H5Aget_space(*attr);
+    OOC_H5_FAIL_IF(*space < 0, err, "cannot read the dataspace of " WHERE,
+                   WHERE_ARGS(obj, name));
+out:
+    return status;
+}
+
 ooc_status ooc_h5_attr_inspect(const ooc_h5_obj *obj, const char *name, ooc_h5_attr_info *info,
                                ooc_error *err)
 {
     ooc_status status = OOC_OK;
     hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     *info = (ooc_h5_attr_info){.exists = false, .strings = false, .rank = 0};
-    htri_t exists = H5Aexists(obj->id, name);
-    OOC_H5_FAIL_IF(exists < 0, err, "cannot look for " WHERE, WHERE_ARGS(obj, name));
-    if (exists == 0)
+    bool exists = false;
+    OOC_CHECK(open_attr(obj, name, &exists, &attr, &type, &space, err));
+    if (!exists)
         goto out;
-    attr = H5Aopen(obj->id, name, H5P_DEFAULT);
-    OOC_H5_FAIL_IF(attr < 0, err, "cannot open " WHERE, WHERE_ARGS(obj, name));
-    type = H5Aget_type(attr);
-    OOC_H5_FAIL_IF(type < 0, err, "cannot read the type of " WHERE, WHERE_ARGS(obj, name));
-    space = H5Aget_space(attr);
-    OOC_H5_FAIL_IF(space < 0, err, "cannot read the dataspace of " WHERE, WHERE_ARGS(obj, name));
     int rank = H5Sget_simple_extent_ndims(space);
     OOC_H5_FAIL_IF(rank < 0, err, "cannot read the rank of " WHERE, WHERE_ARGS(obj, name));
     *info = (ooc_h5_attr_info){
@@ -132,16 +149,10 @@ ooc_status ooc_h5_attr_read_strings(const ooc_h5_obj *obj, const char *name, cha
     size_t n = 0;
     *values = NULL;
     *count = 0;
-    htri_t exists = H5Aexists(obj->id, name);
-    OOC_H5_FAIL_IF(exists < 0, err, "cannot look for " WHERE, WHERE_ARGS(obj, name));
-    if (exists == 0)
+    bool exists = false;
+    OOC_CHECK(open_attr(obj, name, &exists, &attr, &type, &space, err));
+    if (!exists)
         goto out;
-    attr = H5Aopen(obj->id, name, H5P_DEFAULT);
-    OOC_H5_FAIL_IF(attr < 0, err, "cannot open " WHERE, WHERE_ARGS(obj, name));
-    type = H5Aget_type(attr);
-    OOC_H5_FAIL_IF(type < 0, err, "cannot read the type of " WHERE, WHERE_ARGS(obj, name));
-    space = H5Aget_space(attr);
-    OOC_H5_FAIL_IF(space < 0, err, "cannot read the dataspace of " WHERE, WHERE_ARGS(obj, name));
     OOC_FAIL_IF(H5Tget_class(type) != H5T_STRING, err, OOC_ERR_HDF5,
                 WHERE " does not hold strings", WHERE_ARGS(obj, name));
     hssize_t npoints = H5Sget_simple_extent_npoints(space);
