@@ -2,8 +2,8 @@
 """gen_data.py — the reference workload's CSV, without patsy.
 
 Writes exactly the bytes `bench/reference/seed_pipeline.py gen-csv OUT NROWS SEED` writes (same
-random stream, same design, same float format; tests/ingest_reference.py checks this), without
-patsy, so benchmarks and the demo can make the data with numpy and pandas alone.
+random stream, same design, same float format; tests/interop/ingest_reference.py checks this),
+without patsy, so benchmarks and the demo can make the data with numpy and pandas alone.
 
 usage: gen_data.py OUT.csv NROWS [SEED] [--p-extra K]
   --p-extra K   add K more standard-normal columns e0..e{K-1} (wider workloads, not seed-identical)

@@ -1,7 +1,7 @@
 # tests/csv.cmake — test registrations for the csv area: the CSV tokenizer and the
 # number parser (unit tests), and their libFuzzer targets when OOC_FUZZ is ON.
-ooc_add_unit_test(test_numparse test_numparse.c)
-ooc_add_unit_test(test_csv test_csv.c)
+ooc_add_unit_test(test_numparse unit/test_numparse.c)
+ooc_add_unit_test(test_csv unit/test_csv.c)
 
 if(OOC_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
@@ -15,7 +15,7 @@ if(OOC_FUZZ)
     list(GET parts 0 name)
     list(GET parts 1 seeds)
     set(target fuzz_${name})
-    add_executable(${target} ${target}.c
+    add_executable(${target} fuzz/${target}.c
       ${PROJECT_SOURCE_DIR}/host/src/csv/csv.c
       ${PROJECT_SOURCE_DIR}/host/src/csv/bytesource.c
       ${PROJECT_SOURCE_DIR}/host/src/csv/numparse.c
@@ -31,7 +31,7 @@ if(OOC_FUZZ)
     file(MAKE_DIRECTORY ${scratch})
     add_test(NAME ${target}
              COMMAND ${target} -max_total_time=30 -timeout=10 -rss_limit_mb=1024
-                     ${scratch} ${CMAKE_CURRENT_SOURCE_DIR}/corpus/csv/${seeds})
+                     ${scratch} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/csv/${seeds})
     set_tests_properties(${target} PROPERTIES LABELS fuzz TIMEOUT 120)
   endforeach()
 endif()

@@ -27,7 +27,7 @@ ooc_add_cuda_plugin(oocsolve_cuda_emu LIBS ooc_cuda_emu)
 # Modules that look like plugins but must be refused: wrong ABI version, right version with
 # other struct sizes, no entry symbol (test_cuda_plugin_fake.c, one per OOC_FAKE_PLUGIN).
 foreach(kind abi sizes noentry)
-  add_library(ooc_fake_plugin_${kind} MODULE test_cuda_plugin_fake.c)
+  add_library(ooc_fake_plugin_${kind} MODULE unit/test_cuda_plugin_fake.c)
   target_include_directories(ooc_fake_plugin_${kind} PRIVATE ${OOC_DEVICE_DIR}
     ${PROJECT_SOURCE_DIR}/host/src ${PROJECT_SOURCE_DIR}/host/include)
   target_compile_definitions(ooc_fake_plugin_${kind} PRIVATE OOC_FAKE_PLUGIN_${kind}=1)
@@ -39,7 +39,7 @@ endforeach()
 function(ooc_add_cuda_test name source)
   cmake_parse_arguments(ARG "" "" "LIBS;DEFINES;ARGS;LABELS" ${ARGN})
   add_executable(${name} ${source})
-  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/host/src ${CMAKE_CURRENT_SOURCE_DIR})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/host/src ${CMAKE_CURRENT_SOURCE_DIR}/unit)
   if(ARG_DEFINES)
     target_compile_definitions(${name} PRIVATE ${ARG_DEFINES})
   endif()
@@ -49,15 +49,15 @@ function(ooc_add_cuda_test name source)
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" SKIP_RETURN_CODE 77)
 endfunction()
 
-ooc_add_cuda_test(test_cuda_emu test_cuda_emu.c LIBS ooc_cuda_emu LABELS unit)
-ooc_add_cuda_test(test_cuda_backend_emu test_cuda_backend.c
+ooc_add_cuda_test(test_cuda_emu unit/test_cuda_emu.c LIBS ooc_cuda_emu LABELS unit)
+ooc_add_cuda_test(test_cuda_backend_emu unit/test_cuda_backend.c
   LIBS oocsolve_backends ooc_device_emu ooc_cuda_emu
   DEFINES OOC_TEST_EMULATED=1 ARGS ${OOC_NIST_DIR} LABELS unit)
-ooc_add_cuda_test(test_cuda_backend_racy_emu test_cuda_backend.c
+ooc_add_cuda_test(test_cuda_backend_racy_emu unit/test_cuda_backend.c
   LIBS ooc_device_emu_racy ooc_cuda_emu
   DEFINES OOC_TEST_EMULATED=1 OOC_TEST_RACY_BACKEND=1 ARGS ${OOC_NIST_DIR} LABELS unit)
 # The plugin loader (search, dlopen, ABI checks, selection) on the emulated and fake plugins.
-ooc_add_cuda_test(test_cuda_plugin test_cuda_plugin.c LIBS oocsolve_backends ${CMAKE_DL_LIBS}
+ooc_add_cuda_test(test_cuda_plugin unit/test_cuda_plugin.c LIBS oocsolve_backends ${CMAKE_DL_LIBS}
   ARGS $<TARGET_FILE:oocsolve_cuda_emu> $<TARGET_FILE:ooc_fake_plugin_abi>
        $<TARGET_FILE:ooc_fake_plugin_sizes> $<TARGET_FILE:ooc_fake_plugin_noentry>
   LABELS unit)
@@ -66,10 +66,10 @@ add_dependencies(test_cuda_plugin oocsolve_cuda_emu ooc_fake_plugin_abi ooc_fake
 # The oocsolve executable: links no CUDA library (the plugin does), and through the emulated
 # plugin `fit/svd --device gpu` agree with --device cpu; device notes and errors on stderr.
 add_test(NAME cuda_plugin_cli
-         COMMAND ${OOC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_cuda_plugin_cli.py
+         COMMAND ${OOC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/interop/test_cuda_plugin_cli.py
          WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 set_tests_properties(cuda_plugin_cli PROPERTIES LABELS interop ENVIRONMENT
   "OOCSOLVE=$<TARGET_FILE:oocsolve>;OOC_PLUGIN_REAL=$<TARGET_FILE:oocsolve_cuda>;OOC_PLUGIN_EMU=$<TARGET_FILE:oocsolve_cuda_emu>")
 # The same comparisons on real GPUs (the only place the toolkit's libraries run).
-ooc_add_cuda_test(test_cuda_backend_gpu test_cuda_backend.c
+ooc_add_cuda_test(test_cuda_backend_gpu unit/test_cuda_backend.c
   LIBS oocsolve_backends ooc_device ARGS ${OOC_NIST_DIR} LABELS gpu)

@@ -1,9 +1,9 @@
 # tests/formula.cmake — test registrations for the formula area: unit tests of the
 # formula module, the patsy interop test through the CLI, and the libFuzzer target
 # when OOC_FUZZ is ON.
-ooc_add_unit_test(test_formula test_formula.c)
+ooc_add_unit_test(test_formula unit/test_formula.c)
 target_link_libraries(test_formula PRIVATE Threads::Threads)
-ooc_add_py_test(interop_patsy interop_patsy.py)
+ooc_add_py_test(interop_patsy interop/interop_patsy.py)
 
 if(OOC_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
@@ -11,7 +11,7 @@ if(OOC_FUZZ)
   endif()
   # The formula sources are compiled into the target so that they carry the
   # fuzzer's coverage instrumentation; 30 s from the seed corpus of formulas.
-  add_executable(fuzz_formula fuzz_formula.c
+  add_executable(fuzz_formula fuzz/fuzz_formula.c
     ${PROJECT_SOURCE_DIR}/host/src/formula/formula_lex.c
     ${PROJECT_SOURCE_DIR}/host/src/formula/text_index.c
     ${PROJECT_SOURCE_DIR}/host/src/formula/pyexpr.c
@@ -36,6 +36,6 @@ if(OOC_FUZZ)
   file(MAKE_DIRECTORY ${scratch})
   add_test(NAME fuzz_formula
            COMMAND fuzz_formula -max_total_time=30 -timeout=10 -rss_limit_mb=1024
-                   ${scratch} ${CMAKE_CURRENT_SOURCE_DIR}/corpus/formula)
+                   ${scratch} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/formula)
   set_tests_properties(fuzz_formula PROPERTIES LABELS fuzz TIMEOUT 120)
 endif()

@@ -4,11 +4,11 @@
 # values (unit test); 20 000 terms and 100 000 levels through `oocsolve ingest`, checked
 # against patsy and under a peak-RSS bound, the non-finite warnings on the CLI, and patsy's
 # term algebra on operator chains (interop).
-ooc_add_unit_test(test_formula_scale test_formula_scale.c)
+ooc_add_unit_test(test_formula_scale unit/test_formula_scale.c)
 # Sanitizer builds: no address-space limit (ASan reserves terabytes) and a looser RSS bound.
 if(OOC_SANITIZE)
   set(ooc_formula_scale_args --sanitized)
 endif()
-ooc_add_py_test(formula_scale_cli formula_scale_cli.py ${ooc_formula_scale_args})
-ooc_add_py_test(formula_nonfinite_cli formula_nonfinite_cli.py)
-ooc_add_py_test(formula_algebra_cli formula_algebra_cli.py)
+ooc_add_py_test(formula_scale_cli interop/formula_scale_cli.py ${ooc_formula_scale_args})
+ooc_add_py_test(formula_nonfinite_cli interop/formula_nonfinite_cli.py)
+ooc_add_py_test(formula_algebra_cli interop/formula_algebra_cli.py)

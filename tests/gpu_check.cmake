@@ -15,7 +15,7 @@ endif()
 
 ooc_add_cuda_backend(ooc_device_racy LIBS CUDA::cudart CUDA::cublas CUDA::cusolver
                      DEFINES OOC_CUDA_TEST_SKIP_COPY_WAIT)
-ooc_add_cuda_test(test_cuda_backend_racy_gpu test_cuda_backend.c LIBS ooc_device_racy
+ooc_add_cuda_test(test_cuda_backend_racy_gpu unit/test_cuda_backend.c LIBS ooc_device_racy
   DEFINES OOC_TEST_RACY_BACKEND=1 ARGS ${OOC_NIST_DIR} LABELS gpu)
 set_tests_properties(test_cuda_backend_racy_gpu PROPERTIES
   PASS_REGULAR_EXPRESSION "planted race \\(accumulate returns before its copy\\): [^\n]*= [-+0-9.a-z]+")

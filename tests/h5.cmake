@@ -1,4 +1,4 @@
 # tests/h5.cmake — test registrations for the h5 area: the HDF5 writer,
 # shuffle/zlib codecs and `info` (unit), PyTables/h5py/h5dump interop.
-ooc_add_unit_test(test_h5write test_h5write.c)
-ooc_add_py_test(interop_pytables interop_pytables.py $<TARGET_FILE:test_h5write>)
+ooc_add_unit_test(test_h5write unit/test_h5write.c)
+ooc_add_py_test(interop_pytables interop/interop_pytables.py $<TARGET_FILE:test_h5write>)

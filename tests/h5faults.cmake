@@ -3,7 +3,7 @@
 # ingest and svd --u-out into a 2 MiB tmpfs, skipped with 77 where mounting is
 # not permitted) and fit / svd / info / the source on damaged files (chunk
 # index nodes, chunk addresses and offsets, chunks that do not decode).
-ooc_add_unit_test(test_h5faults test_h5faults.c)
-ooc_add_py_test(h5faults_disk_full h5faults_disk_full.py)
+ooc_add_unit_test(test_h5faults unit/test_h5faults.c)
+ooc_add_py_test(h5faults_disk_full interop/h5faults_disk_full.py)
 set_tests_properties(h5faults_disk_full PROPERTIES SKIP_RETURN_CODE 77)
-ooc_add_py_test(h5faults_damage h5faults_damage.py)
+ooc_add_py_test(h5faults_damage interop/h5faults_damage.py)

@@ -29,7 +29,7 @@ way, not a tuned one):
   and y = X beta + noise, and appends the block with to_csv(float_format="%.17g", index=False),
   the header only on the first block.  %.17g makes every double round-trip exactly, so both
   pipelines read the very same numbers.  bench/gen_data.py writes exactly the same bytes without
-  patsy (tests/ingest_reference.py checks this).
+  patsy (tests/interop/ingest_reference.py checks this).
 * **ingest** reads the CSV with pandas.read_csv(chunksize=50 000), because the whole file does not
   fit in memory.  Each chunk goes through patsy.dmatrix with the seed formula.  The categorical
   term names its levels (`levels=lnames`, lnames = 0..4): without it, patsy takes the levels from

@@ -3,7 +3,7 @@
 a column of the file, rows with a missing weight dropped) equals statsmodels' WLS on patsy's design,
 and equals fitting the ingested file with the weights taken from a named column of X.
 
-Tolerances (tests/lsq_bounds.py): each fit is backward stable, so it is within a first-order
+Tolerances (tests/interop/lsq_bounds.py): each fit is backward stable, so it is within a first-order
 bound of the exact WLS solution of patsy's design — β to κε_A(2 + (κ+1)tan θ)·‖β‖ (Higham
 Thm 20.1; κ of W^½X from numpy here, ε_A = √p(p√n + 3)ε), bse to ½(δssr + δ(XᵀWX)⁻¹), R² to
 (ssr/tss)(δssr + δtss) — and any two of them differ by at most the sum of their bounds.  The

@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.environ.get("OOC_TESTS", os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import interop_patsy  # noqa: E402  (the oracle comparison, shared)
 import pandas as pd  # noqa: E402
 

@@ -66,7 +66,7 @@ import h5py
 import numpy as np
 
 OOC = os.environ.get("OOCSOLVE", "oocsolve")
-NIST = os.environ.get("OOC_NIST", os.path.join(os.path.dirname(__file__), "data", "nist-strd"))
+NIST = os.environ.get("OOC_NIST", os.path.join(os.path.dirname(__file__), "..", "data", "nist-strd"))
 EPS = 2.0 ** -52
 failures = []
 

@@ -11,7 +11,7 @@
 4. `--profile` writes the dask profilers' records (JSON, and the .html variant without bokeh),
    and `--progress` keeps stdout to the one JSON line.
 
-Environment (set by ctest): OOCSOLVE, the oocsolve binary; OOC_TESTS, this tests/ folder."""
+Environment (set by ctest): OOCSOLVE, the oocsolve binary; OOC_TESTS, the tests/ folder."""
 import filecmp
 import json
 import os

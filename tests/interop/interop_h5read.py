@@ -2,7 +2,7 @@
 """interop_h5read.py — the HDF5 block source reads files written by h5py and
 PyTables exactly as numpy sees them.
 
-Each file is dumped through tests/dump_source.c ($OOC_DUMP_SOURCE), which
+Each file is dumped through tests/unit/dump_source.c ($OOC_DUMP_SOURCE), which
 writes the source's blocks as raw doubles; the dump must equal
 numpy.column_stack([X, y(, w)]) bit for bit (float32/int data widened to
 float64 by numpy's own conversion).  Filters the C library cannot decode

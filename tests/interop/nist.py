@@ -34,8 +34,8 @@ import h5py
 import numpy as np
 
 OOC = os.environ["OOCSOLVE"]
-DATA = os.environ.get("OOC_NIST") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
-                                                  "nist-strd")
+DATA = os.environ.get("OOC_NIST") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                                  "data", "nist-strd")
 U = 2.0 ** -53
 
 

@@ -4,9 +4,9 @@ an intercept, an implicit constant (full dummy coding, no intercept), weights, a
 covariance types nonrobust / HC0 / HC1.  Data go through HDF5 files written with h5py (and one
 CSV + formula case).
 
-Tolerances (tests/lsq_bounds.py derives them): oocsolve (Householder TSQR) and statsmodels (pinv
-from LAPACK's SVD) are both backward stable, so each result is within a first-order bound of the
-exact one — for β, κε_A(2 + (κ+1)tan θ) relative (Higham Thm 20.1), κ the condition number of
+Tolerances (tests/interop/lsq_bounds.py derives them): oocsolve (Householder TSQR) and statsmodels
+(pinv from LAPACK's SVD) are both backward stable, so each result is within a first-order bound
+of the exact one — for β, κε_A(2 + (κ+1)tan θ) relative (Higham Thm 20.1), κ the condition number of
 W^½X computed here with numpy, ε_A = √p·(p√n + 3)·ε the backward error — and the two may differ
 by the sum of their bounds.  Every other summary number inherits its bound from those of β, ssr
 and (XᵀWX)⁻¹ through its own conditioning (written at each check below); p-values add the accuracy

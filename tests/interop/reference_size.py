@@ -7,8 +7,8 @@ written with h5py (chunked, shuffle + gzip like the seed's PyTables files).  `oo
 [X y]'[X y] accumulated in extended precision (numpy longdouble, unit 2^-64) and solved by a
 long-double Cholesky, singular values from the eigenvalues of that Gram.
 
-Tolerances (tests/lsq_bounds.py): κ from the reference Gram's eigenvalues and tan θ from its
-residual, both computed here.  Each fit is within its first-order bound of the exact β — qr:
+Tolerances (tests/interop/lsq_bounds.py): κ from the reference Gram's eigenvalues and tan θ from
+its residual, both computed here.  Each fit is within its first-order bound of the exact β — qr:
 κε_A(2 + (κ+1)tan θ), normal: pγκ²(1 + 1/cos θ), γ = (p√n + 3)ε, ε_A = √p·γ — and the reference
 within the normal-equations bound evaluated with ε = 2^-63; the check allows their sum (normwise
 for β).  Singular values: qr's σ_j are within ε_A·σ_1 (Weyl), normal's σ_j² within pγ·σ_1²; the

@@ -6,8 +6,8 @@ message (fit and svd, HDF5 and CSV).
 Tolerance: each SVD is backward stable, the exact SVD of X + ΔX with ‖ΔX‖₂ ≤ γ‖X‖_F,
 γ = (r·√ℓ + 3)ε for its r ≤ 3n Householder reflections of length ≤ ℓ = p (oocsolve: QR of the
 rows, then dgesdd on the n × p trapezoid of R; numpy: dgesdd on X), the probabilistic constant of
-tests/hc_exact.py.  By Weyl each singular value moves by at most that, so the two agree within
-2(3n·√p + 3)ε·‖X‖_F.
+tests/interop/hc_exact.py.  By Weyl each singular value moves by at most that, so the two agree
+within 2(3n·√p + 3)ε·‖X‖_F.
 
 Time: test_fit_wide.c derives the 5 s bound on CPU time (O(p²) memory and O(n²p) flops now,
 against ≥ 6.7 s of CPU for the O(p³) path it replaced on the fastest core); here it is the

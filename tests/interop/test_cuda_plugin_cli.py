@@ -4,9 +4,9 @@
   `oocsolve --version` stays far below the ~270 MB the CUDA libraries cost at startup;
 - through the emulated plugin (OOC_CUDA_PLUGIN, the dlopen path of the product), `fit` and `svd`
   with --device gpu agree with --device cpu (qr and normal, weighted and not) to tolerances
-  derived in tests/lsq_bounds.py: both backends are backward stable, so each result is within a
-  first-order bound of the exact one (β: κε_A(2 + (κ+1)tan θ) for qr, pγκ²(1 + 1/cos θ) for
-  normal; κ of the design computed here with numpy) and the two differ by at most the sum;
+  derived in tests/interop/lsq_bounds.py: both backends are backward stable, so each result is
+  within a first-order bound of the exact one (β: κε_A(2 + (κ+1)tan θ) for qr, pγκ²(1 + 1/cos θ)
+  for normal; κ of the design computed here with numpy) and the two differ by at most the sum;
 - device notes: auto with a plugin but no device prints one note in text mode and nothing with
   --json; auto without any plugin prints nothing; gpu fails with the reason;
 - `oocsolve devices` finds the real plugin next to the executable in the build tree; when it

@@ -311,7 +311,7 @@ static ooc_fit_result *fit_files(const char *const *paths, size_t npaths)
 }
 
 /* Both fits return the exact β of rows perturbed columnwise by γ (lsq_bounds.h),
- * so each is within η·‖β‖ of the exact β, η the QR bound of tests/test_fit.c
+ * so each is within η·‖β‖ of the exact β, η the QR bound of tests/unit/test_fit.c
  * (κ ε_A (2 + (κ+1) tan θ) / (1 - κ ε_A), ε_A = √p_aug·γ), and they are
  * within twice that of each other. */
 static void test_fit_equal(void)

@@ -233,7 +233,7 @@ static void test_emulated(const char *emu, const char *other)
         /* Both backends are backward stable: qr returns the exact R of rows perturbed
          * by ‖Δa_j‖ ≤ γ‖a_j‖ per column, normal the Cholesky factor of G + ΔG with
          * |ΔG_jk| ≤ γ‖a_j‖‖a_k‖, γ = (p·√n + 3)·ε (the probabilistic form of Higham's
-         * c·n·p·u, Accuracy and Stability Thm 19.4; tests/lsq_bounds.py).  The factors
+         * c·n·p·u, Accuracy and Stability Thm 19.4; tests/interop/lsq_bounds.py).  The factors
          * then move by ‖ΔR‖_F/‖R‖₂ ≤ √2·κ₂(A)·‖ΔA‖_F/‖A‖₂ (QR) and ≤ κ₂(G)/√2 ·
          * ‖ΔG‖_F/‖G‖₂ (Cholesky; Sun, BIT 31, 1991), with ‖ΔA‖_F ≤ √p·γ‖A‖₂ and
          * ‖ΔG‖_F ≤ p·γ‖G‖₂; the two backends differ by at most twice that:

@@ -1,6 +1,6 @@
 /*
  * test_cuda_plugin_fake.c — modules the CUDA plugin loader must refuse
- * (tests/test_cuda_plugin.c), one per definition:
+ * (tests/unit/test_cuda_plugin.c), one per definition:
  *   OOC_FAKE_PLUGIN_abi      the entry returns a table of another ABI version;
  *   OOC_FAKE_PLUGIN_sizes    the right version, but a struct size that differs
  *                            (a layout change made without bumping the version);

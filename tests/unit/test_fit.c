@@ -6,7 +6,7 @@
  *
  * Tolerances are first-order rounding-error bounds computed per problem from
  * the long-double reference (see `bounds` below; the same formulas as
- * tests/lsq_bounds.py): the backward error γ = (p·√n + 3)·ε per column,
+ * tests/interop/lsq_bounds.py): the backward error γ = (p·√n + 3)·ε per column,
  * κ = κ₂(W^½X) from the reference Gram's eigenvalues, tan θ and ρ from its
  * residual; the reference's own error is the normal-equations bound in long
  * double (unit 2^-63).  Closed forms of the distribution code use the error
@@ -463,7 +463,7 @@ static void test_hc(void)
      *   |Δ(BMB)_jj| ≤ 2‖Δb_j‖·‖M‖^½·(b_jᵀMb_j)^½ + Σ_i (2|ẽ_i|ψ_i + ψ_i²)(a_iᵀb_j)²,
      * b_j = Be_j with ‖Δb_j‖ ≤ e_G·κ²·‖b_j‖; bse's relative error is half the
      * variance's plus 3ε (sqrt, HC1's factor, the products) — the same formula as
-     * tests/lsq_bounds.py.  A lost row or wrong weight moves bse by ~1/n = 3e-3. */
+     * tests/interop/lsq_bounds.py.  A lost row or wrong weight moves bse by ~1/n = 3e-3. */
     bounds bd = lsq_bounds(pr.x, pr.y, pr.w, n, p, use, b, ssr, OOC_METHOD_QR, false);
     double hc_tol[3];
     {

@@ -3,12 +3,12 @@
  * backward error), 5 × 5000 fit and svd in bounded time with numpy's count of singular values
  * (min(rows, columns)) equal to LAPACK's SVD of X within Weyl's bound, 0 rows refused, the cancel
  * flag honoured after the last block (finalize), and the up-front refusal of a problem whose
- * dense arrays exceed the memory available.  (tests/svd_wide.py compares with numpy through the
- * CLI.)
+ * dense arrays exceed the memory available.  (tests/interop/svd_wide.py compares with numpy through
+ * the CLI.)
  *
  * Error bounds (ε = 2^-52).  Householder QR, like every Householder-based step here, is backward
  * stable column by column: ‖Δx_j‖ ≤ γ‖x_j‖ with γ = (r·√ℓ + 3)ε for r reflections of length ≤ ℓ
- * (the probabilistic constant of tests/hc_exact.py and Higham & Mary 2019: 2√r standard
+ * (the probabilistic constant of tests/interop/hc_exact.py and Higham & Mary 2019: 2√r standard
  * deviations, plus 3ε for the roundings that do not grow).
  *  - R of n rows (r = min(n, p) reflections of length ≤ n): |(RᵀR - XᵀX)_ij| ≤ (2γ + γ²)‖x_i‖‖x_j‖.
  *  - σ of X, once through R (QR, then dgesdd on the m x p trapezoid: r ≤ 3n reflections of
