@@ -24,7 +24,7 @@
  * plain sums of squares, so the copy also sums |x| per column and the fold is
  * refused (caller: LAPACK, which scales) when a column's magnitude could make
  * them overflow or underflow.  Accuracy is that of Householder QR, like
- * dgeqrf's; tests/test_tsqr_rows.c compares with a long double reference.
+ * dgeqrf's; tests/unit/test_tsqr_rows.c compares with a long double reference.
  *
  * The passes are written with GCC/Clang vector extensions of
  * OOC_TSQR_LANES doubles and specialised for 1–8 vectors per row.  CMake

@@ -33,7 +33,7 @@
  * the same computation.  Computing it (about 30 µs, once) instead of embedding
  * 1300 generated constants keeps the source reviewable, needs no generator
  * script or build-time Python, and the exhaustive comparison with strtod in
- * tests/test_numparse.c checks every entry that matters.
+ * tests/unit/test_numparse.c checks every entry that matters.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strtod_l, newlocale */

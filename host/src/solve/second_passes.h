@@ -15,7 +15,7 @@
  * k x k, upper triangle.  The q_i are the rows of Q = A R_K⁻¹, whose columns
  * are orthonormal, so mq is as well conditioned as the residuals make it and
  * sandwich_cov's R_K⁻¹ mq R_K⁻ᵀ costs about cond(X)·ε; the textbook
- * (AᵀA)⁻¹ (Σ ẽ_i² a_i a_iᵀ) (AᵀA)⁻¹ costs cond(X)²·ε (tests/hc_exact.py has
+ * (AᵀA)⁻¹ (Σ ẽ_i² a_i a_iᵀ) (AᵀA)⁻¹ costs cond(X)²·ε (tests/interop/hc_exact.py has
  * the bounds).  Per block: the rows ẽ_i·a_i = w_i e_i x_i,K (e_i formed in
  * long double), one dtrsm by R_K, one dsyrk.  rk: (k+1) x (k+1) row-major
  * with R_K in its first k columns; beta_full: p values, 0 for aliased. */

@@ -11,7 +11,7 @@
  *     a·log1p(d/x0) + b·log1p(-d/y0) + ½log(ab/(a+b)) - ½log 2π - Δ,
  * x0 = a/(a+b), d = x - x0 = (x·b - y·a)/(a+b), Δ the Stirling corrections,
  * whose first-order errors cancel.  Tested against scipy in
- * tests/oracle_statsmodels.py and with closed forms in tests/test_fit.c.
+ * tests/interop/oracle_statsmodels.py and with closed forms in tests/unit/test_fit.c.
  */
 #include "solve/stats.h"
 
