@@ -51,13 +51,13 @@ endfunction()
 
 ooc_add_cuda_test(test_cuda_emu unit/test_cuda_emu.c LIBS ooc_cuda_emu LABELS unit)
 ooc_add_cuda_test(test_cuda_backend_emu unit/test_cuda_backend.c
-  LIBS oocsolve_backends ooc_device_emu ooc_cuda_emu
+  LIBS oocsolve_core ooc_device_emu ooc_cuda_emu
   DEFINES OOC_TEST_EMULATED=1 ARGS ${OOC_NIST_DIR} LABELS unit)
 ooc_add_cuda_test(test_cuda_backend_racy_emu unit/test_cuda_backend.c
   LIBS ooc_device_emu_racy ooc_cuda_emu
   DEFINES OOC_TEST_EMULATED=1 OOC_TEST_RACY_BACKEND=1 ARGS ${OOC_NIST_DIR} LABELS unit)
 # The plugin loader (search, dlopen, ABI checks, selection) on the emulated and fake plugins.
-ooc_add_cuda_test(test_cuda_plugin unit/test_cuda_plugin.c LIBS oocsolve_backends ${CMAKE_DL_LIBS}
+ooc_add_cuda_test(test_cuda_plugin unit/test_cuda_plugin.c LIBS oocsolve_core ${CMAKE_DL_LIBS}
   ARGS $<TARGET_FILE:oocsolve_cuda_emu> $<TARGET_FILE:ooc_fake_plugin_abi>
        $<TARGET_FILE:ooc_fake_plugin_sizes> $<TARGET_FILE:ooc_fake_plugin_noentry>
   LABELS unit)
@@ -72,4 +72,4 @@ set_tests_properties(cuda_plugin_cli PROPERTIES LABELS interop ENVIRONMENT
   "OOCSOLVE=$<TARGET_FILE:oocsolve>;OOC_PLUGIN_REAL=$<TARGET_FILE:oocsolve_cuda>;OOC_PLUGIN_EMU=$<TARGET_FILE:oocsolve_cuda_emu>")
 # The same comparisons on real GPUs (the only place the toolkit's libraries run).
 ooc_add_cuda_test(test_cuda_backend_gpu unit/test_cuda_backend.c
-  LIBS oocsolve_backends ooc_device ARGS ${OOC_NIST_DIR} LABELS gpu)
+  LIBS oocsolve_core ooc_device ARGS ${OOC_NIST_DIR} LABELS gpu)
