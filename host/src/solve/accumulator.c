@@ -386,7 +386,6 @@ ooc_status ooc_accumulator_add_pass(ooc_accumulator *acc, ooc_source *src,
     /* a pass starts where the source stands: a fresh source is not rewound */
     OOC_CHECK(ooc_for_each_block(src, false, "accumulate", OOC_STAGE_ACCUMULATE, env,
                                  accumulate_block, &sp, err));
-    acc->sources_added++;
 out:
     return status;
 }
@@ -472,7 +471,6 @@ ooc_status ooc_accumulator_push(ooc_accumulator *acc, const ooc_rows *r, ooc_err
         OOC_CHECK(scan_block(acc, caller, acc->stage, n, ncols, wcol, acc->st.nobs, err));
         OOC_CHECK(acc->be->ops->accumulate(acc->be, acc->stage, n, err));
     }
-    acc->from_outside = true;
 out:
     return status;
 }

@@ -44,9 +44,6 @@ struct ooc_accumulator {
     double *scratch_r;           /* p_aug x p_aug, a later pass's triangle (allocated then) */
     double *xw_block, *flags;    /* scan scratch: p and p_aug doubles */
     double *stage;               /* pushed rows as [x y w], STAGE_ROWS rows */
-    unsigned sources_added;      /* passes over sources (ooc_fit reads its source again only
-                                  * when it alone made the state) */
-    bool from_outside;           /* rows pushed or a state loaded */
 };
 
 /* An empty accumulator shaped like src's [X (y) (w)] columns (names, y name,

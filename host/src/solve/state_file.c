@@ -222,7 +222,6 @@ ooc_status ooc_accumulator_load(const char *path, ooc_backend *be, ooc_accumulat
     st->y_m2 = sums[8];
     st->nobs = (uint64_t)counts[0];
     acc->have_r = true;
-    acc->from_outside = true;
     *out = acc;
     acc = NULL;
 out:
