@@ -120,3 +120,32 @@ void ooc_outfile_abort(ooc_outfile *f)
     free(f->path);
     *f = (ooc_outfile){.path = NULL, .tmp_path = NULL, .fd = -1};
 }
+
+ooc_status ooc_write_file_atomic(const char *path, const char *what,
+                                 void (*body)(FILE *f, const void *ctx), const void *ctx,
+                                 ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_outfile out = {0};
+    OOC_CHECK(ooc_outfile_begin(&out, path, err));
+    /* stdio owns a duplicate of the descriptor; commit closes the original */
+    int fd = dup(out.fd);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        status = OOC_FAIL(err, OOC_ERR_IO, "cannot write %s '%s': %s", what, out.tmp_path,
+                          strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    body(f, ctx);
+    bool write_failed = fflush(f) != 0 || ferror(f);
+    int saved = errno;
+    int close_rc = fclose(f);
+    OOC_FAIL_IF(write_failed || close_rc != 0, err, OOC_ERR_IO, "cannot write %s '%s': %s", what,
+                out.tmp_path, strerror(write_failed ? saved : errno));
+    status = ooc_outfile_commit(&out, false, err);
+out:
+    ooc_outfile_abort(&out);
+    return status;
+}

@@ -24,6 +24,7 @@
 #include "oocsolve.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 typedef struct ooc_outfile {
     char *path;     /* final name (a copy), NULL when not begun */
@@ -53,5 +54,14 @@ ooc_status ooc_outfile_commit(ooc_outfile *f, bool durable, ooc_error *err);
  * the names; *f is left "not begun".  Never fails; f may be NULL, or not
  * begun (then nothing happens). */
 void ooc_outfile_abort(ooc_outfile *f);
+
+/* Write a file through stdio the same way: body(f, ctx) writes the content
+ * to the temporary file, which is renamed over `path` only if every write
+ * succeeded (otherwise it is removed).  `what` names the file's role in
+ * messages ("profile trace").  Errors: OOC_ERR_IO, OOC_ERR_NOMEM, those of
+ * ooc_outfile_begin. */
+ooc_status ooc_write_file_atomic(const char *path, const char *what,
+                                 void (*body)(FILE *f, const void *ctx), const void *ctx,
+                                 ooc_error *err);
 
 #endif

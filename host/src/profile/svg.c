@@ -10,6 +10,7 @@
 #include "profile/svg.h"
 
 #include "base/error.h"
+#include "base/outfile.h"
 
 #include <math.h>
 #include <stdlib.h>

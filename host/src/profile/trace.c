@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/outfile.h"
 #include "base/json.h"
 
 #include <errno.h>
@@ -709,53 +710,6 @@ static void write_trace_body(FILE *f, const ooc_trace_data *d)
         }
     }
     fputs("\n]}\n", f);
-}
-
-ooc_status ooc_write_file_atomic(const char *path, const char *what,
-                                 void (*body)(FILE *f, const void *ctx), const void *ctx,
-                                 ooc_error *err)
-{
-    ooc_status status = OOC_OK;
-    FILE *f = NULL;
-    size_t size = strlen(path) + 48;
-    char *tmp = malloc(size);
-    if (!tmp)
-        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-    /* O_EXCL on a name unique to this process and moment, with the usual
-     * 0666 & ~umask permissions (mkstemp would make the file private). */
-    int fd = -1;
-    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
-        snprintf(tmp, size, "%s.tmp.%ld.%lld.%d", path, (long)getpid(),
-                 (long long)ooc_clock_ns(), attempt);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        status = OOC_FAIL(err, OOC_ERR_IO, "cannot create %s '%s': %s", what, tmp,
-                          strerror(errno));
-        free(tmp);
-        return status;
-    }
-    f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        OOC_FAIL_IF(true, err, OOC_ERR_IO, "cannot write %s '%s': %s", what, tmp,
-                    strerror(errno));
-    }
-    body(f, ctx);
-    bool write_failed = fflush(f) != 0 || ferror(f);
-    int saved = errno;
-    int close_rc = fclose(f);
-    OOC_FAIL_IF(write_failed || close_rc != 0, err, OOC_ERR_IO, "cannot write %s '%s': %s", what,
-                tmp, strerror(write_failed ? saved : errno));
-    OOC_FAIL_IF(rename(tmp, path) != 0, err, OOC_ERR_IO, "cannot rename '%s' to '%s': %s", tmp,
-                path, strerror(errno));
-out:
-    if (status != OOC_OK)
-        unlink(tmp);
-    free(tmp);
-    return status;
 }
 
 static void write_trace_body_cb(FILE *f, const void *data)

@@ -213,14 +213,6 @@ const char *ooc_trace_data_meta(const ooc_trace_data *data, const char *key);
 ooc_status ooc_trace_data_write_json(const ooc_trace_data *data, const char *path,
                                      ooc_error *err);
 
-/* Write a file atomically: body(f, ctx) writes the content to a temporary
- * file in the directory of `path`, which is renamed over `path` only if
- * every write succeeded (otherwise it is removed).  `what` names the file's
- * role in messages ("profile trace").  Errors: OOC_ERR_IO, OOC_ERR_NOMEM. */
-ooc_status ooc_write_file_atomic(const char *path, const char *what,
-                                 void (*body)(FILE *f, const void *ctx), const void *ctx,
-                                 ooc_error *err);
-
 /* Finish the trace, snapshot it and write it to `path` (as above). */
 ooc_status ooc_trace_write_json(ooc_trace *tr, const char *path, ooc_error *err);
 

@@ -2,7 +2,7 @@
  * triangle.h — finalize's dense steps on the p x p (or p_aug x p_aug)
  * row-major upper triangle a pass leaves (triangle.c).  Costs are O(p³), or
  * O(m²p) when only the first m rows are nonzero (fewer rows than columns):
- * docs/ARCHITECTURE.md, "Cost of finalize".
+ * docs/ARCHITECTURE.md, "Finalize: the robust covariance, and what it costs".
  */
 #ifndef OOC_SOLVE_TRIANGLE_H
 #define OOC_SOLVE_TRIANGLE_H
