@@ -1,6 +1,6 @@
 /*
  * backend.h — the accumulator seam: a struct of function pointers plus a
- * private context (ggml-style), implemented by the CPU (backend_cpu.c) and,
+ * private context (ggml-style), implemented by the CPU (backend_cpu.c) and
  * by the CUDA backend in device/.
  *
  * One pass over the data:
@@ -16,8 +16,8 @@
  * solve, SVD of the triangle; NULL: host LAPACK) take small host matrices
  * after finish().  Callers reach them through ooc_backend_project /
  * _solve_triangle / _svd_triangle (end of this file), which supply the host
- * defaults.  The HC covariance's second pass is host code (solve/second_passes.c), in the
- * basis R gives.
+ * defaults.  The HC covariance's second pass is host code
+ * (solve/second_passes.c), in the basis R gives.
  *
  * Blocks are host pointers to row-major rows with `layout.ld` doubles per row
  * (the source's [X y w] layout); the first p_aug values of a row are the
