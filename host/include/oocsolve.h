@@ -7,9 +7,10 @@
  *
  * Conventions (every function follows them):
  *  - Functions return an ooc_status; OOC_OK (0) is success.
- *  - Functions that can fail take an `ooc_error *err` last.  On failure the
- *    library writes a human-readable message into it (file, row, column or
- *    dataset and chunk where they apply).  `err` may be NULL.
+ *  - Functions that can fail take an `ooc_error *err` last.  Each call clears
+ *    it first (it need not be initialised); on failure the library writes a
+ *    human-readable message into it (file, row, column or dataset and chunk
+ *    where they apply).  `err` may be NULL.
  *  - The library never prints and never exits; diagnostics that are not
  *    errors (notes, warnings) go to the caller's log sink, if one is given.
  *  - Objects are freed with their *_free function; *_free(NULL) is a no-op.
@@ -204,8 +205,10 @@ OOC_API ooc_status ooc_source_open(const char *path, const ooc_source_options *o
 /* Open several files as one matrix, their rows in the order given.  Every
  * file must have the first one's columns (count, names, order), response,
  * weights and formula; a mismatch is OOC_ERR_INVALID_ARG naming both files
- * and what differs.  npaths == 1 is ooc_source_open.  Errors: as
- * ooc_source_open. */
+ * and what differs.  Files are opened one at a time, and again on every
+ * pass: the strings and arrays `o` points to must stay valid until the
+ * source is freed (o itself is copied).  npaths == 1 is ooc_source_open.
+ * Errors: as ooc_source_open. */
 OOC_API ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
                                          const ooc_source_options *o, ooc_source **out,
                                          ooc_error *err);
@@ -410,8 +413,10 @@ OOC_API void ooc_svd_result_free(ooc_svd_result *r);
 /* The accumulated state of a fit: the triangle R_aug of [X y] (R_augᵀR_aug =
  * [X y]ᵀW[X y]) and the sums the statistics need (rows, Σw, Σlog w, Xᵀw,
  * column min/max, y's weighted mean and spread).  O(p²) memory whatever the
- * rows.  Not thread-safe: one thread at a time per accumulator.  It uses its
- * backend (borrowed: it must outlive the accumulator) until freed. */
+ * rows.  Not thread-safe: one thread at a time per accumulator and per
+ * backend.  It uses its backend (borrowed: it must outlive the accumulator)
+ * until freed; several accumulators may share one backend (rows pending in
+ * one are merged into it before another starts a pass). */
 typedef struct ooc_accumulator ooc_accumulator;
 
 typedef struct ooc_accumulator_options {
@@ -490,6 +495,19 @@ OOC_API void ooc_accumulator_free(ooc_accumulator *acc);
 
 /* Version string, e.g. "0.1.0". */
 OOC_API const char *ooc_version(void);
+
+/* ===================================================================== *
+ * Text reports (for bindings: the CLI's statsmodels-style summary).      *
+ * ===================================================================== */
+
+/* Write the text summary of a fit (the one `oocsolve fit` prints, laid out
+ * like statsmodels' summary()) into buf as a NUL-terminated string, as
+ * snprintf does: at most size - 1 characters are stored (buf may be NULL
+ * when size is 0) and *length (may be NULL) receives the full length, so a
+ * caller whose buffer was too small calls again with *length + 1.
+ * Errors: OOC_ERR_NOMEM, OOC_ERR_IO (the in-memory stream failed). */
+OOC_API ooc_status ooc_fit_result_summary(const ooc_fit_result *r, char *buf, size_t size,
+                                          size_t *length, ooc_error *err);
 
 #ifdef __cplusplus
 }

@@ -92,6 +92,8 @@ struct ooc_backend {
     ooc_backend_caps caps;
     ooc_backend_layout layout;   /* set by begin() */
     void *ctx;                   /* private to the implementation */
+    void *pass_owner;            /* the accumulator whose pass is open, or NULL: host
+                                  * bookkeeping (solve/accumulator.c), zeroed by the creator */
 };
 
 /* Which kernel the CPU backend's qr method uses (see backend_cpu.c). */

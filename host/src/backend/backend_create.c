@@ -4,12 +4,14 @@
  * options a library user sets, and what a caller may ask of a backend.
  */
 #include "backend/backend_select.h"
+#include "base/error.h"
 
 #include <string.h>
 
 ooc_status ooc_backend_create(const char *device, const ooc_backend_options *o,
                               ooc_backend **out, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_backend_open_options open;
     memset(&open, 0, sizeof open);
     if (o) {

@@ -73,9 +73,11 @@ ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_bac
  * ooc_error, ooc_log_sink, ooc_cuda_backend_options, ooc_cuda_device_info).
  * Bump it when any of them changes shape or meaning.  The loader also compares
  * the struct sizes the plugin was compiled with, to catch a forgotten bump. */
-#define OOC_CUDA_PLUGIN_ABI 4u   /* 2: ooc_backend_ops gained solve_triangle, svd_triangle;
+#define OOC_CUDA_PLUGIN_ABI 5u   /* 2: ooc_backend_ops gained solve_triangle, svd_triangle;
                                   * 3: ooc_backend_caps lost preferred_block_rows;
-                                  * 4: ooc_backend_ops lost hc_meat (the host HC pass, now solve/second_passes.c) */
+                                  * 4: ooc_backend_ops lost hc_meat (the host HC pass, now
+                                  *    solve/second_passes.c);
+                                  * 5: ooc_backend gained pass_owner */
 
 /* The plugin's table.  abi_version stays the first member in every version so
  * that a loader can read it from a plugin of any version. */

@@ -66,6 +66,7 @@ out:
 ooc_status ooc_accumulator_create(const ooc_accumulator_options *o, ooc_backend *be,
                                   ooc_accumulator **out, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_status status = OOC_OK;
     ooc_accumulator *acc = NULL;
     OOC_CHECK(ooc_accumulator_alloc(o->p, true, o->weighted, o->method, be, &acc, err));
@@ -104,6 +105,8 @@ void ooc_accumulator_free(ooc_accumulator *acc)
 {
     if (!acc)
         return;
+    if (acc->pass_open && acc->be->pass_owner == acc)
+        acc->be->pass_owner = NULL; /* its rows are dropped: the next begin() resets */
     ooc_names_free(acc->names, acc->p);
     free(acc->y_name);
     free(acc->formula);
@@ -316,13 +319,16 @@ static ooc_status ensure_pass(ooc_accumulator *acc, size_t ld, long wcol, ooc_er
     ooc_status status = OOC_OK;
     if (acc->pass_open && acc->pass_layout.ld == ld && acc->pass_layout.weight_col == wcol)
         return OOC_OK;
-    if (acc->pass_open) {
-        const double *r;
+    const double *r;
+    if (acc->pass_open)
         OOC_CHECK(ooc_accumulator_triangle(acc, NULL, &r, err));
-    }
+    /* another accumulator's rows pending on the same backend: close its pass first */
+    if (acc->be->pass_owner && acc->be->pass_owner != acc)
+        OOC_CHECK(ooc_accumulator_triangle(acc->be->pass_owner, NULL, &r, err));
     acc->pass_layout = (ooc_backend_layout){.p_aug = acc->p_aug, .ld = ld, .weight_col = wcol};
     OOC_CHECK(acc->be->ops->begin(acc->be, &acc->pass_layout, acc->method, err));
     acc->pass_open = true;
+    acc->be->pass_owner = acc;
 out:
     return status;
 }
@@ -335,6 +341,7 @@ ooc_status ooc_accumulator_triangle(ooc_accumulator *acc, ooc_trace *trace,
         size_t pa = acc->p_aug;
         ooc_trace_token merge = ooc_trace_begin(trace, OOC_STAGE_FINALIZE);
         acc->pass_open = false;
+        acc->be->pass_owner = NULL;
         if (!acc->have_r) {
             status = acc->be->ops->finish(acc->be, acc->r_aug, err);
         } else {
@@ -393,6 +400,7 @@ out:
 ooc_status ooc_accumulator_add_source(ooc_accumulator *acc, ooc_source *src,
                                       const ooc_fit_options *o, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_pass_env env = {0};
     if (o)
         env = (ooc_pass_env){o->cancel, o->trace, o->progress};
@@ -434,6 +442,7 @@ static ooc_status check_rows(const ooc_accumulator *acc, const ooc_rows *r, size
 
 ooc_status ooc_accumulator_push(ooc_accumulator *acc, const ooc_rows *r, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_status status = OOC_OK;
     const size_t p = acc->p, ncols = p + 1 + (acc->weighted ? 1 : 0);
     size_t ldx = r->ldx ? r->ldx : (r->order == OOC_ROW_MAJOR ? p : r->nrows);

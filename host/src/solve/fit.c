@@ -347,6 +347,7 @@ out:
 ooc_status ooc_accumulator_fit(ooc_accumulator *acc, const ooc_fit_options *o,
                                ooc_fit_result **out, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_fit_options defaults;
     if (!o) {
         ooc_fit_options_init(&defaults);
@@ -388,6 +389,7 @@ out:
 ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
                    ooc_fit_result **out, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_status status = OOC_OK;
     ooc_accumulator *acc = NULL;
     *out = NULL;

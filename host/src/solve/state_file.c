@@ -114,6 +114,7 @@ out:
 
 ooc_status ooc_accumulator_save(ooc_accumulator *acc, const char *path, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_status status = OOC_OK;
     ooc_outfile out_file = {0};
     hid_t file = H5I_INVALID_HID;
@@ -173,6 +174,7 @@ out:
 ooc_status ooc_accumulator_load(const char *path, ooc_backend *be, ooc_accumulator **out,
                                 ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_status status = OOC_OK;
     ooc_accumulator *acc = NULL;
     hid_t file = H5I_INVALID_HID;

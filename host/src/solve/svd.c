@@ -34,6 +34,7 @@ void ooc_svd_result_free(ooc_svd_result *r)
 ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
                    ooc_svd_result **out, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_status status = OOC_OK;
     *out = NULL;
     size_t p = src->p;

@@ -271,6 +271,7 @@ static const ooc_source_vtable concat_vtable = {concat_next, concat_release, con
 ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
                                  const ooc_source_options *o, ooc_source **out, ooc_error *err)
 {
+    ooc_error_clear(err);
     *out = NULL;
     if (npaths == 0)
         return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "no input files given");

@@ -92,6 +92,7 @@ static bool looks_like_hdf5(const char *path)
 ooc_status ooc_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
                            ooc_error *err)
 {
+    ooc_error_clear(err);
     *out = NULL;
     struct stat st;
     if (stat(path, &st) != 0)

@@ -73,34 +73,13 @@ struct ooc_source {
     bool (*locate_nonfinite)(const ooc_source *src, size_t j, char *buf, size_t size);
 };
 
-/* Destroy a source.  NULL is a no-op. */
-void ooc_source_free(ooc_source *src);
-
 /* For the sources' destroy functions: free the description the constructor
  * filled in (column_names with its p entries, formula, y_name) and set those
  * fields to NULL.  NULL fields and entries are fine (a half-built source). */
 void ooc_source_free_description(ooc_source *src);
 
-/* Defaults for every field. */
-void ooc_source_options_init(ooc_source_options *o);
-
-/* Open `path`: an HDF5 file (detected by its signature) or a CSV (requires
- * o->formula).  Errors: as the concrete source constructors. */
-ooc_status ooc_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
-                           ooc_error *err);
-
-/* Open several files (npaths >= 1, each as ooc_source_open with the same
- * options) as one source: their rows in the order given, first_row counting
- * on across files (concat_source.c).  nrows is their sum (UINT64_MAX while
- * any is unknown), block_rows the largest, rows_dropped the sum.  Files are
- * opened one at a time, and again on every pass: the strings and arrays `o`
- * points to must stay valid until the source is freed (o itself is copied).
- * With one path this is ooc_source_open.  Errors: OOC_ERR_INVALID_ARG (no
- * paths; a file whose columns, response, weights or formula differ from the
- * first's, naming both files and the difference), and each file's own
- * errors, which name it. */
-ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
-                                 const ooc_source_options *o, ooc_source **out, ooc_error *err);
+/* ooc_source_options_init, ooc_source_open, ooc_source_open_files (concat_source.c)
+ * and the accessors are declared in oocsolve.h. */
 
 /* HDF5 source (h5source.c): direct chunk reads on one thread, decompression
  * on worker threads.  Errors name the dataset and chunk. */
