@@ -1,0 +1,64 @@
+"""_handles.py — the library's backends and sources as Python context managers."""
+import ctypes
+
+from . import _capi
+
+
+class Backend:
+    """ooc_backend_create(device); freed on exit (or close())."""
+
+    def __init__(self, device, call):
+        self.handle = ctypes.c_void_p()
+        options = _capi.BackendOptions(0, call.log)
+        call.check(_capi.lib.ooc_backend_create((device or "auto").encode(),
+                                                ctypes.byref(options),
+                                                ctypes.byref(self.handle), ctypes.byref(call.err)))
+
+    @property
+    def name(self):
+        return _capi.lib.ooc_backend_name(self.handle).decode()
+
+    def close(self):
+        _capi.lib.ooc_backend_free(self.handle)
+        self.handle = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Source:
+    """ooc_source_open_files over inputs (an _inputs.Inputs) for backend; freed on exit.
+
+    formula: required for CSV inputs; need_y: fail without a response (fit).
+    """
+
+    def __init__(self, inputs, formula, backend, call, need_y):
+        options = _capi.SourceOptions()
+        _capi.lib.ooc_source_options_init(ctypes.byref(options))
+        options.need_y = need_y
+        options.formula = formula.encode() if formula else None
+        options.csv = inputs.csv_settings()
+        if inputs.weights_name:
+            name = inputs.weights_name.encode()
+            if inputs.weights_name.startswith("/"):
+                options.w_dataset = name
+            else:
+                options.w_column = name        # HDF5: a named column of X
+                options.weights_name = name    # CSV: a column of the file
+        options.allocator = _capi.lib.ooc_backend_allocator(backend.handle)
+        options.cancel = call.cancel
+        options.log = call.log
+        paths = (ctypes.c_char_p * len(inputs.paths))(*[p.encode() for p in inputs.paths])
+        self._keep = (options, paths)   # the source may point into them while open
+        self.handle = ctypes.c_void_p()
+        call.run(_capi.lib.ooc_source_open_files, paths, len(inputs.paths),
+                 ctypes.byref(options), ctypes.byref(self.handle))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _capi.lib.ooc_source_free(self.handle)

@@ -1,0 +1,142 @@
+"""api.py — the functions: ols (OLS/WLS fits), svd, ingest (CSV + formula -> HDF5)."""
+import ctypes
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+import pandas as pd
+
+from . import _capi
+from ._call import Call
+from ._handles import Backend, Source
+from ._inputs import Inputs
+from .results import RegressionResults
+
+
+def _option(table, value, what):
+    if value not in table:
+        raise ValueError(f"{what} must be one of {', '.join(table)}, not {value!r}")
+    return table[value]
+
+
+def _refuse_progress(progress):
+    # liboocsolve has no public progress hook yet (ooc_progress is opaque and created by
+    # internal code only), so no progress bar can be driven from here.
+    if progress:
+        raise NotImplementedError("progress reporting needs a public progress hook in "
+                                  "liboocsolve, which it does not have yet")
+
+
+def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="auto",
+        progress=None, resume=None, dtype=None, na_values=None, keep_default_na=True, sep=","):
+    """Fit a least-squares model out of core, with statsmodels' statistics.
+
+    formula: patsy-style "y ~ terms" (used for CSV files and DataFrames; HDF5 files already
+    hold X and Y).  data: a CSV or HDF5 path, a list of them (their rows in order), a pandas
+    DataFrame or an iterable of DataFrames (e.g. pd.read_csv(path, chunksize=...)).
+    weights: a column name (HDF5: a column of X, or a dataset such as '/W'), or values when
+    data is a DataFrame (WLS).  cov_type: "nonrobust", "HC0" or "HC1".  method: "qr" (stable)
+    or "normal" (Gram + Cholesky, faster).  device: "auto", "cpu", "gpu", "gpu:N".
+    resume: a state saved by RegressionResults.save_state / Accumulator.save: the result is
+    that of its rows and data's together (nonrobust only).  dtype, na_values,
+    keep_default_na, sep: as pandas.read_csv, for CSV input.
+    Ctrl-C stops the fit (KeyboardInterrupt).  Raises oocsolve.Error on failure.
+    """
+    _refuse_progress(progress)
+    call = Call()
+    options = _capi.FitOptions()
+    _capi.lib.ooc_fit_options_init(ctypes.byref(options))
+    options.method = _option(_capi.METHODS, method, "method")
+    options.cov = _option(_capi.COV_TYPES, cov_type, "cov_type")
+    options.cancel, options.log = call.cancel, call.log
+    with Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
+            tempfile.TemporaryDirectory(prefix="oocsolve-state-") as state_dir, \
+            Backend(device, call) as backend, \
+            Source(inputs, formula, backend, call, need_y=True) as source:
+        state_path = os.path.join(state_dir, "state.h5")
+        options.save_state = state_path.encode()
+        options.resume_state = os.fsencode(resume) if resume is not None else None
+        result = ctypes.POINTER(_capi.FitResult)()
+        call.run(_capi.lib.ooc_fit, source.handle, backend.handle, ctypes.byref(options),
+                 ctypes.byref(result))
+        try:
+            with open(state_path, "rb") as state:
+                return RegressionResults(result, state.read())
+        finally:
+            _capi.lib.ooc_fit_result_free(result)
+
+
+@dataclass
+class SVDResult:
+    """Singular values s (descending), Vᵀ (k x p DataFrame, columns named; None unless
+    vectors or u_out), numpy's condition number over all min(nrows, p) values, the rows,
+    the column names and where U was written (None unless u_out)."""
+    s: np.ndarray
+    vt: Optional[pd.DataFrame]
+    condition_number: float
+    nrows: int
+    names: List[str]
+    u_path: Optional[str]
+
+
+def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, method="qr",
+        device="auto", progress=None, dtype=None, na_values=None, keep_default_na=True,
+        sep=","):
+    """SVD of the design matrix X of data (as for ols; y is ignored; formula "terms" or
+    "y ~ terms" needed for CSV and DataFrames): all min(rows, p) singular values, or the k
+    largest; vectors: compute Vᵀ; u_out: write U (rows x k) as /X of this new HDF5 file."""
+    _refuse_progress(progress)
+    call = Call()
+    options = _capi.SvdOptions()
+    _capi.lib.ooc_svd_options_init(ctypes.byref(options))
+    options.method = _option(_capi.METHODS, method, "method")
+    options.k = k or 0
+    options.vectors = vectors
+    options.u_out = os.fsencode(u_out) if u_out is not None else None
+    options.cancel, options.log = call.cancel, call.log
+    with Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
+            Backend(device, call) as backend, \
+            Source(inputs, formula, backend, call, need_y=False) as source:
+        result = ctypes.POINTER(_capi.SvdResult)()
+        call.run(_capi.lib.ooc_svd, source.handle, backend.handle, ctypes.byref(options),
+                 ctypes.byref(result))
+        try:
+            r = result.contents
+            names = [r.names[j].decode() for j in range(r.p)]
+            s = np.ctypeslib.as_array(r.s, shape=(r.k,)).copy() if r.k else np.empty(0)
+            vt = None
+            if r.vt and r.k:
+                vt = pd.DataFrame(np.ctypeslib.as_array(r.vt, shape=(r.k, r.p)).copy(),
+                                  columns=names)
+            return SVDResult(s, vt, float(r.condition_number), int(r.nrows), names,
+                             r.u_path.decode() if r.u_path else None)
+        finally:
+            _capi.lib.ooc_svd_result_free(result)
+
+
+def ingest(csv, formula, out, compression_level=1, chunk_rows=0, nthreads=0, durable=False,
+           dtype=None, na_values=None, keep_default_na=True, sep=","):
+    """Evaluate formula on a CSV file (or a DataFrame / chunks, as for ols) and write the design matrix (/X, and /Y when the
+    formula has a response) to the HDF5 file out, replaced atomically.  Returns the
+    statistics (rows_read, rows_written, rows_dropped, ncols, bytes_in, bytes_out, seconds)
+    as a dict."""
+    call = Call()
+    options = _capi.IngestOptions()
+    _capi.lib.ooc_ingest_options_init(ctypes.byref(options))
+    stats = _capi.IngestStats()
+    with Inputs(csv, None, dtype, na_values, keep_default_na, sep) as inputs:
+        if len(inputs.paths) != 1:
+            raise ValueError("ingest reads one CSV file")
+        options.csv_path = os.fsencode(inputs.paths[0])
+        options.formula = formula.encode()
+        options.output_path = os.fsencode(out)
+        options.csv = inputs.csv_settings()
+        options.compression_level = compression_level
+        options.chunk_rows = chunk_rows
+        options.nthreads = nthreads
+        options.durable = durable
+        options.cancel, options.log = call.cancel, call.log
+        call.run(_capi.lib.ooc_ingest, ctypes.byref(options), ctypes.byref(stats))
+    return {name: getattr(stats, name) for name, _ in _capi.IngestStats._fields_}

@@ -1,0 +1,122 @@
+"""results.py — RegressionResults: a fit's statistics as pandas objects, named like
+statsmodels' RegressionResults, copied out of an ooc_fit_result."""
+import ctypes
+
+import numpy as np
+import pandas as pd
+
+from . import _capi
+from .errors import Error
+
+_SCALARS = ("ssr", "centered_tss", "uncentered_tss", "ess", "rsquared", "rsquared_adj",
+            "fvalue", "f_pvalue", "llf", "aic", "bic", "df_model", "df_resid", "scale",
+            "condition_number", "min_eigenvalue", "scaled_condition_number")
+
+
+def _strings(pointer, n):
+    return [pointer[i].decode("utf-8", "replace") for i in range(n)]
+
+
+def _array(pointer, n):
+    return np.ctypeslib.as_array(pointer, shape=(n,)).copy() if n else np.empty(0)
+
+
+class RegressionResults:
+    """Results of oocsolve.ols / Accumulator.fit.
+
+    params, bse, tvalues, pvalues: Series indexed by the design's column names (NaN for an
+    aliased column); conf_int(alpha), cov_params(): DataFrames; the scalars rsquared,
+    rsquared_adj, fvalue, f_pvalue, llf, aic, bic, nobs, df_model, df_resid, scale, ssr, ess,
+    centered_tss, uncentered_tss, condition_number; summary(): the CLI's text report.
+    """
+
+    def __init__(self, c_result, state=None):
+        r = c_result.contents
+        p = r.p
+        self.exog_names = _strings(r.names, p)
+        self.endog_name = r.y_name.decode() if r.y_name else None
+        self.formula = r.formula.decode() if r.formula else None
+        self.method = "normal" if r.method == _capi.METHODS["normal"] else "qr"
+        self.cov_type = [k for k, v in _capi.COV_TYPES.items() if v == r.cov][0]
+        self.weighted = bool(r.weighted)
+        self.nobs = int(r.nobs)
+        self.rank = int(r.rank)
+        self.use_t = bool(r.use_t)
+        self.k_constant = int(r.k_constant)
+        self.aliased = pd.Series(np.ctypeslib.as_array(r.aliased, shape=(p,)).astype(bool),
+                                 index=self.exog_names, name="aliased")
+        index = pd.Index(self.exog_names)
+        for name in ("params", "bse", "tvalues", "pvalues"):
+            setattr(self, name, pd.Series(_array(getattr(r, name), p), index=index, name=name))
+        self._conf = pd.DataFrame({0: _array(r.conf_lower, p), 1: _array(r.conf_upper, p)},
+                                  index=index)
+        self._cov = pd.DataFrame(_array(r.cov_params, p * p).reshape(p, p), index=index,
+                                 columns=index)
+        self.singular_values = _array(r.singular_values, p)
+        for name in _SCALARS:
+            setattr(self, name, float(getattr(r, name)))
+        self.warnings = _strings(r.warnings, r.nwarnings)
+        self.refine_passes = int(r.refine_passes)
+        self._summary = _summary_text(c_result)
+        self._state = state
+
+    def conf_int(self, alpha=0.05):
+        """Confidence intervals (columns 0 and 1), t or normal as use_t says.  alpha other
+        than 0.05 needs scipy for the quantile."""
+        if alpha == 0.05:
+            return self._conf.copy()
+        from scipy import stats
+        q = stats.t.ppf(1 - alpha / 2, self.df_resid) if self.use_t else stats.norm.ppf(
+            1 - alpha / 2)
+        return pd.DataFrame({0: self.params - q * self.bse, 1: self.params + q * self.bse})
+
+    def cov_params(self):
+        """The p x p covariance of params (DataFrame, rows and columns named)."""
+        return self._cov.copy()
+
+    def summary(self):
+        """The text summary `oocsolve fit` prints (statsmodels' layout)."""
+        return self._summary
+
+    def save_state(self, path):
+        """Write the accumulated state of this fit (an HDF5 file, ooc_accumulator_save's
+        format) to path: ols(..., resume=path) then fits these rows and new ones together."""
+        if self._state is None:
+            raise ValueError("this result has no saved state (fitted with resume=, or from an "
+                             "Accumulator: use Accumulator.save)")
+        with open(path, "wb") as out:
+            out.write(self._state)
+
+    def to_dict(self):
+        """Every statistic as plain Python values (lists by column, in exog_names' order)."""
+        out = {name: getattr(self, name) for name in _SCALARS}
+        out.update(nobs=self.nobs, rank=self.rank, method=self.method, cov_type=self.cov_type,
+                   weighted=self.weighted, use_t=self.use_t, exog_names=list(self.exog_names),
+                   endog_name=self.endog_name, formula=self.formula,
+                   warnings=list(self.warnings), aliased=self.aliased.tolist())
+        for name in ("params", "bse", "tvalues", "pvalues"):
+            out[name] = getattr(self, name).tolist()
+        out["conf_int"] = self._conf.values.tolist()
+        out["cov_params"] = self._cov.values.tolist()
+        return out
+
+    def __repr__(self):
+        kind = "WLS" if self.weighted else "OLS"
+        return (f"<oocsolve {kind} results: {self.formula or self.endog_name}, "
+                f"nobs={self.nobs}, p={len(self.exog_names)}, R²={self.rsquared:.6g}, "
+                f"cov_type={self.cov_type}, method={self.method}>")
+
+
+def _summary_text(c_result):
+    err = _capi.Error()
+    length = ctypes.c_size_t()
+    buffer = ctypes.create_string_buffer(8192)
+    for _ in range(2):
+        status = _capi.lib.ooc_fit_result_summary(c_result, buffer, len(buffer),
+                                                  ctypes.byref(length), ctypes.byref(err))
+        if status != 0 or length.value < len(buffer):
+            break
+        buffer = ctypes.create_string_buffer(length.value + 1)
+    if status != 0:
+        raise Error(status, err.message.decode("utf-8", "replace"))
+    return buffer.value.decode("utf-8", "replace")
