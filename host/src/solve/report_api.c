@@ -13,6 +13,7 @@
 ooc_status ooc_fit_result_summary(const ooc_fit_result *r, char *buf, size_t size,
                                   size_t *length, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_status status = OOC_OK;
     char *text = NULL;
     size_t text_len = 0;
