@@ -2,24 +2,23 @@
  * csvsource.c — ooc_source over a CSV file and a formula (no intermediate file).
  *
  * Rows come from the design stream (parallel, ordered formula evaluation)
- * and are copied into a fixed ring of augmented [X y] buffers allocated with
- * the caller's allocator (pinned memory for a GPU backend), so memory does
- * not grow with n.  The total row count is known only after a full pass.
+ * already in the blocks' layout [X y w], the weights read by the stream as
+ * an extra column of the CSV, and each block is copied whole into a fixed
+ * ring of buffers allocated with the caller's allocator (pinned memory for a
+ * GPU backend), so memory does not grow with n.  The total row count is
+ * known only after a full pass.
  */
 #include "csv/design_stream.h"
 #include "base/error.h"
 #include "stream/source.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct csv_source {
     ooc_source base;
     ooc_design_stream *ds;
-    char *formula_with_weights; /* formula + " + Q('w')" when weights are requested */
-    size_t weight_col;          /* the weights' column in the model's X (when has_weights) */
     ooc_allocator alloc;
     int nbuffers;
     ooc_block *blocks;
@@ -56,22 +55,7 @@ static ooc_status csv_next(ooc_source *src, ooc_block **out, ooc_error *err)
         return OOC_OK;
     }
     ooc_block *b = &cs->blocks[slot];
-    size_t p = cs->base.p, nc = cs->base.ncols;
-    for (size_t i = 0; i < rows.nrows; i++) {
-        double *out_row = b->data + i * nc;
-        if (cs->base.has_weights) {
-            /* The model's X has the weights as one extra column: move it to the end. */
-            const double *in_row = rows.X + i * (p + 1);
-            memcpy(out_row, in_row, cs->weight_col * sizeof(double));
-            memcpy(out_row + cs->weight_col, in_row + cs->weight_col + 1,
-                   (p - cs->weight_col) * sizeof(double));
-            out_row[nc - 1] = in_row[cs->weight_col];
-        } else {
-            memcpy(out_row, rows.X + i * p, p * sizeof(double));
-        }
-        if (cs->base.has_y)
-            out_row[p] = rows.y[i];
-    }
+    memcpy(b->data, rows.X, rows.nrows * rows.ld * sizeof(double)); /* ld == ncols */
     b->nrows = rows.nrows;
     b->first_row = cs->next_row;
     cs->next_row += rows.nrows;
@@ -107,24 +91,26 @@ static void csv_destroy(ooc_source *src)
     free(cs->blocks);
     free(cs->in_use);
     ooc_source_free_description(&cs->base);
-    free(cs->formula_with_weights);
     ooc_design_stream_close(cs->ds);
     free(cs);
 }
 
-/* ooc_source.locate_nonfinite: block column j -> the model's column (the
- * weights sit inside X there, y after it) -> the design stream's record. */
+/* ooc_source.locate_nonfinite: block column j is the design stream's column
+ * (X's, then y's; the weights, which the stream does not count, are none). */
 static bool csv_locate_nonfinite(const ooc_source *src, size_t j, char *buf, size_t size)
 {
     const csv_source *cs = (const csv_source *)src;
-    size_t p = src->p, model_col;
-    if (j < p)
-        model_col = src->has_weights && j >= cs->weight_col ? j + 1 : j;
-    else if (src->has_y && j == p)
-        model_col = ooc_model_ncols(ooc_design_stream_model(cs->ds));
-    else
-        model_col = cs->weight_col;
-    return ooc_design_stream_nonfinite_origin(cs->ds, model_col, buf, size);
+    return j < src->p + src->has_y && ooc_design_stream_nonfinite_origin(cs->ds, j, buf, size);
+}
+
+/* True when design column `column` is the weights column `weights` itself:
+ * named as a bare variable, w, or quoted, Q('w'). */
+static bool is_weights_term(const char *column, const char *weights)
+{
+    size_t n = strlen(weights);
+    return !strcmp(column, weights) || (!strncmp(column, "Q('", 3) &&
+                                        !strncmp(column + 3, weights, n) &&
+                                        !strcmp(column + 3 + n, "')"));
 }
 
 static const ooc_source_vtable csv_vtable = {csv_next, csv_release, csv_rewind, csv_destroy};
@@ -140,28 +126,12 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     cs->base.vt = &csv_vtable;
     cs->alloc = o->allocator.alloc ? o->allocator : ooc_default_allocator;
 
-    /* Weights are evaluated as one more numeric term, Q('w'): rows with a missing
-     * weight are dropped with the others, and a numeric-only term changes neither
-     * the coding nor the order of the other columns.  Its column is then moved
-     * out of X to the end of each row. */
-    const char *formula = o->formula;
-    char *weight_column_name = NULL;
-    if (o->weights_name) {
-        OOC_FAIL_IF(strchr(o->weights_name, '\''), err, OOC_ERR_INVALID_ARG,
-                    "weights column name must not contain a quote: %s", o->weights_name);
-        size_t n = strlen(o->formula) + strlen(o->weights_name) + 16;
-        cs->formula_with_weights = malloc(n);
-        weight_column_name = malloc(n);
-        OOC_FAIL_IF(!cs->formula_with_weights || !weight_column_name, err, OOC_ERR_NOMEM,
-                    "out of memory");
-        snprintf(cs->formula_with_weights, n, "%s + Q('%s')", o->formula, o->weights_name);
-        snprintf(weight_column_name, n, "Q('%s')", o->weights_name);
-        formula = cs->formula_with_weights;
-    }
+    /* The weights are an extra column of the stream's rows: a row with a missing
+     * weight is dropped with the others. */
     size_t block_records = o->block_rows ? o->block_rows : 32768;
     ooc_design_stream_options so = {
         .csv_path = path,
-        .formula = formula,
+        .formula = o->formula,
         .vars = o->vars,
         .nvars = o->nvars,
         .csv = o->csv,
@@ -172,6 +142,9 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
         .trace = o->trace,
         .progress = o->progress,
         .log = o->log,
+        .augmented = true,
+        .extra_columns = &o->weights_name,
+        .nextra = o->weights_name ? 1 : 0,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &cs->ds, err));
     block_records = ooc_design_stream_block_rows(cs->ds); /* lowered for wide designs */
@@ -182,21 +155,14 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     cs->base.nrows = UINT64_MAX;
     cs->base.p = ooc_model_ncols(m);
     cs->base.has_y = ooc_model_has_response(m);
-    if (weight_column_name) {
-        size_t found = SIZE_MAX, nfound = 0;
+    if (o->weights_name) {
         for (size_t j = 0; j < cs->base.p; j++)
-            if (!strcmp(ooc_model_column_name(m, j), weight_column_name) ||
-                !strcmp(ooc_model_column_name(m, j), o->weights_name)) {
-                found = j;
-                nfound++;
-            }
-        OOC_FAIL_IF(nfound != 1, err, OOC_ERR_INVALID_ARG,
-                    "weights column '%s' is also a term of the formula '%s'", o->weights_name,
-                    o->formula);
-        OOC_FAIL_IF(cs->base.p < 2, err, OOC_ERR_FORMULA,
+            OOC_FAIL_IF(is_weights_term(ooc_model_column_name(m, j), o->weights_name), err,
+                        OOC_ERR_INVALID_ARG,
+                        "weights column '%s' is also a term of the formula '%s'",
+                        o->weights_name, o->formula);
+        OOC_FAIL_IF(cs->base.p == 0, err, OOC_ERR_FORMULA,
                     "formula '%s' has no regressors besides the weights", o->formula);
-        cs->weight_col = found;
-        cs->base.p--;
         cs->base.has_weights = true;
     }
     cs->base.ncols = cs->base.p + (cs->base.has_y ? 1 : 0) + (cs->base.has_weights ? 1 : 0);
@@ -208,8 +174,7 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     OOC_FAIL_IF(!cs->base.formula || !cs->base.column_names || (cs->base.has_y && !cs->base.y_name),
                 err, OOC_ERR_NOMEM, "out of memory");
     for (size_t j = 0; j < cs->base.p; j++) {
-        size_t model_col = cs->base.has_weights && j >= cs->weight_col ? j + 1 : j;
-        cs->base.column_names[j] = strdup(ooc_model_column_name(m, model_col));
+        cs->base.column_names[j] = strdup(ooc_model_column_name(m, j));
         OOC_FAIL_IF(!cs->base.column_names[j], err, OOC_ERR_NOMEM, "out of memory");
     }
 
@@ -226,7 +191,6 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     }
     *out = &cs->base;
 out:
-    free(weight_column_name);
     if (status != OOC_OK)
         csv_destroy(&cs->base);
     return status;

@@ -30,8 +30,9 @@
 /* A block in flight: the records, then (once evaluated) their rows. */
 typedef struct slot {
     ooc_csv_block blk;
-    double *X;
-    double *y;
+    double *X;            /* the rows (augmented: [X y extra...]) */
+    double *y;            /* y, when not augmented (NULL otherwise) */
+    ooc_model_rows out;   /* where evaluation writes into X and y */
     size_t nrows;
     size_t ndropped;
     ooc_nonfinite nf;     /* non-finite values the evaluation wrote */
@@ -55,6 +56,7 @@ struct ooc_design_stream {
     ooc_model *model;
     size_t ncols;
     bool has_y;
+    size_t ld;            /* doubles per row in a slot's X */
 
     slot *slots;
     int nslots;
@@ -93,9 +95,8 @@ static ooc_status eval_slot(void *ctx, int worker, int i, uint64_t seq, ooc_erro
     slot *s = &ds->slots[i];
     (void)seq;
     ooc_trace_token span = ooc_trace_begin(ds->opts.trace, OOC_STAGE_FORMULA_EVAL);
-    ooc_status status = ooc_model_eval(ds->model, ds->scratch[worker], &s->blk, s->X,
-                                       ds->has_y ? s->y : NULL, &s->nrows, &s->ndropped, &s->nf,
-                                       err);
+    ooc_status status = ooc_model_eval_rows(ds->model, ds->scratch[worker], &s->blk, &s->out,
+                                            &s->nrows, &s->ndropped, &s->nf, err);
     ooc_trace_end(ds->opts.trace, span);
     return status;
 }
@@ -186,6 +187,8 @@ static ooc_status prepare_model(ooc_design_stream *ds, ooc_error *err)
         .missing_is_error = o->csv.missing_is_error,
         .dtypes = o->csv.dtypes,
         .ndtypes = o->csv.ndtypes,
+        .extra_columns = o->extra_columns,
+        .nextra = o->nextra,
     };
     OOC_CHECK(ooc_model_bind(ds->model, names, ncsv, &sample, &mo, err));
     OOC_CHECK(ooc_csv_rewind(ds->reader, err));
@@ -199,11 +202,12 @@ static ooc_status prepare_model(ooc_design_stream *ds, ooc_error *err)
         OOC_CHECK(check_max_levels(ds, err));
     OOC_CHECK(ooc_model_finish_levels(ds->model, err));
     ds->ncols = ooc_model_ncols(ds->model);
-    /* Bound each slot's design rows (block_records x ncols doubles) to about 4 MiB, and use the
-     * reader's block size, which it may already have lowered for a wide file. */
-    ooc_csv_limit_block_records(ds->reader, (size_t)(1u << 19) / (ds->ncols + 1));
-    ds->opts.block_records = ooc_csv_block_records(ds->reader);
     ds->has_y = ooc_model_has_response(ds->model);
+    ds->ld = o->augmented ? ds->ncols + ds->has_y + o->nextra : ds->ncols;
+    /* Bound each slot's rows (block_records x (ncols + 1 + nextra) doubles) to about 4 MiB,
+     * and use the reader's block size, which it may already have lowered for a wide file. */
+    ooc_csv_limit_block_records(ds->reader, (size_t)(1u << 19) / (ds->ncols + 1 + o->nextra));
+    ds->opts.block_records = ooc_csv_block_records(ds->reader);
 out:
     free(names);
     ooc_csv_block_free(&sample);
@@ -217,9 +221,16 @@ static ooc_status start_workers(ooc_design_stream *ds, ooc_error *err)
     for (int i = 0; i < ds->nslots; i++) {
         slot *s = &ds->slots[i];
         ooc_csv_block_init(&s->blk);
-        s->X = malloc((rows * ds->ncols + 1) * sizeof(double));
-        s->y = malloc((rows + 1) * sizeof(double));
-        OOC_FAIL_IF(!s->X || !s->y, err, OOC_ERR_NOMEM, "out of memory for row blocks");
+        s->X = malloc((rows * ds->ld + 1) * sizeof(double));
+        OOC_FAIL_IF(!s->X, err, OOC_ERR_NOMEM, "out of memory for row blocks");
+        if (ds->opts.augmented) {
+            s->out = (ooc_model_rows){s->X, ds->ld, s->X + ds->ncols, ds->ld,
+                                      s->X + ds->ncols + ds->has_y, ds->ld};
+        } else {
+            s->y = malloc((rows + 1) * sizeof(double));
+            OOC_FAIL_IF(!s->y, err, OOC_ERR_NOMEM, "out of memory for row blocks");
+            s->out = (ooc_model_rows){s->X, ds->ld, s->y, 1, NULL, 0};
+        }
     }
     for (int i = 0; i < ds->nthreads; i++) {
         ds->scratch[i] = ooc_model_scratch_new(ds->model);
@@ -254,6 +265,8 @@ ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design
 
     OOC_FAIL_IF(!o->csv_path || !o->formula, err, OOC_ERR_INVALID_ARG,
                 "a CSV path and a formula are required");
+    OOC_FAIL_IF(o->nextra && !o->augmented, err, OOC_ERR_INVALID_ARG,
+                "extra columns need augmented rows");
     ooc_csv_reader_options ro = {.delimiter = o->csv.delimiter ? o->csv.delimiter : ',',
                                  .block_records = ds->opts.block_records,
                                  .cancel = o->cancel,
@@ -405,9 +418,10 @@ ooc_status ooc_design_stream_next(ooc_design_stream *ds, ooc_design_rows *rows, 
             }
             ds->delivered_slot = i;
             rows->X = s->X;
-            rows->y = ds->has_y ? s->y : NULL;
+            rows->y = s->y && ds->has_y ? s->y : NULL;
             rows->nrows = s->nrows;
             rows->ncols = ds->ncols;
+            rows->ld = ds->ld;
             return OOC_OK;
         }
         if (i == OOC_POOL_NO_SLOT) { /* the end of the file, every block delivered */

@@ -15,7 +15,9 @@
  * the line, the value, the CSV text or expression it came from, and how many
  * the column has (at most 20 such warnings, then one line with the rest).
  *
- * Used by ingest (rows -> HDF5 writer) and by the CSV source of fit/svd.
+ * Rows come as X packed with y apart (ingest: rows -> HDF5 writer), or as
+ * augmented rows [X y extra...] (the CSV source of fit/svd: its blocks'
+ * layout, the weights an extra column).
  */
 #ifndef OOC_DESIGN_STREAM_H
 #define OOC_DESIGN_STREAM_H
@@ -43,12 +45,20 @@ typedef struct ooc_design_stream_options {
     bool one_pass;               /* the caller never calls ooc_design_stream_rewind: a pipe
                                   * (/dev/stdin, a FIFO) is then read once, kept only for the
                                   * level scan when there is one */
+    bool augmented;              /* rows [X y extra...] (y when the formula has a response)
+                                  * instead of X packed and y apart */
+    const char *const *extra_columns; /* CSV columns read as plain numbers after X and y in
+                                  * augmented rows (the weights); a row where one is missing
+                                  * is dropped, as for the formula's variables.  Only with
+                                  * `augmented` */
+    size_t nextra;
 } ooc_design_stream_options;
 
 /* Open and prepare (parse, bind, level scan).  Errors: those of the CSV
  * reader and the model (OOC_ERR_IO, OOC_ERR_CSV, OOC_ERR_FORMULA,
  * OOC_ERR_DATA), OOC_ERR_DATA for a categorical with more than max_levels
- * levels (naming it, its column and its count), OOC_ERR_NOMEM. */
+ * levels (naming it, its column and its count), OOC_ERR_INVALID_ARG (extra
+ * columns without `augmented`, or not in the header), OOC_ERR_NOMEM. */
 ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design_stream **out,
                                   ooc_error *err);
 
@@ -62,10 +72,13 @@ size_t ooc_design_stream_block_rows(const ooc_design_stream *ds);
 /* A block of evaluated rows; pointers stay valid until the next call to
  * ooc_design_stream_next, rewind or close. */
 typedef struct ooc_design_rows {
-    const double *X;     /* nrows * ncols, row-major */
-    const double *y;     /* nrows, or NULL without a response */
+    const double *X;     /* nrows rows of ld doubles: X's ncols values (then, augmented, y
+                          * and the extra columns) */
+    const double *y;     /* nrows, or NULL without a response or with augmented rows */
     size_t nrows;
-    size_t ncols;
+    size_t ncols;        /* columns of X */
+    size_t ld;           /* doubles from one row to the next: ncols, or augmented
+                          * ncols + has_y + nextra */
 } ooc_design_rows;
 
 /* Next block in file order; rows->nrows == 0 and *done = true at the end

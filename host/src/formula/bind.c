@@ -56,25 +56,64 @@ static bool has_number(const ooc_model *m, const ooc_csv_block *sample, size_t c
     return false;
 }
 
+/* The start of the header, bounded whatever the header: the first 8 names,
+ * each quoted and cut to 40 bytes, then how many in all. */
+static void header_excerpt(const char *const *names, size_t ncols, char *out, size_t size)
+{
+    enum { SHOWN = 8, NAME_ROOM = 96 };
+    size_t o = 0, k;
+    out[0] = '\0';
+    for (k = 0; k < ncols && k < SHOWN && o < size; k++) {
+        char name[NAME_ROOM];
+        ooc_quote_excerpt(name, sizeof name, names[k], strlen(names[k]));
+        o += (size_t)snprintf(out + o, size - o, "%s%s", k ? ", " : "", name);
+    }
+    if (k < ncols && o < size)
+        snprintf(out + o, size - o, ", ... (%zu columns)", ncols);
+}
+
+/* Room for header_excerpt's text. */
+#define HEADER_EXCERPT_SIZE (8 * 98 + 48)
+
 /* The "unknown column" error for variable v: the formula with a caret under
- * its first use and the start of the header, bounded whatever the header:
- * the first 8 names, each quoted and cut to 40 bytes, then how many in all. */
+ * its first use and the start of the header. */
 static ooc_status unknown_column(const ooc_model *m, const ooc_variable *v,
                                  const char *const *names, size_t ncols, ooc_error *err)
 {
-    enum { SHOWN = 8, NAME_ROOM = 96 };
-    char cols[SHOWN * (NAME_ROOM + 2) + 48] = "";
-    size_t o = 0, k;
-    for (k = 0; k < ncols && k < SHOWN; k++) {
-        char name[NAME_ROOM];
-        ooc_quote_excerpt(name, sizeof name, names[k], strlen(names[k]));
-        o += (size_t)snprintf(cols + o, sizeof cols - o, "%s%s", k ? ", " : "", name);
-    }
-    if (k < ncols)
-        snprintf(cols + o, sizeof cols - o, ", ... (%zu columns)", ncols);
+    char cols[HEADER_EXCERPT_SIZE];
+    header_excerpt(names, ncols, cols, sizeof cols);
     return ooc_formula_error(err, m->formula, v->origin, v->origin_len,
                              "unknown column '%s' (%s has columns: %s)", v->name, m->file_name,
                              cols);
+}
+
+/* Bind the data options' extra columns to the header (m->extra_columns,
+ * m->extra_names).  Errors: OOC_ERR_INVALID_ARG (not in the header, with its
+ * start), OOC_ERR_NOMEM. */
+static ooc_status bind_extra_columns(ooc_model *m, const ooc_text_index *header,
+                                     const char *const *names, size_t ncols,
+                                     const ooc_model_data_options *opts, ooc_error *err)
+{
+    size_t n = opts ? opts->nextra : 0;
+    if (n == 0)
+        return OOC_OK;
+    m->extra_columns = malloc(n * sizeof *m->extra_columns);
+    m->extra_names = calloc(n, sizeof *m->extra_names);
+    if (!m->extra_columns || !m->extra_names)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        const char *name = opts->extra_columns[k];
+        if (!name || !ooc_text_index_find(header, name, strlen(name), &m->extra_columns[k])) {
+            char cols[HEADER_EXCERPT_SIZE];
+            header_excerpt(names, ncols, cols, sizeof cols);
+            return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "unknown column '%s' (%s has columns: %s)",
+                            name ? name : "", m->file_name, cols);
+        }
+        if (!(m->extra_names[k] = strdup(name)))
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+        m->nextra = k + 1;
+    }
+    return OOC_OK;
 }
 
 ooc_status ooc_model_bind(ooc_model *m, const char *const *names, size_t ncols,
@@ -106,6 +145,7 @@ ooc_status ooc_model_bind(ooc_model *m, const char *const *names, size_t ncols,
                     err, OOC_ERR_INVALID_ARG, "--dtype names column '%s', which %s does not have",
                     d->column ? d->column : "", m->file_name);
     }
+    OOC_CHECK(bind_extra_columns(m, &header, names, ncols, opts, err));
     for (size_t i = 0; i < m->nvars; i++) {
         ooc_variable *v = &m->vars[i];
         size_t j;

@@ -26,6 +26,7 @@ struct ooc_model_scratch {
     size_t *level;
     double *value;
     double *stack;
+    double *extra_value; /* the record's extra columns; NaN: missing */
     size_t *nf_entry; /* per column of X, then y: its entry in the block's ooc_nonfinite, or
                          SIZE_MAX; all SIZE_MAX between calls */
 };
@@ -40,9 +41,10 @@ ooc_model_scratch *ooc_model_scratch_new(const ooc_model *m)
     s->level = calloc(m->nfactors + 1, sizeof *s->level);
     s->value = calloc(m->nfactors + 1, sizeof *s->value);
     s->stack = calloc(m->max_stack + 1, sizeof *s->stack);
+    s->extra_value = calloc(m->nextra + 1, sizeof *s->extra_value);
     s->nf_entry = malloc((m->ncols + 1) * sizeof *s->nf_entry);
     if (!s->var_value || !s->var_missing || !s->level || !s->value || !s->stack ||
-        !s->nf_entry) {
+        !s->extra_value || !s->nf_entry) {
         ooc_model_scratch_free(s);
         return NULL;
     }
@@ -60,6 +62,7 @@ void ooc_model_scratch_free(ooc_model_scratch *s)
     free(s->level);
     free(s->value);
     free(s->stack);
+    free(s->extra_value);
     free(s->nf_entry);
     free(s);
 }
@@ -98,15 +101,33 @@ static double run_program(const ooc_factor *f, const double *vars, double *st)
     return st[0];
 }
 
-static ooc_status data_error(const ooc_model *m, ooc_error *err, const ooc_csv_block *blk,
-                             size_t row, size_t var, const char *what)
+/* The OOC_ERR_DATA error about CSV column `column` (named `name`) of record
+ * `row`: file, line, column, `what` and the quoted text. */
+static ooc_status field_error(const ooc_model *m, ooc_error *err, const ooc_csv_block *blk,
+                              size_t row, size_t column, const char *name, const char *what)
 {
     size_t len;
-    const char *s = ooc_field_text(blk, row, m->vars[var].column, &len);
+    const char *s = ooc_field_text(blk, row, column, &len);
     char q[64];
     ooc_quote_excerpt(q, sizeof q, s, len);
     return OOC_FAIL(err, OOC_ERR_DATA, "%s, line %llu, column '%s': %s %s", m->file_name,
-                    (unsigned long long)blk->line_numbers[row], m->vars[var].name, what, q);
+                    (unsigned long long)blk->line_numbers[row], name, what, q);
+}
+
+/* field_error about variable `var`'s column. */
+static ooc_status data_error(const ooc_model *m, ooc_error *err, const ooc_csv_block *blk,
+                             size_t row, size_t var, const char *what)
+{
+    return field_error(m, err, blk, row, m->vars[var].column, m->vars[var].name, what);
+}
+
+/* The number in text t[0..len) of a numeric field into *x: NaN when missing
+ * (one of the missing-value texts, or a NaN spelling).  False when it is not
+ * a number. */
+static inline bool read_number(const ooc_model *m, const char *t, size_t len, double *x)
+{
+    *x = NAN;
+    return ooc_field_is_na(m, t, len) || ooc_parse_double(t, len, x);
 }
 
 /* Level index of the text of a categorical factor; false when not a level. */
@@ -142,26 +163,32 @@ static bool lookup_level(const ooc_factor *f, const ooc_factor_lookup *lk, const
     }
 }
 
-/* Read record r's variables and evaluate every factor into s (values of
- * numeric factors, level indices of categorical ones).  *missing is the first
- * factor whose value is missing, or SIZE_MAX.  Errors (OOC_ERR_DATA): a
- * non-number in a numeric variable, a value not among a factor's levels. */
+/* Read record r's variables and extra columns and evaluate every factor into
+ * s (values of numeric factors, level indices of categorical ones).
+ * *missing is the first factor whose value is missing, else nfactors + k for
+ * the first missing extra column k, else SIZE_MAX.  Errors (OOC_ERR_DATA): a
+ * non-number in a numeric variable or an extra column, a value not among a
+ * factor's levels. */
 static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const ooc_csv_block *blk,
                               size_t r, size_t *missing, ooc_error *err)
 {
     for (size_t v = 0; v < m->nvars; v++) {
         size_t len;
         const char *t = ooc_field_text(blk, r, m->vars[v].column, &len);
-        bool na = ooc_field_is_na(m, t, len) ||
-                  (!m->vars[v].numeric_use && ooc_field_is_nan(t, len));
         if (m->vars[v].numeric_use) {
-            double x = NAN;
-            if (!na && !ooc_parse_double(t, len, &x))
+            if (!read_number(m, t, len, &s->var_value[v]))
                 return data_error(m, err, blk, r, v, "expected a number, found");
-            na = na || isnan(x);
-            s->var_value[v] = x;
+            s->var_missing[v] = isnan(s->var_value[v]);
+        } else {
+            s->var_missing[v] = ooc_field_is_na(m, t, len) || ooc_field_is_nan(t, len);
         }
-        s->var_missing[v] = na;
+    }
+    for (size_t k = 0; k < m->nextra; k++) {
+        size_t len;
+        const char *t = ooc_field_text(blk, r, m->extra_columns[k], &len);
+        if (!read_number(m, t, len, &s->extra_value[k]))
+            return field_error(m, err, blk, r, m->extra_columns[k], m->extra_names[k],
+                               "expected a number, found");
     }
     *missing = SIZE_MAX;
     for (size_t i = 0; i < m->nfactors; i++) {
@@ -187,13 +214,20 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
         if (na && *missing == SIZE_MAX)
             *missing = i;
     }
+    for (size_t k = 0; k < m->nextra && *missing == SIZE_MAX; k++)
+        if (isnan(s->extra_value[k]))
+            *missing = m->nfactors + k;
     return OOC_OK;
 }
 
-/* The missing_is_error failure for factor `fi` of record r. */
+/* The missing_is_error failure for factor `fi` of record r (fi - nfactors:
+ * an extra column). */
 static ooc_status missing_error(const ooc_model *m, const ooc_model_scratch *s,
                                 const ooc_csv_block *blk, size_t r, size_t fi, ooc_error *err)
 {
+    if (fi >= m->nfactors)
+        return field_error(m, err, blk, r, m->extra_columns[fi - m->nfactors],
+                           m->extra_names[fi - m->nfactors], "missing value");
     const ooc_factor *f = &m->factors[fi];
     if (f->kind != OOC_FACTOR_EXPR)
         return data_error(m, err, blk, r, f->var, "missing value");
@@ -248,12 +282,13 @@ static ooc_status note_nonfinite(ooc_model_scratch *s, ooc_nonfinite *nf, size_t
     return OOC_OK;
 }
 
-ooc_status ooc_model_eval(const ooc_model *m, ooc_model_scratch *s, const ooc_csv_block *blk,
-                          double *X, double *y, size_t *nrows_out, size_t *ndropped,
-                          ooc_nonfinite *nf, ooc_error *err)
+ooc_status ooc_model_eval_rows(const ooc_model *m, ooc_model_scratch *s,
+                               const ooc_csv_block *blk, const ooc_model_rows *out,
+                               size_t *nrows_out, size_t *ndropped, ooc_nonfinite *nf,
+                               ooc_error *err)
 {
-    if (!m || !m->finished || !s || !blk || !nrows_out || !ndropped ||
-        (blk->nrecords && !X) || (blk->nrecords && m->has_response && !y))
+    if (!m || !m->finished || !s || !blk || !out || !nrows_out || !ndropped ||
+        (blk->nrecords && !out->X) || (blk->nrecords && m->has_response && !out->y))
         return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "ooc_model_eval: bad arguments");
     if (blk->nrecords && blk->nfields != m->csv_columns)
         return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
@@ -275,17 +310,21 @@ ooc_status ooc_model_eval(const ooc_model *m, ooc_model_scratch *s, const ooc_cs
             dropped++;
             continue;
         }
-        double *row = X + kept * p;
+        double *row = out->X + kept * out->ldx;
         for (size_t c = 0; c < p; c++) {
             row[c] = column_value(m, s, &m->columns[c]);
             if (nf && !isfinite(row[c]))
                 OOC_CHECK(note_nonfinite(s, nf, c, r, err));
         }
-        if (m->has_response && y) {
-            y[kept] = s->value[m->response_factor];
-            if (nf && !isfinite(y[kept]))
+        if (m->has_response) {
+            double *y = &out->y[kept * out->ldy];
+            *y = s->value[m->response_factor];
+            if (nf && !isfinite(*y))
                 OOC_CHECK(note_nonfinite(s, nf, p, r, err));
         }
+        if (out->extra)
+            memcpy(out->extra + kept * out->ldextra, s->extra_value,
+                   m->nextra * sizeof *s->extra_value);
         kept++;
     }
     *nrows_out = kept;
@@ -294,6 +333,14 @@ out:
     for (size_t e = 0; nf && e < nf->n; e++)
         s->nf_entry[nf->items[e].column] = SIZE_MAX;
     return status;
+}
+
+ooc_status ooc_model_eval(const ooc_model *m, ooc_model_scratch *s, const ooc_csv_block *blk,
+                          double *X, double *y, size_t *nrows_out, size_t *ndropped,
+                          ooc_nonfinite *nf, ooc_error *err)
+{
+    ooc_model_rows out = {X, m ? m->ncols : 0, y, 1, NULL, 0};
+    return ooc_model_eval_rows(m, s, blk, &out, nrows_out, ndropped, nf, err);
 }
 
 /* Append the printf-style text to buf[*o..size), truncating at the end. */

@@ -236,6 +236,9 @@ struct ooc_model {
     unsigned char na_first_char[256]; /* 1 when some NA string starts with this byte */
     bool na_empty;                    /* "" (after trimming) is missing */
     bool missing_is_error;
+    size_t *extra_columns;            /* CSV columns of the data options' extra_columns ... */
+    char **extra_names;               /* ... and their names (owned) */
+    size_t nextra;
     /* resolve levels */
     bool levels_resolved;
     ooc_factor_lookup *lookups;       /* per factor (used for categoricals) */

@@ -83,6 +83,10 @@ void ooc_model_free(ooc_model *m)
         free(m->na_values[i]);
     free(m->na_values);
     free(m->na_lens);
+    for (size_t i = 0; i < m->nextra; i++)
+        free(m->extra_names[i]);
+    free(m->extra_names);
+    free(m->extra_columns);
     for (size_t i = 0; i < m->ncols; i++)
         free(m->columns[i].name);
     free(m->columns);

@@ -61,13 +61,19 @@ typedef struct ooc_model_data_options {
     bool missing_is_error;          /* report a missing value as OOC_ERR_DATA instead of dropping the row */
     const ooc_column_dtype *dtypes; /* pinned column types (not inferred) */
     size_t ndtypes;
+    const char *const *extra_columns; /* CSV columns read besides the formula's variables, as
+                                       * plain numbers (the weights): ooc_model_eval_rows writes
+                                       * them after each row's values; a row where one is
+                                       * missing is dropped (an error when missing_is_error), as
+                                       * for the formula's variables */
+    size_t nextra;
 } ooc_model_data_options;
 
 /* Resolve variable names against the CSV header (`names`, `ncols`) and infer
  * the type of each plain variable from `sample` (typically the first block;
  * may have zero records), unless opts->dtypes pins it.  Errors:
  * OOC_ERR_FORMULA for an unknown column name (message with caret into the
- * formula), OOC_ERR_INVALID_ARG for a pinned column not in the header,
+ * formula), OOC_ERR_INVALID_ARG for a pinned or extra column not in the header,
  * OOC_ERR_DATA (a non-numeric response, a categorical column in arithmetic). */
 ooc_status ooc_model_bind(ooc_model *m, const char *const *names, size_t ncols,
                           const ooc_csv_block *sample, const ooc_model_data_options *opts,
@@ -142,14 +148,38 @@ typedef struct ooc_nonfinite {
 /* Free the entries (the struct itself is the caller's).  NULL is a no-op. */
 void ooc_nonfinite_free(ooc_nonfinite *nf);
 
-/* Evaluate the design on `blk`.  Writes the kept rows to X (row-major,
- * blk->nrecords*ncols capacity) and y (blk->nrecords capacity; may be NULL
- * when the model has no response); *nrows_out = rows kept; *ndropped = rows
- * dropped for missing values; `nf` (may be NULL) is refilled with the
- * non-finite values written.  Thread-safe for distinct scratch objects.
- * Errors (OOC_ERR_DATA) name file, line, column and quote the text: a
- * non-numeric value in a numeric variable, a level not in the given levels,
- * a missing value when missing_is_error; OOC_ERR_NOMEM (growing nf). */
+/* Where ooc_model_eval_rows writes kept row i (room for blk->nrecords rows):
+ * its ncols values of X at X + i*ldx; the response at y[i*ldy]; the extra
+ * columns of bind (in their order) at extra + i*ldextra.  y may be NULL
+ * only when the model has no response; extra may be NULL (not written).
+ * [X y w] rows ld apart: {rows, ld, rows + ncols, ld, rows + ncols + 1, ld}. */
+typedef struct ooc_model_rows {
+    double *X;
+    size_t ldx;
+    double *y;
+    size_t ldy;
+    double *extra;
+    size_t ldextra;
+} ooc_model_rows;
+
+/* Evaluate the design on `blk` into `out` (the caller's buffers);
+ * *nrows_out = rows kept; *ndropped = rows dropped for missing values
+ * (of the formula's variables or the extra columns); `nf` (may be NULL) is
+ * refilled with the non-finite values written to X and y (the extra columns
+ * are not counted).  Thread-safe for distinct scratch objects.  Errors
+ * (OOC_ERR_DATA) name file, line, column and quote the text: a non-numeric
+ * value in a numeric variable or an extra column, a level not in the given
+ * levels, a missing value when missing_is_error; OOC_ERR_INVALID_ARG (a
+ * model not finished, a missing buffer); OOC_ERR_NOMEM (growing nf). */
+ooc_status ooc_model_eval_rows(const ooc_model *m, ooc_model_scratch *s,
+                               const ooc_csv_block *blk, const ooc_model_rows *out,
+                               size_t *nrows_out, size_t *ndropped, ooc_nonfinite *nf,
+                               ooc_error *err);
+
+/* ooc_model_eval_rows with X packed (blk->nrecords*ncols capacity,
+ * row-major) and y apart (blk->nrecords capacity; may be NULL when the model
+ * has no response); the extra columns are read (a row missing one is
+ * dropped) but not written.  Errors: as ooc_model_eval_rows. */
 ooc_status ooc_model_eval(const ooc_model *m, ooc_model_scratch *s, const ooc_csv_block *blk,
                           double *X, double *y, size_t *nrows_out, size_t *ndropped,
                           ooc_nonfinite *nf, ooc_error *err);

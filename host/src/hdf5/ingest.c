@@ -19,6 +19,7 @@ void ooc_ingest_options_init(ooc_ingest_options *opts)
 
 ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, ooc_error *err)
 {
+    ooc_error_clear(err);
     ooc_status status = OOC_OK;
     double t0 = ooc_clock_seconds();
     ooc_design_stream *ds = NULL;
