@@ -108,9 +108,10 @@ typedef struct ooc_ingest_stats {
     double seconds;              /* wall time */
 } ooc_ingest_stats;
 
-/* Instrumentation created by the caller (host/src/trace.h: profile spans and
- * counters; host/src/progress.h: live status line); opaque here.  Options
- * take them as pointers that may be NULL. */
+/* Instrumentation created by the caller, opaque here: a trace (the CLI's
+ * profile spans and counters, host/src/profile/trace.h) and a progress
+ * counter (ooc_progress_counter_create below; the CLI's live status line is
+ * the same object).  Options take them as pointers that may be NULL. */
 typedef struct ooc_trace ooc_trace;
 typedef struct ooc_progress ooc_progress;
 
@@ -495,6 +496,35 @@ OOC_API void ooc_accumulator_free(ooc_accumulator *acc);
 
 /* Version string, e.g. "0.1.0". */
 OOC_API const char *ooc_version(void);
+
+/* ===================================================================== *
+ * Progress: counts a binding polls while a long call runs.               *
+ * ===================================================================== */
+
+/* A snapshot of an ooc_progress: the current phase ("scanning levels",
+ * "writing", "accumulate", "refine", ...; "" before the first), the rows and
+ * bytes done in it, and its totals when known (0: unknown; HDF5 sources
+ * know theirs, CSV sources do not). */
+typedef struct ooc_progress_state {
+    char phase[64];
+    uint64_t rows, bytes;
+    uint64_t total_rows, total_bytes;
+} ooc_progress_state;
+
+/* Create a silent counter: it prints nothing and starts no thread.  Put it
+ * in the progress field of ooc_ingest_options, ooc_source_options,
+ * ooc_fit_options or ooc_svd_options (one call at a time per counter) and
+ * read it with ooc_progress_read.  Free with ooc_progress_free.
+ * Errors: OOC_ERR_NOMEM. */
+OOC_API ooc_status ooc_progress_counter_create(ooc_progress **out, ooc_error *err);
+
+/* Copy the current state of p into *s.  Thread-safe: another thread may
+ * read while a call counts into p.  NULL p gives an empty state. */
+OOC_API void ooc_progress_read(ooc_progress *p, ooc_progress_state *s);
+
+/* Free a progress object (the CLI's printing reporter stops its thread and
+ * prints its last line first).  NULL is a no-op. */
+OOC_API void ooc_progress_free(ooc_progress *p);
 
 /* ===================================================================== *
  * Text reports (for bindings: the CLI's statsmodels-style summary).      *

@@ -10,7 +10,7 @@
       compares oocsolve.ols with statsmodels OLS/WLS (nonrobust, HC0, HC1) on random data and on
       NIST's Longley; a DataFrame, the same data as chunks and as a CSV path give identical
       results; oocsolve.Error carries status and message; the Accumulator, resume=, svd and
-      ingest agree with ols / numpy.
+      ingest agree with ols / numpy; progress= reports each phase's rows (see check_progress).
 
 Tolerances.  Random data: κ(X) < 10 and n = 400, so lsq_bounds' first-order bounds on every
 statistic are below 1e-12 relative; 1e-9 relative is the requested check and leaves a margin of
@@ -275,6 +275,67 @@ def check_svd_ingest(oocsolve, rng, tmp):
         check(f"ingest {name}", from_h5[name], from_csv[name])
 
 
+def check_progress(oocsolve, rng, tmp):
+    """progress=: a callable sees each phase's rows grow and the last state's rows equal nobs
+    (HDF5: totals known); a tqdm-like class gets one bar per phase; an exception from the
+    display stops the call; bad values are refused."""
+    import importlib.util
+    import warnings
+    n = 200_000
+    df = random_frame(rng, n)
+    csv, h5 = os.path.join(tmp, "progress.csv"), os.path.join(tmp, "progress.h5")
+    df.to_csv(csv, index=False)
+    formula = "y ~ x1 + x2 + C(g)"
+    states = []
+    oocsolve.ingest(csv, formula, h5, progress=states.append)
+    res = oocsolve.ols(None, h5, device="cpu", progress=states.append)
+    assert states and res.nobs == n, (len(states), res.nobs)
+    for before, after in zip(states, states[1:]):
+        assert after["phase"] != before["phase"] or after["rows"] >= before["rows"], \
+            f"rows went back within a phase: {before} -> {after}"
+    assert states[0]["phase"] == "writing", states[0]
+    last = states[-1]
+    assert last["phase"] == "accumulate" or last["phase"].startswith("residual pass"), last
+    assert last["rows"] == res.nobs and last["total_rows"] == res.nobs, last
+
+    class Bar:   # the part of tqdm's interface a bar uses
+        made = []
+
+        def __init__(self, desc, total, unit, unit_scale):
+            self.desc, self.total, self.n, self.closed = desc, total, 0, False
+            Bar.made.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def close(self):
+            self.closed = True
+    oocsolve.ols(formula, csv, device="cpu", progress=Bar)
+    assert Bar.made and all(bar.closed for bar in Bar.made), Bar.made
+    assert [bar.n for bar in Bar.made if bar.desc == "accumulate"] == [n], \
+        [vars(bar) for bar in Bar.made]
+
+    def fail(state):
+        raise ValueError("display failed")
+    try:
+        oocsolve.ols(None, h5, device="cpu", progress=fail)
+        failures.append("an exception from progress= did not reach the caller")
+    except ValueError:
+        pass
+    try:
+        oocsolve.ols(None, h5, device="cpu", progress="yes")
+        failures.append("progress='yes' was accepted")
+    except TypeError:
+        pass
+    check("progress=False", oocsolve.ols(None, h5, device="cpu", progress=False).params,
+          res.params)
+    if importlib.util.find_spec("tqdm") is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            oocsolve.ols(None, h5, device="cpu", progress=True)
+        assert any("tqdm" in str(w.message) for w in caught), [str(w.message) for w in caught]
+
+
 def run_checks():
     import oocsolve
     assert os.path.realpath(oocsolve.__file__).startswith(os.path.realpath(sys.prefix)), \
@@ -287,6 +348,7 @@ def run_checks():
         check_errors(oocsolve, rng, tmp)
         check_accumulator_resume(oocsolve, rng, tmp)
         check_svd_ingest(oocsolve, rng, tmp)
+        check_progress(oocsolve, np.random.default_rng(14), tmp)
     for failure in failures:
         print("FAIL", failure)
     print(f"python_package: {len(failures)} failure(s); oocsolve {oocsolve.__version__}")

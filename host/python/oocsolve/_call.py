@@ -2,7 +2,9 @@
 
 The C call runs in a worker thread (ctypes releases the GIL) while the main thread waits in
 short joins, so KeyboardInterrupt arrives; it then raises the cancel flag the call was given,
-waits for the library to stop (OOC_ERR_INTERRUPTED) and re-raises KeyboardInterrupt.
+waits for the library to stop (OOC_ERR_INTERRUPTED) and re-raises KeyboardInterrupt.  Between
+joins (every ~0.1 s) and once the call returns it polls the progress counter, if any; an
+exception from the progress display stops the call the same way.
 Warnings the library logs are re-issued as Python warnings once the call returns.
 """
 import ctypes
@@ -14,9 +16,11 @@ from .errors import Error
 
 
 class Call:
-    """The context of library calls: ``cancel`` and ``log`` go into their options."""
+    """The context of library calls: ``cancel``, ``log`` and ``progress.handle`` go into
+    their options.  progress: a _progress.Progress (its owner frees it) or None."""
 
-    def __init__(self):
+    def __init__(self, progress=None):
+        self.progress = progress
         self.err = _capi.Error()
         self._flag = ctypes.c_int(0)
         self.cancel = ctypes.pointer(self._flag)
@@ -46,9 +50,12 @@ class Call:
         worker = threading.Thread(target=work, name="oocsolve call", daemon=True)
         worker.start()
         try:
-            while worker.is_alive():
+            running = True
+            while running:              # the last poll sees the finished call's counts
                 worker.join(0.1)
-        except KeyboardInterrupt:
+                running = worker.is_alive()
+                self._poll()
+        except BaseException:   # Ctrl-C, or the progress display failed
             self._flag.value = 1
             worker.join()
             raise
@@ -59,3 +66,8 @@ class Call:
         if "exception" in outcome:
             raise outcome["exception"]
         self.check(outcome["status"])
+
+    def _poll(self):
+        """Show the progress counter's state (no-op without one)."""
+        if self.progress is not None:
+            self.progress.poll()

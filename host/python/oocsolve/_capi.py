@@ -130,6 +130,11 @@ class Rows(Structure):
                 ("y", c_void_p), ("w", c_void_p)]
 
 
+class ProgressState(Structure):
+    _fields_ = [("phase", c_char * 64), ("rows", c_uint64), ("bytes", c_uint64),
+                ("total_rows", c_uint64), ("total_bytes", c_uint64)]
+
+
 def _load():
     """liboocsolve.so beside this file (the wheel's layout), or $OOCSOLVE_LIBRARY."""
     path = os.environ.get("OOCSOLVE_LIBRARY") or os.path.join(os.path.dirname(__file__),
@@ -170,6 +175,9 @@ def _load():
         "ooc_accumulator_save": (c_int, [c_void_p, c_char_p, err]),
         "ooc_accumulator_load": (c_int, [c_char_p, c_void_p, POINTER(c_void_p), err]),
         "ooc_accumulator_free": (None, [c_void_p]),
+        "ooc_progress_counter_create": (c_int, [POINTER(c_void_p), err]),
+        "ooc_progress_read": (None, [c_void_p, POINTER(ProgressState)]),
+        "ooc_progress_free": (None, [c_void_p]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(library, name)

@@ -51,6 +51,8 @@ class Source:
         options.allocator = _capi.lib.ooc_backend_allocator(backend.handle)
         options.cancel = call.cancel
         options.log = call.log
+        if call.progress is not None:
+            options.progress = call.progress.handle   # CSV: the level scan
         paths = (ctypes.c_char_p * len(inputs.paths))(*[p.encode() for p in inputs.paths])
         self._keep = (options, paths)   # the source may point into them while open
         self.handle = ctypes.c_void_p()

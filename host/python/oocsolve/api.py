@@ -12,6 +12,7 @@ from . import _capi
 from ._call import Call
 from ._handles import Backend, Source
 from ._inputs import Inputs
+from ._progress import Progress
 from .results import RegressionResults
 
 
@@ -19,14 +20,6 @@ def _option(table, value, what):
     if value not in table:
         raise ValueError(f"{what} must be one of {', '.join(table)}, not {value!r}")
     return table[value]
-
-
-def _refuse_progress(progress):
-    # liboocsolve has no public progress hook yet (ooc_progress is opaque and created by
-    # internal code only), so no progress bar can be driven from here.
-    if progress:
-        raise NotImplementedError("progress reporting needs a public progress hook in "
-                                  "liboocsolve, which it does not have yet")
 
 
 def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="auto",
@@ -42,19 +35,22 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
     resume: a state saved by RegressionResults.save_state / Accumulator.save: the result is
     that of its rows and data's together (nonrobust only).  dtype, na_values,
     keep_default_na, sep: as pandas.read_csv, for CSV input.
-    Ctrl-C stops the fit (KeyboardInterrupt).  Raises oocsolve.Error on failure.
+    progress: None (a tqdm bar when stderr is a terminal and tqdm is installed), True, False,
+    a tqdm-like class or a callable given a dict per update (phase, rows, bytes, total_rows,
+    total_bytes).  Ctrl-C stops the fit (KeyboardInterrupt).  Raises oocsolve.Error on failure.
     """
-    _refuse_progress(progress)
-    call = Call()
+    counter = Progress(progress)
+    call = Call(counter)
     options = _capi.FitOptions()
     _capi.lib.ooc_fit_options_init(ctypes.byref(options))
     options.method = _option(_capi.METHODS, method, "method")
     options.cov = _option(_capi.COV_TYPES, cov_type, "cov_type")
     options.cancel, options.log = call.cancel, call.log
-    with Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
+    with counter, Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
             tempfile.TemporaryDirectory(prefix="oocsolve-state-") as state_dir, \
             Backend(device, call) as backend, \
             Source(inputs, formula, backend, call, need_y=True) as source:
+        options.progress = counter.handle
         state_path = os.path.join(state_dir, "state.h5")
         options.save_state = state_path.encode()
         options.resume_state = os.fsencode(resume) if resume is not None else None
@@ -86,9 +82,10 @@ def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, met
         sep=","):
     """SVD of the design matrix X of data (as for ols; y is ignored; formula "terms" or
     "y ~ terms" needed for CSV and DataFrames): all min(rows, p) singular values, or the k
-    largest; vectors: compute Vᵀ; u_out: write U (rows x k) as /X of this new HDF5 file."""
-    _refuse_progress(progress)
-    call = Call()
+    largest; vectors: compute Vᵀ; u_out: write U (rows x k) as /X of this new HDF5 file.
+    progress: as for ols."""
+    counter = Progress(progress)
+    call = Call(counter)
     options = _capi.SvdOptions()
     _capi.lib.ooc_svd_options_init(ctypes.byref(options))
     options.method = _option(_capi.METHODS, method, "method")
@@ -96,9 +93,10 @@ def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, met
     options.vectors = vectors
     options.u_out = os.fsencode(u_out) if u_out is not None else None
     options.cancel, options.log = call.cancel, call.log
-    with Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
+    with counter, Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
             Backend(device, call) as backend, \
             Source(inputs, formula, backend, call, need_y=False) as source:
+        options.progress = counter.handle
         result = ctypes.POINTER(_capi.SvdResult)()
         call.run(_capi.lib.ooc_svd, source.handle, backend.handle, ctypes.byref(options),
                  ctypes.byref(result))
@@ -117,16 +115,17 @@ def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, met
 
 
 def ingest(csv, formula, out, compression_level=1, chunk_rows=0, nthreads=0, durable=False,
-           dtype=None, na_values=None, keep_default_na=True, sep=","):
+           dtype=None, na_values=None, keep_default_na=True, sep=",", progress=None):
     """Evaluate formula on a CSV file (or a DataFrame / chunks, as for ols) and write the design matrix (/X, and /Y when the
     formula has a response) to the HDF5 file out, replaced atomically.  Returns the
     statistics (rows_read, rows_written, rows_dropped, ncols, bytes_in, bytes_out, seconds)
-    as a dict."""
-    call = Call()
+    as a dict.  progress: as for ols."""
+    counter = Progress(progress)
+    call = Call(counter)
     options = _capi.IngestOptions()
     _capi.lib.ooc_ingest_options_init(ctypes.byref(options))
     stats = _capi.IngestStats()
-    with Inputs(csv, None, dtype, na_values, keep_default_na, sep) as inputs:
+    with counter, Inputs(csv, None, dtype, na_values, keep_default_na, sep) as inputs:
         if len(inputs.paths) != 1:
             raise ValueError("ingest reads one CSV file")
         options.csv_path = os.fsencode(inputs.paths[0])
@@ -138,5 +137,6 @@ def ingest(csv, formula, out, compression_level=1, chunk_rows=0, nthreads=0, dur
         options.nthreads = nthreads
         options.durable = durable
         options.cancel, options.log = call.cancel, call.log
+        options.progress = counter.handle
         call.run(_capi.lib.ooc_ingest, ctypes.byref(options), ctypes.byref(stats))
     return {name: getattr(stats, name) for name, _ in _capi.IngestStats._fields_}

@@ -5,7 +5,8 @@
  * no ordering is needed for a display).  The phase name, totals and clocks
  * are under a mutex that only phase changes and the reporter take.  The
  * reporter sleeps on a condition variable (CLOCK_MONOTONIC) so finish wakes
- * it at once.
+ * it at once.  ooc_progress_read takes the same mutex, so a binding polling
+ * from its own thread never sees a phase name half written.
  */
 #include "profile/progress.h"
 
@@ -239,6 +240,26 @@ void ooc_progress_get(const ooc_progress *p, uint64_t *rows, uint64_t *bytes)
 {
     *rows = p ? atomic_load_explicit(&p->rows, memory_order_relaxed) : 0;
     *bytes = p ? atomic_load_explicit(&p->bytes, memory_order_relaxed) : 0;
+}
+
+ooc_status ooc_progress_counter_create(ooc_progress **out, ooc_error *err)
+{
+    ooc_error_clear(err);
+    return ooc_progress_create(&(ooc_progress_options){.mode = OOC_PROGRESS_OFF}, out, err);
+}
+
+void ooc_progress_read(ooc_progress *p, ooc_progress_state *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!p)
+        return;
+    /* Under the mutex: a phase change (name, totals, counters reset) is seen whole. */
+    pthread_mutex_lock(&p->mu);
+    snprintf(s->phase, sizeof s->phase, "%s", p->phase);
+    s->total_rows = p->total_rows;
+    s->total_bytes = p->total_bytes;
+    ooc_progress_get(p, &s->rows, &s->bytes);
+    pthread_mutex_unlock(&p->mu);
 }
 
 void ooc_progress_format(ooc_progress *p, char *buf, size_t size)

@@ -11,6 +11,10 @@
  * ("ingest: 1,250,000 rows  96.0 MB of 410 MB (23%)  48.1 MB/s  0:02  ETA 0:07"),
  * otherwise a plain line is appended at a slower pace.  ooc_progress_finish
  * prints the final line ("... done in 0:08").
+ *
+ * The public API (oocsolve.h) declares the type, ooc_progress_free, and a
+ * silent counter for bindings (ooc_progress_counter_create: an OFF reporter)
+ * with ooc_progress_read, a locked snapshot of phase, counts and totals.
  */
 #ifndef OOC_PROGRESS_H
 #define OOC_PROGRESS_H
@@ -19,8 +23,6 @@
 
 #include <stdint.h>
 #include <stdio.h>
-
-typedef struct ooc_progress ooc_progress;
 
 typedef enum ooc_progress_mode {
     OOC_PROGRESS_AUTO = 0, /* on when the stream is a terminal */
@@ -61,8 +63,5 @@ void ooc_progress_format(ooc_progress *p, char *buf, size_t size);
 /* Stop the thread and print the final line (if printing is on); `ok`
  * false prints "stopped" instead of "done".  Idempotent; NULL is a no-op. */
 void ooc_progress_finish(ooc_progress *p, bool ok);
-
-/* Finish (if not yet, as a failure) and free.  NULL is a no-op. */
-void ooc_progress_free(ooc_progress *p);
 
 #endif
