@@ -11,6 +11,8 @@
       NIST's Longley; a DataFrame, the same data as chunks and as a CSV path give identical
       results; oocsolve.Error carries status and message; the Accumulator, resume=, svd and
       ingest agree with ols / numpy; progress= reports each phase's rows (see check_progress).
+      Ctrl-C (SIGINT) stops a fit in a child Python promptly, leaving no temporary files
+      (check_interrupt); progress=True draws a real tqdm bar when tqdm is installed (check_tqdm).
 
 Tolerances.  Random data: κ(X) < 10 and n = 400, so lsq_bounds' first-order bounds on every
 statistic are below 1e-12 relative; 1e-9 relative is the requested check and leaves a margin of
@@ -336,6 +338,84 @@ def check_progress(oocsolve, rng, tmp):
         assert any("tqdm" in str(w.message) for w in caught), [str(w.message) for w in caught]
 
 
+INTERRUPT_CHILD = """
+import signal, sys, time
+import oocsolve
+signal.signal(signal.SIGINT, signal.default_int_handler)   # even if SIGINT came in ignored
+print("started", flush=True)
+try:
+    oocsolve.ols(sys.argv[1], sys.argv[2], cov_type="HC1", device="cpu")
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(3)
+print("finished", flush=True)
+"""
+
+
+def check_interrupt(oocsolve, rng, tmp):
+    """Ctrl-C: SIGINT to a child Python fitting a large CSV makes ols raise KeyboardInterrupt
+    (the child prints "interrupted", exits 3) in well under half the uninterrupted fit's time,
+    and leaves nothing in its temporary folder (TMPDIR: the state folder, a DataFrame's CSV)."""
+    import signal
+    import time
+    formula = "y ~ C(g) * (x1 + x2 + I(x1**2) + I(x2**2) + I(x1*x2))"
+    block = random_frame(rng, 20_000).to_csv(index=False)
+    header, body = block.split("\n", 1)
+    csv = os.path.join(tmp, "interrupt.csv")
+    with open(csv, "w") as out:                 # 2.4M rows: the block repeated
+        out.write(header + "\n" + body * 120)
+    start = time.perf_counter()
+    oocsolve.ols(formula, csv, cov_type="HC1", device="cpu")
+    full = time.perf_counter() - start
+    child_tmp = os.path.join(tmp, "interrupt-tmp")
+    os.mkdir(child_tmp)
+    child = subprocess.Popen([sys.executable, "-c", INTERRUPT_CHILD, formula, csv],
+                             stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, TMPDIR=child_tmp))
+    first = child.stdout.readline().strip()
+    time.sleep(min(0.5, full / 4))             # inside the fit on a fast machine too
+    child.send_signal(signal.SIGINT)
+    sent = time.perf_counter()
+    try:
+        rest = child.communicate(timeout=full)[0]
+    except subprocess.TimeoutExpired:
+        child.kill()
+        rest = child.communicate()[0]
+    stopped = time.perf_counter() - sent
+    print(f"interrupt: full fit {full:.2f} s, stopped {stopped:.2f} s after SIGINT")
+    if first != "started" or child.returncode != 3 or "interrupted" not in rest:
+        failures.append(f"interrupt: child printed {first!r}, {rest!r}, exit {child.returncode}")
+    if stopped >= full / 2:
+        failures.append(f"interrupt: stopped {stopped:.2f} s after SIGINT, the full fit takes "
+                        f"{full:.2f} s (want stopping in under half of it)")
+    if os.listdir(child_tmp):
+        failures.append(f"interrupt: left behind in TMPDIR: {os.listdir(child_tmp)}")
+
+
+def check_tqdm(oocsolve, rng, tmp):
+    """progress=True with tqdm installed: a real bar on stderr shows the phase and the final
+    row count (HDF5 input: total known).  The bars are made while ols polls, after the
+    redirect, so tqdm's file=sys.stderr default is the redirected stream."""
+    import contextlib
+    import io
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        print("tqdm check skipped: tqdm is not installed")
+        return
+    n = 30_000
+    csv, h5 = os.path.join(tmp, "tqdm.csv"), os.path.join(tmp, "tqdm.h5")
+    random_frame(rng, n).to_csv(csv, index=False)
+    oocsolve.ingest(csv, "y ~ x1 + x2 + C(g)", h5, progress=False)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        oocsolve.ols(None, h5, device="cpu", progress=True)
+    shown = stderr.getvalue()
+    rows = f"{tqdm.format_sizeof(n)}/{tqdm.format_sizeof(n)}"
+    if "accumulate" not in shown or rows not in shown:
+        failures.append(f"tqdm bar: no 'accumulate' or {rows!r} in {shown!r}")
+
+
 def run_checks():
     import oocsolve
     assert os.path.realpath(oocsolve.__file__).startswith(os.path.realpath(sys.prefix)), \
@@ -349,6 +429,8 @@ def run_checks():
         check_accumulator_resume(oocsolve, rng, tmp)
         check_svd_ingest(oocsolve, rng, tmp)
         check_progress(oocsolve, np.random.default_rng(14), tmp)
+        check_interrupt(oocsolve, np.random.default_rng(15), tmp)
+        check_tqdm(oocsolve, np.random.default_rng(16), tmp)
     for failure in failures:
         print("FAIL", failure)
     print(f"python_package: {len(failures)} failure(s); oocsolve {oocsolve.__version__}")
