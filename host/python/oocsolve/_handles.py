@@ -32,14 +32,16 @@ class Backend:
 class Source:
     """ooc_source_open_files over inputs (an _inputs.Inputs) for backend; freed on exit.
 
-    formula: required for CSV inputs; need_y: fail without a response (fit).
+    formula: required for CSV inputs; formula_vars: its named values (a
+    _formula_vars.FormulaVars, which must outlive the source); need_y: fail without a response.
     """
 
-    def __init__(self, inputs, formula, backend, call, need_y):
+    def __init__(self, inputs, formula, formula_vars, backend, call, need_y):
         options = _capi.SourceOptions()
         _capi.lib.ooc_source_options_init(ctypes.byref(options))
         options.need_y = need_y
         options.formula = formula.encode() if formula else None
+        options.vars, options.nvars = formula_vars.array, formula_vars.count
         options.csv = inputs.csv_settings()
         if inputs.weights_name:
             name = inputs.weights_name.encode()

@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import _capi
 from ._call import Call
+from ._formula_vars import FormulaVars, caller_namespace
 from ._handles import Backend, Source
 from ._inputs import Inputs
 from ._progress import Progress
@@ -23,7 +24,8 @@ def _option(table, value, what):
 
 
 def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="auto",
-        progress=None, resume=None, dtype=None, na_values=None, keep_default_na=True, sep=","):
+        progress=None, resume=None, dtype=None, na_values=None, keep_default_na=True, sep=",",
+        vars=None, eval_env=0):
     """Fit a least-squares model out of core, with statsmodels' statistics.
 
     formula: patsy-style "y ~ terms" (used for CSV files and DataFrames; HDF5 files already
@@ -38,7 +40,12 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
     progress: None (a tqdm bar when stderr is a terminal and tqdm is installed), True, False,
     a tqdm-like class or a callable given a dict per update (phase, rows, bytes, total_rows,
     total_bytes).  Ctrl-C stops the fit (KeyboardInterrupt).  Raises oocsolve.Error on failure.
+    vars: a mapping of names the formula uses (C(g, levels=lnames)) to lists of levels; other
+    names are looked up as patsy's eval_env does: eval_env frames above the caller of ols
+    (0: the caller), its locals then its globals.  Lists, tuples, ranges, numpy arrays and
+    pandas Index of Python str/int/float/bool are passed (TypeError for one that cannot be).
     """
+    formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
     counter = Progress(progress)
     call = Call(counter)
     options = _capi.FitOptions()
@@ -46,10 +53,11 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
     options.method = _option(_capi.METHODS, method, "method")
     options.cov = _option(_capi.COV_TYPES, cov_type, "cov_type")
     options.cancel, options.log = call.cancel, call.log
-    with counter, Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
+    with formula_vars, counter, \
+            Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
             tempfile.TemporaryDirectory(prefix="oocsolve-state-") as state_dir, \
             Backend(device, call) as backend, \
-            Source(inputs, formula, backend, call, need_y=True) as source:
+            Source(inputs, formula, formula_vars, backend, call, need_y=True) as source:
         options.progress = counter.handle
         state_path = os.path.join(state_dir, "state.h5")
         options.save_state = state_path.encode()
@@ -79,11 +87,12 @@ class SVDResult:
 
 def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, method="qr",
         device="auto", progress=None, dtype=None, na_values=None, keep_default_na=True,
-        sep=","):
+        sep=",", vars=None, eval_env=0):
     """SVD of the design matrix X of data (as for ols; y is ignored; formula "terms" or
     "y ~ terms" needed for CSV and DataFrames): all min(rows, p) singular values, or the k
     largest; vectors: compute Vᵀ; u_out: write U (rows x k) as /X of this new HDF5 file.
-    progress: as for ols."""
+    progress, vars, eval_env: as for ols."""
+    formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
     counter = Progress(progress)
     call = Call(counter)
     options = _capi.SvdOptions()
@@ -93,9 +102,10 @@ def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, met
     options.vectors = vectors
     options.u_out = os.fsencode(u_out) if u_out is not None else None
     options.cancel, options.log = call.cancel, call.log
-    with counter, Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
+    with formula_vars, counter, \
+            Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
             Backend(device, call) as backend, \
-            Source(inputs, formula, backend, call, need_y=False) as source:
+            Source(inputs, formula, formula_vars, backend, call, need_y=False) as source:
         options.progress = counter.handle
         result = ctypes.POINTER(_capi.SvdResult)()
         call.run(_capi.lib.ooc_svd, source.handle, backend.handle, ctypes.byref(options),
@@ -115,22 +125,26 @@ def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, met
 
 
 def ingest(csv, formula, out, compression_level=1, chunk_rows=0, nthreads=0, durable=False,
-           dtype=None, na_values=None, keep_default_na=True, sep=",", progress=None):
+           dtype=None, na_values=None, keep_default_na=True, sep=",", progress=None, vars=None,
+           eval_env=0):
     """Evaluate formula on a CSV file (or a DataFrame / chunks, as for ols) and write the design matrix (/X, and /Y when the
     formula has a response) to the HDF5 file out, replaced atomically.  Returns the
     statistics (rows_read, rows_written, rows_dropped, ncols, bytes_in, bytes_out, seconds)
-    as a dict.  progress: as for ols."""
+    as a dict.  progress, vars, eval_env: as for ols."""
+    formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
     counter = Progress(progress)
     call = Call(counter)
     options = _capi.IngestOptions()
     _capi.lib.ooc_ingest_options_init(ctypes.byref(options))
     stats = _capi.IngestStats()
-    with counter, Inputs(csv, None, dtype, na_values, keep_default_na, sep) as inputs:
+    with formula_vars, counter, \
+            Inputs(csv, None, dtype, na_values, keep_default_na, sep) as inputs:
         if len(inputs.paths) != 1:
             raise ValueError("ingest reads one CSV file")
         options.csv_path = os.fsencode(inputs.paths[0])
         options.formula = formula.encode()
         options.output_path = os.fsencode(out)
+        options.vars, options.nvars = formula_vars.array, formula_vars.count
         options.csv = inputs.csv_settings()
         options.compression_level = compression_level
         options.chunk_rows = chunk_rows
