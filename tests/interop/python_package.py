@@ -174,6 +174,20 @@ def check_longley(oocsolve):
           res.ssr / res.centered_tss * scaled.d_ssr + 5e-15, 0.0)
     print(f"Longley: κ = {bounds.kappa:.3g} (scaled {scaled.kappa:.3g}); β bound vs "
           f"statsmodels {2 * bounds.eta_beta:.2g}, vs NIST {scaled.eta_beta:.2g} (scaled)")
+    # refine=: True runs at least one extended-precision pass and stays within the same NIST
+    # bound (refinement only shrinks the error); False runs none; a bad value is a ValueError.
+    always = oocsolve.ols(formula, path, device="cpu", refine=True, max_refine=2)
+    never = oocsolve.ols(formula, path, device="cpu", refine=False)
+    if not (1 <= always.refine_passes <= 2 and never.refine_passes == 0):
+        failures.append(f"refine: passes {always.refine_passes} (True, at most 2) and "
+                        f"{never.refine_passes} (False)")
+    check("Longley refined β vs NIST", always.params.values, cert["beta"],
+          scaled.params() / norms + 5e-15 * np.abs(cert["beta"]), 0.0)
+    try:
+        oocsolve.ols(formula, path, device="cpu", refine="yes")
+        failures.append("refine='yes' was accepted")
+    except ValueError:
+        pass
 
 
 def check_frame_routes(oocsolve, rng, tmp):

@@ -74,6 +74,7 @@ class BackendOptions(Structure):
 
 METHODS = {"qr": 0, "normal": 1}
 COV_TYPES = {"nonrobust": 0, "HC0": 1, "HC1": 2}
+REFINE_MODES = {"auto": 0, True: 1, False: 2}   # ooc_refine_mode
 
 
 class FitOptions(Structure):

@@ -19,13 +19,13 @@ from .results import RegressionResults
 
 def _option(table, value, what):
     if value not in table:
-        raise ValueError(f"{what} must be one of {', '.join(table)}, not {value!r}")
+        raise ValueError(f"{what} must be one of {', '.join(map(str, table))}, not {value!r}")
     return table[value]
 
 
 def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="auto",
         progress=None, resume=None, dtype=None, na_values=None, keep_default_na=True, sep=",",
-        vars=None, eval_env=0):
+        vars=None, eval_env=0, refine="auto", max_refine=3):
     """Fit a least-squares model out of core, with statsmodels' statistics.
 
     formula: patsy-style "y ~ terms" (used for CSV files and DataFrames; HDF5 files already
@@ -44,6 +44,8 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
     names are looked up as patsy's eval_env does: eval_env frames above the caller of ols
     (0: the caller), its locals then its globals.  Lists, tuples, ranges, numpy arrays and
     pandas Index of Python str/int/float/bool are passed (TypeError for one that cannot be).
+    refine: "auto" (refinement passes in extended precision when the first pass's error bound
+    asks for them), True (always) or False (never); max_refine: at most that many passes.
     """
     formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
     counter = Progress(progress)
@@ -52,6 +54,10 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
     _capi.lib.ooc_fit_options_init(ctypes.byref(options))
     options.method = _option(_capi.METHODS, method, "method")
     options.cov = _option(_capi.COV_TYPES, cov_type, "cov_type")
+    options.refine = _option(_capi.REFINE_MODES, refine, "refine")
+    if int(max_refine) < 1:
+        raise ValueError(f"max_refine must be at least 1, got {max_refine!r}")
+    options.max_refine = int(max_refine)
     options.cancel, options.log = call.cancel, call.log
     with formula_vars, counter, \
             Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
