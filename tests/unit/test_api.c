@@ -26,6 +26,7 @@
 #endif
 #include <oocsolve.h>
 
+#include "ld_cholesky.h"
 #include "lsq_bounds.h"
 #include "testutil.h"
 
@@ -165,32 +166,8 @@ static reference ref_solve(const problem *pr)
     }
     for (size_t j = 0; j < p; j++)
         trace += g[j][j];
-    for (size_t j = 0; j < p; j++) { /* g = L Lᵀ in place (lower) */
-        long double d = g[j][j];
-        for (size_t m = 0; m < j; m++)
-            d -= g[j][m] * g[j][m];
-        CHECK(d > 0);
-        g[j][j] = sqrtl(d);
-        for (size_t i = j + 1; i < p; i++) {
-            long double s = g[i][j];
-            for (size_t m = 0; m < j; m++)
-                s -= g[i][m] * g[j][m];
-            g[i][j] = s / g[j][j];
-        }
-    }
-    long double z[PMAX], b[PMAX], bb = 0.0L;
-    for (size_t i = 0; i < p; i++) {
-        long double s = h[i];
-        for (size_t m = 0; m < i; m++)
-            s -= g[i][m] * z[m];
-        z[i] = s / g[i][i];
-    }
-    for (size_t i = p; i-- > 0;) {
-        long double s = z[i];
-        for (size_t m = i + 1; m < p; m++)
-            s -= g[m][i] * b[m];
-        b[i] = s / g[i][i];
-    }
+    long double b[PMAX], bb = 0.0L;
+    CHECK(ld_cholesky_solve(&g[0][0], PMAX, p, h, b));
     long double ssr = 0.0L, ctss = 0.0L, mean = swy / sw;
     for (size_t i = 0; i < n; i++) {
         long double r = pr->y[i], wi = pr->w ? pr->w[i] : 1.0L;

@@ -17,6 +17,7 @@
 #include "stream/source.h"
 #include "stream/memsource.h"
 #include "solve/stats.h"
+#include "ld_cholesky.h"
 #include "lsq_bounds.h"
 #include "testutil.h"
 
@@ -52,33 +53,11 @@ static bool ref_solve(const double *x, const double *y, const double *w, size_t 
                 g[a][c] += wi * x[i * p + idx[a]] * x[i * p + idx[c]];
         }
     }
-    for (size_t j = 0; j < k; j++) { /* Cholesky g = L Lᵀ in place (lower) */
-        long double d = g[j][j];
-        for (size_t m = 0; m < j; m++)
-            d -= g[j][m] * g[j][m];
-        if (d <= 0)
-            return false;
-        g[j][j] = sqrtl(d);
-        for (size_t i = j + 1; i < k; i++) {
-            long double s = g[i][j];
-            for (size_t m = 0; m < j; m++)
-                s -= g[i][m] * g[j][m];
-            g[i][j] = s / g[j][j];
-        }
-    }
-    long double z[20];
-    for (size_t i = 0; i < k; i++) {
-        long double s = h[i];
-        for (size_t m = 0; m < i; m++)
-            s -= g[i][m] * z[m];
-        z[i] = s / g[i][i];
-    }
-    for (size_t i = k; i-- > 0;) {
-        long double s = z[i];
-        for (size_t m = i + 1; m < k; m++)
-            s -= g[m][i] * b[idx[m]];
-        b[idx[i]] = s / g[i][i];
-    }
+    long double bk[20];
+    if (!ld_cholesky_solve(&g[0][0], 20, k, h, bk))
+        return false;
+    for (size_t i = 0; i < k; i++)
+        b[idx[i]] = bk[i];
     *ssr = 0.0L;
     for (size_t i = 0; i < n; i++) {
         long double r = y[i];
