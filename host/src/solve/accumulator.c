@@ -385,7 +385,6 @@ ooc_status ooc_accumulator_add_pass(ooc_accumulator *acc, ooc_source *src,
                                     const ooc_pass_env *env, ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    OOC_CHECK(ooc_accumulator_check_source(acc, src, "the accumulated state", err));
     OOC_FAIL_IF(acc->with_y && !src->has_y, err, OOC_ERR_INVALID_ARG,
                 "the input has no response (y)");
     OOC_CHECK(ensure_pass(acc, src->ncols, src->has_weights ? (long)src->ncols - 1 : -1, err));
@@ -401,6 +400,9 @@ ooc_status ooc_accumulator_add_source(ooc_accumulator *acc, ooc_source *src,
                                       const ooc_fit_options *o, ooc_error *err)
 {
     ooc_error_clear(err);
+    ooc_status status = ooc_accumulator_check_source(acc, src, "the accumulated state", err);
+    if (status != OOC_OK)
+        return status;
     ooc_pass_env env = {0};
     if (o)
         env = (ooc_pass_env){o->cancel, o->trace, o->progress};

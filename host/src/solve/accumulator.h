@@ -53,8 +53,8 @@ ooc_status ooc_accumulator_for_source(const ooc_source *src, bool with_y, ooc_ba
                                       ooc_method method, ooc_accumulator **out, ooc_error *err);
 
 /* Add src's rows under env (cancel, trace, progress): the "accumulate"
- * pass.  Columns are checked against the accumulator's first
- * (ooc_accumulator_check_source).  Errors: the source's, OOC_ERR_DATA
+ * pass.  The caller has matched src's columns to the accumulator's (made
+ * from src, or ooc_accumulator_check_source).  Errors: the source's, OOC_ERR_DATA
  * (non-finite value, invalid weight: row and column named), the backend's. */
 ooc_status ooc_accumulator_add_pass(ooc_accumulator *acc, ooc_source *src,
                                     const ooc_pass_env *env, ooc_error *err);
