@@ -369,7 +369,10 @@ print("finished", flush=True)
 def check_interrupt(oocsolve, rng, tmp):
     """Ctrl-C: SIGINT to a child Python fitting a large CSV makes ols raise KeyboardInterrupt
     (the child prints "interrupted", exits 3) in well under half the uninterrupted fit's time,
-    and leaves nothing in its temporary folder (TMPDIR: the state folder, a DataFrame's CSV)."""
+    and leaves nothing in its temporary folder (TMPDIR: the state folder, a DataFrame's CSV).
+    Sent at several points of the fit (the level scan, the first pass, the HC pass): ols
+    must not return before the library has stopped (Thread.join did, on Python 3.11, and the
+    child crashed with SIGSEGV on a source freed under the running fit)."""
     import signal
     import time
     formula = "y ~ C(g) * (x1 + x2 + I(x1**2) + I(x2**2) + I(x1*x2))"
@@ -381,29 +384,65 @@ def check_interrupt(oocsolve, rng, tmp):
     start = time.perf_counter()
     oocsolve.ols(formula, csv, cov_type="HC1", device="cpu")
     full = time.perf_counter() - start
-    child_tmp = os.path.join(tmp, "interrupt-tmp")
-    os.mkdir(child_tmp)
-    child = subprocess.Popen([sys.executable, "-c", INTERRUPT_CHILD, formula, csv],
-                             stdout=subprocess.PIPE, text=True,
-                             env=dict(os.environ, TMPDIR=child_tmp))
-    first = child.stdout.readline().strip()
-    time.sleep(min(0.5, full / 4))             # inside the fit on a fast machine too
-    child.send_signal(signal.SIGINT)
-    sent = time.perf_counter()
+    for i, fraction in enumerate((0.05, 0.15, 0.3, 0.45, 0.6)):   # the child may be faster
+        what = f"interrupt at {fraction:.0%} of the fit"
+        child_tmp = os.path.join(tmp, f"interrupt-tmp-{i}")
+        os.mkdir(child_tmp)
+        child = subprocess.Popen([sys.executable, "-c", INTERRUPT_CHILD, formula, csv],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, TMPDIR=child_tmp, PYTHONFAULTHANDLER="1"))
+        first = child.stdout.readline().strip()
+        time.sleep(fraction * full)
+        child.send_signal(signal.SIGINT)
+        sent = time.perf_counter()
+        try:
+            rest, errors = child.communicate(timeout=full)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            rest, errors = child.communicate()
+        stopped = time.perf_counter() - sent
+        print(f"{what}: full fit {full:.2f} s, stopped {stopped:.2f} s after SIGINT")
+        if first != "started" or child.returncode != 3 or "interrupted" not in rest:
+            failures.append(f"{what}: child printed {first!r}, {rest!r}, exit "
+                            f"{child.returncode}, stderr {errors[-2000:]!r}")
+        if stopped >= full / 2:
+            failures.append(f"{what}: stopped {stopped:.2f} s after SIGINT, the full fit takes "
+                            f"{full:.2f} s (want stopping in under half of it)")
+        if os.listdir(child_tmp):
+            failures.append(f"{what}: left behind in TMPDIR: {os.listdir(child_tmp)}")
+
+
+def check_second_interrupt(oocsolve):
+    """A second Ctrl-C while the first one waits for the library to stop does not cut the wait
+    short.  A C call that ignores the cancel flag (libc usleep, 0.3 s) run through the
+    package's Call; SIGINT to the main thread at 20 ms and again at 40 ms: KeyboardInterrupt
+    must come out only once the call has returned (after ≥ 0.3 s)."""
+    import ctypes
+    import signal
+    import threading
+    import time
+    from oocsolve._call import Call
+    if threading.current_thread() is not threading.main_thread():
+        return
+    libc = ctypes.CDLL(None)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    main = threading.main_thread().ident       # to this thread: the worker's usleep runs on
+    timers = [threading.Timer(t, signal.pthread_kill, (main, signal.SIGINT)) for t in (0.02, 0.04)]
+    start = time.perf_counter()
     try:
-        rest = child.communicate(timeout=full)[0]
-    except subprocess.TimeoutExpired:
-        child.kill()
-        rest = child.communicate()[0]
-    stopped = time.perf_counter() - sent
-    print(f"interrupt: full fit {full:.2f} s, stopped {stopped:.2f} s after SIGINT")
-    if first != "started" or child.returncode != 3 or "interrupted" not in rest:
-        failures.append(f"interrupt: child printed {first!r}, {rest!r}, exit {child.returncode}")
-    if stopped >= full / 2:
-        failures.append(f"interrupt: stopped {stopped:.2f} s after SIGINT, the full fit takes "
-                        f"{full:.2f} s (want stopping in under half of it)")
-    if os.listdir(child_tmp):
-        failures.append(f"interrupt: left behind in TMPDIR: {os.listdir(child_tmp)}")
+        for timer in timers:
+            timer.start()
+        Call().run(libc.usleep, ctypes.c_uint(300_000))
+        failures.append("second interrupt: no KeyboardInterrupt")
+    except KeyboardInterrupt:
+        waited = time.perf_counter() - start
+        if waited < 0.3:
+            failures.append(f"second interrupt: KeyboardInterrupt after {waited:.3f} s, "
+                            "before the 0.3 s call returned")
+    finally:
+        for timer in timers:
+            timer.join()
+        signal.signal(signal.SIGINT, previous)
 
 
 def check_tqdm(oocsolve, rng, tmp):
@@ -444,6 +483,7 @@ def run_checks():
         check_svd_ingest(oocsolve, rng, tmp)
         check_progress(oocsolve, np.random.default_rng(14), tmp)
         check_interrupt(oocsolve, np.random.default_rng(15), tmp)
+        check_second_interrupt(oocsolve)
         check_tqdm(oocsolve, np.random.default_rng(16), tmp)
     for failure in failures:
         print("FAIL", failure)
