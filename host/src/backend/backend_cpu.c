@@ -17,9 +17,12 @@
  *      thread of this machine (docs/ARCHITECTURE.md).
  *    - "lapack": the worker copies its rows column-major (scaled by √w) under
  *      its current R, gathering them across accumulate() calls until a panel
- *      of panel_rows rows (default 2048, at least 4·p_aug) is full; then the
- *      stack [R; panel] is factored by dgeqrf and the new R is its upper
- *      triangle.  Stacking for dgeqrf measured faster than dtpqrt here.
+ *      of panel_rows rows (default 2048, at least 4·p_aug) is full; then R
+ *      and the panel are folded into the new R by dtpqrt (LAPACK's QR of a
+ *      triangle over a block: 2·rows·p_aug² flops, no copy of R), or, while
+ *      R has fewer than p_aug nonzero rows, by dgeqrf on the stack [R; panel].
+ *      dtpqrt measured 5-13% faster than dgeqrf on the stack at p_aug = 201
+ *      and 1001 (block size 64).
  *      Until a worker has folded p_aug rows its R has only as many nonzero
  *      rows as it has seen (`nr`), and only those are stacked: a wide design
  *      with few rows costs O(rows²·p_aug) here, not O(p_aug³).
@@ -27,7 +30,11 @@
  *    (their nonzero rows) with ooc_triangle_merge (backend.c).
  *  - normal: upper Gram by dsyrk.  A row-major block is, column-major, the
  *    p_aug×b matrix [X y]ᵀ, so syrk(Upper, NoTrans, n=p_aug, k=b, lda=ld)
- *    reads it in place (weighted rows go through a scaled copy).  finish()
+ *    reads a worker's share in place when it has at least panel_rows rows;
+ *    shorter shares (wide designs give short blocks) and weighted rows are
+ *    gathered, scaled, into a panel first, so each syrk call has k =
+ *    panel_rows: k = 131 (a 1001-column block's share) updates the whole
+ *    p×p Gram for little work each time.  finish()
  *    sums the Grams, scales them to unit diagonal, factors with pivoted
  *    Cholesky (dpstrf, LAPACK's default tolerance, so a numerically singular
  *    Gram gives zero rows instead of failing) and re-triangularises the
@@ -63,6 +70,7 @@ typedef struct cpu_worker {
                              rest of acc is zero and the panel's rows from nr on hold the
                              buffered rows */
     double *tau;          /* p_aug */
+    double *tblk;         /* qr, lapack kernel: dtpqrt's T, TPQRT_NB x p_aug */
     double *work;         /* dgeqrf workspace */
     size_t lwork;
     double *rrows;        /* qr, rows kernel: R, p_aug rows of ooc_tsqr_rows_stride(p_aug) */
@@ -99,6 +107,25 @@ typedef struct worker_arg {
     ooc_backend *be;
     int index;
 } worker_arg;
+
+/* dtpqrt's block size: measured at p = 201 and 1001 (fit W3/W4-like files,
+ * 2 cores): 64 fastest, 16 and 32 slower by 5-40%, 128 by 5%. */
+#define TPQRT_NB 64
+
+/* Columns from which finish() runs OpenBLAS on every worker's core. */
+#define THREADED_FINISH_MIN_P 256
+
+/* The workers parallelise over row ranges; OpenBLAS's own threads inside
+ * their small calls only contend for the same cores (measured 2.8x slower
+ * for 2.5M×13 TSQR on 2 cores), so BLAS runs single-threaded while they
+ * accumulate.  This is a process-wide OpenBLAS setting, left alone when it is
+ * already 1: setting it restarts the server threads the CLI stopped
+ * (OpenBLAS 0.3.21; see host/cli/main.c). */
+static void single_threaded_blas(const cpu_ctx *c)
+{
+    if (c->nthreads > 1 && openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
+}
 
 const char *ooc_method_name(ooc_method m)
 {
@@ -152,9 +179,23 @@ static ooc_status flush_panel(cpu_ctx *c, cpu_worker *w, size_t p, ooc_error *er
     if (w->fill == 0)
         return OOC_OK;
     size_t ldp = c->panel_rows + p;
-    ooc_status st = qr_stack(w, p, w->nr + w->fill, ldp, err);
-    if (st == OOC_OK)
-        put_r_on_top(w, p, ldp);
+    ooc_status st = OOC_OK;
+    if (w->nr == p) {
+        /* R is full: fold the panel under it by dtpqrt (R in acc, the panel's
+         * rows below it), without stacking a copy of R */
+        lapack_int nb = (lapack_int)(p < TPQRT_NB ? p : TPQRT_NB);
+        lapack_int info = LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)w->fill,
+                                              (lapack_int)p, 0, nb, w->acc, (lapack_int)p,
+                                              w->panel + p, (lapack_int)ldp, w->tblk, nb,
+                                              w->work);
+        if (info != 0)
+            st = OOC_FAIL(err, OOC_ERR_INTERNAL, "dtpqrt failed on %zu rows (info %d)", w->fill,
+                          (int)info);
+    } else {
+        st = qr_stack(w, p, w->nr + w->fill, ldp, err);
+        if (st == OOC_OK)
+            put_r_on_top(w, p, ldp);
+    }
     w->fill = 0;
     return st;
 }
@@ -194,6 +235,30 @@ static ooc_status fold_panel_lapack(cpu_ctx *c, cpu_worker *w, size_t p, size_t 
     return st;
 }
 
+/* normal: rows [0, m) of a row-major block, each scaled by √w, into dst as
+ * consecutive rows of p_aug doubles (column-major, that is the p_aug x m
+ * matrix [X y]ᵀ that syrk takes). */
+static void copy_rows_gram_panel(const ooc_backend_layout *lay, const double *rows, size_t m,
+                                 double *dst)
+{
+    for (size_t i = 0; i < m; i++) {
+        const double *r = rows + i * lay->ld;
+        double s = lay->weight_col >= 0 ? sqrt(r[lay->weight_col]) : 1.0;
+        for (size_t j = 0; j < lay->p_aug; j++)
+            dst[i * lay->p_aug + j] = r[j] * s;
+    }
+}
+
+/* normal: add the Gram of the rows a worker has gathered (if any) to its acc. */
+static void flush_gram_panel(cpu_worker *w, size_t p)
+{
+    if (w->fill == 0)
+        return;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)p, (int)w->fill, 1.0, w->panel,
+                (int)p, 1.0, w->acc, (int)p);
+    w->fill = 0;
+}
+
 /* Run one worker's share of a block.  qr buffers rows under R and factors a
  * panel only when panel_rows rows have gathered, so the work per row does not
  * grow when blocks are short (wide designs give short blocks). */
@@ -223,23 +288,17 @@ static ooc_status worker_run(ooc_backend *be, cpu_worker *w, ooc_error *err)
                 if (st != OOC_OK)
                     return st;
             }
-        } else if (lay->weight_col < 0) {
-            if (m > c->panel_rows)
-                m = c->panel_rows;
+        } else if (w->fill == 0 && m >= c->panel_rows && lay->weight_col < 0) {
+            /* a tall enough share: syrk reads the block in place */
             cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)p, (int)m, 1.0, rows,
                         (int)lay->ld, 1.0, w->acc, (int)p);
         } else {
-            if (m > c->panel_rows)
-                m = c->panel_rows;
-            /* column-major p x m copy = row-major m x p rows */
-            for (size_t i = 0; i < m; i++) {
-                const double *r = rows + i * lay->ld;
-                double s = sqrt(r[lay->weight_col]);
-                for (size_t j = 0; j < p; j++)
-                    w->panel[i * p + j] = r[j] * s;
-            }
-            cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)p, (int)m, 1.0, w->panel,
-                        (int)p, 1.0, w->acc, (int)p);
+            if (m > c->panel_rows - w->fill)
+                m = c->panel_rows - w->fill;
+            copy_rows_gram_panel(lay, rows, m, w->panel + w->fill * p);
+            w->fill += m;
+            if (w->fill == c->panel_rows)
+                flush_gram_panel(w, p);
         }
         done += m;
     }
@@ -286,10 +345,11 @@ static void free_worker_buffers(cpu_worker *w)
     free(w->acc);
     free(w->panel);
     free(w->tau);
+    free(w->tblk);
     free(w->work);
     free(w->rrows);
     free(w->rpanel);
-    w->acc = w->panel = w->tau = w->work = w->rrows = w->rpanel = NULL;
+    w->acc = w->panel = w->tau = w->tblk = w->work = w->rrows = w->rpanel = NULL;
 }
 
 static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, ooc_method method,
@@ -307,6 +367,7 @@ static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, o
     be->layout = *layout;
     c->method = method;
     size_t p = layout->p_aug;
+    single_threaded_blas(c);
     c->rows_kernel = false;
     if (method == OOC_METHOD_QR) {
         bool fits = p <= ooc_tsqr_rows_max_p();
@@ -341,6 +402,7 @@ static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, o
         w->fill = 0;
         w->nr = method == OOC_METHOD_QR && !c->rows_kernel ? 0 : p;
         w->tau = malloc(p * sizeof(double));
+        w->tblk = malloc(TPQRT_NB * p * sizeof(double));
         if (c->rows_kernel) {
             w->rrows = ooc_tsqr_rows_alloc(p, p);
             w->rpanel = ooc_tsqr_rows_alloc(panel_rows, p);
@@ -354,7 +416,8 @@ static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, o
         if (info != 0)
             return OOC_FAIL(err, OOC_ERR_INTERNAL, "dgeqrf workspace query failed (info %d)",
                             (int)info);
-        w->lwork = (size_t)query > p ? (size_t)query : p;
+        /* dgeqrf's, and dtpqrt's TPQRT_NB x p_aug */
+        w->lwork = (size_t)query > TPQRT_NB * p ? (size_t)query : TPQRT_NB * p;
         w->work = malloc(w->lwork * sizeof(double));
         if (!w->work)
             return OOC_FAIL(err, OOC_ERR_NOMEM, "cpu backend: out of memory for workspace");
@@ -488,6 +551,13 @@ static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
         return OOC_FAIL(err, OOC_ERR_INTERNAL, "cpu backend: finish before begin");
     size_t p = be->layout.p_aug;
     cpu_worker *w0 = &c->workers[0];
+    /* The workers are idle from here on: the O(p³) work that follows (here,
+     * and the caller's factorizations of the triangle) may use every worker's
+     * core through OpenBLAS's threads.  Only for wide designs: the threads
+     * spin for ~0.1 CPU s after use (host/cli/main.c), more than the whole
+     * finish costs at small p.  begin() sets one thread again. */
+    if (c->nthreads > 1 && p >= THREADED_FINISH_MIN_P)
+        openblas_set_num_threads(c->nthreads);
     /* workers past c->active took no rows: their triangles are zero */
     if (c->rows_kernel)
         for (int t = 0; t < c->active; t++)
@@ -498,6 +568,9 @@ static ooc_status cpu_finish(ooc_backend *be, double *r_aug, ooc_error *err)
             if (st != OOC_OK)
                 return st;
         }
+    else
+        for (int t = 0; t < c->active; t++)
+            flush_gram_panel(&c->workers[t], p);
     for (int t = 0; t < c->active; t++)
         if (!all_finite(&c->workers[t], p))
             return OOC_FAIL(err, OOC_ERR_NUMERIC,
@@ -581,14 +654,7 @@ ooc_status ooc_cpu_backend_create(const ooc_cpu_backend_options *opts, ooc_backe
         .allocator = ooc_default_allocator,
     };
     c->nthreads = ooc_cpu_backend_threads(opts ? opts->nthreads : 0);
-    /* The workers parallelise over row ranges; OpenBLAS's own threads inside
-     * their small calls only contend for the same cores (measured 2.8x slower
-     * for 2.5M×13 TSQR on 2 cores), so BLAS runs single-threaded.  This is a
-     * process-wide OpenBLAS setting, left alone when it is already 1: setting
-     * it restarts the server threads the CLI stopped (OpenBLAS 0.3.21; see
-     * host/cli/main.c). */
-    if (c->nthreads > 1 && openblas_get_num_threads() != 1)
-        openblas_set_num_threads(1);
+    single_threaded_blas(c);
     c->requested_panel_rows = opts ? opts->panel_rows : 0;
     c->requested_qr_kernel = opts ? opts->qr_kernel : OOC_CPU_QR_AUTO;
     c->trace = opts ? opts->trace : NULL;

@@ -157,11 +157,13 @@ ooc_status ooc_find_aliased(const double *r, size_t ld, size_t p, size_t m, doub
             col[i] = i <= j ? r[i * ld + j] : 0.0;
         double norm0 = cblas_dnrm2((int)m, col, 1);
         for (size_t h = 0; h < k; h++) {
-            double dot = 0.0;
-            for (size_t i = h; i < m; i++)
-                dot += v[h * m + i] * col[i];
-            for (size_t i = h; i < m; i++)
-                col[i] -= tau[h] * dot * v[h * m + i];
+            /* tau 0: the identity.  Until a column is aliased every reflector is
+             * (R is triangular, so the kept column has nothing below its
+             * diagonal): a full-rank R costs O(p²) here, not O(p³). */
+            if (tau[h] == 0.0)
+                continue;
+            double dot = cblas_ddot((int)(m - h), v + h * m + h, 1, col + h, 1);
+            cblas_daxpy((int)(m - h), -tau[h] * dot, v + h * m + h, 1, col + h, 1);
         }
         double resid = k < m ? cblas_dnrm2((int)(m - k), col + k, 1) : 0.0;
         if (norm0 == 0.0 || resid <= tol * norm0) {
