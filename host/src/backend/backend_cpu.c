@@ -17,12 +17,13 @@
  *      thread of this machine (docs/ARCHITECTURE.md).
  *    - "lapack": the worker copies its rows column-major (scaled by √w) under
  *      its current R, gathering them across accumulate() calls until a panel
- *      of panel_rows rows (default 2048, at least 4·p_aug) is full; then R
- *      and the panel are folded into the new R by dtpqrt (LAPACK's QR of a
- *      triangle over a block: 2·rows·p_aug² flops, no copy of R), or, while
- *      R has fewer than p_aug nonzero rows, by dgeqrf on the stack [R; panel].
- *      dtpqrt measured 5-13% faster than dgeqrf on the stack at p_aug = 201
- *      and 1001 (block size 64).
+ *      of panel_rows rows (default 2048, at least 4·p_aug) is full; then the
+ *      stack [R; panel] is factored by dgeqrt and the new R is its upper
+ *      triangle.  dgeqrt (compact WY, recursive panels: BLAS-3 throughout)
+ *      measured faster than dgeqrf on the stack (by 5% at p_aug = 1001, 20%
+ *      at 201) and than dtpqrt on R over the panel (whose panels are BLAS-2;
+ *      equal at 1001, 20% slower at 201), although the stack costs
+ *      (panel_rows + p_aug) / panel_rows times more flops.
  *      Until a worker has folded p_aug rows its R has only as many nonzero
  *      rows as it has seen (`nr`), and only those are stacked: a wide design
  *      with few rows costs O(rows²·p_aug) here, not O(p_aug³).
@@ -30,11 +31,11 @@
  *    (their nonzero rows) with ooc_triangle_merge (backend.c).
  *  - normal: upper Gram by dsyrk.  A row-major block is, column-major, the
  *    p_aug×b matrix [X y]ᵀ, so syrk(Upper, NoTrans, n=p_aug, k=b, lda=ld)
- *    reads a worker's share in place when it has at least panel_rows rows;
- *    shorter shares (wide designs give short blocks) and weighted rows are
- *    gathered, scaled, into a panel first, so each syrk call has k =
- *    panel_rows: k = 131 (a 1001-column block's share) updates the whole
- *    p×p Gram for little work each time.  finish()
+ *    reads a worker's share in place when it has at least min(panel_rows,
+ *    p_aug) rows; shorter shares (wide designs give short blocks) and
+ *    weighted rows are gathered, scaled, into a panel first, so each syrk
+ *    call has k = panel_rows: k = 131 (a 1001-column block's share) updated
+ *    the whole p×p Gram for little work each time (60k×1001: 2.12 s → 1.41 s).  finish()
  *    sums the Grams, scales them to unit diagonal, factors with pivoted
  *    Cholesky (dpstrf, LAPACK's default tolerance, so a numerically singular
  *    Gram gives zero rows instead of failing) and re-triangularises the
@@ -70,7 +71,7 @@ typedef struct cpu_worker {
                              rest of acc is zero and the panel's rows from nr on hold the
                              buffered rows */
     double *tau;          /* p_aug */
-    double *tblk;         /* qr, lapack kernel: dtpqrt's T, TPQRT_NB x p_aug */
+    double *tblk;         /* qr, lapack kernel: dgeqrt's T, geqrt_block(p_aug) x p_aug */
     double *work;         /* dgeqrf workspace */
     size_t lwork;
     double *rrows;        /* qr, rows kernel: R, p_aug rows of ooc_tsqr_rows_stride(p_aug) */
@@ -108,9 +109,15 @@ typedef struct worker_arg {
     int index;
 } worker_arg;
 
-/* dtpqrt's block size: measured at p = 201 and 1001 (fit W3/W4-like files,
- * 2 cores): 64 fastest, 16 and 32 slower by 5-40%, 128 by 5%. */
-#define TPQRT_NB 64
+/* dgeqrt's block size for p_aug columns.  Measured (CPU seconds of a fit,
+ * 300k×201 and 60k×1001 h5py files, 2 cores, Intel Cooper Lake): at 201
+ * columns nb 32 1.50 s, 64 1.58 s, 128 1.75 s, 256 1.95 s; at 1001 columns
+ * 32 5.24 s, 64 5.05 s, 128 5.00 s, 256 5.38 s. */
+static size_t geqrt_block(size_t p)
+{
+    size_t nb = p < 512 ? 32 : 64;
+    return nb < p ? nb : p;
+}
 
 /* Columns from which finish() runs OpenBLAS on every worker's core. */
 #define THREADED_FINISH_MIN_P 256
@@ -151,11 +158,14 @@ static void copy_rows_colmajor(const ooc_backend_layout *lay, const double *rows
  * there on are not written: they are zero, since nr never decreases. */
 static ooc_status qr_stack(cpu_worker *w, size_t p, size_t m, size_t ldp, ooc_error *err)
 {
-    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)p,
-                                          w->panel, (lapack_int)ldp, w->tau, w->work,
-                                          (lapack_int)w->lwork);
+    size_t nb = geqrt_block(p);
+    if (nb > m)
+        nb = m;
+    lapack_int info = LAPACKE_dgeqrt_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)p,
+                                          (lapack_int)nb, w->panel, (lapack_int)ldp, w->tblk,
+                                          (lapack_int)nb, w->work);
     if (info != 0)
-        return OOC_FAIL(err, OOC_ERR_INTERNAL, "dgeqrf failed on a %zux%zu panel (info %d)", m,
+        return OOC_FAIL(err, OOC_ERR_INTERNAL, "dgeqrt failed on a %zux%zu panel (info %d)", m,
                         p, (int)info);
     w->nr = m < p ? m : p;
     for (size_t j = 0; j < p; j++)
@@ -179,23 +189,9 @@ static ooc_status flush_panel(cpu_ctx *c, cpu_worker *w, size_t p, ooc_error *er
     if (w->fill == 0)
         return OOC_OK;
     size_t ldp = c->panel_rows + p;
-    ooc_status st = OOC_OK;
-    if (w->nr == p) {
-        /* R is full: fold the panel under it by dtpqrt (R in acc, the panel's
-         * rows below it), without stacking a copy of R */
-        lapack_int nb = (lapack_int)(p < TPQRT_NB ? p : TPQRT_NB);
-        lapack_int info = LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)w->fill,
-                                              (lapack_int)p, 0, nb, w->acc, (lapack_int)p,
-                                              w->panel + p, (lapack_int)ldp, w->tblk, nb,
-                                              w->work);
-        if (info != 0)
-            st = OOC_FAIL(err, OOC_ERR_INTERNAL, "dtpqrt failed on %zu rows (info %d)", w->fill,
-                          (int)info);
-    } else {
-        st = qr_stack(w, p, w->nr + w->fill, ldp, err);
-        if (st == OOC_OK)
-            put_r_on_top(w, p, ldp);
-    }
+    ooc_status st = qr_stack(w, p, w->nr + w->fill, ldp, err);
+    if (st == OOC_OK)
+        put_r_on_top(w, p, ldp);
     w->fill = 0;
     return st;
 }
@@ -288,8 +284,10 @@ static ooc_status worker_run(ooc_backend *be, cpu_worker *w, ooc_error *err)
                 if (st != OOC_OK)
                     return st;
             }
-        } else if (w->fill == 0 && m >= c->panel_rows && lay->weight_col < 0) {
-            /* a tall enough share: syrk reads the block in place */
+        } else if (w->fill == 0 && (m >= c->panel_rows || m >= p) && lay->weight_col < 0) {
+            /* a tall enough share: syrk reads the block in place (k >= p_aug
+             * is enough work per update of the p_aug² Gram: gathering 655-row
+             * shares at 201 columns measured 5% slower) */
             cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)p, (int)m, 1.0, rows,
                         (int)lay->ld, 1.0, w->acc, (int)p);
         } else {
@@ -402,7 +400,7 @@ static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, o
         w->fill = 0;
         w->nr = method == OOC_METHOD_QR && !c->rows_kernel ? 0 : p;
         w->tau = malloc(p * sizeof(double));
-        w->tblk = malloc(TPQRT_NB * p * sizeof(double));
+        w->tblk = malloc(geqrt_block(p) * p * sizeof(double));
         if (c->rows_kernel) {
             w->rrows = ooc_tsqr_rows_alloc(p, p);
             w->rpanel = ooc_tsqr_rows_alloc(panel_rows, p);
@@ -416,8 +414,9 @@ static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, o
         if (info != 0)
             return OOC_FAIL(err, OOC_ERR_INTERNAL, "dgeqrf workspace query failed (info %d)",
                             (int)info);
-        /* dgeqrf's, and dtpqrt's TPQRT_NB x p_aug */
-        w->lwork = (size_t)query > TPQRT_NB * p ? (size_t)query : TPQRT_NB * p;
+        /* dgeqrf's (gram_to_r), and dgeqrt's geqrt_block(p_aug) x p_aug */
+        size_t geqrt_work = geqrt_block(p) * p;
+        w->lwork = (size_t)query > geqrt_work ? (size_t)query : geqrt_work;
         w->work = malloc(w->lwork * sizeof(double));
         if (!w->work)
             return OOC_FAIL(err, OOC_ERR_NOMEM, "cpu backend: out of memory for workspace");
