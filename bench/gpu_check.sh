@@ -9,7 +9,7 @@
 #   Before that, here (Debian 12): `bash bench/gpu_check.sh --pack` (makes .gpu-pack/, which
 #   .gitignore ignores, so it travels only because `carry` names it).  The machine has CUDA 13,
 #   CMake, ninja, Python 3.12 with numpy/pandas, but not Debian's libhdf5, OpenBLAS, LAPACKE,
-#   libdeflate or ISA-L: the pack holds those (shared libraries + headers, xz-compressed).
+#   libdeflate, ISA-L or libblosc: the pack holds those (shared libraries + headers, xz-compressed).
 #   Record what a run shows in docs/GPU_RUNS.md (date, GPU, driver, commit, results.md).
 #
 # Usage:
@@ -21,7 +21,8 @@
 #                                                     (default .gpu-pack)
 #   bash bench/gpu_check.sh --verify-pack [DIR]      (Debian 12, root) the emulated check built
 #                     ONLY from the pack: Debian's HDF5/OpenBLAS/LAPACK(E)/libdeflate/ISA-L/
-#                     gfortran files hidden by overlay whiteouts in a private mount namespace
+#                     libblosc/gfortran files hidden by overlay whiteouts in a private mount
+#                     namespace
 #   bash bench/gpu_check.sh --fingerprint            the tree fingerprint results.md records
 # Options:
 #   --build DIR      use this existing build directory as it is (nothing configured or built;
@@ -80,12 +81,14 @@ pick_python() {
 }
 
 # ===================================================================== --pack (Debian) =====
-# The libraries the build links (libhdf5 serial, OpenBLAS pthread, LAPACKE, libdeflate, ISA-L)
-# and everything they load (ldd), except the C library family and libgcc_s, which every Linux
-# has (the pack's libraries need glibc >= the version MANIFEST records); their headers; dev
-# symlinks for the linker.  Copied from this installed system (the same files the tests here
-# use), xz-compressed because OpenBLAS alone is 36 MB.
-PACK_EXCLUDE='^(linux-vdso|ld-linux|libc\.so|libm\.so|libmvec\.so|libpthread\.so|libdl\.so|librt\.so|libresolv\.so|libutil\.so|libanl\.so|libnsl\.so|libgcc_s\.so)'
+# The libraries the build links (libhdf5 serial, OpenBLAS pthread, LAPACKE, libdeflate, ISA-L,
+# libblosc) and everything they load (ldd), except the C library family, libgcc_s and libstdc++
+# (libsnappy's, under libblosc), which every Linux with a compiler has (the pack's libraries
+# need glibc >= the version MANIFEST records; a pack copy of libstdc++ would shadow the newer
+# one CUDA's libraries may need); their headers; dev symlinks for the linker.  Copied from this
+# installed system (the same files the tests here use), xz-compressed because OpenBLAS alone is
+# 36 MB.
+PACK_EXCLUDE='^(linux-vdso|ld-linux|libc\.so|libm\.so|libmvec\.so|libpthread\.so|libdl\.so|librt\.so|libresolv\.so|libutil\.so|libanl\.so|libnsl\.so|libgcc_s\.so|libstdc\+\+\.so)'
 LIBDIR=/usr/lib/x86_64-linux-gnu
 
 pack_main() {
@@ -97,7 +100,7 @@ pack_main() {
     echo "--pack: warning: not Debian 12 ($(cat /etc/debian_version 2>/dev/null)); the pack holds this system's libraries" >&2
   local roots=() f
   for f in "$LIBDIR/hdf5/serial/libhdf5.so" "$LIBDIR/libopenblas.so" "$LIBDIR/liblapacke.so" \
-           "$LIBDIR/libdeflate.so" "$LIBDIR/libisal.so"; do
+           "$LIBDIR/libdeflate.so" "$LIBDIR/libisal.so" "$LIBDIR/libblosc.so"; do
     [ -e "$f" ] || { echo "--pack: $f missing: install the build's packages (source cmake/bootstrap.sh; ooc_install_packages)" >&2; exit 1; }
     roots+=("$(readlink -f "$f")")
   done
@@ -123,7 +126,7 @@ pack_main() {
   # names the linker and the find modules look for
   local dev
   for dev in "libhdf5.so:${roots[0]}" "libopenblas.so:${roots[1]}" "liblapacke.so:${roots[2]}" \
-             "libdeflate.so:${roots[3]}" "libisal.so:${roots[4]}"; do
+             "libdeflate.so:${roots[3]}" "libisal.so:${roots[4]}" "libblosc.so:${roots[5]}"; do
     soname=$(readelf -d "${dev#*:}" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
     ln -s "$soname" "$tree/lib/${dev%%:*}"
   done
@@ -131,7 +134,8 @@ pack_main() {
   cp -a /usr/include/hdf5/serial/. "$tree/include/"
   cp -a /usr/include/lapack.h /usr/include/lapacke.h /usr/include/lapacke_config.h \
         /usr/include/lapacke_mangling.h /usr/include/lapacke_utils.h /usr/include/libdeflate.h \
-        /usr/include/isa-l.h /usr/include/isa-l "$tree/include/"
+        /usr/include/isa-l.h /usr/include/isa-l /usr/include/blosc.h /usr/include/blosc-export.h \
+        "$tree/include/"
   cp -L /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h \
         /usr/include/x86_64-linux-gnu/openblas-pthread/f77blas.h \
         /usr/include/x86_64-linux-gnu/openblas-pthread/openblas_config.h "$tree/include/"
@@ -159,8 +163,8 @@ pack_main() {
 oocsolve GPU-check library pack (bench/gpu_check.sh --pack), made $(date -u '+%Y-%m-%d %H:%M UTC')
 on $(. /etc/os-release; echo "$PRETTY_NAME") ($(uname -m)), tree commit $commit.
 lib/      shared libraries by SONAME (MANIFEST.tsv: source file, Debian package, version) and
-          the unversioned names the linker wants; needs glibc >= $glibc and libgcc_s.
-include/  HDF5 (serial), cblas/openblas_config, LAPACKE, libdeflate, ISA-L headers.
+          the unversioned names the linker wants; needs glibc >= $glibc, libgcc_s and libstdc++.
+include/  HDF5 (serial), cblas/openblas_config, LAPACKE, libdeflate, ISA-L, blosc headers.
 bench/gpu_check.sh builds with HDF5_ROOT and the find modules' variables pointing here and
 links with -Wl,--disable-new-dtags + RPATH to lib/, so the binaries load these copies (and their
 libcurl/libcrypto/... dependencies) without LD_LIBRARY_PATH.
@@ -194,16 +198,17 @@ EOF
 # ============================================================== --verify-pack (Debian) =====
 # The emulated check, building ONLY from the pack: a private mount namespace where overlay
 # whiteouts hide the Debian files of HDF5, OpenBLAS, LAPACK(E), BLAS, tmglib, libdeflate,
-# ISA-L, libsz/libaec, gfortran/quadmath (libraries, headers, h5cc, CMake/pkg-config files), as
+# ISA-L, libblosc, libsz/libaec, gfortran/quadmath (libraries, headers, h5cc, CMake/pkg-config files), as
 # on the GPU machine.  libcurl, libcrypto, zlib... stay visible (the GPU machine has its own;
 # cmake needs them), so the ldd stage's check that every pack library comes from the pack is
 # what shows they are not taken from the system.
 HIDE_LIB=(hdf5 blas lapack openblas-pthread 'libaec*' 'libblas*' 'libdeflate*' 'libgfortran*'
   'libhdf5*' 'libisal*' 'liblapack*' 'libopenblas*' 'libquadmath*' 'libsz*' 'libtmglib*'
-  cmake/openblas 'pkgconfig/hdf5*' 'pkgconfig/blas*' 'pkgconfig/lapack*' 'pkgconfig/openblas*'
-  'pkgconfig/libdeflate*' 'pkgconfig/libisal*')
-HIDE_INC=(hdf5 isa-l isa-l.h 'lapack*.h' libdeflate.h 'x86_64-linux-gnu/cblas*'
-  x86_64-linux-gnu/f77blas.h x86_64-linux-gnu/openblas-pthread x86_64-linux-gnu/openblas_config.h)
+  'libblosc*' cmake/openblas 'pkgconfig/hdf5*' 'pkgconfig/blas*' 'pkgconfig/lapack*'
+  'pkgconfig/openblas*' 'pkgconfig/libdeflate*' 'pkgconfig/libisal*' 'pkgconfig/blosc*')
+HIDE_INC=(hdf5 isa-l isa-l.h 'lapack*.h' libdeflate.h blosc.h blosc-export.h
+  'x86_64-linux-gnu/cblas*' x86_64-linux-gnu/f77blas.h x86_64-linux-gnu/openblas-pthread
+  x86_64-linux-gnu/openblas_config.h)
 HIDE_BIN=('h5*')
 
 verify_pack_main() {
@@ -240,10 +245,11 @@ hide /usr/include "${HIDE_INC[@]}"
 hide /usr/bin "${HIDE_BIN[@]}"
 for f in /usr/include/hdf5 /usr/include/lapacke.h /usr/include/x86_64-linux-gnu/cblas.h \
          /usr/lib/x86_64-linux-gnu/libopenblas.so.0 /usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103 \
-         /usr/lib/x86_64-linux-gnu/libgfortran.so.5 /usr/bin/h5cc; do
+         /usr/lib/x86_64-linux-gnu/libgfortran.so.5 /usr/lib/x86_64-linux-gnu/libblosc.so.1 \
+         /usr/include/blosc.h /usr/bin/h5cc; do
   [ ! -e "$f" ] || { echo "verify-pack: $f still visible" >&2; exit 1; }
 done
-echo "verify-pack: system HDF5/OpenBLAS/LAPACKE/libdeflate/ISA-L/gfortran hidden; running the emulated check from the pack"
+echo "verify-pack: system HDF5/OpenBLAS/LAPACKE/libdeflate/ISA-L/libblosc/gfortran hidden; running the emulated check from the pack"
 rc=0
 bash "$SELF" --emulate --pack-dir "$dir" --budget 900 "$out" || rc=$?
 echo "verify-pack: emulated check exit $rc; results in $out/results.md"
@@ -357,6 +363,7 @@ stage_build() {
     -DCMAKE_PREFIX_PATH="$P" \
     -DLibDeflate_INCLUDE_DIR="$P/include" -DLibDeflate_LIBRARY="$P/lib/libdeflate.so" \
     -DISAL_INCLUDE_DIR="$P/include" -DISAL_LIBRARY="$P/lib/libisal.so" \
+    -DBlosc_INCLUDE_DIR="$P/include" -DBlosc_LIBRARY="$P/lib/libblosc.so" \
     -DOpenBLASLapacke_LAPACKE_INCLUDE_DIR="$P/include" -DOpenBLASLapacke_CBLAS_INCLUDE_DIR="$P/include" \
     -DOpenBLASLapacke_LAPACKE_LIBRARY="$P/lib/liblapacke.so" \
     -DOpenBLASLapacke_OPENBLAS_LIBRARY="$P/lib/libopenblas.so" \
@@ -375,7 +382,7 @@ stage_build() {
   [ "$MODE" = emulate ] && targets+=(oocsolve_cuda_emu test_cuda_backend_racy_emu)
   echo "targets: ${targets[*]}"
   cmake --build "$B" -j "$NPROC" --target "${targets[@]}" || { note "build failed (configure ${tconf} s)"; return 1; }
-  grep -E '^(HDF5_C_LIBRARY_hdf5|HDF5_C_INCLUDE_DIR|OpenBLASLapacke_[A-Z_]*|LibDeflate_[A-Z]*|ISAL_[A-Z]*|CUDAToolkit_(BIN_DIR|INCLUDE_DIR|LIBRARY_ROOT)|CMAKE_GENERATOR|CMAKE_C_COMPILER):' "$B/CMakeCache.txt"
+  grep -E '^(HDF5_C_LIBRARY_hdf5|HDF5_C_INCLUDE_DIR|OpenBLASLapacke_[A-Z_]*|LibDeflate_[A-Z]*|ISAL_[A-Z]*|Blosc_[A-Z]*|CUDAToolkit_(BIN_DIR|INCLUDE_DIR|LIBRARY_ROOT)|CMAKE_GENERATOR|CMAKE_C_COMPILER):' "$B/CMakeCache.txt"
   note "${gen[1]:-Makefiles}, $NPROC jobs: configure ${tconf} s, build $((SECONDS - t0 - tconf)) s; targets ${targets[*]}"
 }
 

@@ -13,8 +13,13 @@ reads it natively).  The reference prints one JSON line per stage; only its proc
 
 usage: .venv/bin/python bench/run.py [--workloads W1,W2,W3,W4] [--runs K] [--runs-for W2=1,...]
                                       [--quick] [--no-reference] [--update-doc]
+                                      [--codecs deflate,blosc:lz4,blosc:zstd]
   --quick       small sizes, one run: a smoke test of the whole harness (timings meaningless)
   --update-doc  rewrite the results table in docs/BENCHMARKS.md
+  --codecs L    ingest codecs to compare (default: deflate, and no comparison).  With any other,
+                each workload is also ingested with every codec in L and fitted (qr, CPU), the
+                codecs taking turns within each run, and a second table gives per codec the
+                medians of ingest and fit time, their peak RSS and the file size (MB = 1e6 bytes).
 When `oocsolve devices` finds a GPU, fit also runs with --device gpu beside --device cpu.
 """
 import argparse
@@ -188,6 +193,49 @@ def run_workload(name, rows, extra, runs, reference, table):
                   f"max(read, decode) = {ideal:.2f} s)")
 
 
+class CodecTable:
+    """Per workload and codec: ingest and fit qr times (medians), their peak RSS, file size."""
+
+    def __init__(self):
+        self.rows = []
+
+    HEADER = ("| workload | codec | ingest s | ingest peak RSS MB | file MB | fit qr s | "
+              "fit peak RSS MB |\n|---|---|---:|---:|---:|---:|---:|")
+
+    def add(self, workload, codec, ingest, size, fit):
+        row = (f"| {workload} | {codec} | {statistics.median(s for s, _ in ingest):.2f} | "
+               f"{max(m for _, m in ingest):.0f} | {size / 1e6:.1f} | "
+               f"{statistics.median(s for s, _ in fit):.2f} | {max(m for _, m in fit):.0f} |")
+        self.rows.append(row)
+        print(row, file=sys.stderr, flush=True)
+
+    def markdown(self):
+        return "\n".join([self.HEADER] + self.rows)
+
+
+def run_codecs(name, rows, extra, runs, codecs, table):
+    """Ingest the workload's CSV with each codec and fit each file (qr, CPU), the codecs taking
+    turns within each run so that a drifting load touches them alike."""
+    exe = os.path.join(build_dir(), "host", "oocsolve")
+    csv = ensure_csv(rows, extra)
+    stem = os.path.splitext(csv)[0]
+    files = {c: f"{stem}.{c.replace(':', '-')}.ooc.h5" for c in codecs}
+    ingest = {c: [] for c in codecs}
+    fit = {c: [] for c in codecs}
+    for _ in range(runs):
+        for c in codecs:
+            s, m, _ = timed_rss([exe, "ingest", csv, "-f", formula(extra), "--var",
+                                 "lnames=0,1,2,3,4", "-o", files[c], "--codec", c, "-q"])
+            ingest[c].append((s, m))
+    for _ in range(runs):
+        for c in codecs:
+            s, m, _ = timed_rss([exe, "fit", files[c], "--method", "qr", "--device", "cpu",
+                                 "--json"])
+            fit[c].append((s, m))
+    for c in codecs:
+        table.add(name, c, ingest[c], os.path.getsize(files[c]), fit[c])
+
+
 def update_doc(table, args, load_before):
     """Rewrite the results block of docs/BENCHMARKS.md.  Rows (and run descriptions) of workloads
     this run did not measure are kept, so workloads can be rerun separately."""
@@ -235,10 +283,14 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-reference", action="store_true")
     ap.add_argument("--update-doc", action="store_true")
+    ap.add_argument("--codecs", default="deflate",
+                    help="ingest codecs to compare, e.g. deflate,blosc:lz4,blosc:zstd")
     args = ap.parse_args()
+    codecs = args.codecs.split(",")
     if args.quick:
         args.runs = 1
     table = Table()
+    codec_table = CodecTable() if codecs != ["deflate"] else None
     load_before = os.getloadavg()[0]
     runs_for = dict(item.split("=") for item in args.runs_for.split(",") if item)
     for name in args.workloads.split(","):
@@ -246,7 +298,12 @@ def main():
         runs = 1 if args.quick else int(runs_for.get(name, args.runs))
         run_workload(name, quick_rows if args.quick else rows, extra, runs,
                      not args.no_reference, table)
+        if codec_table:
+            run_codecs(name, quick_rows if args.quick else rows, extra, runs, codecs, codec_table)
     print(table.markdown())
+    if codec_table:
+        print()
+        print(codec_table.markdown())
     if args.update_doc:
         update_doc(table, args, load_before)
 

@@ -13,9 +13,10 @@ static void info_usage(FILE *to)
             "usage: oocsolve info FILE.h5 [--json]\n"
             "\n"
             "Describes every dataset at the root of FILE.h5 (written by oocsolve, PyTables or\n"
-            "h5py): shape, dtype, chunk shape, filters in pipeline order, number of chunks,\n"
-            "stored vs raw bytes and the compression ratio, the PyTables CLASS and the\n"
-            "`formula` and `column_names` attributes.\n"
+            "h5py): shape, dtype, chunk shape, filters in pipeline order and the codec they\n"
+            "make (as ingest --codec names it: deflate, blosc:lz4, ...; none), number of\n"
+            "chunks, stored vs raw bytes and the compression ratio, the PyTables CLASS and\n"
+            "the `formula` and `column_names` attributes.\n"
             "\n"
             "options:\n"
             "      --json    one JSON object on stdout instead of text\n" OOC_CLI_EXIT_HELP);

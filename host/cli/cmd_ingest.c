@@ -2,6 +2,7 @@
  * CSV may be "-" (standard input), a FIFO or a compressed file; OUT.h5 and
  * --profile must not be the CSV itself or a special file (refused first). */
 #include "cli.h"
+#include "hdf5/zcodec.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -14,9 +15,9 @@ static void ingest_usage(FILE *to)
             "usage: oocsolve ingest CSV -f FORMULA -o OUT.h5 [options]\n"
             "\n"
             "Evaluates a patsy-compatible formula on every row of CSV and writes the design\n"
-            "matrix to OUT.h5 as /X (and the response as /Y): chunked, shuffle + deflate,\n"
-            "readable by PyTables and h5py.  OUT.h5 appears only when complete; until then\n"
-            "it is OUT.h5.oocsolve-partial-XXXXXX, removed on any error or signal.\n"
+            "matrix to OUT.h5 as /X (and the response as /Y): chunked and compressed, as\n"
+            "PyTables EArrays.  OUT.h5 appears only when complete; until then it is\n"
+            "OUT.h5.oocsolve-partial-XXXXXX, removed on any error or signal.\n"
             "\n"
             "CSV may be '-' (standard input) or a pipe (a FIFO, <(zcat big.csv.gz)), read in\n"
             "one pass, or spooled to $TMPDIR when the formula needs a second one (levels to\n"
@@ -36,8 +37,16 @@ static void ingest_usage(FILE *to)
             "      --max-levels N     refuse a categorical with more levels (default 10000; 0: no\n"
             "                         limit)\n"
             "      --missing MODE     drop (default: drop rows with missing values, as patsy) | error\n"
-            "      --level N          deflate level 0-9 (default 1; 0 = no compression)\n"
-            "      --no-shuffle       do not byte-shuffle before deflate\n"
+            "      --codec C          deflate (default: HDF5's shuffle + deflate filters, read by\n"
+            "                         any HDF5 reader, plain h5py included) | blosc:lz4 (fastest\n"
+            "                         to read) | blosc:zstd (smaller) | blosc:blosclz |\n"
+            "                         blosc:lz4hc | blosc:zlib: HDF5's blosc filter as PyTables\n"
+            "                         writes it, read by PyTables and by h5py after\n"
+            "                         `import hdf5plugin`\n"
+            "      --level N          compression level 0-9 (default 1; 0 = no compression,\n"
+            "                         whatever the codec)\n"
+            "      --no-shuffle       do not byte-shuffle before compressing (HDF5's shuffle\n"
+            "                         filter for deflate, blosc's own for blosc)\n"
             "      --chunk-rows N     rows per HDF5 chunk (default: about 1 MiB of X)\n"
             "      --threads N        worker threads (default: all cores)\n"
             "      --fsync            flush OUT.h5 to disk before renaming it into place (durable\n"
@@ -52,7 +61,7 @@ int ooc_cmd_ingest(int argc, char **argv)
 {
     enum { OPT_VAR = 256, OPT_DELIM, OPT_NA, OPT_MISSING, OPT_LEVEL, OPT_NOSHUF, OPT_CHUNK,
            OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_PROFILE, OPT_FSYNC, OPT_KEEP_NA, OPT_NO_NA,
-           OPT_DTYPE, OPT_MAX_LEVELS };
+           OPT_DTYPE, OPT_MAX_LEVELS, OPT_CODEC };
     static const struct option longopts[] = {
         {"formula", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
@@ -66,6 +75,7 @@ int ooc_cmd_ingest(int argc, char **argv)
         {"max-levels", required_argument, NULL, OPT_MAX_LEVELS},
         {"level", required_argument, NULL, OPT_LEVEL},
         {"no-shuffle", no_argument, NULL, OPT_NOSHUF},
+        {"codec", required_argument, NULL, OPT_CODEC},
         {"chunk-rows", required_argument, NULL, OPT_CHUNK},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"json", no_argument, NULL, OPT_JSON},
@@ -132,6 +142,16 @@ int ooc_cmd_ingest(int argc, char **argv)
             o.compression_level = (int)value;
             break;
         case OPT_NOSHUF: o.shuffle = false; break;
+        case OPT_CODEC: {
+            ooc_codec codec; /* checked here: a bad name is a usage error */
+            ooc_error codec_err = {0};
+            if (ooc_codec_parse(optarg, &codec, &codec_err) != OOC_OK) {
+                fprintf(stderr, "oocsolve: error: --codec: %s\n", codec_err.message);
+                goto out;
+            }
+            o.codec = optarg;
+            break;
+        }
         case OPT_CHUNK:
             if (!ooc_cli_parse_size("--chunk-rows", optarg, &o.chunk_rows))
                 goto out;

@@ -122,8 +122,8 @@ typedef struct ooc_ingest_options {
     const ooc_formula_var *vars; /* named values for the formula */
     size_t nvars;
     ooc_csv_settings csv;
-    int compression_level;       /* deflate level 0..9 (0: no deflate); default 1 */
-    bool shuffle;                /* byte shuffle before deflate; default true */
+    int compression_level;       /* deflate or blosc level 0..9 (0: no compression); default 1 */
+    bool shuffle;                /* byte shuffle before compression; default true */
     size_t chunk_rows;           /* rows per HDF5 chunk; 0: automatic */
     int nthreads;                /* worker threads; 0: number of online CPUs */
     size_t max_levels;           /* refuse a categorical with more levels; 0 (default): no limit */
@@ -132,9 +132,18 @@ typedef struct ooc_ingest_options {
     ooc_log_sink log;
     ooc_trace *trace;            /* records stage spans and run parameters; NULL: none */
     ooc_progress *progress;      /* counts rows and bytes for a status line; NULL: none */
+    const char *codec;           /* how chunks are compressed: "deflate" (NULL, the default:
+                                  * HDF5's shuffle + deflate filters, readable by any HDF5
+                                  * reader) or "blosc:NAME", NAME one of lz4, zstd, blosclz,
+                                  * lz4hc, zlib ("blosc" alone: blosclz): HDF5 filter 32001 as
+                                  * PyTables writes it, byte shuffle inside blosc, readable by
+                                  * PyTables and by h5py with hdf5plugin.  compression_level
+                                  * and shuffle apply to either; level 0 stores chunks
+                                  * uncompressed whatever the codec.  An unknown name is an
+                                  * OOC_ERR_INVALID_ARG error. */
 } ooc_ingest_options;
 
-/* Fill `opts` with defaults (all pointers NULL). */
+/* Fill `opts` with defaults (all pointers NULL: codec deflate). */
 OOC_API void ooc_ingest_options_init(ooc_ingest_options *opts);
 
 /* Read a CSV, evaluate the formula, write /X (and /Y when the formula has a

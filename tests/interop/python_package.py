@@ -10,7 +10,8 @@
       compares oocsolve.ols with statsmodels OLS/WLS (nonrobust, HC0, HC1) on random data and on
       NIST's Longley; a DataFrame, the same data as chunks and as a CSV path give identical
       results; oocsolve.Error carries status and message; the Accumulator, resume=, svd and
-      ingest agree with ols / numpy; progress= reports each phase's rows (see check_progress).
+      ingest (deflate and codec="blosc:lz4") agree with ols / numpy; progress= reports each
+      phase's rows (see check_progress).
       Ctrl-C (SIGINT) stops a fit in a child Python promptly, leaving no temporary files
       (check_interrupt); progress=True draws a real tqdm bar when tqdm is installed (check_tqdm).
 
@@ -289,6 +290,22 @@ def check_svd_ingest(oocsolve, rng, tmp):
     from_csv = oocsolve.ols(formula, csv, cov_type="HC0", device="cpu").to_dict()
     for name in ("params", "bse", "rsquared", "llf"):
         check(f"ingest {name}", from_h5[name], from_csv[name])
+    # codec=: a blosc file (PyTables' filter) fits to the same numbers as the deflate one, bit
+    # for bit (same rows in the same chunks and blocks), and PyTables sees its compressor.
+    import tables
+    blosc = os.path.join(tmp, "ingest_lz4.h5")
+    oocsolve.ingest(csv, formula, blosc, codec="blosc:lz4")
+    from_blosc = oocsolve.ols(None, blosc, cov_type="HC0", device="cpu").to_dict()
+    for name in ("params", "bse", "rsquared", "llf"):
+        check(f"ingest blosc:lz4 {name}", from_blosc[name], from_h5[name], 0.0, 0.0)
+    with tables.open_file(blosc) as t:
+        assert t.root.X.filters.complib == "blosc:lz4", t.root.X.filters
+    try:
+        oocsolve.ingest(csv, formula, os.path.join(tmp, "bad_codec.h5"), codec="lz4")
+        failures.append("ingest(codec='lz4') did not raise")
+    except oocsolve.Error as e:
+        assert e.status == "OOC_ERR_INVALID_ARG" and "blosc:lz4" in e.message, e
+    assert not os.path.exists(os.path.join(tmp, "bad_codec.h5"))
 
 
 def check_progress(oocsolve, rng, tmp):

@@ -4,12 +4,16 @@
  * deflate levels, fletcher32, float32/int/big-endian, unallocated chunks,
  * contiguous storage) and every delivered block is compared bit-for-bit with
  * the matrix that was written; damaged and malformed files must fail with
- * messages naming the dataset and row/chunk. */
+ * messages naming the dataset and row/chunk.  Blosc datasets (filter 32001,
+ * which this libhdf5 lacks) are written chunk by chunk with libblosc's own
+ * blosc_compress, as PyTables' filter would write them. */
 #include "base/error.h"
 #include "stream/ring.h"
 #include "stream/source.h"
+#include "hdf5/zcodec.h"
 #include "testutil.h"
 
+#include <blosc.h>
 #include <hdf5.h>
 #include <math.h>
 #include <pthread.h>
@@ -966,6 +970,185 @@ static void test_damaged_files(void)
     remove(path);
 }
 
+/* ------------------------------------------------------------------ blosc */
+
+typedef struct blosc_spec {
+    const char *name;
+    int rank;
+    hsize_t nrows, ncols, chunk_rows, chunk_cols;
+    const char *compressor; /* blosc_compress's compressor name */
+    bool hdf5_shuffle;      /* HDF5's shuffle filter before blosc (applied here, too) */
+    bool deflate_first;     /* deflate declared before blosc (no chunks written) */
+    bool partial_unfiltered; /* H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS (no chunks written) */
+    hsize_t raw_chunk_row;  /* this chunk row stored raw, blosc masked off; 0: none */
+    size_t col_offset;
+} blosc_spec;
+
+/* Write a blosc dataset of value_at(i, j + col_offset) (zero padding past
+ * the last row): the filter declared optional with PyTables' parameters,
+ * each chunk compressed by blosc_compress (libblosc's global function, not
+ * the library's context one) and written with H5Dwrite_chunk. */
+static int write_blosc_dataset(hid_t file, const blosc_spec *d)
+{
+    hsize_t dims[2] = {d->nrows, d->ncols}, maxdims[2] = {H5S_UNLIMITED, d->ncols};
+    hsize_t chunk[2] = {d->chunk_rows, d->chunk_cols};
+    const size_t ncols = d->rank == 2 ? (size_t)d->ncols : 1;
+    const size_t ccols = d->rank == 2 ? (size_t)d->chunk_cols : 1;
+    const size_t chunk_nbytes = (size_t)d->chunk_rows * ccols * sizeof(double);
+    unsigned cd[7] = {2, 2, 8, (unsigned)chunk_nbytes, 5, d->hdf5_shuffle ? 0 : 1,
+                      (unsigned)blosc_compname_to_compcode(d->compressor)};
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    int rc = H5Pset_chunk(dcpl, d->rank, chunk) < 0 ||
+             (d->deflate_first && H5Pset_deflate(dcpl, 1) < 0) ||
+             (d->hdf5_shuffle && H5Pset_shuffle(dcpl) < 0) ||
+             H5Pset_filter(dcpl, 32001, H5Z_FLAG_OPTIONAL, 7, cd) < 0 ||
+             (d->partial_unfiltered &&
+              H5Pset_chunk_opts(dcpl, H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) < 0);
+    hid_t space = H5Screate_simple(d->rank, dims, maxdims);
+    hid_t dset = H5Dcreate2(file, d->name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    rc |= dset < 0;
+    double *values = malloc(chunk_nbytes);
+    unsigned char *shuffled = malloc(chunk_nbytes);
+    unsigned char *frame = malloc(chunk_nbytes + BLOSC_MAX_OVERHEAD);
+    blosc_set_compressor(d->compressor);
+    for (hsize_t r0 = 0; !rc && !d->deflate_first && !d->partial_unfiltered && r0 < d->nrows;
+         r0 += d->chunk_rows) {
+        for (hsize_t c0 = 0; c0 < ncols; c0 += ccols) {
+            for (size_t i = 0; i < d->chunk_rows; i++)
+                for (size_t j = 0; j < ccols; j++) {
+                    size_t row = (size_t)r0 + i, col = (size_t)c0 + j;
+                    values[i * ccols + j] =
+                        row < d->nrows && col < ncols ? value_at(row, col + d->col_offset) : 0.0;
+                }
+            const void *input = values;
+            if (d->hdf5_shuffle) {
+                ooc_shuffle(values, shuffled, chunk_nbytes, sizeof(double));
+                input = shuffled;
+            }
+            hsize_t offset[2] = {r0, c0};
+            if (d->raw_chunk_row && r0 / d->chunk_rows == d->raw_chunk_row) {
+                rc |= H5Dwrite_chunk(dset, H5P_DEFAULT, d->hdf5_shuffle ? 2u : 1u, offset,
+                                     chunk_nbytes, input) < 0;
+                continue;
+            }
+            int n = blosc_compress(5, d->hdf5_shuffle ? BLOSC_NOSHUFFLE : BLOSC_SHUFFLE,
+                                   sizeof(double), chunk_nbytes, input, frame,
+                                   chunk_nbytes + BLOSC_MAX_OVERHEAD);
+            rc |= n <= 0 || H5Dwrite_chunk(dset, H5P_DEFAULT, 0, offset, (size_t)n, frame) < 0;
+        }
+    }
+    free(values);
+    free(shuffled);
+    free(frame);
+    if (dset >= 0)
+        H5Dclose(dset);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    return rc;
+}
+
+static int write_blosc_file(const char *path, const blosc_spec *specs, size_t n)
+{
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0)
+        return 1;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        rc |= write_blosc_dataset(file, &specs[i]);
+    H5Fclose(file);
+    return rc;
+}
+
+static void test_blosc(void)
+{
+    const char *path = tmp_path("blosc");
+    blosc_init();
+    /* Every compressor blosc reads (snappy too: written elsewhere, decoded
+     * here), column-split chunks, a chunk stored raw with blosc masked off,
+     * HDF5's shuffle filter stacked under blosc. */
+    static const struct {
+        const char *compressor;
+        hsize_t chunk_cols;
+        bool hdf5_shuffle;
+    } cases[] = {{"lz4", 5, false},    {"zstd", 3, false},    {"blosclz", 5, true},
+                 {"lz4hc", 2, false},  {"zlib", 5, false},    {"snappy", 5, false}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        blosc_spec specs[2] = {
+            {.name = "/X", .rank = 2, .nrows = 1003, .ncols = 5, .chunk_rows = 100,
+             .chunk_cols = cases[c].chunk_cols, .compressor = cases[c].compressor,
+             .hdf5_shuffle = cases[c].hdf5_shuffle, .raw_chunk_row = 4},
+            {.name = "/Y", .rank = 1, .nrows = 1003, .ncols = 1, .chunk_rows = 256,
+             .chunk_cols = 1, .compressor = cases[c].compressor, .col_offset = 100},
+        };
+        CHECK_MSG(write_blosc_file(path, specs, 2) == 0, "blosc %s: cannot write",
+                  cases[c].compressor);
+        g_p = 5;
+        static const size_t block_rows[] = {0, 97};
+        for (size_t b = 0; b < 2; b++) {
+            ooc_source_options o;
+            ooc_source_options_init(&o);
+            o.block_rows = block_rows[b];
+            o.nthreads = 1 + (int)b;
+            double *m = NULL;
+            uint64_t n = 0;
+            size_t ncols = 0;
+            ooc_error err = {0};
+            ooc_status st = read_all(path, &o, &m, &n, &ncols, &err);
+            CHECK_MSG(st == OOC_OK, "blosc %s (block_rows %zu): %s", cases[c].compressor,
+                      block_rows[b], err.message);
+            if (st == OOC_OK) {
+                CHECK(n == 1003 && ncols == 6);
+                check_matrix(cases[c].compressor, m, n, ncols, expect_xy);
+            }
+            free(m);
+        }
+    }
+
+    /* Damaged frames name the chunk and what is wrong with it. */
+    blosc_spec lz4[2] = {
+        {.name = "/X", .rank = 2, .nrows = 1000, .ncols = 4, .chunk_rows = 100, .chunk_cols = 4,
+         .compressor = "lz4"},
+        {.name = "/Y", .rank = 1, .nrows = 1000, .ncols = 1, .chunk_rows = 100, .chunk_cols = 1,
+         .compressor = "lz4", .col_offset = 100},
+    };
+    ooc_source_options o;
+    ooc_source_options_init(&o);
+    o.block_rows = 200;
+    haddr_t addr = 0;
+    hsize_t size = 0;
+    static const struct {
+        long at;
+        const char *says;
+    } damage[] = {{5, "blosc header declares"}, /* nbytes */
+                  {13, "compressed bytes"},     /* cbytes */
+                  {19, "does not decompress"}}; /* the first block's offset */
+    for (size_t k = 0; k < sizeof damage / sizeof damage[0]; k++) {
+        CHECK(write_blosc_file(path, lz4, 2) == 0);
+        CHECK(chunk_location(path, "/X", 300, &addr, &size) == 0 && size > 20);
+        flip_bytes(path, (long)addr + damage[k].at, 1);
+        expect_read_error("damaged blosc chunk", path, &o, OOC_ERR_CORRUPT,
+                          "'/X' chunk at row 300, column 0 of");
+        expect_read_error("damaged blosc chunk", path, &o, OOC_ERR_CORRUPT, damage[k].says);
+    }
+
+    /* Pipelines only HDF5 could decode, and it has no blosc filter. */
+    blosc_spec after_deflate = lz4[0];
+    after_deflate.deflate_first = true;
+    CHECK(write_blosc_file(path, &after_deflate, 1) == 0);
+    expect_open_error("blosc after deflate", path, &o, OOC_ERR_UNSUPPORTED,
+                      "'/X' in '" /* path */);
+    expect_open_error("blosc after deflate", path, &o, OOC_ERR_UNSUPPORTED,
+                      "is blosc-compressed and applies blosc to data another filter resized");
+    blosc_spec partial = lz4[0];
+    partial.partial_unfiltered = true;
+    CHECK(write_blosc_file(path, &partial, 1) == 0);
+    expect_open_error("blosc, partial chunks unfiltered", path, &o, OOC_ERR_UNSUPPORTED,
+                      "leaves partial edge chunks unfiltered, so only the HDF5 library could "
+                      "read it, and it has no blosc filter");
+    blosc_destroy();
+    remove(path);
+}
+
 /* Ring buffers come from the caller's allocator (pinned memory for a GPU). */
 typedef struct counting_allocator {
     int allocs, frees;
@@ -1124,6 +1307,7 @@ int main(void)
     test_bad_layouts();
     test_nan_row();
     test_damaged_files();
+    test_blosc();
     test_allocator();
     test_cancel();
     return TEST_EXIT();

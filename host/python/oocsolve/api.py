@@ -132,11 +132,14 @@ def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, met
 
 def ingest(csv, formula, out, compression_level=1, chunk_rows=0, nthreads=0, durable=False,
            dtype=None, na_values=None, keep_default_na=True, sep=",", progress=None, vars=None,
-           eval_env=0):
+           eval_env=0, codec="deflate"):
     """Evaluate formula on a CSV file (or a DataFrame / chunks, as for ols) and write the design matrix (/X, and /Y when the
     formula has a response) to the HDF5 file out, replaced atomically.  Returns the
     statistics (rows_read, rows_written, rows_dropped, ncols, bytes_in, bytes_out, seconds)
-    as a dict.  progress, vars, eval_env: as for ols."""
+    as a dict.  codec: "deflate" (readable by any HDF5 reader) or "blosc:lz4", "blosc:zstd",
+    "blosc:blosclz", "blosc:lz4hc", "blosc:zlib" (PyTables' blosc filter: read by PyTables, or
+    by h5py after `import hdf5plugin`), compressed at compression_level.  progress, vars,
+    eval_env: as for ols."""
     formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
     counter = Progress(progress)
     call = Call(counter)
@@ -153,6 +156,7 @@ def ingest(csv, formula, out, compression_level=1, chunk_rows=0, nthreads=0, dur
         options.vars, options.nvars = formula_vars.array, formula_vars.count
         options.csv = inputs.csv_settings()
         options.compression_level = compression_level
+        options.codec = codec.encode() if codec else None
         options.chunk_rows = chunk_rows
         options.nthreads = nthreads
         options.durable = durable

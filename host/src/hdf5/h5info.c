@@ -11,6 +11,7 @@
 #include "base/textbuf.h"
 #include "hdf5/h5attr.h"
 #include "hdf5/h5util.h"
+#include "hdf5/zcodec.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -43,6 +44,7 @@ typedef struct obj_info {
     hsize_t nchunks;
     int nfilters;
     filter_info filters[MAX_FILTERS];
+    char codec[96];         /* ingest's name for the compression ("deflate", "blosc:lz4", ...) */
     uint64_t raw_bytes, stored_bytes;
     char *class_attr;       /* PyTables CLASS, or NULL */
     char *formula;          /* or NULL */
@@ -117,6 +119,44 @@ static const char *filter_label(int id, const char *registered)
     return registered[0] ? registered : "unknown";
 }
 
+/* Blosc's compressor code in a filter's parameters (the filter's default,
+ * blosclz, when they do not say), and its name ("code N" when unknown). */
+static const char *blosc_compressor(const filter_info *f, char *buf, size_t cap)
+{
+    unsigned code = f->nparams >= OOC_BLOSC_NPARAMS ? f->params[6] : 0;
+    const char *name = ooc_blosc_compressor_name((int)code);
+    if (name)
+        return name;
+    snprintf(buf, cap, "code %u", code);
+    return buf;
+}
+
+/* The dataset's compression as ingest's --codec names it: "deflate",
+ * "blosc:lz4", ...; other compressing filters by name, joined with '+'
+ * when there are several; "none" when nothing compresses (shuffle and
+ * fletcher32 do not). */
+static void describe_codec(obj_info *oi)
+{
+    size_t used = 0;
+    oi->codec[0] = '\0';
+    for (int i = 0; i < oi->nfilters; i++) {
+        const filter_info *f = &oi->filters[i];
+        char code[24];
+        if (f->id == H5Z_FILTER_SHUFFLE || f->id == H5Z_FILTER_FLETCHER32)
+            continue;
+        int n = f->id == OOC_H5Z_FILTER_BLOSC
+                    ? snprintf(oi->codec + used, sizeof oi->codec - used, "%sblosc:%s",
+                               used ? "+" : "", blosc_compressor(f, code, sizeof code))
+                    : snprintf(oi->codec + used, sizeof oi->codec - used, "%s%s", used ? "+" : "",
+                               f->name);
+        if (n < 0 || (size_t)n >= sizeof oi->codec - used)
+            break;
+        used += (size_t)n;
+    }
+    if (!oi->codec[0])
+        snprintf(oi->codec, sizeof oi->codec, "none");
+}
+
 /* Collect the facts of dataset `name` (opened as dset). */
 static ooc_status inspect_dataset(const char *path, hid_t dset, obj_info *oi, ooc_error *err)
 {
@@ -170,6 +210,7 @@ static ooc_status inspect_dataset(const char *path, hid_t dset, obj_info *oi, oo
         fi->id = (int)id;
         snprintf(fi->name, sizeof fi->name, "%s", filter_label(fi->id, registered));
     }
+    describe_codec(oi);
 out:
     status = ooc_h5_close(&dcpl, status, err);
     status = ooc_h5_close(&space, status, err);
@@ -322,6 +363,12 @@ static void sb_filter_text(ooc_textbuf *b, const filter_info *f)
         ooc_textbuf_printf(b, "(level=%u)", f->params[0]);
     } else if (f->id == H5Z_FILTER_SHUFFLE && f->nparams >= 1) {
         ooc_textbuf_printf(b, "(element_size=%u)", f->params[0]);
+    } else if (f->id == OOC_H5Z_FILTER_BLOSC && f->nparams >= OOC_BLOSC_NPARAMS) {
+        static const char *const shuffles[] = {"none", "byte", "bit"};
+        char code[24];
+        ooc_textbuf_printf(b, "(compressor=%s, level=%u, shuffle=%s, element_size=%u)",
+                           blosc_compressor(f, code, sizeof code), f->params[4],
+                           f->params[5] < 3 ? shuffles[f->params[5]] : "unknown", f->params[2]);
     } else if (f->nparams > 0) {
         ooc_textbuf_printf(b, "(");
         for (size_t i = 0; i < f->nparams; i++)
@@ -366,6 +413,7 @@ static void format_text(const file_info *fi, ooc_textbuf *b)
                 ooc_textbuf_printf(b, ", ");
             sb_filter_text(b, &oi->filters[k]);
         }
+        ooc_textbuf_printf(b, "\n    codec: %s", oi->codec);
         ooc_textbuf_printf(b, "\n    bytes: %llu raw, %llu stored",
                            (unsigned long long)oi->raw_bytes, (unsigned long long)oi->stored_bytes);
         if (oi->stored_bytes > 0)
@@ -440,7 +488,9 @@ static void format_json(const file_info *fi, ooc_textbuf *b)
                 ooc_textbuf_printf(b, "%s%u", j ? ", " : "", f->params[j]);
             ooc_textbuf_printf(b, "]}");
         }
-        ooc_textbuf_printf(b, "], \"raw_bytes\": %llu, \"stored_bytes\": %llu, \"ratio\": ",
+        ooc_textbuf_printf(b, "], \"codec\": ");
+        ooc_json_append_string(b, oi->codec);
+        ooc_textbuf_printf(b, ", \"raw_bytes\": %llu, \"stored_bytes\": %llu, \"ratio\": ",
                            (unsigned long long)oi->raw_bytes, (unsigned long long)oi->stored_bytes);
         if (oi->stored_bytes > 0)
             ooc_textbuf_printf(b, "%.6g", (double)oi->raw_bytes / (double)oi->stored_bytes);

@@ -11,10 +11,10 @@
  *     contiguous/compact datasets and other special layouts are read with
  *     H5Dread of the block's hyperslab instead (HDF5 decodes them).
  *   worker threads: undo each chunk's filters in reverse pipeline order
- *     (fletcher32 verify+strip, deflate, shuffle; a set bit i in the chunk's
- *     filter mask means filter i was skipped), convert the elements to double
- *     and scatter them into the block's row-major [X y w] buffer, then check
- *     every value is finite.
+ *     (fletcher32 verify+strip, deflate, blosc, shuffle; a set bit i in the
+ *     chunk's filter mask means filter i was skipped), convert the elements
+ *     to double and scatter them into the block's row-major [X y w] buffer,
+ *     then check every value is finite.
  *   consumer: receives blocks in row order through the ring (ring.h).
  *
  * All rows are 0-based in messages.  A chunk is named by its dataset, first
@@ -70,6 +70,9 @@
 #define FILTER_DEFLATE H5Z_FILTER_DEFLATE
 #define FILTER_SHUFFLE H5Z_FILTER_SHUFFLE
 #define FILTER_FLETCHER32 H5Z_FILTER_FLETCHER32
+/* Blosc (PyTables' filter, or hdf5plugin's) with any compressor libblosc
+ * has; decoded here without an HDF5 plugin (zcodec.h). */
+#define FILTER_BLOSC OOC_H5Z_FILTER_BLOSC
 #define FLETCHER32_NBYTES 4
 #define MAX_FILTERS 32
 /* Chunk cache of datasets read with H5Dread (a prime number of hash slots). */
@@ -132,7 +135,7 @@ typedef struct slot_job {
     size_t chunks_cap;
 } slot_job;
 
-/* Per worker thread: decompressor and two ping-pong decode buffers. */
+/* Per worker thread: zlib decompressor and two ping-pong decode buffers. */
 typedef struct worker_scratch {
     ooc_zlib_decompressor *inflater;
     unsigned char *buf[2];
@@ -329,7 +332,9 @@ static ooc_status chunk_error(const h5_source *s, const h5_input *in, uint64_t r
 /* Undo the filters of one stored chunk; *out points at chunk_nbytes decoded
  * bytes (inside the staging buffer or a scratch buffer).  No filter output
  * may exceed this dataset's chunk size plus DECODE_SLACK (a fletcher32
- * checksum inside deflate), whatever the other inputs' chunk sizes. */
+ * checksum inside deflate), whatever the other inputs' chunk sizes; blosc's
+ * must be the chunk exactly (open_input sends a pipeline where it would not
+ * be to H5Dread). */
 static ooc_status decode_chunk(const h5_source *s, const h5_input *in, const chunk_ref *c,
                                unsigned char *raw, worker_scratch *ws, const unsigned char **out,
                                ooc_error *err)
@@ -362,6 +367,17 @@ static ooc_status decode_chunk(const h5_source *s, const h5_input *in, const chu
             cur = ws->buf[next_buf];
             next_buf ^= 1;
             n = produced;
+            break;
+        }
+        case FILTER_BLOSC: {
+            ooc_trace_token span = ooc_trace_begin(s->trace, OOC_STAGE_DECOMPRESS);
+            ooc_status st = ooc_blosc_decompress(cur, n, ws->buf[next_buf], in->chunk_nbytes, err);
+            ooc_trace_end_bytes(s->trace, span, st == OOC_OK ? in->chunk_nbytes : 0);
+            if (st != OOC_OK)
+                return st;
+            cur = ws->buf[next_buf];
+            next_buf ^= 1;
+            n = in->chunk_nbytes;
             break;
         }
         case FILTER_SHUFFLE: {
@@ -649,7 +665,8 @@ static ooc_status stage_chunks(h5_source *s, int index, slot_job *job, ooc_error
                 stored = 0; /* never written: the fill value */
             }
             /* Deflate output can exceed its input only by a few bytes per
-             * block; anything larger is damaged metadata, not a chunk. */
+             * block, blosc's by its 16-byte header; anything larger is
+             * damaged metadata, not a chunk. */
             if (stored > in->chunk_nbytes + in->chunk_nbytes / 16 + 1024) {
                 status = chunk_error(s, in, offset[0], col0, err,
                                      "stored size %llu is implausible for the dataset's "
@@ -933,6 +950,7 @@ static ooc_status open_input(h5_source *s, h5_input *in, const char *role, const
         OOC_FAIL_IF(nfilters < 0 || nfilters > MAX_FILTERS, err, OOC_ERR_HDF5,
                     "'%s' in '%s': cannot read its filter pipeline", name, s->path);
         in->nfilters = nfilters;
+        bool resized = false, blosc = false; /* a filter so far changes the size; blosc seen */
         for (int i = 0; i < nfilters; i++) {
             unsigned flags = 0;
             size_t ncd = 0;
@@ -943,7 +961,12 @@ static ooc_status open_input(h5_source *s, h5_input *in, const char *role, const
             H5Z_filter_t id = in->filters[i];
             OOC_FAIL_IF(id < 0, err, OOC_ERR_HDF5, "'%s' in '%s': cannot read filter %d", name,
                         s->path, i);
-            if (id == FILTER_DEFLATE || id == FILTER_SHUFFLE || id == FILTER_FLETCHER32)
+            if (id == FILTER_BLOSC && resized)
+                why_library = "applies blosc to data another filter resized";
+            blosc |= id == FILTER_BLOSC;
+            resized |= id == FILTER_BLOSC || id == FILTER_DEFLATE || id == FILTER_FLETCHER32;
+            if (id == FILTER_DEFLATE || id == FILTER_SHUFFLE || id == FILTER_FLETCHER32 ||
+                id == FILTER_BLOSC)
                 continue;
             why_library = "uses a filter decoded by the HDF5 library";
             htri_t avail = H5Zfilter_avail(id);
@@ -956,6 +979,14 @@ static ooc_status open_input(h5_source *s, h5_input *in, const char *role, const
             why_library = "leaves partial edge chunks unfiltered";
         if (!simple_type)
             why_library = "has an element type HDF5 must convert";
+        /* Blosc is decoded here on direct chunk reads only; H5Dread needs a
+         * blosc plugin in HDF5, which this library does not register. */
+        OOC_FAIL_IF(blosc && why_library && H5Zfilter_avail(FILTER_BLOSC) <= 0, err,
+                    OOC_ERR_UNSUPPORTED,
+                    "'%s' in '%s' is blosc-compressed and %s, so only the HDF5 library could "
+                    "read it, and it has no blosc filter (no plugin found; see "
+                    "HDF5_PLUGIN_PATH)",
+                    name, s->path, why_library);
     }
     in->direct = why_library == NULL;
     if (in->direct) {

@@ -3,8 +3,9 @@
  *
  * Pipeline (an ordered pool, base/ordered_pool.h): the caller's thread
  * claims a chunk slot and copies appended rows into it; a full slot is
- * submitted; the pool's workers encode chunks (shuffle, then zlib stream)
- * exactly as HDF5's own shuffle and deflate filters would; the caller's
+ * submitted; the pool's workers encode chunks (shuffle, then zlib stream,
+ * exactly as HDF5's own shuffle and deflate filters would; or one blosc
+ * frame, as PyTables' blosc filter would, zcodec.h); the caller's
  * thread takes encoded chunks back strictly in order and writes them with
  * H5Dwrite_chunk, growing the datasets with H5Dset_extent first.  Only the
  * caller's thread calls libhdf5.  Chunk k lives in slot k % nslots, so the
@@ -13,7 +14,18 @@
  *
  * When a chunk does not shrink under deflate it is stored shuffled only and
  * the deflate filter's bit is set in the chunk's filter mask, which every
- * HDF5 reader honours (the filter is skipped for that chunk).
+ * HDF5 reader honours (the filter is skipped for that chunk).  A chunk that
+ * does not shrink under blosc is stored as it is with the blosc filter's bit
+ * set, as HDF5 stores one when PyTables' filter declines it.
+ *
+ * Blosc datasets: this libhdf5 has no blosc filter, and none is registered
+ * (chunks are compressed here and written with H5Dwrite_chunk, which runs no
+ * filter).  HDF5 1.10 refuses to create a dataset whose pipeline has a
+ * mandatory filter it cannot find ("required filter was not located", from
+ * H5Dcreate2), but skips an optional one it lacks; so the filter is declared
+ * with H5Z_FLAG_OPTIONAL, which is also how PyTables and h5py declare it.
+ * Its parameters are complete as written (blosc's set_local callback would
+ * fill in the type and chunk sizes: ooc_blosc_cd_values does).
  *
  * /Y uses the same chunk_rows as /X: chunk k of both covers the same rows,
  * so a reader can decode them together into one block, and 8*chunk_rows
@@ -38,6 +50,7 @@
 #include "profile/trace.h"
 #include "hdf5/zcodec.h"
 
+#include <blosc.h>
 #include <errno.h>
 #include <hdf5.h>
 #include <pthread.h>
@@ -71,7 +84,7 @@ typedef struct chunk_slot {
 } chunk_slot;
 
 typedef struct encode_worker {
-    ooc_zlib_compressor *compressor; /* NULL when level == 0 */
+    ooc_zlib_compressor *compressor; /* deflate only (NULL when level == 0 or blosc) */
     unsigned char *scratch;          /* shuffled bytes before deflate */
 } encode_worker;
 
@@ -83,9 +96,11 @@ struct ooc_h5_writer {
     bool with_y;
     int level;
     bool shuffle;
+    ooc_codec codec;
+    bool blosc;    /* the blosc filter alone (codec.blosc and level > 0) */
     bool durable;  /* fsync before rename */
     size_t x_chunk_nbytes, y_chunk_nbytes;
-    unsigned deflate_skip_mask; /* filter-mask bit of the deflate filter */
+    unsigned compress_skip_mask; /* filter-mask bit of the deflate or blosc filter */
 
     hid_t file, dset_x, dset_y; /* H5I_INVALID_HID when not open */
     int io_errno;               /* first write error the driver met (sink driver); 0: none */
@@ -105,20 +120,39 @@ struct ooc_h5_writer {
 
 /* ---- encoding (worker threads) ---------------------------------------- */
 
-/* Encode one chunk part of nbytes bytes (see the file comment). */
-static void encode_part(const ooc_h5_writer *w, encode_worker *wk, chunk_part *part, size_t nbytes)
+/* Encode one chunk part of nbytes bytes (see the file comment).  Errors:
+ * blosc's (ooc_blosc_compress). */
+static ooc_status encode_part(const ooc_h5_writer *w, encode_worker *wk, chunk_part *part,
+                              size_t nbytes, ooc_error *err)
 {
     part->filter_mask = 0;
     if (!w->shuffle && w->level == 0) {
         part->encoded = part->raw;
         part->encoded_nbytes = nbytes;
-        return;
+        return OOC_OK;
     }
     if (w->level == 0) {
         ooc_shuffle(part->raw, part->encoded_buf, nbytes, sizeof(double));
         part->encoded = part->encoded_buf;
         part->encoded_nbytes = nbytes;
-        return;
+        return OOC_OK;
+    }
+    if (w->blosc) {
+        size_t z = 0;
+        ooc_status st = ooc_blosc_compress(&w->codec, w->level, w->shuffle, sizeof(double),
+                                           part->raw, nbytes, part->encoded_buf, nbytes - 1, &z,
+                                           err);
+        if (st != OOC_OK)
+            return st;
+        if (z > 0) {
+            part->encoded = part->encoded_buf;
+            part->encoded_nbytes = z;
+        } else { /* incompressible: stored as it is, blosc skipped for this chunk */
+            part->filter_mask = w->compress_skip_mask;
+            part->encoded = part->raw;
+            part->encoded_nbytes = nbytes;
+        }
+        return OOC_OK;
     }
     const void *input = part->raw;
     if (w->shuffle) {
@@ -129,10 +163,10 @@ static void encode_part(const ooc_h5_writer *w, encode_worker *wk, chunk_part *p
     if (z > 0) {
         part->encoded = part->encoded_buf;
         part->encoded_nbytes = z;
-        return;
+        return OOC_OK;
     }
     /* Incompressible: store the (shuffled) bytes and skip deflate for this chunk. */
-    part->filter_mask = w->deflate_skip_mask;
+    part->filter_mask = w->compress_skip_mask;
     part->encoded_nbytes = nbytes;
     if (w->shuffle) {
         memcpy(part->encoded_buf, wk->scratch, nbytes);
@@ -140,6 +174,7 @@ static void encode_part(const ooc_h5_writer *w, encode_worker *wk, chunk_part *p
     } else {
         part->encoded = part->raw;
     }
+    return OOC_OK;
 }
 
 /* The pool's worker start: name the thread's trace lane. */
@@ -158,13 +193,15 @@ static ooc_status encode_slot(void *ctx, int worker, int slot, uint64_t seq, ooc
     encode_worker *wk = &w->workers[worker];
     chunk_slot *s = &w->slots[slot];
     (void)seq;
-    (void)err;
     ooc_trace_token span = ooc_trace_begin(w->trace, OOC_STAGE_COMPRESS);
-    encode_part(w, wk, &s->x, w->x_chunk_nbytes);
-    if (w->with_y)
-        encode_part(w, wk, &s->y, w->y_chunk_nbytes);
+    ooc_status status = encode_part(w, wk, &s->x, w->x_chunk_nbytes, err);
+    if (status == OOC_OK && w->with_y)
+        status = encode_part(w, wk, &s->y, w->y_chunk_nbytes, err);
     ooc_trace_end_bytes(w->trace, span, w->x_chunk_nbytes + (w->with_y ? w->y_chunk_nbytes : 0));
-    return OOC_OK;
+    if (status != OOC_OK)
+        ooc_error_prefix(err, "'%s': cannot compress chunk %llu", w->path,
+                         (unsigned long long)s->index);
+    return status;
 }
 
 /* Stop and join the encode workers (idempotent). */
@@ -607,6 +644,22 @@ static ooc_status attrs_written(const ooc_h5_writer *w, ooc_status status,
     return status;
 }
 
+/* Add the writer's filters to dcpl for chunks of chunk_nbytes bytes: shuffle
+ * and deflate, or blosc alone, declared optional (see the file comment). */
+static herr_t set_filters(const ooc_h5_writer *w, hid_t dcpl, size_t chunk_nbytes)
+{
+    if (w->blosc) {
+        unsigned cd_values[OOC_BLOSC_NPARAMS];
+        ooc_blosc_cd_values(&w->codec, w->level, w->shuffle, sizeof(double), chunk_nbytes,
+                            cd_values);
+        return H5Pset_filter(dcpl, OOC_H5Z_FILTER_BLOSC, H5Z_FLAG_OPTIONAL, OOC_BLOSC_NPARAMS,
+                             cd_values);
+    }
+    if (w->shuffle && H5Pset_shuffle(dcpl) < 0)
+        return -1;
+    return w->level > 0 ? H5Pset_deflate(dcpl, (unsigned)w->level) : 0;
+}
+
 /* Create /X (rank 2) or /Y (rank 1) with the writer's chunking and filters. */
 static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, hid_t *out,
                                  ooc_error *err)
@@ -622,8 +675,8 @@ static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, h
     OOC_H5_FAIL_IF(space < 0, err, "'%s': cannot create the dataspace of /%s", w->path, name);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
     OOC_H5_FAIL_IF(dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 ||
-                       (w->shuffle && H5Pset_shuffle(dcpl) < 0) ||
-                       (w->level > 0 && H5Pset_deflate(dcpl, (unsigned)w->level) < 0) ||
+                       set_filters(w, dcpl, rank == 2 ? w->x_chunk_nbytes : w->y_chunk_nbytes) <
+                           0 ||
                        H5Pset_obj_track_times(dcpl, 0) < 0,
                    err, "'%s': cannot set up chunking and filters of /%s", w->path, name);
     *out = H5Dcreate2(w->file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -670,7 +723,7 @@ static ooc_status start_pipeline(ooc_h5_writer *w, int nthreads, ooc_error *err)
     }
     for (size_t i = 0; i < w->nworkers; i++) {
         encode_worker *wk = &w->workers[i];
-        if (w->level > 0) {
+        if (w->level > 0 && !w->blosc) {
             OOC_CHECK(ooc_zlib_compressor_new(w->level, &wk->compressor, err));
             if (w->shuffle) {
                 wk->scratch = malloc(w->x_chunk_nbytes > w->y_chunk_nbytes ? w->x_chunk_nbytes
@@ -753,9 +806,13 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
     w->with_y = opts->with_y;
     w->level = opts->level;
     w->shuffle = opts->shuffle;
+    w->codec = opts->codec;
+    w->blosc = opts->codec.blosc && opts->level > 0;
     w->durable = opts->durable;
     w->trace = opts->trace;
-    w->deflate_skip_mask = 1u << (opts->shuffle ? 1 : 0);
+    /* The compression filter's place in the pipeline: after HDF5's shuffle
+     * for deflate; blosc is alone. */
+    w->compress_skip_mask = 1u << (opts->shuffle && !w->blosc ? 1 : 0);
     w->chunk_rows = opts->chunk_rows;
     if (w->chunk_rows == 0) {
         size_t row_nbytes = w->p * sizeof(double);
@@ -767,6 +824,10 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
                 OOC_ERR_INVALID_ARG,
                 "'%s': chunks of %zu rows x %zu columns exceed HDF5's 4 GiB chunk limit",
                 w->path, w->chunk_rows, w->p);
+    OOC_FAIL_IF(w->blosc && w->chunk_rows > (size_t)BLOSC_MAX_BUFFERSIZE / (w->p * sizeof(double)),
+                err, OOC_ERR_INVALID_ARG,
+                "'%s': chunks of %zu rows x %zu columns exceed blosc's limit of %d bytes",
+                w->path, w->chunk_rows, w->p, BLOSC_MAX_BUFFERSIZE);
     w->x_chunk_nbytes = w->chunk_rows * w->p * sizeof(double);
     w->y_chunk_nbytes = w->chunk_rows * sizeof(double);
     w->stats.chunk_rows = w->chunk_rows;

@@ -2,14 +2,18 @@
  * h5write.h — writes a design matrix to HDF5 as PyTables-compatible EArrays.
  *
  * Layout: /X (n x p float64) and, optionally, /Y (n float64); chunked along
- * rows, first dimension unlimited, shuffle + deflate filters declared in the
- * dataset's pipeline so any HDF5 reader decodes them without plugins.
- * Attributes CLASS='EARRAY', VERSION, TITLE, EXTDIM=0 make PyTables open them
- * as EArrays; /X also carries `formula` and `column_names`.
+ * rows, first dimension unlimited.  The codec (zcodec.h) picks the filters
+ * declared in the dataset's pipeline: shuffle + deflate (the default), which
+ * any HDF5 reader decodes without plugins, or blosc alone (filter 32001 with
+ * PyTables' parameters; blosc shuffles bytes itself), which PyTables and
+ * h5py with hdf5plugin decode.  Attributes CLASS='EARRAY', VERSION, TITLE,
+ * EXTDIM=0 make PyTables open them as EArrays; /X also carries `formula` and
+ * `column_names`.
  *
- * Chunks are shuffled and compressed (zlib streams) by worker threads owned
- * by the writer and written in order with H5Dwrite_chunk from the thread that
- * calls ooc_h5w_append/commit (HDF5 is only ever called from that thread).
+ * Chunks are encoded (shuffle + zlib stream, or one blosc frame) by worker
+ * threads owned by the writer and written in order with H5Dwrite_chunk from
+ * the thread that calls ooc_h5w_append/commit (HDF5 is only ever called from
+ * that thread).
  *
  * The file is created under a temporary name next to `path` and renamed
  * into place by ooc_h5w_commit; ooc_h5w_abort (or a failed commit) removes
@@ -23,6 +27,7 @@
 #define OOC_H5WRITE_H
 
 #include "oocsolve.h"
+#include "hdf5/zcodec.h"
 
 typedef struct ooc_h5_writer ooc_h5_writer;
 
@@ -31,8 +36,11 @@ typedef struct ooc_h5_writer_options {
     size_t ncols;                     /* columns of X (>= 1) */
     bool with_y;                      /* also write /Y */
     size_t chunk_rows;                /* rows per chunk; 0: automatic (about 1 MiB of X) */
-    int level;                        /* deflate level 0..9; 0 means no deflate filter */
-    bool shuffle;                     /* shuffle filter before deflate */
+    int level;                        /* compression level 0..9; 0: no compression filter
+                                         (whatever the codec) */
+    bool shuffle;                     /* byte shuffle: HDF5's filter before deflate, or blosc's
+                                         own inside blosc */
+    ooc_codec codec;                  /* zero-initialised: deflate */
     int nthreads;                     /* compression threads; 0: number of online CPUs */
     bool durable;                     /* fsync the file before renaming it into place, so that
                                          after a power loss the final name holds either the old
@@ -43,7 +51,8 @@ typedef struct ooc_h5_writer_options {
 } ooc_h5_writer_options;
 
 /* Create the temporary file and datasets.  Errors: OOC_ERR_IO, OOC_ERR_HDF5,
- * OOC_ERR_INVALID_ARG, OOC_ERR_NOMEM. */
+ * OOC_ERR_INVALID_ARG (also a blosc chunk over blosc's 2 GiB limit),
+ * OOC_ERR_NOMEM. */
 ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out, ooc_error *err);
 
 /* Append nrows rows: X row-major nrows*ncols, y nrows (ignored unless with_y).

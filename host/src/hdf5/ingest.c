@@ -26,12 +26,14 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
     ooc_h5_writer *writer = NULL;
     const char **names = NULL;
     uint64_t rows_written = 0;
+    ooc_codec codec;
 
     OOC_FAIL_IF(!opts->csv_path || !opts->formula || !opts->output_path, err,
                 OOC_ERR_INVALID_ARG, "ingest needs an input CSV, a formula and an output path");
     OOC_FAIL_IF(opts->compression_level < 0 || opts->compression_level > 9, err,
                 OOC_ERR_INVALID_ARG, "compression level must be 0..9, got %d",
                 opts->compression_level);
+    OOC_CHECK(ooc_codec_parse(opts->codec, &codec, err));
 
     ooc_design_stream_options so = {
         .csv_path = opts->csv_path,
@@ -64,6 +66,7 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .chunk_rows = opts->chunk_rows,
         .level = opts->compression_level,
         .shuffle = opts->shuffle,
+        .codec = codec,
         .nthreads = opts->nthreads,
         .durable = opts->durable,
         .formula = opts->formula,
@@ -78,6 +81,8 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
     ooc_trace_set_meta(opts->trace, "p", "%zu", p);
     ooc_trace_set_meta(opts->trace, "threads", "%d", opts->nthreads);
     ooc_trace_set_meta(opts->trace, "compression_level", "%d", opts->compression_level);
+    ooc_trace_set_meta(opts->trace, "codec", "%s",
+                       opts->codec && *opts->codec ? opts->codec : "deflate");
     ooc_design_stream_progress before;
     ooc_design_stream_get_progress(ds, &before);
     ooc_progress_phase(opts->progress, "writing", 0, before.file_size);
