@@ -7,7 +7,7 @@
  *  1. read: every chunk of /X and /Y, raw (H5Dget_chunk_storage_size +
  *     H5Dread_chunk on one thread, as the source's producer does), in batches
  *     of ~64 MiB of stored bytes;
- *  2. decode: the same batches decompressed (zlib) and unshuffled on THREADS
+ *  2. decode: the same batches decompressed (zlib or blosc) and unshuffled on THREADS
  *     threads (default: online CPUs), nothing else — and the decoded bytes
  *     checked to be exactly one chunk each;
  *  3. pipelined: the same reads on one thread, in batches of ~4 MiB handed to
@@ -116,7 +116,8 @@ static int open_dataset(hid_t file, const char *name, dataset_info *ds)
             unsigned flags;
             size_t ncd = 0;
             ds->filters[i] = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, NULL, 0, NULL, NULL);
-            if (ds->filters[i] != H5Z_FILTER_DEFLATE && ds->filters[i] != H5Z_FILTER_SHUFFLE)
+            if (ds->filters[i] != H5Z_FILTER_DEFLATE && ds->filters[i] != H5Z_FILTER_SHUFFLE &&
+                ds->filters[i] != OOC_H5Z_FILTER_BLOSC)
                 rc = 1;
         }
     }
@@ -124,7 +125,8 @@ static int open_dataset(hid_t file, const char *name, dataset_info *ds)
     H5Pclose(dcpl);
     H5Sclose(space);
     if (rc)
-        fprintf(stderr, "%s: needs a chunked 1-D/2-D dataset with only shuffle/deflate\n", name);
+        fprintf(stderr, "%s: needs a chunked 1-D/2-D dataset with only shuffle/deflate/blosc\n",
+                name);
     return rc;
 }
 
@@ -153,6 +155,12 @@ static int decode_chunks(const batch *bt, const dataset_info *ds, size_t first, 
             if (cds->filters[f] == H5Z_FILTER_DEFLATE) {
                 if (ooc_zlib_decompress(d, cur, n, dst, cap, &n, NULL) != OOC_OK)
                     return 1;
+            } else if (cds->filters[f] == OOC_H5Z_FILTER_BLOSC) {
+                /* blosc is the last filter applied (nothing under it changes
+                 * the size): its frame decodes to exactly one chunk */
+                if (ooc_blosc_decompress(cur, n, dst, cds->chunk_nbytes, NULL) != OOC_OK)
+                    return 1;
+                n = cds->chunk_nbytes;
             } else {
                 ooc_unshuffle(cur, dst, n, cds->elem_size);
             }
