@@ -194,18 +194,20 @@ def run_workload(name, rows, extra, runs, reference, table):
 
 
 class CodecTable:
-    """Per workload and codec: ingest and fit qr times (medians), their peak RSS, file size."""
+    """Per workload and codec: ingest and fit qr times (medians), their peak RSS, file size, and
+    the file's measured decode limit (bench_decode)."""
 
     def __init__(self):
         self.rows = []
 
     HEADER = ("| workload | codec | ingest s | ingest peak RSS MB | file MB | fit qr s | "
-              "fit peak RSS MB |\n|---|---|---:|---:|---:|---:|---:|")
+              "fit peak RSS MB | decode limit s |\n|---|---|---:|---:|---:|---:|---:|---:|")
 
-    def add(self, workload, codec, ingest, size, fit):
+    def add(self, workload, codec, ingest, size, fit, limit):
         row = (f"| {workload} | {codec} | {statistics.median(s for s, _ in ingest):.2f} | "
                f"{max(m for _, m in ingest):.0f} | {size / 1e6:.1f} | "
-               f"{statistics.median(s for s, _ in fit):.2f} | {max(m for _, m in fit):.0f} |")
+               f"{statistics.median(s for s, _ in fit):.2f} | {max(m for _, m in fit):.0f} | "
+               f"{limit:.2f} |")
         self.rows.append(row)
         print(row, file=sys.stderr, flush=True)
 
@@ -233,7 +235,8 @@ def run_codecs(name, rows, extra, runs, codecs, table):
                                  "--json"])
             fit[c].append((s, m))
     for c in codecs:
-        table.add(name, c, ingest[c], os.path.getsize(files[c]), fit[c])
+        table.add(name, c, ingest[c], os.path.getsize(files[c]), fit[c],
+                  decode_limit(files[c], runs)[0])
 
 
 def update_doc(table, args, load_before):
