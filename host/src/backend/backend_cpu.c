@@ -35,8 +35,8 @@
  *    p_aug) rows; shorter shares (wide designs give short blocks) and
  *    weighted rows are gathered, scaled, into a panel first, so each syrk
  *    call has k = panel_rows: k = 131 (a 1001-column block's share) updated
- *    the whole p×p Gram for little work each time (60k×1001: 2.12 s → 1.41 s).  finish()
- *    sums the Grams, scales them to unit diagonal, factors with pivoted
+ *    the whole p×p Gram for little work each time (60k×1001: 2.12 s →
+ *    1.41 s).  finish() sums the Grams, scales them to unit diagonal, factors with pivoted
  *    Cholesky (dpstrf, LAPACK's default tolerance, so a numerically singular
  *    Gram gives zero rows instead of failing) and re-triangularises the
  *    unpivoted, unscaled factor with dgeqrf, giving an R_aug with the same
@@ -71,8 +71,8 @@ typedef struct cpu_worker {
                              rest of acc is zero and the panel's rows from nr on hold the
                              buffered rows */
     double *tau;          /* p_aug */
-    double *tblk;         /* qr, lapack kernel: dgeqrt's T, geqrt_block(p_aug) x p_aug */
-    double *work;         /* dgeqrf workspace */
+    double *tblk;         /* qr: dgeqrt's T, geqrt_block(p_aug) x p_aug */
+    double *work;         /* dgeqrf (normal's gram_to_r) and dgeqrt (qr) workspace */
     size_t lwork;
     double *rrows;        /* qr, rows kernel: R, p_aug rows of ooc_tsqr_rows_stride(p_aug) */
     double *rpanel;       /* qr, rows kernel: panel_rows rows of the same stride */
@@ -400,12 +400,16 @@ static ooc_status cpu_begin(ooc_backend *be, const ooc_backend_layout *layout, o
         w->fill = 0;
         w->nr = method == OOC_METHOD_QR && !c->rows_kernel ? 0 : p;
         w->tau = malloc(p * sizeof(double));
-        w->tblk = malloc(geqrt_block(p) * p * sizeof(double));
+        /* qr stacks go through dgeqrt with either kernel (the rows kernel's
+         * refused panels too) */
+        if (method == OOC_METHOD_QR)
+            w->tblk = malloc(geqrt_block(p) * p * sizeof(double));
         if (c->rows_kernel) {
             w->rrows = ooc_tsqr_rows_alloc(p, p);
             w->rpanel = ooc_tsqr_rows_alloc(panel_rows, p);
         }
-        if (!w->acc || !w->panel || !w->tau || (c->rows_kernel && (!w->rrows || !w->rpanel)))
+        if (!w->acc || !w->panel || !w->tau || (method == OOC_METHOD_QR && !w->tblk) ||
+            (c->rows_kernel && (!w->rrows || !w->rpanel)))
             return OOC_FAIL(err, OOC_ERR_NOMEM, "cpu backend: out of memory for %zu columns", p);
         double query = 0.0;
         lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)(panel_rows + p),
