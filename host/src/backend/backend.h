@@ -180,10 +180,11 @@ void ooc_triangle_emit_nonneg(const double *a, size_t lda, size_t p, size_t nr, 
  * O(p³)), and entries below the diagonal are taken as zero.  On success R
  * has finish()'s output form: its first min(m1 + m2, p) rows hold the
  * merged triangle with a non-negative diagonal, zeros below the diagonal
- * and in the rows after.  Computed as the dgeqrf of the (m1+m2) x p stack
- * on the host (as the accumulators' own panels are).  m2 == 0 only brings
+ * and in the rows after.  Computed on the host (as the accumulators' own
+ * panels are): by dtpqrt (R1 over R2) when m1 + m2 >= p, else as the dgeqrf
+ * of the (m1+m2) x p stack.  m2 == 0 only brings
  * R to that form.  Errors: OOC_ERR_INVALID_ARG (m1 or m2 > p, a leading
- * dimension < p), OOC_ERR_NOMEM, OOC_ERR_INTERNAL (dgeqrf failed); R is
+ * dimension < p), OOC_ERR_NOMEM, OOC_ERR_INTERNAL (LAPACK failed); R is
  * unchanged on error. */
 ooc_status ooc_triangle_merge(double *r, size_t ldr, size_t m1, const double *r2, size_t ld2,
                               size_t m2, size_t p, ooc_error *err);
