@@ -3,13 +3,20 @@
  * buffer (appends, growth, take, the recorded allocation failure reported as
  * OOC_ERR_NOMEM), the JSON string writer (each escape, NULL, UTF-8, the FILE
  * and text-buffer forms identical, every byte read back by the JSON reader)
- * and the monotonic clock.
+ * the monotonic clock, and the double formatter (dtoa.h): every output reads
+ * back bit for bit through strtod, uses no more digits than the shortest of
+ * glibc's correctly rounded %.15g/%.16g/%.17g that round-trips (the
+ * reference), and has printf's %g layout.
  */
 #include "base/clock.h"
+#include "base/dtoa.h"
 #include "base/json.h"
 #include "base/textbuf.h"
 #include "testutil.h"
 
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,8 +155,108 @@ static void test_clock(void)
     CHECK(s0 * 1e9 >= (double)ns0 - 1e3 && s0 * 1e9 <= (double)ns1 + 1e3);
 }
 
+/* Fewest of 15, 16, 17 digits with which glibc's (exact) %.*g reads back as x. */
+static int reference_digits(double x)
+{
+    char buf[40];
+    for (int d = 15; d < 17; d++) {
+        snprintf(buf, sizeof buf, "%.*g", d, x);
+        if (strtod(buf, NULL) == x)
+            return d;
+    }
+    return 17;
+}
+
+/* Significant digits of a formatted number (mantissa digits, leading zeros
+ * and the exponent not counted, trailing zeros stripped). */
+static int significant_digits(const char *s)
+{
+    int n = 0, lead = 1, zeros = 0;
+    for (; *s && *s != 'e'; s++) {
+        if (*s < '0' || *s > '9')
+            continue;
+        if (lead && *s == '0')
+            continue;
+        lead = 0;
+        n++;
+        zeros = *s == '0' ? zeros + 1 : 0;
+    }
+    return n - zeros;
+}
+
+/* One value: round trip, digit count against the reference; returns whether
+ * it used more digits than the reference (allowed rarely: dtoa.c accepts a
+ * shorter candidate only within 0.49 ulp, not 0.5). */
+static int check_format(double x)
+{
+    char buf[OOC_DTOA_SIZE];
+    size_t len = ooc_format_double(x, buf);
+    uint64_t want, got;
+    double back = strtod(buf, NULL);
+    memcpy(&want, &x, 8);
+    memcpy(&got, &back, 8);
+    CHECK_MSG(len == strlen(buf) && len < OOC_DTOA_SIZE, "%s", buf);
+    CHECK_MSG(got == want, "%.17g formatted as %s reads back as %.17g", x, buf, back);
+    int ours = significant_digits(buf), ref = reference_digits(x);
+    CHECK_MSG(ours <= 17 && ours <= (ref < 17 ? ref + 1 : 17), "%.17g: %s (reference %d digits)",
+              x, buf, ref);
+    return ours > ref && significant_digits(buf) > 0;
+}
+
+static void test_format_double(void)
+{
+    static const struct {
+        double x;
+        const char *text;
+    } fixed[] = {
+        {0.0, "0"},          {-0.0, "-0"},           {1.0, "1"},
+        {0.1, "0.1"},        {-2.5, "-2.5"},          {123456.789, "123456.789"},
+        {1e-05, "1e-05"},    {0.0001, "0.0001"},      {1e16, "10000000000000000"},
+        {1e17, "1e+17"},     {1e100, "1e+100"},       {1.0 / 3.0, "0.3333333333333333"},
+        {DBL_MAX, "1.7976931348623157e+308"},         {DBL_MIN, "2.2250738585072014e-308"},
+        {DBL_TRUE_MIN, "4.94065645841247e-324"},      {9007199254740993.0, "9007199254740992"},
+        {0.30000000000000004, "0.30000000000000004"}, {2.0 / 3.0, "0.6666666666666666"},
+    };
+    char buf[OOC_DTOA_SIZE];
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        ooc_format_double(fixed[i].x, buf);
+        CHECK_STREQ(buf, fixed[i].text);
+        check_format(fixed[i].x);
+    }
+    ooc_format_double(NAN, buf);
+    CHECK_STREQ(buf, "nan");
+    ooc_format_double(-INFINITY, buf);
+    CHECK_STREQ(buf, "-inf");
+    /* powers of ten and their neighbours, where the decimal exponent is
+     * found by correction */
+    for (int k = -323; k <= 308; k++) {
+        double p = pow(10.0, k);
+        check_format(p);
+        check_format(nextafter(p, 0.0));
+        check_format(nextafter(p, INFINITY));
+    }
+    /* random bit patterns (every exponent, subnormals included) and random
+     * short decimals (which must come out short) */
+    uint64_t s = 0x9e3779b97f4a7c15u;
+    int longer = 0, total = 0;
+    for (int i = 0; i < 400000; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        double x;
+        memcpy(&x, &s, 8);
+        if (isfinite(x))
+            longer += check_format(x), total++;
+        double shortx = (double)(s % 1000000007u) / 1000.0;
+        longer += check_format(shortx), total++;
+        ooc_format_double(shortx, buf);
+        CHECK_MSG(significant_digits(buf) <= 10, "%.17g formatted as %s", shortx, buf);
+    }
+    CHECK_MSG(longer * 1000 <= total, "%d of %d values took more digits than needed", longer,
+              total);
+}
+
 int main(void)
 {
+    test_format_double();
     test_textbuf();
     test_json_string();
     test_clock();

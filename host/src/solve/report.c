@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "solve/report.h"
 
+#include "base/dtoa.h"
 #include "base/error.h"
 #include "base/json.h"
 
@@ -155,8 +156,9 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
 
 static void json_number(FILE *f, double x)
 {
+    char text[OOC_DTOA_SIZE];
     if (isfinite(x))
-        fprintf(f, "%.17g", x);
+        fwrite(text, 1, ooc_format_double(x, text), f);
     else
         fputs("null", f);
 }
@@ -356,8 +358,11 @@ ooc_status ooc_report_svd_text(FILE *f, const ooc_svd_result *r, const ooc_repor
             info && info->input ? " from " : "", info && info->input ? info->input : "");
     fprintf(f, "Condition number: %.6g\n", r->condition_number);
     fprintf(f, "Singular values (%zu):\n", r->k);
-    for (size_t i = 0; i < r->k; i++)
-        fprintf(f, "  %4zu  %.17g\n", i + 1, r->s[i]);
+    for (size_t i = 0; i < r->k; i++) {
+        char text[OOC_DTOA_SIZE];
+        ooc_format_double(r->s[i], text);
+        fprintf(f, "  %4zu  %s\n", i + 1, text);
+    }
     if (r->vt) {
         fprintf(f, "Right singular vectors (rows of V^T):\n");
         int namew = 10;

@@ -1,7 +1,8 @@
 /*
  * report.h — human and machine output of fit/svd results: a text summary
  * laid out like statsmodels' OLS/WLS `summary()`, and JSON with every number
- * at full precision ("%.17g"; NaN and Inf become null).
+ * at full precision (the shortest of 15-17 digits that reads back as the
+ * same double, base/dtoa.h; NaN and Inf become null).
  * Functions write to a caller-supplied stream and return OOC_ERR_IO when the
  * stream reports a write error; they never print anywhere else.
  */
