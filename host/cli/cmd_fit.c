@@ -56,6 +56,8 @@ static void fit_usage(FILE *to)
             "      --json             JSON on stdout instead of the text summary (its \"cpu\"\n"
             "                         object: the CPU path, as `oocsolve devices` shows it)\n"
             "      --threads N        worker threads (default: 2 for the solver, all cores for reading)\n"
+            "      --gram-blas B      auto (default: BLIS where OpenBLAS runs kernels for older CPUs,\n"
+            "                         else OpenBLAS) | openblas | blis: method normal's Gram on the CPU\n"
             "      --block-rows N     rows per block (default: the backend's preference)\n"
             "      --progress MODE    auto (default: on when stderr is a terminal) | on | off\n"
             "      --profile FILE     write a Chrome trace (Perfetto) of the run and print a stage summary\n"
@@ -88,7 +90,8 @@ static void svd_usage(FILE *to)
             "      --delimiter C, --na-values LIST, --missing MODE, --keep-default-na B,\n"
             "      --dtype NAME=TYPE, --max-levels N                 as for fit\n"
             "      --json             JSON on stdout (with the \"cpu\" object of fit's)\n"
-            "      --device D, --threads N, --block-rows N, --progress MODE, --profile FILE\n"
+            "      --device D, --threads N, --gram-blas B, --block-rows N, --progress MODE,\n"
+            "      --profile FILE\n"
             "                         as for fit\n"
             "\n"
             "INPUT may be '-', a pipe or a compressed CSV, as for fit.  FILE.h5 appears only when\n"
@@ -106,6 +109,7 @@ typedef struct common_args {
     ooc_log_level device_log_min;    /* least severe backend message shown */
     bool json;
     size_t threads;
+    ooc_cpu_gram_blas gram_blas;
     size_t block_rows;
     const char *const *inputs;       /* ninputs paths ("-": /dev/stdin) */
     size_t ninputs;
@@ -119,7 +123,7 @@ enum {
     OPT_VAR = 256, OPT_METHOD, OPT_REFINE, OPT_NO_REFINE, OPT_COV, OPT_WEIGHTS, OPT_YCOL, OPT_XDS, OPT_YDS,
     OPT_DELIM, OPT_NA, OPT_MISSING, OPT_JSON, OPT_THREADS, OPT_BLOCK, OPT_VECTORS, OPT_UOUT,
     OPT_DEVICE, OPT_PROGRESS, OPT_PROFILE, OPT_KEEP_NA, OPT_NO_NA, OPT_DTYPE, OPT_MAX_LEVELS,
-    OPT_SAVE_STATE, OPT_RESUME
+    OPT_SAVE_STATE, OPT_RESUME, OPT_GRAM_BLAS
 };
 
 /* Handle an option both subcommands accept: 1 handled, 0 not ours, -1 invalid. */
@@ -167,6 +171,12 @@ static int common_option(int c, const char *arg, common_args *a)
         return 1;
     }
     case OPT_THREADS: return ooc_cli_parse_size("--threads", arg, &a->threads) ? 1 : -1;
+    case OPT_GRAM_BLAS:
+        if (ooc_cpu_gram_blas_parse(arg, &a->gram_blas))
+            return 1;
+        fprintf(stderr, "oocsolve: error: --gram-blas must be auto, openblas or blis, got '%s'\n",
+                arg);
+        return -1;
     case OPT_BLOCK: return ooc_cli_parse_size("--block-rows", arg, &a->block_rows) ? 1 : -1;
     case OPT_PROGRESS: return ooc_cli_parse_progress(arg, &a->prof.progress_mode) ? 1 : -1;
     case OPT_PROFILE: a->prof.trace_path = arg; return 1;
@@ -298,11 +308,16 @@ static int open_pipeline(common_args *a, const char *label, int argc, char **arg
         return 1;
     /* text: the one-line note of auto falling back to the CPU; JSON: warnings only */
     a->device_log_min = a->json ? OOC_LOG_WARNING : OOC_LOG_NOTE;
-    ooc_backend_open_options bo = {.cpu = {.nthreads = (int)a->threads, .trace = a->prof.trace},
+    ooc_backend_open_options bo = {.cpu = {.nthreads = (int)a->threads,
+                                           .gram_blas = a->gram_blas,
+                                           .trace = a->prof.trace},
                                    .log = {device_log, a}};
     if (ooc_backend_open(a->device, &bo, be, &err) != OOC_OK)
         return ooc_cli_fail(&err);
     ooc_cpu_info_gather((int)a->threads, &a->cpu);
+    const char *gram_blas = ooc_cpu_backend_gram_blas(*be);
+    if (gram_blas)
+        snprintf(a->cpu.gram_blas, sizeof a->cpu.gram_blas, "%s", gram_blas);
     if (a->cpu.blas_warning[0] && !strcmp((*be)->caps.name, "cpu")) {
         a->cpu_warning = a->cpu.blas_warning;
         ooc_cli_log.fn(ooc_cli_log.user_data, OOC_LOG_WARNING, a->cpu_warning);
@@ -362,6 +377,7 @@ static void common_free(common_args *a)
         {"dtype", required_argument, NULL, OPT_DTYPE},                                            \
         {"max-levels", required_argument, NULL, OPT_MAX_LEVELS},                                  \
         {"json", no_argument, NULL, OPT_JSON}, {"threads", required_argument, NULL, OPT_THREADS}, \
+        {"gram-blas", required_argument, NULL, OPT_GRAM_BLAS},                                    \
         {"block-rows", required_argument, NULL, OPT_BLOCK},                                       \
         {"device", required_argument, NULL, OPT_DEVICE},                                          \
         {"progress", required_argument, NULL, OPT_PROGRESS},                                      \

@@ -256,13 +256,17 @@ typedef struct ooc_backend ooc_backend;
 typedef struct ooc_backend_options {
     int cpu_threads;             /* CPU backend workers; 0: its default (2) */
     ooc_log_sink log;            /* notes, e.g. why "auto" chose the CPU */
+    const char *cpu_gram_blas;   /* library of method normal's Gram on the CPU: "auto" (or
+                                  * NULL: BLIS where OpenBLAS runs kernels for older CPUs and
+                                  * libblis.so.4 loads, else OpenBLAS), "openblas", "blis" */
 } ooc_backend_options;
 
 /* Open the backend a device spec names: "auto" (or NULL: GPU 0 when the CUDA
  * plugin loads and a GPU is present, else the CPU), "cpu", "gpu", "gpu:N",
  * "gpu:0,1".  o may be NULL.  Free *out with ooc_backend_free.
- * Errors: OOC_ERR_INVALID_ARG (bad spec), OOC_ERR_UNSUPPORTED (a GPU asked
- * for, none installed), OOC_ERR_BACKEND (the GPU cannot be used). */
+ * Errors: OOC_ERR_INVALID_ARG (bad spec or cpu_gram_blas), OOC_ERR_UNSUPPORTED
+ * (a GPU asked for, none installed; "blis" asked for, BLIS not installed),
+ * OOC_ERR_BACKEND (the GPU cannot be used). */
 OOC_API ooc_status ooc_backend_create(const char *device, const ooc_backend_options *o,
                                       ooc_backend **out, ooc_error *err);
 

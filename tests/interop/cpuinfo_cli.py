@@ -4,6 +4,8 @@
 - `oocsolve devices` prints a CPU section first (model, extensions, rows kernel, BLAS and its
   core, threads), agreeing with `devices --json`, whose "cpu" object has every fact;
 - `fit --json` and `svd --json` carry the same "cpu" object (the same core name);
+- `--gram-blas`: auto's choice follows the BLAS warning; OpenBLAS and BLIS fits agree within
+  the normal equations' bound;
 - a `--profile` trace has the facts in its metadata (cpu_blas_core, ...), with --threads;
 - the OpenBLAS kernel warning, when this machine earns one, is printed once on stderr and
   listed in fit's JSON warnings; when it does not, nothing is said.
@@ -20,7 +22,7 @@ import tempfile
 
 OOCSOLVE = os.environ["OOCSOLVE"]
 KEYS = ["model", "extensions", "rows_kernel", "rows_kernel_max_columns", "blas", "blas_version",
-        "blas_config", "blas_core", "blas_threads", "solver_threads", "input_threads",
+        "blas_config", "blas_core", "gram_blas", "blas_threads", "solver_threads", "input_threads",
         "openblas_coretype", "openblas_l2_size", "blas_warning"]
 # BLAS threads are read when the report is made: a fit's backend may set them to 1 when
 # OPENBLAS_NUM_THREADS asked for more, so they are not compared between commands.
@@ -147,11 +149,49 @@ def test_fit_svd(cpu, tmp):
                       f"trace: cpu_{key} {meta.get('cpu_' + key)!r} != {value!r}")
 
 
+def test_gram_blas(cpu, tmp):
+    """--gram-blas: auto takes BLIS exactly when OpenBLAS's kernels are warned about; each
+    library gives the same fit to within the normal equations' error bound; a wrong name is
+    a usage error.  BLIS must load here: cmake/bootstrap.sh installs it."""
+    check(cpu["gram_blas"].startswith("blis ") == bool(cpu["blas_warning"]) and
+          (cpu["gram_blas"].startswith("openblas") or cpu["blas_warning"]),
+          f"auto: BLIS exactly when OpenBLAS's kernels are warned about: {cpu}")
+    csv = os.path.join(tmp, "g.csv")
+    with open(csv, "w") as f:
+        f.write("y,a,b,c\n")
+        for i in range(3000):
+            a, b, c = (i * 7919 % 1000) / 100.0, (i * 104729 % 997) / 50.0, (i % 13) - 6.0
+            f.write(f"{1 + 0.5 * a - b + 0.25 * c + (i * 31 % 17) / 17.0},{a},{b},{c}\n")
+    params = {}
+    for lib in ("openblas", "blis"):
+        r = run("fit", csv, "-f", "y ~ a + b + c", "--json", "--device", "cpu", "--method",
+                "normal", "--gram-blas", lib)
+        check(r.returncode == 0, f"--gram-blas {lib}: {r.returncode} {r.stderr}")
+        if r.returncode == 0:
+            doc = json.loads(r.stdout)
+            check(doc["cpu"]["gram_blas"].startswith(lib + " "), f"{lib}: reported {doc['cpu']}")
+            params[lib] = doc["params"]
+            kappa = doc["condition_number"]
+    if len(params) == 2:
+        # Both solve the normal equations of the same rows: each β carries a relative error
+        # of at most ~p·κ²·ε (forward error of Cholesky on XᵀX), so they differ by at most
+        # twice that; κ is the design's 2-norm condition number the fit reports.
+        eps = 2.0 ** -52
+        tol = 2 * 4 * kappa * kappa * eps
+        norm = max(abs(v) for v in params["openblas"])
+        diff = max(abs(a - b) for a, b in zip(params["openblas"], params["blis"]))
+        check(diff <= tol * norm, f"openblas vs blis: {diff:.3g} > {tol * norm:.3g}")
+    bad = run("fit", csv, "-f", "y ~ a", "--gram-blas", "mkl")
+    check(bad.returncode == 2 and "--gram-blas must be auto, openblas or blis" in bad.stderr,
+          f"--gram-blas mkl: {bad.returncode} {bad.stderr}")
+
+
 def main():
     cpu = test_devices()
     print("cpu:", json.dumps(cpu))
     with tempfile.TemporaryDirectory() as tmp:
         test_fit_svd(cpu, tmp)
+        test_gram_blas(cpu, tmp)
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
         sys.exit(1)

@@ -69,7 +69,7 @@ class SourceOptions(Structure):
 
 
 class BackendOptions(Structure):
-    _fields_ = [("cpu_threads", c_int), ("log", LogSink)]
+    _fields_ = [("cpu_threads", c_int), ("log", LogSink), ("cpu_gram_blas", c_char_p)]
 
 
 METHODS = {"qr": 0, "normal": 1}

@@ -103,11 +103,23 @@ typedef enum ooc_cpu_qr_kernel {
     OOC_CPU_QR_LAPACK = 2  /* dgeqrf on [R; column-major panel] */
 } ooc_cpu_qr_kernel;
 
+/* Which library runs the CPU backend's Gram (method normal's dsyrk). */
+typedef enum ooc_cpu_gram_blas {
+    OOC_CPU_GRAM_AUTO = 0,     /* BLIS where OpenBLAS runs kernels written for older CPUs
+                                * (ooc_blas_core_warning) and BLIS loads, else OpenBLAS */
+    OOC_CPU_GRAM_OPENBLAS = 1,
+    OOC_CPU_GRAM_BLIS = 2      /* create() fails when BLIS does not load */
+} ooc_cpu_gram_blas;
+
+/* "auto", "openblas", "blis" → *out; false for any other text. */
+bool ooc_cpu_gram_blas_parse(const char *text, ooc_cpu_gram_blas *out);
+
 /* Options of the CPU backend. */
 typedef struct ooc_cpu_backend_options {
     int nthreads;        /* worker threads, each owning a partial triangle; 0: 2 */
     size_t panel_rows;   /* rows per QR panel / SYRK call; 0: 256 for the rows kernel, else 2048 */
     ooc_cpu_qr_kernel qr_kernel; /* 0: auto */
+    ooc_cpu_gram_blas gram_blas; /* 0: auto */
     ooc_trace *trace;    /* "accumulate" spans of the helper threads ("qr worker N" /
                           * "syrk worker N"); may be NULL, must outlive the backend */
 } ooc_cpu_backend_options;
@@ -118,9 +130,15 @@ int ooc_cpu_backend_threads(int requested);
 
 /* Create the CPU backend (OpenBLAS + LAPACKE).  opts may be NULL (defaults).
  * The backend owns its worker threads; free with ooc_backend_free.
- * Errors: OOC_ERR_NOMEM, OOC_ERR_INTERNAL (thread creation). */
+ * Errors: OOC_ERR_NOMEM, OOC_ERR_INTERNAL (thread creation),
+ * OOC_ERR_UNSUPPORTED (gram_blas BLIS, and BLIS does not load: the reason). */
 ooc_status ooc_cpu_backend_create(const ooc_cpu_backend_options *opts, ooc_backend **out,
                                   ooc_error *err);
+
+/* The library that runs a CPU backend's Gram, for the reports: "openblas
+ * (Cooperlake)" or "blis 0.9.0 (zen3)"; owned by the backend.  NULL when be
+ * is not the CPU backend. */
+const char *ooc_cpu_backend_gram_blas(const ooc_backend *be);
 
 /* ===================================================================== *
  * Calling a backend: optional operations resolved here (backend.c).       *

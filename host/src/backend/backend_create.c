@@ -17,6 +17,10 @@ ooc_status ooc_backend_create(const char *device, const ooc_backend_options *o,
     if (o) {
         open.cpu.nthreads = o->cpu_threads;
         open.log = o->log;
+        if (o->cpu_gram_blas && !ooc_cpu_gram_blas_parse(o->cpu_gram_blas, &open.cpu.gram_blas))
+            return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                            "cpu_gram_blas must be \"auto\", \"openblas\" or \"blis\", not \"%s\"",
+                            o->cpu_gram_blas);
     }
     return ooc_backend_open(device, &open, out, err);
 }

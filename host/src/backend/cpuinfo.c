@@ -8,6 +8,7 @@
 #include "backend/cpuinfo.h"
 
 #include "backend/backend.h"
+#include "backend/blis_gram.h"
 #include "stream/ring.h"
 #include "backend/tsqr_rows.h"
 
@@ -193,6 +194,26 @@ static void read_model(char *dst, size_t size)
     }
 }
 
+const char *ooc_openblas_corename(void)
+{
+    const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
+    return core ? core : "";
+}
+
+/* $OPENBLAS_CORETYPE, NULL when unset or empty. */
+static const char *coretype_env(void)
+{
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    return coretype && *coretype ? coretype : NULL;
+}
+
+bool ooc_openblas_core_warns(void)
+{
+    char text[8];
+    return ooc_blas_core_warning(ooc_openblas_corename(), cpu_flags(), coretype_env(), text,
+                                 sizeof text);
+}
+
 void ooc_cpu_info_gather(int nthreads, ooc_cpu_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -209,14 +230,15 @@ void ooc_cpu_info_gather(int nthreads, ooc_cpu_info *out)
         if (isdigit((unsigned char)version[0]))
             copy_text(out->blas_version, sizeof out->blas_version, version);
     }
-    if (openblas_get_corename)
-        copy_text(out->blas_core, sizeof out->blas_core, openblas_get_corename());
+    copy_text(out->blas_core, sizeof out->blas_core, ooc_openblas_corename());
+    ooc_gram_update_fn gram_update;
+    ooc_error err = {0};
+    ooc_gram_update_choose(OOC_CPU_GRAM_AUTO, &gram_update, out->gram_blas, sizeof out->gram_blas,
+                           &err);
     out->blas_threads = openblas_get_num_threads ? openblas_get_num_threads() : -1;
     out->solver_threads = ooc_cpu_backend_threads(nthreads);
     out->input_threads = ooc_ring_default_threads(nthreads);
-    const char *coretype = getenv("OPENBLAS_CORETYPE");
-    if (coretype && !*coretype)
-        coretype = NULL;
+    const char *coretype = coretype_env();
     copy_text(out->openblas_coretype, sizeof out->openblas_coretype, coretype);
     copy_text(out->openblas_l2_size, sizeof out->openblas_l2_size, getenv("OPENBLAS_L2_SIZE"));
     ooc_blas_core_warning(out->blas_core, out->flags, coretype, out->blas_warning,
@@ -237,6 +259,7 @@ void ooc_cpu_info_facts(const ooc_cpu_info *info, ooc_cpu_fact facts[OOC_CPU_NFA
          "unknown"},
         {"blas_config", "BLAS config", OOC_CPU_FACT_TEXT, TEXT(info->blas_config), 0, "unknown"},
         {"blas_core", "BLAS core", OOC_CPU_FACT_TEXT, TEXT(info->blas_core), 0, "unknown"},
+        {"gram_blas", "Gram BLAS", OOC_CPU_FACT_TEXT, TEXT(info->gram_blas), 0, "unknown"},
         {"blas_threads", "BLAS threads", OOC_CPU_FACT_INT, NULL, info->blas_threads, "unknown"},
         {"solver_threads", "solver threads", OOC_CPU_FACT_INT, NULL, info->solver_threads,
          "unknown"},

@@ -53,6 +53,9 @@ typedef struct ooc_cpu_info {
     char blas_version[32];       /* its second word when that is a version number */
     char blas_config[256];       /* openblas_get_config() */
     char blas_core[64];          /* openblas_get_corename(): the kernels OpenBLAS chose */
+    char gram_blas[64];          /* the library of method normal's Gram: the CPU backend's
+                                  * automatic choice ("openblas (Cooperlake)", "blis 0.9.0
+                                  * (zen3)"); a caller with a backend sets the one it runs */
     int blas_threads;            /* openblas_get_num_threads(); -1: unknown */
     int solver_threads;          /* CPU backend workers (ooc_cpu_backend_threads) */
     int input_threads;           /* threads decoding HDF5 chunks / evaluating CSV rows */
@@ -90,6 +93,12 @@ void ooc_cpu_extension_names(unsigned flags, char *buf, size_t size);
 bool ooc_blas_core_warning(const char *core, unsigned flags, const char *coretype_env, char *text,
                            size_t size);
 
+/* openblas_get_corename() of the OpenBLAS in this process ("" when the BLAS
+ * is not OpenBLAS), and whether ooc_blas_core_warning warns for it on this
+ * CPU under this environment: the CPU backend's automatic Gram choice. */
+const char *ooc_openblas_corename(void);
+bool ooc_openblas_core_warns(void);
+
 /* One fact of an ooc_cpu_info, for the reports to list in a fixed order. */
 typedef enum ooc_cpu_fact_kind {
     OOC_CPU_FACT_TEXT,   /* `text`; NULL: unknown or not set */
@@ -106,7 +115,7 @@ typedef struct ooc_cpu_fact {
     const char *absent;  /* how people read a missing value: "unknown", "not set", "none" */
 } ooc_cpu_fact;
 
-#define OOC_CPU_NFACTS 13
+#define OOC_CPU_NFACTS 14
 
 /* The facts of `info` in report order (model, extensions, rows kernel,
  * BLAS, threads, OpenBLAS environment), borrowing its strings: valid while
