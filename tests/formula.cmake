@@ -1,9 +1,12 @@
 # tests/formula.cmake — test registrations for the formula area: unit tests of the
-# formula module, the patsy interop test through the CLI, and the libFuzzer target
-# when OOC_FUZZ is ON.
+# formula module, the patsy interop tests through the CLI (the core corpus, and the
+# extended language: contrasts, boolean and numpy expressions, combinatorially), and
+# the libFuzzer target when OOC_FUZZ is ON.
 ooc_add_unit_test(test_formula unit/test_formula.c)
 target_link_libraries(test_formula PRIVATE Threads::Threads)
 ooc_add_py_test(interop_patsy interop/interop_patsy.py)
+ooc_add_py_test(interop_patsy_extended interop/interop_patsy_extended.py)
+set_tests_properties(interop_patsy_extended PROPERTIES TIMEOUT 900)
 
 if(OOC_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")

@@ -8,6 +8,80 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Whether item s[0..len) of a bare --var list is a Python literal as it
+ * stands: a number or True / False. */
+static bool bare_literal(const char *s, size_t len)
+{
+    if ((len == 4 && !memcmp(s, "True", 4)) || (len == 5 && !memcmp(s, "False", 5)))
+        return true;
+    char buf[64];
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    strtod(buf, &end);
+    return *end == '\0' && strspn(buf, "0123456789+-.eE_") == len;
+}
+
+/* The item of a bare --var list that starts at `item`: its text without the
+ * spaces and tabs around it (*t, *tl); returns its length up to the comma. */
+static size_t bare_item(const char *item, const char **t, size_t *tl)
+{
+    size_t n = strcspn(item, ",");
+    *t = item;
+    *tl = n;
+    while (*tl && (**t == ' ' || **t == '\t'))
+        (*t)++, (*tl)--;
+    while (*tl && ((*t)[*tl - 1] == ' ' || (*t)[*tl - 1] == '\t'))
+        (*tl)--;
+    return n;
+}
+
+/* The list literal of a bare --var value "a,b,c" (malloc'ed): its items with
+ * the spaces around them removed, as they are when every one is a number or
+ * True / False, else every one quoted as a string ("a,b" is ['a', 'b'], as a
+ * user means it).  NULL when out of memory. */
+static char *bare_list(const char *value)
+{
+    size_t len = strlen(value), nitems = 1;
+    bool literal = true;
+    for (const char *c = value; *c; c++)
+        nitems += *c == ',';
+    for (const char *item = value;;) {
+        const char *t;
+        size_t tl, n = bare_item(item, &t, &tl);
+        literal = literal && bare_literal(t, tl);
+        if (!item[n])
+            break;
+        item += n + 1;
+    }
+    char *out = malloc(2 * len + 4 * nitems + 3), *o = out;
+    if (!out)
+        return NULL;
+    *o++ = '[';
+    for (const char *item = value;;) {
+        const char *t;
+        size_t tl, n = bare_item(item, &t, &tl);
+        if (!literal)
+            *o++ = '\'';
+        for (size_t i = 0; i < tl; i++) {
+            if (!literal && (t[i] == '\'' || t[i] == '\\'))
+                *o++ = '\\';
+            *o++ = t[i];
+        }
+        if (!literal)
+            *o++ = '\'';
+        if (!item[n])
+            break;
+        *o++ = ',';
+        item += n + 1;
+    }
+    *o++ = ']';
+    *o = '\0';
+    return out;
+}
+
 bool ooc_cli_vars_add(ooc_cli_vars *vars, const char *arg)
 {
     const char *eq = strchr(arg, '=');
@@ -29,16 +103,9 @@ bool ooc_cli_vars_add(ooc_cli_vars *vars, const char *arg)
     vars->items = grown;
     char *name = strndup(arg, (size_t)(eq - arg));
     const char *value = eq + 1;
-    char *copy;
-    /* A bare "0,1,2" is the list [0,1,2]; a literal or call is kept as written. */
-    if (value[0] == '[' || value[0] == '(' || strchr(value, '(')) {
-        copy = strdup(value);
-    } else {
-        size_t len = strlen(value);
-        copy = malloc(len + 3);
-        if (copy)
-            snprintf(copy, len + 3, "[%s]", value);
-    }
+    /* A bare "0,1,2" or "a,b" is a list (bare_list); a literal or call is kept as written. */
+    bool written = value[0] == '[' || value[0] == '(' || strchr(value, '(');
+    char *copy = written ? strdup(value) : bare_list(value);
     if (!name || !copy) {
         free(name);
         free(copy);

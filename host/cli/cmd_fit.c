@@ -60,6 +60,7 @@ static void fit_usage(FILE *to)
             "                         else OpenBLAS) | openblas | blis: method normal's Gram on the CPU\n"
             "      --block-rows N     rows per block (default: the backend's preference)\n"
             "      --progress MODE    auto (default: on when stderr is a terminal) | on | off\n"
+            "  -q, --quiet            no progress line and no notes on stderr (warnings stay)\n"
             "      --profile FILE     write a Chrome trace (Perfetto) of the run and print a stage summary\n"
             "      --save-state FILE  write the accumulated state (an O(p^2) HDF5 file: the triangle\n"
             "                         of [X y] and the sums the statistics need) after the first pass\n"
@@ -90,9 +91,8 @@ static void svd_usage(FILE *to)
             "      --delimiter C, --na-values LIST, --missing MODE, --keep-default-na B,\n"
             "      --dtype NAME=TYPE, --max-levels N                 as for fit\n"
             "      --json             JSON on stdout (with the \"cpu\" object of fit's)\n"
-            "      --device D, --threads N, --gram-blas B, --block-rows N, --progress MODE,\n"
-            "      --profile FILE\n"
-            "                         as for fit\n"
+            "      --device D, --threads N, --gram-blas B, --block-rows N, --progress MODE, -q,\n"
+            "      --profile FILE     as for fit\n"
             "\n"
             "INPUT may be '-', a pipe or a compressed CSV, as for fit.  FILE.h5 appears only when\n"
             "complete, and must not be INPUT itself or a special file.\n" OOC_CLI_EXIT_HELP);
@@ -108,6 +108,7 @@ typedef struct common_args {
     const char *device;              /* --device spec */
     ooc_log_level device_log_min;    /* least severe backend message shown */
     bool json;
+    bool quiet;                      /* -q: no progress line, no notes */
     size_t threads;
     ooc_cpu_gram_blas gram_blas;
     size_t block_rows;
@@ -160,6 +161,7 @@ static int common_option(int c, const char *arg, common_args *a)
     case OPT_MAX_LEVELS:
         return ooc_cli_parse_size("--max-levels", arg, &a->src.max_levels) ? 1 : -1;
     case OPT_JSON: a->json = true; return 1;
+    case 'q': a->quiet = true; return 1;
     case OPT_DEVICE: {
         ooc_device_spec spec;
         ooc_error err = {0};
@@ -304,10 +306,12 @@ static int open_pipeline(common_args *a, const char *label, int argc, char **arg
                          ooc_backend **be, ooc_source **src)
 {
     ooc_error err = {0};
+    if (a->quiet)
+        a->prof.progress_mode = OOC_PROGRESS_OFF;
     if (!ooc_cli_profile_start(&a->prof, label, argc, argv))
         return 1;
-    /* text: the one-line note of auto falling back to the CPU; JSON: warnings only */
-    a->device_log_min = a->json ? OOC_LOG_WARNING : OOC_LOG_NOTE;
+    /* text: the one-line note of auto falling back to the CPU; JSON, -q: warnings only */
+    a->device_log_min = a->json || a->quiet ? OOC_LOG_WARNING : OOC_LOG_NOTE;
     ooc_backend_open_options bo = {.cpu = {.nthreads = (int)a->threads,
                                            .gram_blas = a->gram_blas,
                                            .trace = a->prof.trace},
@@ -381,7 +385,8 @@ static void common_free(common_args *a)
         {"block-rows", required_argument, NULL, OPT_BLOCK},                                       \
         {"device", required_argument, NULL, OPT_DEVICE},                                          \
         {"progress", required_argument, NULL, OPT_PROGRESS},                                      \
-        {"profile", required_argument, NULL, OPT_PROFILE}, {"help", no_argument, NULL, 'h'}
+        {"profile", required_argument, NULL, OPT_PROFILE}, {"quiet", no_argument, NULL, 'q'},    \
+        {"help", no_argument, NULL, 'h'}
 
 /* fit's own options (own: its ooc_fit_options). */
 static int fit_option(int c, const char *arg, common_args *a, void *own)
@@ -450,7 +455,7 @@ int ooc_cmd_fit(int argc, char **argv)
     ooc_backend *be = NULL;
     ooc_source *src = NULL;
     ooc_fit_result *res = NULL;
-    int rc = parse_command_line(argc, argv, "fit", "f:h", longopts, &a, fit_option, &fo, NULL,
+    int rc = parse_command_line(argc, argv, "fit", "f:qh", longopts, &a, fit_option, &fo, NULL,
                                 &fo.resume_state, &fo.save_state, fit_usage);
     if (rc >= 0)
         goto out;
@@ -498,7 +503,7 @@ int ooc_cmd_svd(int argc, char **argv)
     ooc_backend *be = NULL;
     ooc_source *src = NULL;
     ooc_svd_result *res = NULL;
-    int rc = parse_command_line(argc, argv, "svd", "f:k:h", longopts, &a, svd_option, &so,
+    int rc = parse_command_line(argc, argv, "svd", "f:k:qh", longopts, &a, svd_option, &so,
                                 &so.u_out, NULL, NULL, svd_usage);
     if (rc >= 0)
         goto out;

@@ -240,7 +240,9 @@ static void test_errors(void)
     expect_formula_error("y ~ np.lg(a)", "unknown function 'np.lg'", 4, 2);
     expect_formula_error("y ~ I(a +)", "unexpected token ')'", 9, 1);
     expect_formula_error("y ~ C(g, levels=nope)", "unknown formula variable 'nope'", 16, 4);
-    expect_formula_error("y ~ C(g, Helmert)", "unsupported contrast 'Helmert'", 9, 7);
+    expect_formula_error("y ~ C(g, Foo)", "unsupported contrast 'Foo'", 9, 3);
+    expect_formula_error("y ~ C(g, Helmert(1))", "Helmert takes no arguments", 17, 1);
+    expect_formula_error("y ~ C(g, Poly([1, 1, 2]))", "Poly scores must be distinct", 14, 1);
     expect_formula_error("y ~ C(g, levels=[1, 1])", "duplicate level", 16, 1);
     expect_formula_error("y ~ C(g, levels=[1, 'a'])", "all numbers, all strings", 16, 1);
     expect_formula_error("y ~ C(g, Treatment(7))", "specified level 7 is out of range", 4, 18);
@@ -254,8 +256,30 @@ static void test_errors(void)
     expect_formula_error("y ~ a ~ b", "'~' can only be used once", 0, 5);
     expect_formula_error("a + b ~ c", "left-hand side must be a single", 0, 5);
     expect_formula_error("C(s) ~ a", "response cannot be categorical", 0, 4);
-    expect_formula_error("y ~ C(a + b)", "C() needs a column name", 6, 1);
-    expect_formula_error("y ~ 'text'", "unsupported expression", 4, 6);
+    expect_formula_error("y ~ C(a + b)", "C() of a numeric expression is not supported", 6, 1);
+    expect_formula_error("y ~ 'text'", "strings are supported only as levels", 4, 6);
+    expect_formula_error("y ~ I(s == 'lo')", "string comparisons are not supported", 11, 4);
+    /* expressions: arity, types numpy would change or refuse, Python's keywords */
+    expect_formula_error("y ~ np.clip(a, 0)", "np.clip takes 3 arguments", 4, 2);
+    expect_formula_error("y ~ np.clip(a, 1, 0)", "a_min > a_max", 4, 2);
+    expect_formula_error("y ~ np.clip(a, b, 1)", "bounds must be numbers or None", 15, 1);
+    expect_formula_error("y ~ np.power(a)", "np.power() takes 2 arguments", 4, 2);
+    expect_formula_error("y ~ np.exp(a, b)", "np.exp() takes 1 argument", 4, 2);
+    expect_formula_error("y ~ np.clip(a, lo=0, hi=1)", "keyword arguments are not supported", 15,
+                         2);
+    expect_formula_error("y ~ square(a)", "unknown function 'square' (did you mean np.square?)",
+                         4, 6);
+    expect_formula_error("y ~ np.log(a > 0)", "needs numbers, not booleans", 4, 2);
+    expect_formula_error("y ~ I(0 < a < 1)", "chained comparisons are not supported", 12, 1);
+    expect_formula_error("y ~ I(a > 0 and b > 0)", "Python's 'and' is not supported", 12, 3);
+    expect_formula_error("y ~ I(not a)", "Python's 'not' is not supported", 6, 3);
+    expect_formula_error("y ~ I(~a)", "need booleans", 6, 1);
+    expect_formula_error("y ~ I((a > 0) & b)", "need booleans", 14, 1);
+    expect_formula_error("y ~ I((a > 0) + (b > 0))", "arithmetic between two booleans", 14, 1);
+    expect_formula_error("y ~ I(-(a > 0))", "unary minus of a boolean", 6, 1);
+    expect_formula_error("y ~ I(a > 0) + I(True)", "must depend on the data", 15, 1);
+    expect_formula_error("y ~ C(a > 0, levels=['x'])", "levels of a boolean factor", 20, 1);
+    expect_formula_error("a > 0 ~ b", "response cannot be categorical", 0, 5);
     expect_formula_error("y ~ a + 'unterminated", "unterminated string literal", 8, 1);
     expect_formula_error("y ~ a $ b", "unexpected character '$'", 6, 1);
     expect_formula_error("y ~ a[0", "unclosed bracket", 4, 3);

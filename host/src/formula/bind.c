@@ -209,14 +209,14 @@ ooc_status ooc_model_bind(ooc_model *m, const char *const *names, size_t ncols,
         const ooc_factor *f = &m->factors[i];
         if (f->kind == OOC_FACTOR_VAR && !f->categorical)
             m->vars[f->var].numeric_use = true;
-        for (size_t k = 0; f->kind == OOC_FACTOR_EXPR && k < f->nprog; k++)
+        for (size_t k = 0; k < f->nprog; k++)
             if (f->prog[k].op == OOC_EX_VAR)
                 m->vars[f->prog[k].var].numeric_use = true;
     }
     /* A variable used in arithmetic must hold numbers. */
     for (size_t i = 0; i < m->nfactors; i++) {
         const ooc_factor *f = &m->factors[i];
-        for (size_t k = 0; f->kind == OOC_FACTOR_EXPR && k < f->nprog; k++) {
+        for (size_t k = 0; k < f->nprog; k++) {
             if (f->prog[k].op != OOC_EX_VAR)
                 continue;
             const ooc_variable *v = &m->vars[f->prog[k].var];
@@ -235,9 +235,10 @@ ooc_status ooc_model_bind(ooc_model *m, const char *const *names, size_t ncols,
             ooc_quote_excerpt(q, sizeof q, s, len);
             status = OOC_FAIL(err, OOC_ERR_DATA,
                               "%s, line %llu, column '%s': %s is not a number (the column is "
-                              "used in '%s')",
+                              "used in '%s')%s",
                               m->file_name, (unsigned long long)sample->line_numbers[row],
-                              v->name, q, f->code);
+                              v->name, q, f->code,
+                              ooc_field_is_spaced_na(m, s, len) ? OOC_SPACED_NA_NOTE : "");
             goto out;
         }
     }

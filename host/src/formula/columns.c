@@ -7,8 +7,10 @@
  *
  * Contrast columns are sparse, and a column records only the levels where its
  * coefficient is not 0 (treatment: one level; sum: a level and the reference;
- * full-rank Sum's first column: every level), so a categorical costs memory
- * in proportion to its levels and columns, never levels x columns.
+ * full-rank Sum's first column: every level), or, for Helmert, Diff and Poly,
+ * which of the coding's columns it is (its values come from
+ * ooc_contrast_value), so a categorical costs memory in proportion to its
+ * levels and columns, never levels x columns (but Poly's own coding).
  */
 #include "base/error.h"
 #include "formula/formula_internal.h"
@@ -178,18 +180,36 @@ static void used_clear(layout *lay)
 }
 
 /* Contrast column `col` of categorical factor `fi` (full or reduced rank):
- * its part of the design column and its name suffix. */
+ * its part of the design column and its name suffix, as patsy names them. */
 static void contrast_part(const ooc_model *m, size_t fi, bool full, size_t col,
                           ooc_col_part *part, char *suffix, size_t suffix_size)
 {
+    static const char *const poly_names[] = {".Constant", ".Linear", ".Quadratic", ".Cubic"};
     const ooc_factor *f = &m->factors[fi];
+    const ooc_level *levels = f->levels.items;
     size_t ref = f->ref_index;
     part->factor = fi;
     part->ref = ref;
+    if (f->contrast == OOC_CONTRAST_HELMERT || f->contrast == OOC_CONTRAST_DIFF ||
+        f->contrast == OOC_CONTRAST_POLY) {
+        /* column j of the full-rank coding; reduced rank leaves out the constant j = 0 */
+        size_t j = full ? col : col + 1;
+        part->kind = OOC_PART_CODED;
+        part->level = j;
+        if (f->contrast == OOC_CONTRAST_POLY && j < 4)
+            snprintf(suffix, suffix_size, "%s", poly_names[j]);
+        else if (f->contrast == OOC_CONTRAST_POLY)
+            snprintf(suffix, suffix_size, "^%zu", j);
+        else if (f->contrast == OOC_CONTRAST_HELMERT)
+            snprintf(suffix, suffix_size, "[H.%s]", j ? levels[j].text : "intercept");
+        else /* Diff: full rank names every level, reduced rank all but the last */
+            snprintf(suffix, suffix_size, "[D.%s]", levels[full ? j : j - 1].text);
+        return;
+    }
     if (f->contrast == OOC_CONTRAST_TREATMENT && full) {
         part->kind = OOC_PART_INDICATOR;
         part->level = col;
-        snprintf(suffix, suffix_size, "[%s]", f->levels.items[col].text);
+        snprintf(suffix, suffix_size, "[%s]", levels[col].text);
         return;
     }
     if (f->contrast == OOC_CONTRAST_SUM && full) {
@@ -203,7 +223,7 @@ static void contrast_part(const ooc_model *m, size_t fi, bool full, size_t col,
     part->level = col < ref ? col : col + 1;
     part->kind = f->contrast == OOC_CONTRAST_SUM ? OOC_PART_SUM : OOC_PART_INDICATOR;
     snprintf(suffix, suffix_size, "[%s.%s]", f->contrast == OOC_CONTRAST_SUM ? "S" : "T",
-             f->levels.items[part->level].text);
+             levels[part->level].text);
 }
 
 static size_t contrast_ncols(const ooc_factor *f, bool full)

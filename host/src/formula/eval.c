@@ -7,7 +7,8 @@
  *
  * Missing values follow patsy's NA_action="drop": a row is dropped when a
  * categorical factor's value is missing or a numeric factor's value is NaN
- * (a missing numeric field reads as NaN).
+ * (a missing numeric field reads as NaN).  A boolean factor is never missing:
+ * numpy's comparisons with NaN are False (!= True), and patsy keeps the row.
  */
 #include "base/error.h"
 #include "formula/fields.h"
@@ -75,6 +76,7 @@ void ooc_nonfinite_free(ooc_nonfinite *nf)
     memset(nf, 0, sizeof *nf);
 }
 
+/* Run f's program on the variables' values (stack: f->stack_depth slots). */
 static double run_program(const ooc_factor *f, const double *vars, double *st)
 {
     size_t sp = 0;
@@ -83,19 +85,17 @@ static double run_program(const ooc_factor *f, const double *vars, double *st)
         switch (in->op) {
         case OOC_EX_CONST: st[sp++] = in->value; break;
         case OOC_EX_VAR: st[sp++] = vars[in->var]; break;
-        case OOC_EX_NEG: st[sp - 1] = -st[sp - 1]; break;
         case OOC_EX_ADD: sp--; st[sp - 1] = st[sp - 1] + st[sp]; break;
         case OOC_EX_SUB: sp--; st[sp - 1] = st[sp - 1] - st[sp]; break;
         case OOC_EX_MUL: sp--; st[sp - 1] = st[sp - 1] * st[sp]; break;
         case OOC_EX_DIV: sp--; st[sp - 1] = st[sp - 1] / st[sp]; break;
-        case OOC_EX_POW: sp--; st[sp - 1] = pow(st[sp - 1], st[sp]); break;
-        case OOC_EX_SQUARE: st[sp - 1] = st[sp - 1] * st[sp - 1]; break;
-        case OOC_EX_SQRT: st[sp - 1] = sqrt(st[sp - 1]); break;
-        case OOC_EX_RECIP: st[sp - 1] = 1.0 / st[sp - 1]; break;
-        case OOC_EX_LOG: st[sp - 1] = log(st[sp - 1]); break;
-        case OOC_EX_LOG1P: st[sp - 1] = log1p(st[sp - 1]); break;
-        case OOC_EX_EXP: st[sp - 1] = exp(st[sp - 1]); break;
-        case OOC_EX_ABS: st[sp - 1] = fabs(st[sp - 1]); break;
+        default: {
+            size_t k = (size_t)ooc_ex_arity(in->op);
+            sp -= k - 1;
+            double *a = &st[sp - 1];
+            a[0] = ooc_ex_eval(in->op, a[0], k > 1 ? a[1] : 0.0, k > 2 ? a[2] : 0.0);
+            break;
+        }
         }
     }
     return st[0];
@@ -177,7 +177,10 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
         const char *t = ooc_field_text(blk, r, m->vars[v].column, &len);
         if (m->vars[v].numeric_use) {
             if (!read_number(m, t, len, &s->var_value[v]))
-                return data_error(m, err, blk, r, v, "expected a number, found");
+                return data_error(m, err, blk, r, v,
+                                  ooc_field_is_spaced_na(m, t, len)
+                                      ? "expected a number" OOC_SPACED_NA_NOTE ", found"
+                                      : "expected a number, found");
             s->var_missing[v] = isnan(s->var_value[v]);
         } else {
             s->var_missing[v] = ooc_field_is_na(m, t, len) || ooc_field_is_nan(t, len);
@@ -194,7 +197,17 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
     for (size_t i = 0; i < m->nfactors; i++) {
         const ooc_factor *f = &m->factors[i];
         bool na;
-        if (f->categorical) {
+        if (f->kind == OOC_FACTOR_BOOL) {
+            /* a boolean is never missing: a comparison with NaN is False, as numpy's */
+            na = false;
+            int b = run_program(f, s->var_value, s->stack) != 0;
+            if (m->lookups[i].bool_index[b] == SIZE_MAX)
+                return OOC_FAIL(err, OOC_ERR_DATA,
+                                "%s, line %llu: '%s' is %s, which is not among the given levels",
+                                m->file_name, (unsigned long long)blk->line_numbers[r], f->code,
+                                b ? "True" : "False");
+            s->level[i] = m->lookups[i].bool_index[b];
+        } else if (f->categorical) {
             na = s->var_missing[f->var];
             if (!na) {
                 size_t len;
@@ -229,7 +242,7 @@ static ooc_status missing_error(const ooc_model *m, const ooc_model_scratch *s,
         return field_error(m, err, blk, r, m->extra_columns[fi - m->nfactors],
                            m->extra_names[fi - m->nfactors], "missing value");
     const ooc_factor *f = &m->factors[fi];
-    if (f->kind != OOC_FACTOR_EXPR)
+    if (ooc_factor_reads_column(f->kind))
         return data_error(m, err, blk, r, f->var, "missing value");
     for (size_t k = 0; k < f->nprog; k++)
         if (f->prog[k].op == OOC_EX_VAR && s->var_missing[f->prog[k].var])
@@ -255,6 +268,9 @@ static inline double column_value(const ooc_model *m, const ooc_model_scratch *s
             break;
         }
         case OOC_PART_ONES: break; /* a factor of 1.0 */
+        case OOC_PART_CODED:
+            acc *= ooc_contrast_value(&m->factors[pt->factor], s->level[pt->factor], pt->level);
+            break;
         }
     }
     return acc;

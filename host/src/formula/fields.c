@@ -15,7 +15,8 @@ static const char *const default_na_values[] = {
     "<NA>", "N/A",  "NA",       "NULL", "NaN",     "None",     "n/a",  "nan",  "null"};
 
 /* The texts meaning missing: pandas' default list (unless opts->no_default_na),
- * then opts->na_values, as pandas' na_values with keep_default_na. */
+ * then opts->na_values, as pandas' na_values with keep_default_na; a field
+ * is missing when it equals one exactly (spaces included, as pandas). */
 ooc_status ooc_model_set_na_values(ooc_model *m, const ooc_model_data_options *opts, ooc_error *err)
 {
     size_t ndefault = opts && opts->no_default_na
@@ -34,7 +35,6 @@ ooc_status ooc_model_set_na_values(ooc_model *m, const ooc_model_data_options *o
         const char *s = i < ndefault ? default_na_values[i] : opts->na_values[i - ndefault];
         size_t len = s ? strlen(s) : 0;
         s = s ? s : "";
-        ooc_field_trim(&s, &len);
         m->na_values[i] = malloc(len + 1);
         if (!m->na_values[i])
             return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");

@@ -19,8 +19,8 @@
 
 /* Fill m's missing-value texts (na_values, na_lens, the quick-reject masks):
  * pandas' default list (unless opts->no_default_na), then opts->na_values,
- * trimmed.  opts may be NULL.  Errors: OOC_ERR_NOMEM (what was copied stays
- * in m, freed with it). */
+ * exactly as given.  opts may be NULL.  Errors: OOC_ERR_NOMEM (what was
+ * copied stays in m, freed with it). */
 ooc_status ooc_model_set_na_values(ooc_model *m, const ooc_model_data_options *opts,
                                    ooc_error *err);
 
@@ -44,10 +44,10 @@ static inline void ooc_field_trim(const char **s, size_t *len)
         (*len)--;
 }
 
-/* True when text s[0..len) (trimmed) is one of m's missing-value texts. */
+/* True when text s[0..len) is one of m's missing-value texts.  As in pandas,
+ * the text must match exactly: " NA", "NA " and " " are text, not missing. */
 static inline bool ooc_field_is_na(const ooc_model *m, const char *s, size_t len)
 {
-    ooc_field_trim(&s, &len);
     if (len == 0)
         return m->na_empty;
     if (!m->na_first_char[(unsigned char)s[0]] || (len < 64 && !(m->na_len_mask >> len & 1)))
@@ -57,6 +57,20 @@ static inline bool ooc_field_is_na(const ooc_model *m, const char *s, size_t len
             return true;
     return false;
 }
+
+/* True when s[0..len) is a missing-value text of m with spaces or tabs
+ * around it: pandas reads that as text, which is worth saying in the message
+ * about a number expected. */
+static inline bool ooc_field_is_spaced_na(const ooc_model *m, const char *s, size_t len)
+{
+    const char *t = s;
+    size_t tlen = len;
+    ooc_field_trim(&t, &tlen);
+    return tlen != len && ooc_field_is_na(m, t, tlen);
+}
+
+/* The note a message adds about such a text. */
+#define OOC_SPACED_NA_NOTE " (pandas reads a missing-value text with spaces around it as text)"
 
 /* Text that Python's float() reads as NaN ("nan", "NaN", "-nan", ...): patsy
  * takes such a categorical value as missing, even when pandas kept it as
@@ -70,10 +84,10 @@ static inline bool ooc_field_is_nan(const char *s, size_t len)
     return ooc_parse_double(s, len, &x) && isnan(x);
 }
 
-/* pandas' boolean spellings: 1 True, 0 False, -1 neither. */
+/* pandas' boolean spellings, exactly (pandas reads "True " as text): 1 True,
+ * 0 False, -1 neither. */
 static inline int ooc_field_bool(const char *s, size_t len)
 {
-    ooc_field_trim(&s, &len);
     if ((len == 4 && (!memcmp(s, "True", 4) || !memcmp(s, "TRUE", 4) || !memcmp(s, "true", 4))))
         return 1;
     if ((len == 5 && (!memcmp(s, "False", 5) || !memcmp(s, "FALSE", 5) || !memcmp(s, "false", 5))))

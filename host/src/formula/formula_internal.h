@@ -13,6 +13,7 @@
 
 #include "formula/model.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,12 +116,91 @@ bool ooc_level_equal(const ooc_level *a, const ooc_level *b);
  * for FLOAT.  Returns a malloc'ed string or NULL when out of memory. */
 char *ooc_level_text(ooc_level_kind kind, double v, const char *s, size_t slen);
 
-/* ---- numeric expressions (I(), np.log(), ...) compiled to postfix ---- */
+/* ---- expressions (I(), np.log(), comparisons, ...) compiled to postfix ----
+ * Values are doubles; a boolean is 0.0 (False) or 1.0 (True).  Operations
+ * take their operands from the top of the stack (ooc_ex_arity of them) and
+ * push one result. */
 typedef enum ooc_ex_op {
     OOC_EX_CONST, OOC_EX_VAR, OOC_EX_NEG, OOC_EX_ADD, OOC_EX_SUB, OOC_EX_MUL, OOC_EX_DIV,
     OOC_EX_POW, OOC_EX_SQUARE, OOC_EX_SQRT, OOC_EX_RECIP, OOC_EX_LOG, OOC_EX_LOG1P, OOC_EX_EXP,
-    OOC_EX_ABS
+    OOC_EX_ABS, OOC_EX_LOG10, OOC_EX_LOG2, OOC_EX_EXPM1, OOC_EX_SIN, OOC_EX_COS, OOC_EX_FLOOR,
+    OOC_EX_CEIL,
+    OOC_EX_MIN, OOC_EX_MAX,                 /* numpy's minimum / maximum (NaN propagates) */
+    OOC_EX_CLIP,                            /* numpy's clip(x, lo, hi) */
+    OOC_EX_WHERE,                           /* numpy's where(cond, a, b) */
+    OOC_EX_LT, OOC_EX_LE, OOC_EX_GT, OOC_EX_GE, OOC_EX_EQ, OOC_EX_NE, /* -> boolean */
+    OOC_EX_AND, OOC_EX_OR, OOC_EX_XOR, OOC_EX_NOT /* booleans -> boolean */
 } ooc_ex_op;
+
+/* Operands an operation takes from the stack (0 for CONST and VAR). */
+static inline int ooc_ex_arity(ooc_ex_op op)
+{
+    switch (op) {
+    case OOC_EX_CONST:
+    case OOC_EX_VAR: return 0;
+    case OOC_EX_ADD: case OOC_EX_SUB: case OOC_EX_MUL: case OOC_EX_DIV: case OOC_EX_POW:
+    case OOC_EX_MIN: case OOC_EX_MAX: case OOC_EX_LT: case OOC_EX_LE: case OOC_EX_GT:
+    case OOC_EX_GE: case OOC_EX_EQ: case OOC_EX_NE: case OOC_EX_AND: case OOC_EX_OR:
+    case OOC_EX_XOR: return 2;
+    case OOC_EX_CLIP:
+    case OOC_EX_WHERE: return 3;
+    default: return 1;
+    }
+}
+
+/* The result of operation op (arity 1 to 3) on x, y, z, as numpy computes it
+ * elementwise on float64: the C library's functions (log10 in long double:
+ * glibc's double log10 is only within 2 ulps, and numpy's within 1), NaN
+ * propagating through minimum / maximum (on a tie the second operand, as
+ * numpy), clip keeping x on a tie and ignoring a NaN bound, where's NaN
+ * condition true, comparisons false against NaN (!= true).  The one
+ * definition of the operations: constant folding (pyexpr.c) and evaluation
+ * (eval.c) both use it. */
+static inline double ooc_ex_eval(ooc_ex_op op, double x, double y, double z)
+{
+    switch (op) {
+    case OOC_EX_NEG: return -x;
+    case OOC_EX_ADD: return x + y;
+    case OOC_EX_SUB: return x - y;
+    case OOC_EX_MUL: return x * y;
+    case OOC_EX_DIV: return x / y;
+    case OOC_EX_POW: return pow(x, y);
+    case OOC_EX_SQUARE: return x * x;
+    case OOC_EX_SQRT: return sqrt(x);
+    case OOC_EX_RECIP: return 1.0 / x;
+    case OOC_EX_LOG: return log(x);
+    case OOC_EX_LOG1P: return log1p(x);
+    case OOC_EX_EXP: return exp(x);
+    case OOC_EX_ABS: return fabs(x);
+    case OOC_EX_LOG10: return (double)log10l((long double)x);
+    case OOC_EX_LOG2: return log2(x);
+    case OOC_EX_EXPM1: return expm1(x);
+    case OOC_EX_SIN: return sin(x);
+    case OOC_EX_COS: return cos(x);
+    case OOC_EX_FLOOR: return floor(x);
+    case OOC_EX_CEIL: return ceil(x);
+    case OOC_EX_MIN: return isnan(x) ? x : x < y ? x : y;
+    case OOC_EX_MAX: return isnan(x) ? x : x > y ? x : y;
+    case OOC_EX_CLIP: {
+        double v = x < y ? y : x;
+        return v > z ? z : v;
+    }
+    case OOC_EX_WHERE: return x != 0 ? y : z;
+    case OOC_EX_LT: return x < y;
+    case OOC_EX_LE: return x <= y;
+    case OOC_EX_GT: return x > y;
+    case OOC_EX_GE: return x >= y;
+    case OOC_EX_EQ: return x == y;
+    case OOC_EX_NE: return x != y;
+    case OOC_EX_AND: return (x != 0) && (y != 0);
+    case OOC_EX_OR: return (x != 0) || (y != 0);
+    case OOC_EX_XOR: return (x != 0) != (y != 0);
+    case OOC_EX_NOT: return x == 0;
+    case OOC_EX_CONST:
+    case OOC_EX_VAR: break;
+    }
+    return NAN;
+}
 
 typedef struct ooc_ex_instr {
     ooc_ex_op op;
@@ -132,25 +212,40 @@ typedef struct ooc_ex_instr {
 typedef enum ooc_factor_kind {
     OOC_FACTOR_VAR,  /* a bare column name: numeric or (decided at bind) categorical */
     OOC_FACTOR_CAT,  /* C(name, ...) */
-    OOC_FACTOR_EXPR  /* numeric expression: I(...), np.log(x), ... */
+    OOC_FACTOR_EXPR, /* numeric expression: I(...), np.log(x), ... */
+    OOC_FACTOR_BOOL  /* boolean expression (a > 0, I((a > 0) & (b < 1)), C(a > 0, ...)):
+                      * categorical, levels [False, True] unless given */
 } ooc_factor_kind;
 
-typedef enum ooc_contrast_kind { OOC_CONTRAST_TREATMENT, OOC_CONTRAST_SUM } ooc_contrast_kind;
+/* The factor reads one CSV column as its value (VAR, CAT); else it runs prog. */
+static inline bool ooc_factor_reads_column(ooc_factor_kind k)
+{
+    return k == OOC_FACTOR_VAR || k == OOC_FACTOR_CAT;
+}
+
+typedef enum ooc_contrast_kind {
+    OOC_CONTRAST_TREATMENT, OOC_CONTRAST_SUM, OOC_CONTRAST_HELMERT, OOC_CONTRAST_DIFF,
+    OOC_CONTRAST_POLY
+} ooc_contrast_kind;
 
 typedef struct ooc_factor {
     ooc_factor_kind kind;
     char *code;          /* patsy's normalised code: the factor's name */
     size_t origin, origin_len;
     size_t var;          /* VAR, CAT: the variable */
-    bool categorical;    /* CAT, or VAR whose sample data is not numeric */
-    /* CAT only */
+    bool categorical;    /* CAT, BOOL, or VAR whose sample data is not numeric */
+    /* categoricals */
     ooc_contrast_kind contrast;
     bool has_ref;        /* Treatment(reference=v) / Sum(omit=v) */
     ooc_level ref;
     bool has_given_levels;
     ooc_level_list levels;  /* given, or discovered by the level scan */
     size_t ref_index;       /* resolved at finish */
-    /* EXPR only */
+    double *scores;         /* Poly(scores=[...]): nscores values (owned); NULL: 0, 1, ... */
+    size_t nscores;
+    double *poly;           /* Poly: levels x levels coding, row-major (column 0 the
+                             * constant), computed when the levels are resolved (owned) */
+    /* EXPR, BOOL */
     ooc_ex_instr *prog;
     size_t nprog;
     size_t stack_depth;
@@ -189,13 +284,15 @@ typedef enum ooc_part_kind {
     OOC_PART_NUMERIC,    /* the factor's value */
     OOC_PART_INDICATOR,  /* 1 at `level`, else 0 (treatment, full-rank dummy) */
     OOC_PART_SUM,        /* 1 at `level`, -1 at the factor's reference, else 0 */
-    OOC_PART_ONES        /* 1 at every level (Sum's full-rank "[mean]" column) */
+    OOC_PART_ONES,       /* 1 at every level (Sum's full-rank "[mean]" column) */
+    OOC_PART_CODED       /* Helmert, Diff, Poly: column `level` of the factor's full-rank
+                          * coding (ooc_contrast_value), 0 being the constant column */
 } ooc_part_kind;
 
 typedef struct ooc_col_part {
     size_t factor;
     ooc_part_kind kind;
-    size_t level;        /* INDICATOR, SUM */
+    size_t level;        /* INDICATOR, SUM; CODED: the coding's column */
     size_t ref;          /* SUM: the reference level */
 } ooc_col_part;
 
@@ -234,7 +331,7 @@ struct ooc_model {
     size_t n_na_values;
     uint64_t na_len_mask;             /* bit L set when some NA string has length L (< 64) */
     unsigned char na_first_char[256]; /* 1 when some NA string starts with this byte */
-    bool na_empty;                    /* "" (after trimming) is missing */
+    bool na_empty;                    /* "" is missing */
     bool missing_is_error;
     size_t *extra_columns;            /* CSV columns of the data options' extra_columns ... */
     char **extra_names;               /* ... and their names (owned) */
@@ -252,6 +349,12 @@ struct ooc_model {
     size_t nparts, parts_cap;
     size_t max_stack;
 };
+
+/* Value of column j (0: the constant column) of the full-rank Helmert, Diff or
+ * Poly coding of categorical factor f at level `level` (levels.c); patsy's
+ * numbers: Helmert's integers, Diff's (j-n)/n and j/n, Poly's orthonormal
+ * polynomials. */
+double ooc_contrast_value(const ooc_factor *f, size_t level, size_t j);
 
 /* ---- parsing (terms.c, pyexpr.c) ---- */
 

@@ -2,7 +2,9 @@
  * levels.c — the levels of categorical factors: level values (printing,
  * Python equality), discovery of the levels a scan has seen, sorted as patsy
  * sorts them, the per-factor lookup tables from a field's text to its level
- * (read by eval.c), and the resolution of Treatment/Sum references.
+ * (read by eval.c), the resolution of Treatment/Sum references, and the
+ * values of the Helmert, Diff and Poly codings (Poly's orthonormal
+ * polynomials computed once per factor, in long double).
  */
 #include "base/error.h"
 #include "formula/formula_internal.h"
@@ -138,6 +140,14 @@ static ooc_status build_lookup(const ooc_factor *f, ooc_factor_lookup *lk, ooc_e
     lk->bool_index[0] = lk->bool_index[1] = SIZE_MAX;
     const ooc_level_list *l = &f->levels;
     ooc_level_kind kind = l->items[0].kind;
+    if (f->kind == OOC_FACTOR_BOOL) {
+        /* the levels equal to False and True (Python: False == 0, True == 1) */
+        for (size_t i = l->n; i-- > 0;)
+            for (int b = 0; b < 2; b++)
+                if (l->items[i].num == b)
+                    lk->bool_index[b] = i;
+        return OOC_OK;
+    }
     if (kind == OOC_LEVEL_STR) {
         for (size_t i = 0; i < l->n; i++)
             if (!ooc_text_index_insert(&lk->by_text, l->items[i].text, strlen(l->items[i].text),
@@ -198,6 +208,88 @@ static ooc_status resolve_reference(const ooc_model *m, ooc_factor *f, ooc_error
                              quoted ? "'" : "");
 }
 
+/* Poly's coding of f (patsy's Poly: the scores, 0, 1, ... by default, and
+ * the columns of QR of their Vandermonde matrix, signed so that R's diagonal
+ * is positive, with the constant column set to 1) into f->poly.  Column k is
+ * the orthonormal polynomial of degree k on the scores, computed here without
+ * the Vandermonde matrix: Arnoldi on diag(scores) from the constant vector,
+ * each new column orthogonalised twice against the earlier ones, in long
+ * double.  That is accurate to a few long double ulps whatever the scores'
+ * spacing, so the doubles are the exact values correctly rounded but for
+ * rare ties; patsy's own QR is within about n * cond(V) * 2^-53 of them
+ * (tests/interop/interop_patsy.py compares with that bound).  O(n^3) time
+ * and O(n^2) memory for n levels.  Errors: OOC_ERR_FORMULA (scores and
+ * levels differ in number), OOC_ERR_NOMEM. */
+/* Most levels a Poly coding may have: its cost is O(levels^3). */
+#define OOC_POLY_MAX_LEVELS 500
+
+static ooc_status poly_coding(const ooc_model *m, ooc_factor *f, ooc_error *err)
+{
+    size_t n = f->levels.n;
+    if (f->scores && f->nscores != n)
+        return ooc_formula_error(err, m->formula, f->origin, f->origin_len,
+                                 "number of levels (%zu) does not match number of scores (%zu)",
+                                 n, f->nscores);
+    if (n > OOC_POLY_MAX_LEVELS)
+        return ooc_formula_error(err, m->formula, f->origin, f->origin_len,
+                                 "Poly of %zu levels: at most %d (patsy's polynomials of such "
+                                 "degree are rounding noise)",
+                                 n, OOC_POLY_MAX_LEVELS);
+    long double *q = malloc(n * n * sizeof *q), *x = malloc(n * sizeof *x);
+    f->poly = malloc(n * n * sizeof *f->poly);
+    if (!q || !x || !f->poly) {
+        free(q);
+        free(x);
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    }
+    long double mean = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += x[i] = f->scores ? (long double)f->scores[i] : (long double)i;
+    mean /= (long double)n;
+    for (size_t i = 0; i < n; i++) {
+        x[i] -= mean;                     /* q[k*n + i]: column k, level i */
+        q[i] = 1.0L / sqrtl((long double)n);
+    }
+    for (size_t k = 1; k < n; k++) {
+        long double *v = q + k * n, norm = 0;
+        for (size_t i = 0; i < n; i++)
+            v[i] = x[i] * q[(k - 1) * n + i];
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t j = 0; j < k; j++) {
+                long double d = 0;
+                for (size_t i = 0; i < n; i++)
+                    d += v[i] * q[j * n + i];
+                for (size_t i = 0; i < n; i++)
+                    v[i] -= d * q[j * n + i];
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            norm += v[i] * v[i];
+        norm = sqrtl(norm);
+        for (size_t i = 0; i < n; i++)
+            v[i] /= norm;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < n; k++)
+            f->poly[i * n + k] = k == 0 ? 1.0 : (double)q[k * n + i];
+    free(q);
+    free(x);
+    return OOC_OK;
+}
+
+double ooc_contrast_value(const ooc_factor *f, size_t level, size_t j)
+{
+    size_t n = f->levels.n, c = j - 1;
+    if (f->contrast == OOC_CONTRAST_POLY)
+        return f->poly[level * n + j];
+    if (j == 0)
+        return 1.0;
+    if (f->contrast == OOC_CONTRAST_HELMERT) /* column c: -1 up to level c, c+1 at c+1 */
+        return level <= c ? -1.0 : level == c + 1 ? (double)(c + 1) : 0.0;
+    /* Diff, column c: (c+1-n)/n up to level c, (c+1)/n after: one rounding, as numpy */
+    return level <= c ? ((double)(c + 1) - (double)n) / (double)n : (double)(c + 1) / (double)n;
+}
+
 ooc_status ooc_model_resolve_levels(ooc_model *m, ooc_error *err)
 {
     ooc_status status = OOC_OK;
@@ -212,10 +304,12 @@ ooc_status ooc_model_resolve_levels(ooc_model *m, ooc_error *err)
         ooc_factor *f = &m->factors[i];
         if (!f->categorical)
             continue;
-        if (!f->has_given_levels)
+        if (!f->has_given_levels && f->kind != OOC_FACTOR_BOOL)
             OOC_CHECK(discover_levels(m, &m->vars[f->var], &f->levels, err));
         OOC_CHECK(build_lookup(f, &m->lookups[i], err));
         OOC_CHECK(resolve_reference(m, f, err));
+        if (f->contrast == OOC_CONTRAST_POLY)
+            OOC_CHECK(poly_coding(m, f, err));
         m->categoricals[m->ncategoricals++] = i;
     }
     /* The scan's tables are no longer needed: every factor has its own levels now. */
@@ -239,12 +333,12 @@ bool ooc_model_categorical_info(const ooc_model *m, size_t i, ooc_model_categori
     if (i >= ooc_model_ncategoricals(m))
         return false;
     const ooc_factor *f = &m->factors[m->categoricals[i]];
+    bool column = ooc_factor_reads_column(f->kind);
     out->name = f->code;
-    out->column = m->vars[f->var].name;
+    out->column = column ? m->vars[f->var].name : f->code;
     out->nlevels = f->levels.n;
-    const ooc_variable *v = &m->vars[f->var];
-    bool inferred = f->kind == OOC_FACTOR_VAR && v->text;
-    out->text = inferred ? v->text : NULL;
-    out->text_line = inferred ? v->text_line : 0;
+    bool inferred = f->kind == OOC_FACTOR_VAR && m->vars[f->var].text;
+    out->text = inferred ? m->vars[f->var].text : NULL;
+    out->text_line = inferred ? m->vars[f->var].text_line : 0;
     return true;
 }

@@ -64,6 +64,8 @@ void ooc_model_free(ooc_model *m)
         free(f->ref.text);
         ooc_level_list_free(&f->levels);
         free(f->prog);
+        free(f->scores);
+        free(f->poly);
         if (m->lookups) {
             ooc_text_index_free(&m->lookups[i].by_text);
             free(m->lookups[i].sorted_values);

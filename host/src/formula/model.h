@@ -26,7 +26,9 @@
  *
  * Column order, column names and categorical coding follow patsy's
  * dmatrices exactly (term ordering, full-rank rules for categoricals with or
- * without an intercept and inside interactions, Treatment/Sum contrasts).
+ * without an intercept and inside interactions, the Treatment, Sum, Helmert,
+ * Diff and Poly contrasts; a boolean expression is a categorical of levels
+ * False and True).
  */
 #ifndef OOC_MODEL_H
 #define OOC_MODEL_H
@@ -91,9 +93,10 @@ ooc_status ooc_model_scan_levels(ooc_model *m, const ooc_csv_block *blk, ooc_err
  * patsy sorts them, given levels as given; references resolved.  Builds no
  * column (memory in proportion to the levels) and frees the scan's tables.
  * Errors: OOC_ERR_DATA (a scanned column has no non-missing value),
- * OOC_ERR_FORMULA (a reference level not among the levels, caret at the
- * factor), OOC_ERR_NOMEM, OOC_ERR_INVALID_ARG (not bound, or called again:
- * after a failure the model can only be freed). */
+ * OOC_ERR_FORMULA (a reference level not among the levels, Poly scores not
+ * as many as the levels, Poly of more than 500 levels; caret at the factor),
+ * OOC_ERR_NOMEM, OOC_ERR_INVALID_ARG (not bound, or called again: after a
+ * failure the model can only be freed). */
 ooc_status ooc_model_resolve_levels(ooc_model *m, ooc_error *err);
 
 /* A categorical factor, as ooc_model_categorical_info describes it. */
@@ -169,7 +172,8 @@ typedef struct ooc_model_rows {
  * are not counted).  Thread-safe for distinct scratch objects.  Errors
  * (OOC_ERR_DATA) name file, line, column and quote the text: a non-numeric
  * value in a numeric variable or an extra column, a level not in the given
- * levels, a missing value when missing_is_error; OOC_ERR_INVALID_ARG (a
+ * levels (for a boolean factor: file, line and the factor), a missing value
+ * when missing_is_error; OOC_ERR_INVALID_ARG (a
  * model not finished, a missing buffer); OOC_ERR_NOMEM (growing nf). */
 ooc_status ooc_model_eval_rows(const ooc_model *m, ooc_model_scratch *s,
                                const ooc_csv_block *blk, const ooc_model_rows *out,

@@ -1,12 +1,16 @@
 /*
  * pyexpr.c — the Python expressions inside a formula: each one becomes a
- * factor (a column name, Q('name'), C(name[, Treatment|Sum[(ref)]][,
- * levels=...]), or a numeric expression: I(arithmetic) and the functions log,
- * log1p, exp, sqrt, abs, optionally np./numpy. prefixed), and level-list
- * literals ([..], (..), range(..), np.arange(..), a formula variable).
- * Numeric expressions are folded where constant and compiled to the postfix
- * programs that eval.c runs.  Nesting is bounded by OOC_MAX_NESTING; chains
- * of operators are parsed in loops.
+ * factor (a column name, Q('name'), C(column or boolean expression[,
+ * contrast][, levels=...]) with the contrasts Treatment, Sum, Helmert, Diff
+ * and Poly, or an expression: arithmetic, comparisons, & | ^ ~, the numpy
+ * functions of ex_functions and the constants np.pi, np.e, np.nan, np.inf,
+ * True, False), and level-list literals ([..], (..), range(..),
+ * np.arange(..), a formula variable).  Expressions are typed as numpy types
+ * them within the supported subset (a boolean result makes a categorical
+ * factor, as in patsy; what numpy would compute in another dtype is refused
+ * with a caret), folded where constant and compiled to the postfix programs
+ * that eval.c runs.  Nesting is bounded by OOC_MAX_NESTING; chains of
+ * operators are parsed in loops.
  */
 #include "base/error.h"
 #include "formula/formula_internal.h"
@@ -22,10 +26,11 @@
 
 typedef struct exnode {
     ooc_ex_op op;
-    int a, b;       /* children, -1 if none */
+    int arg[3];     /* operands, -1 if none */
     double value;   /* constant value when is_const */
     size_t var;
     bool is_const;
+    bool boolean;   /* the value is a boolean (0 or 1), not a number */
 } exnode;
 
 typedef struct pyctx {
@@ -239,10 +244,11 @@ static ooc_status parse_variable_ref(pyctx *c, size_t *var)
 }
 
 /* ------------------------------------------------------------------ */
-/* Arithmetic expressions: I(...), np.log(...)                        */
+/* Expressions: I(...), np.log(...), comparisons, & | ~               */
 /* ------------------------------------------------------------------ */
 
-static int ex_new(pyctx *c, ooc_ex_op op, int a, int b)
+/* The node of op(a, b, cc) (-1: no such operand). */
+static int ex_new(pyctx *c, ooc_ex_op op, int a, int b, int cc)
 {
     if (c->nnodes == c->nodes_cap) {
         size_t ncap = c->nodes_cap ? 2 * c->nodes_cap : 16;
@@ -255,74 +261,198 @@ static int ex_new(pyctx *c, ooc_ex_op op, int a, int b)
     exnode *n = &c->nodes[c->nnodes];
     memset(n, 0, sizeof *n);
     n->op = op;
-    n->a = a;
-    n->b = b;
+    n->arg[0] = a;
+    n->arg[1] = b;
+    n->arg[2] = cc;
     return (int)c->nnodes++;
 }
 
 static ooc_status ex_nomem(pyctx *c) { return OOC_FAIL(c->err, OOC_ERR_NOMEM, "out of memory"); }
 
-/* Fold an operation whose operands are constants, as Python computes it. */
-static void ex_fold(exnode *nodes, int i)
+/* A constant node of value v (boolean: True/False). */
+static ooc_status ex_const(pyctx *c, double v, bool boolean, int *out)
 {
-    exnode *n = &nodes[i];
-    bool a_const = n->a >= 0 && nodes[n->a].is_const;
-    bool b_const = n->b < 0 || nodes[n->b].is_const;
-    if (!a_const || !b_const)
-        return;
-    double x = nodes[n->a].value, y = n->b >= 0 ? nodes[n->b].value : 0.0;
-    switch (n->op) {
-    case OOC_EX_NEG: n->value = -x; break;
-    case OOC_EX_ADD: n->value = x + y; break;
-    case OOC_EX_SUB: n->value = x - y; break;
-    case OOC_EX_MUL: n->value = x * y; break;
-    case OOC_EX_DIV: n->value = x / y; break;
-    case OOC_EX_POW: n->value = pow(x, y); break;
-    case OOC_EX_LOG: n->value = log(x); break;
-    case OOC_EX_LOG1P: n->value = log1p(x); break;
-    case OOC_EX_EXP: n->value = exp(x); break;
-    case OOC_EX_SQRT: n->value = sqrt(x); break;
-    case OOC_EX_ABS: n->value = fabs(x); break;
-    default: return;
-    }
-    n->is_const = true;
-}
-
-/* Append the operation op(a, b) (b = -1 for a unary one), folded when its
- * operands are constants; *out is its node.  Errors: OOC_ERR_NOMEM. */
-static ooc_status ex_apply(pyctx *c, ooc_ex_op op, int a, int b, int *out)
-{
-    int n = ex_new(c, op, a, b);
+    int n = ex_new(c, OOC_EX_CONST, -1, -1, -1);
     if (n < 0)
         return ex_nomem(c);
-    ex_fold(c->nodes, n);
+    c->nodes[n].value = v;
+    c->nodes[n].is_const = true;
+    c->nodes[n].boolean = boolean;
     *out = n;
     return OOC_OK;
 }
 
-static ooc_status parse_arith(pyctx *c, int *out);
-
-static bool function_op(const char *name, ooc_ex_op *op)
+/* The type of op's result from its operands' (numpy's rules, within the
+ * supported subset: a boolean mixed with a number counts as 0 or 1), or an
+ * error with a caret under token `tok` for what numpy refuses or computes in
+ * another type (boolean arithmetic is logic, np.log of a boolean float16). */
+static ooc_status ex_type(pyctx *c, ooc_ex_op op, const int *arg, size_t tok, bool *boolean)
 {
-    static const struct {
-        const char *name;
-        ooc_ex_op op;
-    } fns[] = {{"log", OOC_EX_LOG},   {"log1p", OOC_EX_LOG1P}, {"exp", OOC_EX_EXP},
-               {"sqrt", OOC_EX_SQRT}, {"abs", OOC_EX_ABS},     {"absolute", OOC_EX_ABS}};
+    int k = ooc_ex_arity(op);
+    bool b0 = c->nodes[arg[0]].boolean, b1 = k > 1 && c->nodes[arg[1]].boolean;
+    bool b2 = k > 2 && c->nodes[arg[2]].boolean;
+    *boolean = false;
+    switch (op) {
+    case OOC_EX_ADD: case OOC_EX_SUB: case OOC_EX_MUL: case OOC_EX_DIV: case OOC_EX_POW:
+        if (b0 && b1)
+            return py_error(c, tok, "arithmetic between two booleans is not supported (numpy "
+                                    "makes it logic or refuses it): use &, |, ~ or multiply one "
+                                    "side by 1.0");
+        return OOC_OK;
+    case OOC_EX_LT: case OOC_EX_LE: case OOC_EX_GT: case OOC_EX_GE: case OOC_EX_EQ:
+    case OOC_EX_NE:
+        *boolean = true;
+        return OOC_OK;
+    case OOC_EX_AND: case OOC_EX_OR: case OOC_EX_XOR: case OOC_EX_NOT:
+        if (!b0 || (k > 1 && !b1))
+            return py_error(c, tok, "'&', '|', '^' and '~' need booleans (comparisons, each in "
+                                    "parentheses: (a > 0) & (b < 1))");
+        *boolean = true;
+        return OOC_OK;
+    case OOC_EX_WHERE:
+        *boolean = b1 && b2;
+        return OOC_OK;
+    case OOC_EX_NEG:
+        if (b0)
+            return py_error(c, tok, "unary minus of a boolean is not supported (numpy refuses "
+                                    "it): use ~ for not");
+        return OOC_OK;
+    default:
+        if (b0 || b1 || b2)
+            return py_error(c, tok, "this function needs numbers, not booleans (numpy would "
+                                    "compute it in another type)");
+        return OOC_OK;
+    }
+}
+
+/* Append op(arg[0..arity)), typed (ex_type, errors under token `tok`) and
+ * folded when its operands are constants; *out is its node.  Errors:
+ * OOC_ERR_FORMULA, OOC_ERR_NOMEM. */
+static ooc_status ex_apply(pyctx *c, ooc_ex_op op, const int *arg, size_t tok, int *out)
+{
+    bool boolean;
+    ooc_status status = ex_type(c, op, arg, tok, &boolean);
+    if (status != OOC_OK)
+        return status;
+    int k = ooc_ex_arity(op);
+    int n = ex_new(c, op, arg[0], k > 1 ? arg[1] : -1, k > 2 ? arg[2] : -1);
+    if (n < 0)
+        return ex_nomem(c);
+    exnode *node = &c->nodes[n];
+    node->boolean = boolean;
+    bool all_const = true;
+    double v[3] = {0, 0, 0};
+    for (int i = 0; i < k; i++) {
+        all_const = all_const && c->nodes[arg[i]].is_const;
+        v[i] = c->nodes[arg[i]].value;
+    }
+    if (all_const) {
+        node->value = ooc_ex_eval(op, v[0], v[1], v[2]);
+        node->is_const = true;
+    }
+    *out = n;
+    return OOC_OK;
+}
+
+/* ex_apply of a unary or binary operation. */
+static ooc_status ex_apply2(pyctx *c, ooc_ex_op op, int a, int b, size_t tok, int *out)
+{
+    int arg[2] = {a, b};
+    return ex_apply(c, op, arg, tok, out);
+}
+
+static ooc_status parse_test(pyctx *c, int *out);
+
+/* A function a factor may call: its name after np./numpy., its operation,
+ * its arguments, and whether it may be called without the np. prefix. */
+typedef struct ex_function {
+    const char *name;
+    ooc_ex_op op;
+    int nargs;
+    bool bare;
+} ex_function;
+
+static const ex_function ex_functions[] = {
+    {"log", OOC_EX_LOG, 1, true},         {"log1p", OOC_EX_LOG1P, 1, true},
+    {"exp", OOC_EX_EXP, 1, true},         {"sqrt", OOC_EX_SQRT, 1, true},
+    {"abs", OOC_EX_ABS, 1, true},         {"absolute", OOC_EX_ABS, 1, false},
+    {"log10", OOC_EX_LOG10, 1, false},    {"log2", OOC_EX_LOG2, 1, false},
+    {"expm1", OOC_EX_EXPM1, 1, false},    {"sin", OOC_EX_SIN, 1, false},
+    {"cos", OOC_EX_COS, 1, false},        {"floor", OOC_EX_FLOOR, 1, false},
+    {"ceil", OOC_EX_CEIL, 1, false},      {"square", OOC_EX_SQUARE, 1, false},
+    {"power", OOC_EX_POW, 2, false},      {"minimum", OOC_EX_MIN, 2, false},
+    {"maximum", OOC_EX_MAX, 2, false},    {"clip", OOC_EX_CLIP, 3, false},
+    {"where", OOC_EX_WHERE, 3, false},    {"logical_and", OOC_EX_AND, 2, false},
+    {"logical_or", OOC_EX_OR, 2, false},  {"logical_xor", OOC_EX_XOR, 2, false},
+    {"logical_not", OOC_EX_NOT, 1, false}};
+
+/* The function called `name` (dotted), or NULL.  "abs" is Python's builtin;
+ * the others bare are accepted where patsy finds them in its environment. */
+static const ex_function *find_function(const char *name)
+{
     const char *base = name;
     if (strncmp(name, "np.", 3) == 0)
         base = name + 3;
     else if (strncmp(name, "numpy.", 6) == 0)
         base = name + 6;
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-        if (strcmp(base, fns[i].name) == 0) {
-            if (base == name && fns[i].op == OOC_EX_ABS && strcmp(name, "abs") != 0)
-                return false; /* bare "absolute" is not a Python builtin */
-            *op = fns[i].op;
-            return true;
-        }
+    for (size_t i = 0; i < sizeof ex_functions / sizeof ex_functions[0]; i++)
+        if (strcmp(base, ex_functions[i].name) == 0 && (base != name || ex_functions[i].bare))
+            return &ex_functions[i];
+    return NULL;
+}
+
+/* An error when a call's argument at c->pos is a keyword argument (NAME=). */
+static ooc_status no_keyword_argument(pyctx *c)
+{
+    if (c->pos + 1 < c->end && c->toks[c->pos].type == OOC_TOK_NAME &&
+        ooc_tok_is(c->text, &c->toks[c->pos + 1], "="))
+        return py_error(c, c->pos, "keyword arguments are not supported");
+    return OOC_OK;
+}
+
+/* np.clip's bound at c->pos: a constant number, or None (*none). */
+static ooc_status parse_clip_bound(pyctx *c, int *out, bool *none)
+{
+    ooc_status status = no_keyword_argument(c);
+    if (status != OOC_OK)
+        return status;
+    *none = py_at_name(c, "None");
+    if (*none) {
+        c->pos++;
+        return OOC_OK;
     }
-    return false;
+    size_t tok = c->pos;
+    status = parse_test(c, out);
+    if (status == OOC_OK && (!c->nodes[*out].is_const || c->nodes[*out].boolean))
+        status = py_error(c, tok, "np.clip's bounds must be numbers or None");
+    return status;
+}
+
+/* np.clip(x, lo, hi) after its '(' (name at token `name_tok`): CLIP with a
+ * None bound as -inf / +inf, which numpy's clip takes it for.  Bounds are
+ * constants with lo <= hi: numpy's result for lo > hi depends on its SIMD
+ * path.  Errors: OOC_ERR_FORMULA, OOC_ERR_NOMEM. */
+static ooc_status parse_clip(pyctx *c, size_t name_tok, int x, int *out)
+{
+    ooc_status status;
+    int arg[3] = {x, -1, -1};
+    bool none[2];
+    for (int i = 0; i < 2; i++) {
+        if (!py_at_op(c, ","))
+            return py_error(c, name_tok, "np.clip takes 3 arguments (x, a_min, a_max)");
+        c->pos++;
+        OOC_CHECK(parse_clip_bound(c, &arg[i + 1], &none[i]));
+        if (none[i])
+            OOC_CHECK(ex_const(c, i ? INFINITY : -INFINITY, false, &arg[i + 1]));
+    }
+    if (none[0] && none[1])
+        return py_error(c, name_tok, "np.clip needs a_min or a_max");
+    if (c->nodes[arg[1]].value > c->nodes[arg[2]].value)
+        return py_error(c, name_tok, "np.clip with a_min > a_max is not supported");
+    OOC_CHECK(py_expect(c, ")"));
+    OOC_CHECK(ex_apply(c, OOC_EX_CLIP, arg, name_tok, out));
+out:
+    return status;
 }
 
 /* Function call at c->pos (callee name already known to be a call). */
@@ -333,22 +463,41 @@ static ooc_status parse_call(pyctx *c, int *out)
     char name[64];
     if (!py_dotted_name(c, name, sizeof name))
         return py_error(c, name_tok, "name too long");
-    ooc_ex_op op = OOC_EX_ABS;
     bool is_identity = strcmp(name, "I") == 0;
-    if (!is_identity && !function_op(name, &op)) {
-        char what[128];
-        snprintf(what, sizeof what, "unknown function '%s'", name);
+    const ex_function *fn = is_identity ? NULL : find_function(name);
+    if (!is_identity && !fn) {
+        char what[256], dotted[80];
+        snprintf(dotted, sizeof dotted, "np.%s", name);
+        bool numpy_has_it = !strchr(name, '.') && find_function(dotted);
+        snprintf(what, sizeof what, "unknown function '%s'%s%s%s", name,
+                 numpy_has_it ? " (did you mean np." : "", numpy_has_it ? name : "",
+                 numpy_has_it ? "?)" : "");
         return py_error(c, name_tok, what);
     }
     OOC_CHECK(py_expect(c, "("));
-    int arg;
-    OOC_CHECK(parse_arith(c, &arg));
-    OOC_CHECK(py_expect(c, ")"));
-    if (is_identity) {
-        *out = arg;
-    } else {
-        OOC_CHECK(ex_apply(c, op, arg, -1, out));
+    int nargs = fn ? fn->nargs : 1;
+    int arg[3] = {-1, -1, -1};
+    for (int i = 0; i < nargs; i++) {
+        if (i > 0 && !py_at_op(c, ","))
+            break;
+        if (i > 0)
+            c->pos++;
+        OOC_CHECK(no_keyword_argument(c));
+        OOC_CHECK(parse_test(c, &arg[i]));
+        if (fn && fn->op == OOC_EX_CLIP)
+            return parse_clip(c, name_tok, arg[0], out);
     }
+    if (py_at_op(c, ",") || arg[nargs - 1] < 0) {
+        char what[96];
+        snprintf(what, sizeof what, "%s() takes %d argument%s", name, nargs,
+                 nargs == 1 ? "" : "s");
+        return py_error(c, name_tok, what);
+    }
+    OOC_CHECK(py_expect(c, ")"));
+    if (is_identity)
+        *out = arg[0];
+    else
+        OOC_CHECK(ex_apply(c, fn->op, arg, name_tok, out));
 out:
     return status;
 }
@@ -368,6 +517,63 @@ static size_t number_text(const pyctx *c, const ooc_tok *t, char *buf)
     return o;
 }
 
+/* Python keywords an expression may not use here, each with a hint. */
+static const char *keyword_hint(const pyctx *c)
+{
+    static const struct {
+        const char *word, *hint;
+    } words[] = {
+        {"and", "use & between parenthesised comparisons: (a > 0) & (b < 1)"},
+        {"or", "use | between parenthesised comparisons: (a > 0) | (b < 1)"},
+        {"not", "use ~ on a parenthesised comparison: ~(a > 0)"},
+        {"in", "membership tests are not supported"},
+        {"is", "use == or !="},
+        {"if", "use np.where(condition, a, b)"},
+        {"lambda", "lambdas are not supported"}};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (py_at_name(c, words[i].word))
+            return words[i].hint;
+    return NULL;
+}
+
+/* A keyword at c->pos (keyword_hint) as an error; OOC_OK when there is none. */
+static ooc_status check_keyword(pyctx *c)
+{
+    const char *hint = keyword_hint(c);
+    if (!hint)
+        return OOC_OK;
+    char what[160];
+    const ooc_tok *t = &c->toks[c->pos];
+    snprintf(what, sizeof what, "Python's '%.*s' is not supported in a formula: %s",
+             (int)t->len, c->text + t->start, hint);
+    return py_error(c, c->pos, what);
+}
+
+/* Constants a formula may name: np.pi, np.e, np.nan, np.inf, True, False. */
+static bool named_constant(const char *name, double *v, bool *boolean)
+{
+    static const struct {
+        const char *name;
+        double value;
+    } consts[] = {{"pi", 3.141592653589793}, {"e", 2.718281828459045}, {"nan", NAN},
+                  {"inf", INFINITY}};
+    *boolean = strcmp(name, "True") == 0 || strcmp(name, "False") == 0;
+    if (*boolean) {
+        *v = name[0] == 'T';
+        return true;
+    }
+    const char *base = strncmp(name, "np.", 3) == 0      ? name + 3
+                       : strncmp(name, "numpy.", 6) == 0 ? name + 6
+                                                         : NULL;
+    for (size_t i = 0; base && i < sizeof consts / sizeof consts[0]; i++) {
+        if (strcmp(base, consts[i].name) == 0) {
+            *v = consts[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
 static ooc_status parse_atom(pyctx *c, int *out)
 {
     if (c->pos >= c->end)
@@ -380,16 +586,13 @@ static ooc_status parse_atom(pyctx *c, int *out)
         double v = strtod(buf, &endp);
         if (*endp || (o > 1 && buf[0] == '0' && (buf[1] | 0x20) == 'x'))
             return py_error(c, c->pos, "unsupported number literal");
-        int n = ex_new(c, OOC_EX_CONST, -1, -1);
-        if (n < 0)
-            return ex_nomem(c);
-        c->nodes[n].value = v;
-        c->nodes[n].is_const = true;
         c->pos++;
-        *out = n;
-        return OOC_OK;
+        return ex_const(c, v, false, out);
     }
     if (t->type == OOC_TOK_NAME) {
+        ooc_status kw = check_keyword(c);
+        if (kw != OOC_OK)
+            return kw;
         /* A call if a (dotted) name is followed by '(' */
         size_t k = c->pos + 1;
         while (k + 1 < c->end && ooc_tok_is(c->text, &c->toks[k], ".") &&
@@ -398,23 +601,33 @@ static ooc_status parse_atom(pyctx *c, int *out)
         bool is_q = py_at_name(c, "Q");
         if (!is_q && k < c->end && ooc_tok_is(c->text, &c->toks[k], "("))
             return parse_call(c, out);
+        size_t name_tok = c->pos;
+        char name[64];
+        double v;
+        bool boolean;
+        if (py_dotted_name(c, name, sizeof name) && named_constant(name, &v, &boolean))
+            return ex_const(c, v, boolean, out);
+        c->pos = name_tok;
         if (k != c->pos + 1)
             return py_error(c, c->pos, "attribute access is not supported");
         size_t var;
         ooc_status status = parse_variable_ref(c, &var);
         if (status != OOC_OK)
             return status;
-        int n = ex_new(c, OOC_EX_VAR, -1, -1);
+        int n = ex_new(c, OOC_EX_VAR, -1, -1, -1);
         if (n < 0)
             return ex_nomem(c);
         c->nodes[n].var = var;
         *out = n;
         return OOC_OK;
     }
+    if (t->type == OOC_TOK_STRING)
+        return py_error(c, c->pos, "strings are supported only as levels and contrast "
+                                   "arguments of C() (string comparisons are not supported)");
     if (ooc_tok_is(c->text, t, "(")) {
         ooc_status status;
         c->pos++;
-        OOC_CHECK(parse_arith(c, out));
+        OOC_CHECK(parse_test(c, out));
         OOC_CHECK(py_expect(c, ")"));
     out:
         return status;
@@ -430,10 +643,10 @@ static ooc_status parse_power(pyctx *c, int *out)
     int base;
     OOC_CHECK(parse_atom(c, &base));
     if (py_at_op(c, "**")) {
-        c->pos++;
+        size_t tok = c->pos++;
         int exponent;
         OOC_CHECK(parse_unary(c, &exponent));
-        OOC_CHECK(ex_apply(c, OOC_EX_POW, base, exponent, out));
+        OOC_CHECK(ex_apply2(c, OOC_EX_POW, base, exponent, tok, out));
     } else {
         *out = base;
     }
@@ -456,13 +669,14 @@ static ooc_status parse_unary(pyctx *c, int *out)
 
 static ooc_status parse_unary_nested(pyctx *c, int *out)
 {
-    if (py_at_op(c, "-")) {
-        c->pos++;
+    bool minus = py_at_op(c, "-"), invert = py_at_op(c, "~");
+    if (minus || invert) {
+        size_t tok = c->pos++;
         int arg;
         ooc_status status = parse_unary(c, &arg);
         if (status != OOC_OK)
             return status;
-        return ex_apply(c, OOC_EX_NEG, arg, -1, out);
+        return ex_apply2(c, minus ? OOC_EX_NEG : OOC_EX_NOT, arg, -1, tok, out);
     }
     if (py_at_op(c, "+")) {
         c->pos++;
@@ -471,49 +685,117 @@ static ooc_status parse_unary_nested(pyctx *c, int *out)
     return parse_power(c, out);
 }
 
-static ooc_status parse_term(pyctx *c, int *out)
+/* A binary operator of Python's: its token and operation, or a Python
+ * operator that is refused (supported false; op unused). */
+typedef struct binop {
+    const char *token;
+    ooc_ex_op op;
+    bool supported;
+} binop;
+
+/* One level of left-associative binary operators: operands from `next`,
+ * operators from ops[0..nops). */
+
+static ooc_status parse_binary_level(pyctx *c, int *out, ooc_status (*next)(pyctx *, int *),
+                                     const binop *ops, size_t nops)
 {
     ooc_status status;
     int left;
-    OOC_CHECK(parse_unary(c, &left));
+    OOC_CHECK(next(c, &left));
     for (;;) {
-        ooc_ex_op op;
-        if (py_at_op(c, "*"))
-            op = OOC_EX_MUL;
-        else if (py_at_op(c, "/"))
-            op = OOC_EX_DIV;
-        else if (py_at_op(c, "//") || py_at_op(c, "%") || py_at_op(c, "@"))
-            return py_error(c, c->pos, "unsupported operator");
-        else
+        const binop *found = NULL;
+        for (size_t i = 0; i < nops && !found; i++)
+            if (py_at_op(c, ops[i].token))
+                found = &ops[i];
+        if (!found)
             break;
-        c->pos++;
+        if (!found->supported)
+            return py_error(c, c->pos, "unsupported operator");
+        size_t tok = c->pos++;
         int right;
-        OOC_CHECK(parse_unary(c, &right));
-        OOC_CHECK(ex_apply(c, op, left, right, &left));
+        OOC_CHECK(next(c, &right));
+        OOC_CHECK(ex_apply2(c, found->op, left, right, tok, &left));
     }
     *out = left;
 out:
     return status;
 }
 
+static ooc_status parse_term(pyctx *c, int *out)
+{
+    static const binop ops[] = {{"*", OOC_EX_MUL, true}, {"/", OOC_EX_DIV, true},
+                                {"//", OOC_EX_DIV, false}, {"%", OOC_EX_DIV, false},
+                                {"@", OOC_EX_DIV, false}};
+    return parse_binary_level(c, out, parse_unary, ops, sizeof ops / sizeof ops[0]);
+}
+
 static ooc_status parse_arith(pyctx *c, int *out)
+{
+    static const binop ops[] = {{"+", OOC_EX_ADD, true}, {"-", OOC_EX_SUB, true}};
+    return parse_binary_level(c, out, parse_term, ops, sizeof ops / sizeof ops[0]);
+}
+
+static ooc_status parse_shift(pyctx *c, int *out)
+{
+    static const binop ops[] = {{"<<", OOC_EX_AND, false}, {">>", OOC_EX_AND, false}};
+    return parse_binary_level(c, out, parse_arith, ops, sizeof ops / sizeof ops[0]);
+}
+
+static ooc_status parse_bitand(pyctx *c, int *out)
+{
+    static const binop ops[] = {{"&", OOC_EX_AND, true}};
+    return parse_binary_level(c, out, parse_shift, ops, 1);
+}
+
+static ooc_status parse_bitxor(pyctx *c, int *out)
+{
+    static const binop ops[] = {{"^", OOC_EX_XOR, true}};
+    return parse_binary_level(c, out, parse_bitand, ops, 1);
+}
+
+static ooc_status parse_bitor(pyctx *c, int *out)
+{
+    static const binop ops[] = {{"|", OOC_EX_OR, true}};
+    return parse_binary_level(c, out, parse_bitxor, ops, 1);
+}
+
+/* The comparison operator at c->pos, if any. */
+static bool at_comparison(const pyctx *c, ooc_ex_op *op)
+{
+    static const binop ops[] = {{"<", OOC_EX_LT, true},  {"<=", OOC_EX_LE, true},
+                                {">", OOC_EX_GT, true},  {">=", OOC_EX_GE, true},
+                                {"==", OOC_EX_EQ, true}, {"!=", OOC_EX_NE, true}};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (py_at_op(c, ops[i].token)) {
+            *op = ops[i].op;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A whole expression: at most one comparison of two bitwise-or operands
+ * (Python's chained comparisons would ask a column for one truth value, which
+ * patsy's evaluation refuses), then no and / or / not / if. */
+static ooc_status parse_test(pyctx *c, int *out)
 {
     ooc_status status;
     int left;
-    OOC_CHECK(parse_term(c, &left));
-    for (;;) {
-        ooc_ex_op op;
-        if (py_at_op(c, "+"))
-            op = OOC_EX_ADD;
-        else if (py_at_op(c, "-"))
-            op = OOC_EX_SUB;
-        else
-            break;
-        c->pos++;
+    OOC_CHECK(check_keyword(c));
+    OOC_CHECK(parse_bitor(c, &left));
+    ooc_ex_op op;
+    if (at_comparison(c, &op)) {
+        size_t tok = c->pos++;
         int right;
-        OOC_CHECK(parse_term(c, &right));
-        OOC_CHECK(ex_apply(c, op, left, right, &left));
+        OOC_CHECK(parse_bitor(c, &right));
+        OOC_CHECK(ex_apply2(c, op, left, right, tok, &left));
+        if (at_comparison(c, &op))
+            return py_error(c, c->pos, "chained comparisons are not supported (they ask a "
+                                       "whole column for one truth value): use (a < b) & "
+                                       "(b < c)");
     }
+    if (c->pos < c->end)
+        OOC_CHECK(check_keyword(c));
     *out = left;
 out:
     return status;
@@ -538,12 +820,12 @@ static ooc_status ex_push(pyctx *c, ooc_factor *f, size_t *cap, ooc_ex_op op, si
 }
 
 /* Compile the expression rooted at node `root` into f's postfix program,
- * applying numpy's fast paths for x**const (x**2 -> x*x, x**0.5 -> sqrt,
- * x**-1 -> 1/x, x**1 -> x, x**0 -> 1).  The parser creates each node after
- * its operands, and a subtree's nodes one after another, so the nodes the
- * program needs, in creation order, are already in postfix order: a backward
- * pass marks them and a forward pass emits them, without recursion however
- * long the expression.  Errors: OOC_ERR_NOMEM. */
+ * applying numpy's fast paths for x**const and np.power(x, const) (x**2 ->
+ * x*x, x**0.5 -> sqrt, x**-1 -> 1/x, x**1 -> x, x**0 -> 1).  The parser
+ * creates each node after its operands, and a subtree's nodes one after
+ * another, so the nodes the program needs, in creation order, are already in
+ * postfix order: a backward pass marks them and a forward pass emits them,
+ * without recursion however long the expression.  Errors: OOC_ERR_NOMEM. */
 static ooc_status ex_emit(pyctx *c, ooc_factor *f, int root)
 {
     ooc_status status = OOC_OK;
@@ -556,11 +838,15 @@ static ooc_status ex_emit(pyctx *c, ooc_factor *f, int root)
         const exnode *n = &c->nodes[i];
         if (!needed[i] || n->is_const || n->op == OOC_EX_VAR)
             continue;
-        bool const_pow = n->op == OOC_EX_POW && c->nodes[n->b].is_const;
-        if (!const_pow || c->nodes[n->b].value != 0.0) /* x**0 is the constant 1 */
-            needed[n->a] = true;
-        if (n->b >= 0 && !const_pow)
-            needed[n->b] = true;
+        bool const_pow = n->op == OOC_EX_POW && c->nodes[n->arg[1]].is_const;
+        if (const_pow) {
+            if (c->nodes[n->arg[1]].value != 0.0) /* x**0 is the constant 1 */
+                needed[n->arg[0]] = true;
+            continue;
+        }
+        for (int k = 0; k < 3; k++)
+            if (n->arg[k] >= 0)
+                needed[n->arg[k]] = true;
     }
     for (int i = 0; i <= root; i++) {
         const exnode *n = &c->nodes[i];
@@ -570,8 +856,8 @@ static ooc_status ex_emit(pyctx *c, ooc_factor *f, int root)
             OOC_CHECK(ex_push(c, f, &cap, OOC_EX_CONST, 0, n->value));
         } else if (n->op == OOC_EX_VAR) {
             OOC_CHECK(ex_push(c, f, &cap, OOC_EX_VAR, n->var, 0.0));
-        } else if (n->op == OOC_EX_POW && c->nodes[n->b].is_const) {
-            double e = c->nodes[n->b].value;
+        } else if (n->op == OOC_EX_POW && c->nodes[n->arg[1]].is_const) {
+            double e = c->nodes[n->arg[1]].value;
             if (e == 0.0)
                 OOC_CHECK(ex_push(c, f, &cap, OOC_EX_CONST, 0, 1.0));
             else if (e == 2.0)
@@ -598,16 +884,8 @@ static size_t ex_stack_depth(const ooc_factor *f)
 {
     size_t depth = 0, max = 0;
     for (size_t i = 0; i < f->nprog; i++) {
-        switch (f->prog[i].op) {
-        case OOC_EX_CONST:
-        case OOC_EX_VAR: depth++; break;
-        case OOC_EX_ADD:
-        case OOC_EX_SUB:
-        case OOC_EX_MUL:
-        case OOC_EX_DIV:
-        case OOC_EX_POW: depth--; break;
-        default: break;
-        }
+        int k = ooc_ex_arity(f->prog[i].op);
+        depth = k == 0 ? depth + 1 : depth - (size_t)(k - 1);
         if (depth > max)
             max = depth;
     }
@@ -915,66 +1193,161 @@ ooc_status ooc_parse_level_literal(const char *text, ooc_level_list *out, const 
     return status;
 }
 
-/* Treatment / Treatment(ref) / Treatment(reference=ref) / Sum / Sum(omit=v). */
+/* Poly's scores, after "scores=" or as the positional argument: a list of
+ * distinct numbers (its length is checked against the levels when they are
+ * known).  Errors: OOC_ERR_FORMULA, OOC_ERR_NOMEM. */
+static ooc_status parse_poly_scores(pyctx *c, ooc_factor *f)
+{
+    ooc_status status;
+    size_t cap = 0, start_tok = c->pos;
+    ooc_level_list l = {NULL, 0};
+    bool dup = false;
+    OOC_CHECK(parse_level_list_into(c, &l, &cap));
+    for (size_t i = 0; i < l.n; i++)
+        if (l.items[i].kind == OOC_LEVEL_STR || l.items[i].kind == OOC_LEVEL_BOOL) {
+            status = py_error(c, start_tok, "Poly scores must be numbers");
+            goto out;
+        }
+    OOC_CHECK(has_duplicate_level(c, &l, &dup));
+    if (dup || l.n == 0) {
+        status = py_error(c, start_tok, dup ? "Poly scores must be distinct"
+                                            : "Poly scores list is empty");
+        goto out;
+    }
+    f->scores = malloc(l.n * sizeof *f->scores);
+    if (!f->scores) {
+        status = ex_nomem(c);
+        goto out;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        f->scores[i] = l.items[i].num;
+    f->nscores = l.n;
+out:
+    ooc_level_list_free(&l);
+    return status;
+}
+
+/* A contrast: Treatment, Treatment(ref), Treatment(reference=ref), Sum,
+ * Sum(v), Sum(omit=v), Helmert, Diff, Poly, Poly([scores]),
+ * Poly(scores=[...]), each also with "()" and with patsy.'s prefix. */
 static ooc_status parse_contrast(pyctx *c, ooc_factor *f)
 {
+    static const struct {
+        const char *name;
+        ooc_contrast_kind kind;
+        const char *keyword; /* its one argument, NULL: none */
+    } contrasts[] = {{"Treatment", OOC_CONTRAST_TREATMENT, "reference"},
+                     {"Sum", OOC_CONTRAST_SUM, "omit"},
+                     {"Helmert", OOC_CONTRAST_HELMERT, NULL},
+                     {"Diff", OOC_CONTRAST_DIFF, NULL},
+                     {"Poly", OOC_CONTRAST_POLY, "scores"}};
     ooc_status status = OOC_OK;
     size_t name_tok = c->pos;
     char name[64];
     if (!py_dotted_name(c, name, sizeof name))
         return py_unexpected(c);
     const char *base = strncmp(name, "patsy.", 6) == 0 ? name + 6 : name;
-    const char *keyword;
-    if (strcmp(base, "Treatment") == 0) {
-        f->contrast = OOC_CONTRAST_TREATMENT;
-        keyword = "reference";
-    } else if (strcmp(base, "Sum") == 0) {
-        f->contrast = OOC_CONTRAST_SUM;
-        keyword = "omit";
-    } else {
-        char what[128];
-        snprintf(what, sizeof what, "unsupported contrast '%s' (use Treatment or Sum)", name);
+    size_t k = 0, n = sizeof contrasts / sizeof contrasts[0];
+    while (k < n && strcmp(base, contrasts[k].name) != 0)
+        k++;
+    if (k == n) {
+        char what[160];
+        snprintf(what, sizeof what,
+                 "unsupported contrast '%s' (use Treatment, Sum, Helmert, Diff or Poly)", name);
         return py_error(c, name_tok, what);
     }
+    f->contrast = contrasts[k].kind;
     if (!py_at_op(c, "("))
         return OOC_OK;
     c->pos++;
     if (!py_at_op(c, ")")) {
+        if (!contrasts[k].keyword) {
+            char what[96];
+            snprintf(what, sizeof what, "%s takes no arguments", contrasts[k].name);
+            return py_error(c, c->pos, what);
+        }
         if (c->pos + 1 < c->end && c->toks[c->pos].type == OOC_TOK_NAME &&
             ooc_tok_is(c->text, &c->toks[c->pos + 1], "=")) {
-            if (!py_at_name(c, keyword))
+            if (!py_at_name(c, contrasts[k].keyword))
                 return py_error(c, c->pos, "unknown keyword argument");
             c->pos += 2;
         }
-        char *str = NULL;
-        OOC_CHECK(parse_level_value(c, &f->ref.kind, &f->ref.num, &str));
-        f->ref.text = str ? str : ooc_level_text(f->ref.kind, f->ref.num, NULL, 0);
-        if (!f->ref.text)
-            return ex_nomem(c);
-        f->has_ref = true;
+        if (f->contrast == OOC_CONTRAST_POLY) {
+            OOC_CHECK(parse_poly_scores(c, f));
+        } else {
+            char *str = NULL;
+            OOC_CHECK(parse_level_value(c, &f->ref.kind, &f->ref.num, &str));
+            f->ref.text = str ? str : ooc_level_text(f->ref.kind, f->ref.num, NULL, 0);
+            if (!f->ref.text)
+                return ex_nomem(c);
+            f->has_ref = true;
+        }
     }
     OOC_CHECK(py_expect(c, ")"));
 out:
     return status;
 }
 
-/* C(var[, contrast][, levels]) after the "C" token. */
+/* Make f the factor of the expression rooted at node `root` (starting at
+ * token `tok`): a boolean one (categorical, levels False and True unless
+ * given) or a numeric one, with its program.  Errors: OOC_ERR_FORMULA (a
+ * constant), OOC_ERR_NOMEM. */
+static ooc_status expression_factor(pyctx *c, ooc_factor *f, int root, size_t tok)
+{
+    if (c->nodes[root].is_const)
+        return py_error(c, tok, "a factor must depend on the data");
+    f->kind = c->nodes[root].boolean ? OOC_FACTOR_BOOL : OOC_FACTOR_EXPR;
+    f->categorical = f->kind == OOC_FACTOR_BOOL;
+    ooc_status status = ex_emit(c, f, root);
+    f->stack_depth = ex_stack_depth(f);
+    return status;
+}
+
+/* The levels of boolean factor f when none were given: False, True (patsy
+ * gives a boolean factor both, whatever the data).  Errors: OOC_ERR_NOMEM. */
+static ooc_status bool_levels(pyctx *c, ooc_factor *f)
+{
+    size_t cap = 0;
+    ooc_status status = OOC_OK;
+    for (int b = 0; b < 2 && status == OOC_OK; b++)
+        status = level_list_push(&f->levels, &cap, OOC_LEVEL_BOOL, b, NULL, 0, c->err);
+    return status;
+}
+
+/* Whether the first argument of C() at c->pos is a column: a name or Q('...')
+ * followed by ',' or ')'. */
+static bool column_argument(const pyctx *c)
+{
+    size_t k = c->pos;
+    if (k + 1 < c->end && c->toks[k].type == OOC_TOK_NAME &&
+        (ooc_tok_is(c->text, &c->toks[k + 1], ",") || ooc_tok_is(c->text, &c->toks[k + 1], ")")))
+        return true;
+    return k + 4 < c->end && py_at_name(c, "Q") && ooc_tok_is(c->text, &c->toks[k + 1], "(") &&
+           c->toks[k + 2].type == OOC_TOK_STRING && ooc_tok_is(c->text, &c->toks[k + 3], ")") &&
+           (ooc_tok_is(c->text, &c->toks[k + 4], ",") ||
+            ooc_tok_is(c->text, &c->toks[k + 4], ")"));
+}
+
+/* C(column or boolean expression[, contrast][, levels]) after the "C" token. */
 static ooc_status parse_categorical(pyctx *c, ooc_factor *f)
 {
     ooc_status status;
     c->pos++; /* C */
     OOC_CHECK(py_expect(c, "("));
-    bool plain_name = c->pos + 1 < c->end && c->toks[c->pos].type == OOC_TOK_NAME &&
-                      (ooc_tok_is(c->text, &c->toks[c->pos + 1], ",") ||
-                       ooc_tok_is(c->text, &c->toks[c->pos + 1], ")"));
-    bool quoted_name = c->pos + 1 < c->end && py_at_name(c, "Q") &&
-                       ooc_tok_is(c->text, &c->toks[c->pos + 1], "(");
-    if (!plain_name && !quoted_name) {
-        status = py_error(c, c->pos, "C() needs a column name as its first argument");
-        goto out;
+    if (column_argument(c)) {
+        OOC_CHECK(parse_variable_ref(c, &f->var));
+        f->kind = OOC_FACTOR_CAT;
+    } else {
+        size_t expr_tok = c->pos;
+        int root;
+        OOC_CHECK(parse_test(c, &root));
+        OOC_CHECK(expression_factor(c, f, root, expr_tok));
+        if (f->kind != OOC_FACTOR_BOOL) {
+            status = py_error(c, expr_tok, "C() of a numeric expression is not supported: C() "
+                                           "takes a column or a boolean expression");
+            goto out;
+        }
     }
-    OOC_CHECK(parse_variable_ref(c, &f->var));
-    f->kind = OOC_FACTOR_CAT;
     f->categorical = true;
     f->contrast = OOC_CONTRAST_TREATMENT;
     bool have_contrast = false;
@@ -1015,11 +1388,19 @@ static ooc_status parse_categorical(pyctx *c, ooc_factor *f)
                 status = py_error(c, c->pos, "levels given twice");
                 goto out;
             }
+            size_t levels_tok = c->pos;
             OOC_CHECK(parse_level_list(c, &f->levels));
             f->has_given_levels = true;
+            if (f->kind == OOC_FACTOR_BOOL && f->levels.items[0].kind == OOC_LEVEL_STR) {
+                status = py_error(c, levels_tok, "the levels of a boolean factor are True and "
+                                                 "False");
+                goto out;
+            }
         }
     }
     OOC_CHECK(py_expect(c, ")"));
+    if (f->kind == OOC_FACTOR_BOOL && !f->has_given_levels)
+        OOC_CHECK(bool_levels(c, f));
 out:
     return status;
 }
@@ -1073,26 +1454,19 @@ ooc_status ooc_formula_make_factor(ooc_model *m, const ooc_tok *toks, size_t fir
     if (count == 1 && toks[first].type == OOC_TOK_NAME) {
         f->kind = OOC_FACTOR_VAR;
         OOC_CHECK(parse_variable_ref(&c, &f->var));
-    } else if (is_call && py_at_name(&c, "Q")) {
+    } else if (is_call && py_at_name(&c, "Q") && count == 4) {
         f->kind = OOC_FACTOR_VAR;
         OOC_CHECK(parse_variable_ref(&c, &f->var));
     } else if (is_call && py_at_name(&c, "C")) {
         OOC_CHECK(parse_categorical(&c, f));
-    } else if (toks[first].type == OOC_TOK_NAME) {
-        f->kind = OOC_FACTOR_EXPR;
-        int root;
-        OOC_CHECK(parse_arith(&c, &root));
-        if (c.pos == c.end && c.nodes[root].is_const) {
-            status = py_error(&c, first, "a factor must depend on the data");
-            goto out;
-        }
-        if (c.pos == c.end) {
-            OOC_CHECK(ex_emit(&c, f, root));
-            f->stack_depth = ex_stack_depth(f);
-        }
     } else {
-        status = py_error(&c, first, "unsupported expression");
-        goto out;
+        int root;
+        OOC_CHECK(parse_test(&c, &root));
+        if (c.pos == c.end) {
+            OOC_CHECK(expression_factor(&c, f, root, first));
+            if (f->kind == OOC_FACTOR_BOOL)
+                OOC_CHECK(bool_levels(&c, f));
+        }
     }
     if (c.pos != c.end)
         status = py_unexpected(&c);

@@ -710,10 +710,11 @@ static ooc_status drop_unused_factors(ooc_model *m, ooc_error *err)
             free(f->ref.text);
             ooc_level_list_free(&f->levels);
             free(f->prog);
+            free(f->scores);
             continue;
         }
         fmap[i] = nf;
-        if (f->kind != OOC_FACTOR_EXPR)
+        if (ooc_factor_reads_column(f->kind))
             vmap[f->var] = 0;
         for (size_t k = 0; k < f->nprog; k++)
             if (f->prog[k].op == OOC_EX_VAR)
@@ -734,7 +735,7 @@ static ooc_status drop_unused_factors(ooc_model *m, ooc_error *err)
     m->nvars = nv;
     for (size_t i = 0; i < nf; i++) {
         ooc_factor *f = &m->factors[i];
-        if (f->kind != OOC_FACTOR_EXPR)
+        if (ooc_factor_reads_column(f->kind))
             f->var = vmap[f->var];
         if (f->kind == OOC_FACTOR_CAT && !f->has_given_levels)
             m->vars[f->var].needs_scan = true;
@@ -792,7 +793,7 @@ ooc_status ooc_formula_build(ooc_model *m, const ooc_formula_var *vars, size_t n
             goto out;
         }
         size_t f = first_live(&lhs.terms)->factors[0];
-        if (m->factors[f].kind == OOC_FACTOR_CAT) {
+        if (m->factors[f].kind == OOC_FACTOR_CAT || m->factors[f].kind == OOC_FACTOR_BOOL) {
             status = ooc_formula_error(err, m->formula, ln->start, ln->end - ln->start,
                                        "the response cannot be categorical");
             goto out;
