@@ -474,7 +474,7 @@ int ooc_cmd_fit(int argc, char **argv)
     }
     ooc_report_info info = {.input = a.input_label, .backend = be->caps.name,
                             .seconds_total = ooc_clock_seconds() - t0, .cpu = &a.cpu,
-                            .cpu_warning = a.cpu_warning};
+                            .cpu_warning = a.cpu_warning, .rows_dropped = src->rows_dropped};
     ooc_status st = a.json ? ooc_report_fit_json(stdout, res, &info, &err)
                            : ooc_report_fit_text(stdout, res, &info, &err);
     rc = st == OOC_OK ? 0 : ooc_cli_fail(&err);
@@ -523,7 +523,7 @@ int ooc_cmd_svd(int argc, char **argv)
     }
     ooc_report_info info = {.input = a.input_label, .backend = be->caps.name,
                             .seconds_total = ooc_clock_seconds() - t0, .cpu = &a.cpu,
-                            .cpu_warning = a.cpu_warning};
+                            .cpu_warning = a.cpu_warning, .rows_dropped = src->rows_dropped};
     ooc_status st = a.json ? ooc_report_svd_json(stdout, res, &info, &err)
                            : ooc_report_svd_text(stdout, res, &info, &err);
     rc = st == OOC_OK ? 0 : ooc_cli_fail(&err);

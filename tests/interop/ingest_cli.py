@@ -50,6 +50,16 @@ with tempfile.TemporaryDirectory() as d:
             check(np.array_equal(h["X"][:], [[1, 2, 3], [1, 6, 7]]), f"X values {h['X'][:]}")
             check(np.array_equal(h["Y"][:], [1.5, 4.5]), "Y values")
 
+    # fit and svd straight from the CSV report the same counts (fit's nobs, svd's nrows: used).
+    for cmd, used in (("fit", "nobs"), ("svd", "nrows")):
+        r = run(cmd, csv, "-f", "y ~ a + b", "--json")
+        check(r.returncode == 0, f"{cmd} --json on the CSV: {r.stderr}")
+        if r.returncode == 0:
+            stats = json.loads(r.stdout)
+            check(stats["rows_read"] == 5 and stats[used] == 2 and stats["rows_dropped"] == 3,
+                  f"{cmd} --json row counts: {stats['rows_read']} {stats[used]} "
+                  f"{stats['rows_dropped']}")
+
     # --fsync (durable output) writes the same file.
     r = run("ingest", csv, "-f", "y ~ a + b", "-o", out + "s", "--fsync", "-q")
     check(r.returncode == 0, f"--fsync ingest exits 0: {r.stderr}")

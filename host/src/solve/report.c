@@ -181,6 +181,16 @@ static void json_key(FILE *f, const char *key)
     fputs(": ", f);
 }
 
+/* "rows_read" (used + dropped) and "rows_dropped", as ingest --json reports them. */
+static void json_rows_read(FILE *f, uint64_t used, const ooc_report_info *info)
+{
+    uint64_t dropped = info ? info->rows_dropped : 0;
+    json_key(f, "rows_read");
+    fprintf(f, "%llu", (unsigned long long)(used + dropped));
+    json_key(f, "rows_dropped");
+    fprintf(f, "%llu", (unsigned long long)dropped);
+}
+
 static void json_num_field(FILE *f, const char *key, double x)
 {
     json_key(f, key);
@@ -264,6 +274,7 @@ ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_repor
     ooc_json_write_string(f, r->formula);
     json_key(f, "nobs");
     fprintf(f, "%llu", (unsigned long long)r->nobs);
+    json_rows_read(f, r->nobs, info);
     json_key(f, "rank");
     fprintf(f, "%zu", r->rank);
     json_key(f, "use_t");
@@ -392,6 +403,7 @@ ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_repor
     json_cpu_field(f, info);
     json_key(f, "nrows");
     fprintf(f, "%llu", (unsigned long long)r->nrows);
+    json_rows_read(f, r->nrows, info);
     json_key(f, "p");
     fprintf(f, "%zu", r->p);
     json_key(f, "names");

@@ -22,6 +22,8 @@ typedef struct ooc_report_info {
     const ooc_cpu_info *cpu;  /* the JSON "cpu" object; NULL: null */
     const char *cpu_warning;  /* the BLAS kernel warning given for this run (cpuinfo.h),
                                * listed after the fit's own JSON warnings; NULL: none */
+    uint64_t rows_dropped;    /* rows the input dropped for missing values (CSV), reported
+                               * with the rows read (the rows used plus these), as ingest does */
 } ooc_report_info;
 
 /* statsmodels-style text summary. */
