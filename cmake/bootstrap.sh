@@ -12,7 +12,7 @@ set -euo pipefail
 OOC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OOC_APT_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libhdf5-dev hdf5-tools libopenblas-dev liblapacke-dev libdeflate-dev libisal-dev libblosc-dev
-  libblis-pthread-dev
+  libblis-pthread-dev openmpi-bin libopenmpi-dev
   python3-venv librsvg2-bin zlib1g-dev libzstd-dev libbz2-dev liblzma-dev zstd)
 
 ooc_install_packages() {

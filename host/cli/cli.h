@@ -31,6 +31,28 @@ extern const ooc_log_sink ooc_cli_log;
  * code for its status: 128 + the signal for OOC_ERR_INTERRUPTED, else 1. */
 int ooc_cli_fail(const ooc_error *err);
 
+/* ---- several MPI ranks (cli_mpi.c) ---- */
+
+/* For fit and svd: under an MPI launcher, initialise MPI (a build with
+ * OOC_MPI) or refuse to run as one of several ranks (a build without).
+ * Returns 0 or the exit code (message printed). */
+int ooc_cli_dist_start(int *argc, char ***argv);
+/* For commands that cannot run across ranks (ingest): 0 alone, else 2 with
+ * a message. */
+int ooc_cli_dist_single(const char *command);
+/* Finalise MPI if it was started. */
+void ooc_cli_dist_stop(void);
+/* The ranks as an ooc_collective for the library, or NULL when alone. */
+const ooc_collective *ooc_cli_collective(void);
+/* Whether this process prints results: rank 0, or alone. */
+bool ooc_cli_is_root(void);
+/* Set o's row range to this rank's contiguous share of the inputs' rows
+ * (nothing when alone).  Returns 0 or the exit code (message printed). */
+int ooc_cli_dist_share(const char *const *inputs, size_t ninputs, ooc_source_options *o);
+/* Every rank offers its exit code so far; returns rc when it is non-zero,
+ * 1 when another rank failed (rank 0 says which), else 0. */
+int ooc_cli_dist_agree(int rc);
+
 /* The path the library should read for an input argument: "-" means
  * standard input, read as /dev/stdin (a pipe is read as a stream). */
 const char *ooc_cli_input_path(const char *arg);

@@ -118,6 +118,7 @@ typedef struct common_args {
     ooc_cli_profile prof;            /* --profile / --progress */
     ooc_cpu_info cpu;                /* gathered once the backend is open */
     const char *cpu_warning;         /* cpu.blas_warning when this run gave it, else NULL */
+    char rank_trace_path[4096];      /* --profile FILE.rank-N of an MPI rank other than 0 */
 } common_args;
 
 enum {
@@ -302,12 +303,23 @@ static void trace_cpu_facts(ooc_trace *trace, const ooc_cpu_info *cpu)
  * for a GPU).  The backend must be freed after the source, and both before
  * close_profile (they record into the trace).  Returns 0 or the exit code of
  * a failure (message printed). */
-static int open_pipeline(common_args *a, const char *label, int argc, char **argv,
-                         ooc_backend **be, ooc_source **src)
+static int open_pipeline_here(common_args *a, const char *label, int argc, char **argv,
+                              ooc_backend **be, ooc_source **src)
 {
     ooc_error err = {0};
+    const ooc_collective *ranks = ooc_cli_collective();
     if (a->quiet)
         a->prof.progress_mode = OOC_PROGRESS_OFF;
+    if (ranks && ranks->rank > 0) {
+        /* rank 0 shows progress and notes; the others write their trace
+         * (--profile) beside it, as FILE.rank-N */
+        a->prof.progress_mode = OOC_PROGRESS_OFF;
+        if (a->prof.trace_path) {
+            snprintf(a->rank_trace_path, sizeof a->rank_trace_path, "%s.rank-%d",
+                     a->prof.trace_path, ranks->rank);
+            a->prof.trace_path = a->rank_trace_path;
+        }
+    }
     if (!ooc_cli_profile_start(&a->prof, label, argc, argv))
         return 1;
     /* text: the one-line note of auto falling back to the CPU; JSON, -q: warnings only */
@@ -322,7 +334,7 @@ static int open_pipeline(common_args *a, const char *label, int argc, char **arg
     const char *gram_blas = ooc_cpu_backend_gram_blas(*be);
     if (gram_blas)
         snprintf(a->cpu.gram_blas, sizeof a->cpu.gram_blas, "%s", gram_blas);
-    if (a->cpu.blas_warning[0] && !strcmp((*be)->caps.name, "cpu")) {
+    if (a->cpu.blas_warning[0] && !strcmp((*be)->caps.name, "cpu") && ooc_cli_is_root()) {
         a->cpu_warning = a->cpu.blas_warning;
         ooc_cli_log.fn(ooc_cli_log.user_data, OOC_LOG_WARNING, a->cpu_warning);
     }
@@ -335,9 +347,12 @@ static int open_pipeline(common_args *a, const char *label, int argc, char **arg
     if ((*be)->caps.wants_pinned_memory)
         a->src.allocator = (*be)->caps.allocator;
     a->src.cancel = &ooc_cli_cancel;
-    a->src.log = ooc_cli_log;
+    a->src.log = ooc_cli_is_root() ? ooc_cli_log : (ooc_log_sink){0};
     a->src.trace = a->prof.trace;
     a->src.progress = a->prof.progress;
+    int rc = ooc_cli_dist_share(a->inputs, a->ninputs, &a->src);
+    if (rc != 0)
+        return rc;
     if (ooc_source_open_files(a->inputs, a->ninputs, &a->src, src, &err) != OOC_OK)
         return ooc_cli_fail(&err);
     ooc_trace_set_meta(a->prof.trace, "input", "%s", a->input_label);
@@ -349,6 +364,14 @@ static int open_pipeline(common_args *a, const char *label, int argc, char **arg
     ooc_trace_set_meta(a->prof.trace, "block_rows", "%zu", (*src)->block_rows);
     trace_cpu_facts(a->prof.trace, &a->cpu);
     return 0;
+}
+
+/* open_pipeline_here, then, across MPI ranks, the agreement that every rank
+ * opened its share: a rank that failed (a missing file) stops them all. */
+static int open_pipeline(common_args *a, const char *label, int argc, char **argv,
+                         ooc_backend **be, ooc_source **src)
+{
+    return ooc_cli_dist_agree(open_pipeline_here(a, label, argc, argv, be, src));
 }
 
 /* Finish --profile / --progress after the pipeline is freed: write the
@@ -466,12 +489,16 @@ int ooc_cmd_fit(int argc, char **argv)
     fo.cancel = &ooc_cli_cancel;
     fo.trace = a.prof.trace;
     fo.progress = a.prof.progress;
-    fo.log = a.json ? ooc_cli_log : (ooc_log_sink){0}; /* text: warnings appear in the Notes */
+    /* text: warnings appear in the Notes; across ranks, rank 0's only */
+    fo.log = a.json && ooc_cli_is_root() ? ooc_cli_log : (ooc_log_sink){0};
+    fo.collective = ooc_cli_collective();
     ooc_error err = {0};
     if (ooc_fit(src, be, &fo, &res, &err) != OOC_OK) {
         rc = ooc_cli_fail(&err);
         goto out;
     }
+    if (!ooc_cli_is_root()) /* rank 0 prints the result of them all */
+        goto out;
     ooc_report_info info = {.input = a.input_label, .backend = be->caps.name,
                             .seconds_total = ooc_clock_seconds() - t0, .cpu = &a.cpu,
                             .cpu_warning = a.cpu_warning, .rows_dropped = src->rows_dropped};
@@ -515,12 +542,15 @@ int ooc_cmd_svd(int argc, char **argv)
     so.progress = a.prof.progress;
     so.nthreads = (int)a.threads;
     so.cancel = &ooc_cli_cancel;
-    so.log = ooc_cli_log;
+    so.log = ooc_cli_is_root() ? ooc_cli_log : (ooc_log_sink){0};
+    so.collective = ooc_cli_collective();
     ooc_error err = {0};
     if (ooc_svd(src, be, &so, &res, &err) != OOC_OK) {
         rc = ooc_cli_fail(&err);
         goto out;
     }
+    if (!ooc_cli_is_root()) /* rank 0 prints the result of them all */
+        goto out;
     ooc_report_info info = {.input = a.input_label, .backend = be->caps.name,
                             .seconds_total = ooc_clock_seconds() - t0, .cpu = &a.cpu,
                             .cpu_warning = a.cpu_warning, .rows_dropped = src->rows_dropped};

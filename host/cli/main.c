@@ -39,6 +39,9 @@ const ooc_log_sink ooc_cli_log = {log_to_stderr, NULL};
 
 int ooc_cli_fail(const ooc_error *err)
 {
+    /* across MPI ranks, the rank that failed says why; rank 0 says that it stopped */
+    if (err->status == OOC_ERR_REMOTE && !ooc_cli_is_root())
+        return 1;
     const char *message = err->message[0] ? err->message : ooc_strerror(err->status);
     /* After a signal any failure is its consequence (an open or read it interrupted). */
     if (err->status != OOC_ERR_INTERRUPTED && !ooc_cli_cancel) {
@@ -172,24 +175,32 @@ int main(int argc, char **argv)
     /* cancellable: the command passes ooc_cli_cancel to the library and writes outputs
      * under temporary names; the others keep the default signal actions (they stop at once,
      * and have nothing to clean up). */
+    /* distributed: the command runs across mpirun's ranks (cli_mpi.c) */
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-        bool cancellable;
+        bool cancellable, distributed;
     } commands[] = {
-        {"ingest", ooc_cmd_ingest, true},
-        {"info", ooc_cmd_info, false},
-        {"fit", ooc_cmd_fit, true},
-        {"svd", ooc_cmd_svd, true},
-        {"devices", ooc_cmd_devices, false},
-        {"profile-svg", ooc_cmd_profile_svg, false},
-        {"profile-summary", ooc_cmd_profile_summary, false},
+        {"ingest", ooc_cmd_ingest, true, false},
+        {"info", ooc_cmd_info, false, false},
+        {"fit", ooc_cmd_fit, true, true},
+        {"svd", ooc_cmd_svd, true, true},
+        {"devices", ooc_cmd_devices, false, false},
+        {"profile-svg", ooc_cmd_profile_svg, false, false},
+        {"profile-summary", ooc_cmd_profile_summary, false, false},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) {
+            int rc = commands[i].distributed ? ooc_cli_dist_start(&argc, &argv)
+                     : commands[i].cancellable ? ooc_cli_dist_single(cmd)
+                                               : 0;
+            if (rc != 0)
+                return rc;
             if (commands[i].cancellable)
                 install_signal_handlers();
-            return finish_stdout(commands[i].fn(argc - 1, argv + 1));
+            rc = finish_stdout(commands[i].fn(argc - 1, argv + 1));
+            ooc_cli_dist_stop();
+            return rc;
         }
     fprintf(stderr, "oocsolve: unknown command '%s'\n\n", cmd);
     usage(stderr);

@@ -43,7 +43,9 @@ typedef enum ooc_status {
     OOC_ERR_BACKEND = 10,     /* compute backend (CUDA/cuBLAS/cuSOLVER) failure */
     OOC_ERR_UNSUPPORTED = 11, /* valid request that this build cannot do */
     OOC_ERR_INTERRUPTED = 12, /* the caller's cancel flag was raised */
-    OOC_ERR_INTERNAL = 13     /* a bug: an invariant did not hold */
+    OOC_ERR_INTERNAL = 13,    /* a bug: an invariant did not hold */
+    OOC_ERR_REMOTE = 14       /* another process of a collective fit failed (ooc_collective):
+                               * that process reports its own error */
 } ooc_status;
 
 /* Short constant description of a status ("out of memory", ...).  Never NULL. */
@@ -175,6 +177,10 @@ typedef struct ooc_source_options {
     const char *w_dataset;        /* weights dataset (e.g. "/W"); NULL: none unless w_column */
     const char *w_column;         /* weights from this named column of X (removed from X) */
     bool need_y;                  /* fail when no response is found (fit: true, svd: false) */
+    uint64_t row_begin, row_end;  /* read only rows [row_begin, row_end) of the input (of the
+                                   * files together, for ooc_source_open_files), numbered from
+                                   * 0 as ever; row_end 0: to the end.  HDF5 only (an MPI
+                                   * rank's share); a range past the end is OOC_ERR_INVALID_ARG */
     /* CSV (used when the path does not name an HDF5 file) */
     const char *formula;          /* required for CSV */
     const ooc_formula_var *vars;
@@ -303,6 +309,32 @@ typedef enum ooc_refine_mode {
 } ooc_refine_mode;
 #define OOC_AUTO_REFINE_BOUND 1e-9
 
+/* ===================================================================== *
+ * Several processes as one fit (e.g. MPI ranks).                         *
+ * ===================================================================== */
+
+/* The operations a fit or SVD needs to run as one of `size` processes, each
+ * over its own contiguous share of the rows (the source's row_begin/row_end),
+ * rank 0 holding the first.  The library merges the processes' triangles by
+ * a tree of stacked-QR merges and sums their side statistics with these; the
+ * caller supplies them over its transport (the CLI: MPI, host/src/dist/).
+ * Every process makes the same calls in the same order.  Each returns
+ * OOC_OK or a transport error (filled into err); a failed transport call is
+ * fatal to the collective.  All pointers stay valid during the call. */
+typedef struct ooc_collective {
+    int rank, size;             /* this process, and how many there are (size >= 1) */
+    void *ctx;                  /* passed to each operation */
+    /* Every process offers whether it failed; *first becomes the lowest rank
+     * that did, or -1.  The one call a failed process still makes, so that
+     * no process waits for it forever. */
+    ooc_status (*agree)(void *ctx, bool failed, int *first, ooc_error *err);
+    /* bytes from rank 0's data into every other process's data */
+    ooc_status (*broadcast)(void *ctx, void *data, size_t bytes, ooc_error *err);
+    /* point to point, matched in order between a pair of ranks */
+    ooc_status (*send)(void *ctx, int to, const void *data, size_t bytes, ooc_error *err);
+    ooc_status (*recv)(void *ctx, int from, void *data, size_t bytes, ooc_error *err);
+} ooc_collective;
+
 typedef struct ooc_fit_options {
     ooc_method method;          /* default OOC_METHOD_QR */
     ooc_refine_mode refine;     /* default AUTO; passes stop early once converged */
@@ -319,6 +351,10 @@ typedef struct ooc_fit_options {
     ooc_trace *trace;           /* spans accumulate / finalize / residual pass, run metadata
                                  * (method, p, rows, cov); may be NULL */
     ooc_progress *progress;     /* rows and bytes per block, a phase per pass; may be NULL */
+    const ooc_collective *collective; /* one of several processes, each fitting its share of
+                                 * the rows (the source's row range): every process gets the
+                                 * result of the whole; NULL: alone.  save_state/resume_state
+                                 * are refused with it */
 } ooc_fit_options;
 
 /* Defaults (qr, nonrobust, automatic refinement). */
@@ -393,6 +429,7 @@ typedef struct ooc_svd_options {
     ooc_trace *trace;           /* spans accumulate / finalize / residual pass / write output
                                  * (and the U writer's), run metadata; may be NULL */
     ooc_progress *progress;     /* rows and bytes per block, a phase per pass; may be NULL */
+    const ooc_collective *collective; /* as in ooc_fit_options; u_out is refused with it */
 } ooc_svd_options;
 
 /* Defaults (qr, all singular values, no vectors, no U output). */

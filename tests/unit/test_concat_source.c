@@ -6,7 +6,14 @@
  * names and the difference; one path is ooc_source_open; a missing file is
  * named; an HDF5 + CSV pair sums rows_dropped and a CSV part's non-finite
  * value is located in its file; ooc_fit on the concatenation equals ooc_fit
- * on one file holding all rows within the least-squares perturbation bound. */
+ * on one file holding all rows within the least-squares perturbation bound.
+ * Row ranges (an MPI rank's share): every range, across file boundaries and
+ * empty, delivers exactly its rows with their global numbers, pass after
+ * pass; one past the end is refused.  A fit split over 1-4 in-process
+ * "processes" (an ooc_collective over threads and mailboxes) equals the
+ * one-process fit within the same bound, for qr with HC1 and refinement and
+ * for normal; a process that fails stops the others with OOC_ERR_REMOTE
+ * instead of leaving them waiting. */
 #include "backend/backend.h"
 #include "base/error.h"
 #include "hdf5/h5write.h"
@@ -15,6 +22,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +346,318 @@ out:
     ooc_fit_result_free(one);
 }
 
+/* Rows [begin, end) of the three files as one: the rows and numbers of the
+ * concatenation's range, twice (rewind between). */
+static void check_range(uint64_t begin, uint64_t end)
+{
+    ooc_source_options o = options();
+    o.row_begin = begin;
+    o.row_end = end;
+    ooc_source *src = NULL;
+    ooc_error err = {0};
+    CHECK_MSG(ooc_source_open_files(part_paths, NPARTS, &o, &src, &err) == OOC_OK, "%s",
+              err.message);
+    if (!src)
+        return;
+    uint64_t want_end = end ? end : NROWS;
+    CHECK(src->nrows == want_end - begin);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass)
+            CHECK(src->vt->rewind(src, &err) == OOC_OK);
+        ooc_block *b;
+        uint64_t row = begin;
+        size_t bad = 0;
+        while (src->vt->next(src, &b, &err) == OOC_OK && b) {
+            CHECK_MSG(b->first_row == row, "range %llu-%llu pass %d: block at %llu, not %llu",
+                      (unsigned long long)begin, (unsigned long long)end, pass,
+                      (unsigned long long)b->first_row, (unsigned long long)row);
+            for (size_t i = 0; i < b->nrows && b->first_row + i < NROWS; i++) {
+                size_t r = (size_t)b->first_row + i;
+                bad += memcmp(b->data + i * b->ncols, X + r * P, P * sizeof(double)) != 0 ||
+                       b->data[i * b->ncols + P] != Y[r];
+            }
+            row = b->first_row + b->nrows;
+            src->vt->release(src, b);
+        }
+        CHECK_MSG(bad == 0 && row == want_end, "range %llu-%llu pass %d: %zu rows differ, "
+                  "ended at %llu", (unsigned long long)begin, (unsigned long long)end, pass, bad,
+                  (unsigned long long)row);
+    }
+    ooc_source_free(src);
+}
+
+static void test_ranges(void)
+{
+    static const uint64_t ranges[][2] = {
+        {0, 0},     {0, NROWS}, {0, 700},    {700, 701}, {699, 702}, {701, 2001},
+        {350, 351}, {5, 1995},  {1000, 1000}, {700, 700}, {2000, 0},  {0, 1},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        check_range(ranges[i][0], ranges[i][1]);
+    /* one file: its own rows, numbered as in the file */
+    ooc_source_options o = options();
+    o.row_begin = 100;
+    o.row_end = 1000;
+    ooc_source *src = NULL;
+    ooc_error err = {0};
+    CHECK(ooc_source_open(part_paths[2], &o, &src, &err) == OOC_OK && src && src->nrows == 900);
+    ooc_block *b;
+    if (src && src->vt->next(src, &b, &err) == OOC_OK && b) {
+        CHECK(b->first_row == 100 && b->data[P] == Y[701 + 100]); /* c.h5 holds rows 701.. */
+        src->vt->release(src, b);
+    }
+    ooc_source_free(src);
+    /* past the end: refused, naming the counts */
+    o.row_begin = 10;
+    o.row_end = NROWS + 1;
+    src = NULL;
+    CHECK(ooc_source_open_files(part_paths, NPARTS, &o, &src, &err) == OOC_ERR_INVALID_ARG &&
+          !src && strstr(err.message, "2002"));
+    o.row_end = 1301;
+    CHECK(ooc_source_open(part_paths[2], &o, &src, &err) == OOC_ERR_INVALID_ARG && !src);
+}
+
+/* ---- an ooc_collective over threads ------------------------------------ */
+
+enum { MAX_PROCS = 4, MAX_MESSAGES = 64 };
+
+/* One mailbox per ordered pair of processes: messages in order. */
+typedef struct mailbox {
+    void *msg[MAX_MESSAGES];
+    size_t bytes[MAX_MESSAGES];
+    size_t head, tail;
+} mailbox;
+
+typedef struct thread_world {
+    int size;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    mailbox box[MAX_PROCS][MAX_PROCS]; /* [from][to] */
+} thread_world;
+
+typedef struct thread_proc {
+    thread_world *world;
+    int rank;
+} thread_proc;
+
+static ooc_status tw_send(void *ctx, int to, const void *data, size_t bytes, ooc_error *err)
+{
+    thread_proc *me = ctx;
+    thread_world *w = me->world;
+    void *copy = malloc(bytes ? bytes : 1);
+    if (!copy)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "test transport: out of memory");
+    memcpy(copy, data, bytes);
+    pthread_mutex_lock(&w->mu);
+    mailbox *m = &w->box[me->rank][to];
+    m->msg[m->tail % MAX_MESSAGES] = copy;
+    m->bytes[m->tail % MAX_MESSAGES] = bytes;
+    m->tail++;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return OOC_OK;
+}
+
+static ooc_status tw_recv(void *ctx, int from, void *data, size_t bytes, ooc_error *err)
+{
+    thread_proc *me = ctx;
+    thread_world *w = me->world;
+    pthread_mutex_lock(&w->mu);
+    mailbox *m = &w->box[from][me->rank];
+    while (m->head == m->tail)
+        pthread_cond_wait(&w->cv, &w->mu);
+    void *msg = m->msg[m->head % MAX_MESSAGES];
+    size_t got = m->bytes[m->head % MAX_MESSAGES];
+    m->head++;
+    pthread_mutex_unlock(&w->mu);
+    ooc_status st = got == bytes ? OOC_OK
+                                 : OOC_FAIL(err, OOC_ERR_INTERNAL,
+                                            "test transport: %zu bytes from %d, %zu expected",
+                                            got, from, bytes);
+    if (st == OOC_OK)
+        memcpy(data, msg, bytes);
+    free(msg);
+    return st;
+}
+
+static ooc_status tw_broadcast(void *ctx, void *data, size_t bytes, ooc_error *err)
+{
+    thread_proc *me = ctx;
+    if (me->rank != 0)
+        return tw_recv(ctx, 0, data, bytes, err);
+    ooc_status st = OOC_OK;
+    for (int r = 1; r < me->world->size && st == OOC_OK; r++)
+        st = tw_send(ctx, r, data, bytes, err);
+    return st;
+}
+
+static ooc_status tw_agree(void *ctx, bool failed, int *first, ooc_error *err)
+{
+    thread_proc *me = ctx;
+    int mine = failed ? me->rank : -1;
+    if (me->rank != 0) {
+        ooc_status st = tw_send(ctx, 0, &mine, sizeof mine, err);
+        return st == OOC_OK ? tw_recv(ctx, 0, first, sizeof *first, err) : st;
+    }
+    *first = mine;
+    for (int r = 1; r < me->world->size; r++) {
+        int theirs;
+        ooc_status st = tw_recv(ctx, r, &theirs, sizeof theirs, err);
+        if (st != OOC_OK)
+            return st;
+        if (theirs >= 0 && *first < 0)
+            *first = theirs;
+    }
+    return tw_broadcast(ctx, first, sizeof *first, err);
+}
+
+/* One process of a split fit. */
+typedef struct proc_job {
+    thread_proc proc;
+    ooc_collective coll;
+    ooc_method method;
+    ooc_cov_type cov;
+    ooc_refine_mode refine;
+    volatile int cancel;     /* raised beforehand: this process fails */
+    ooc_status status;
+    ooc_fit_result *result;
+    char message[sizeof ((ooc_error *)0)->message];
+} proc_job;
+
+static void *run_proc(void *arg)
+{
+    proc_job *j = arg;
+    int n = j->coll.size, r = j->coll.rank;
+    ooc_source_options o = options();
+    o.row_begin = (uint64_t)NROWS * (uint64_t)r / (uint64_t)n;
+    o.row_end = (uint64_t)NROWS * (uint64_t)(r + 1) / (uint64_t)n;
+    o.nthreads = 1;
+    ooc_source *src = NULL;
+    ooc_backend *be = NULL;
+    ooc_error err = {0};
+    ooc_cpu_backend_options bo = {.nthreads = 1};
+    j->status = ooc_source_open_files(part_paths, NPARTS, &o, &src, &err);
+    if (j->status == OOC_OK)
+        j->status = ooc_cpu_backend_create(&bo, &be, &err);
+    if (j->status == OOC_OK) {
+        ooc_fit_options fo;
+        ooc_fit_options_init(&fo);
+        fo.method = j->method;
+        fo.cov = j->cov;
+        fo.refine = j->refine;
+        fo.cancel = &j->cancel;
+        fo.collective = &j->coll;
+        j->status = ooc_fit(src, be, &fo, &j->result, &err);
+    }
+    snprintf(j->message, sizeof j->message, "%s", err.message);
+    ooc_backend_free(be);
+    ooc_source_free(src);
+    return NULL;
+}
+
+/* Run a fit split over n processes; `failing` (-1: none) has its cancel
+ * flag raised.  jobs[] receive each process's outcome. */
+static void split_fit(int n, ooc_method method, ooc_cov_type cov, ooc_refine_mode refine,
+                      int failing, proc_job *jobs)
+{
+    thread_world *w = calloc(1, sizeof *w);
+    w->size = n;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    pthread_t threads[MAX_PROCS];
+    for (int r = 0; r < n; r++) {
+        jobs[r] = (proc_job){.proc = {w, r}, .method = method, .cov = cov, .refine = refine,
+                             .cancel = r == failing};
+        jobs[r].coll = (ooc_collective){.rank = r, .size = n, .ctx = &jobs[r].proc,
+                                        .agree = tw_agree, .broadcast = tw_broadcast,
+                                        .send = tw_send, .recv = tw_recv};
+        CHECK(pthread_create(&threads[r], NULL, run_proc, &jobs[r]) == 0);
+    }
+    for (int r = 0; r < n; r++)
+        pthread_join(threads[r], NULL);
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < n; b++)
+            CHECK_MSG(w->box[a][b].head == w->box[a][b].tail, "messages from %d to %d left", a, b);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+/* The split fit against the one-process fit of the same rows: β within
+ * 2η‖β‖ as in test_fit_equal (both are exact fits of rows perturbed by γ,
+ * merged in another order); bse within 2·(2κ²ε_A + η) relatively, the
+ * first-order perturbation of (AᵀA)⁻¹ (2κ²ε_A) plus that of the residual
+ * scale (through β, η).  Every process returns the same result. */
+static void test_split_fit(void)
+{
+    static const struct {
+        ooc_method method;
+        ooc_cov_type cov;
+        ooc_refine_mode refine;
+    } cases[] = {{OOC_METHOD_QR, OOC_COV_HC1, OOC_REFINE_ALWAYS},
+                 {OOC_METHOD_NORMAL, OOC_COV_NONROBUST, OOC_REFINE_AUTO}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        proc_job one[1], jobs[MAX_PROCS];
+        split_fit(1, cases[c].method, cases[c].cov, cases[c].refine, -1, one);
+        CHECK_MSG(one[0].status == OOC_OK, "%s", one[0].message);
+        const ooc_fit_result *ref = one[0].result;
+        if (!ref)
+            continue;
+        double kappa = ref->condition_number;
+        double eps_a = sqrt((double)(P + 1)) * gamma_np(NROWS, P + 1);
+        if (cases[c].method == OOC_METHOD_NORMAL) /* the Gram's error is κ times larger */
+            eps_a *= kappa;
+        double tan_theta = sqrt(ref->ssr / (ref->uncentered_tss - ref->ssr));
+        double eta = kappa * eps_a * (2.0 + (kappa + 1.0) * tan_theta) / (1.0 - kappa * eps_a);
+        double beta_norm = 0.0;
+        for (size_t j = 0; j < P; j++)
+            beta_norm += ref->params[j] * ref->params[j];
+        double tol_beta = 2.0 * eta * sqrt(beta_norm), tol_bse = 2.0 * (2 * kappa * kappa * eps_a + eta);
+        for (int n = 2; n <= MAX_PROCS; n++) {
+            split_fit(n, cases[c].method, cases[c].cov, cases[c].refine, -1, jobs);
+            for (int r = 0; r < n; r++) {
+                const ooc_fit_result *got = jobs[r].result;
+                CHECK_MSG(jobs[r].status == OOC_OK && got, "%d processes, rank %d: %s", n, r,
+                          jobs[r].message);
+                if (!got)
+                    continue;
+                CHECK(got->nobs == NROWS && got->rank == P);
+                CHECK(got->refine_passes == (r == 0 ? got->refine_passes
+                                                    : jobs[0].result->refine_passes));
+                for (size_t j = 0; j < P; j++) {
+                    CHECK_MSG(fabs(got->params[j] - ref->params[j]) <= tol_beta,
+                              "%d processes, rank %d: β%zu %.17g vs %.17g (tol %g)", n, r, j,
+                              got->params[j], ref->params[j], tol_beta);
+                    CHECK_MSG(fabs(got->bse[j] - ref->bse[j]) <= tol_bse * ref->bse[j],
+                              "%d processes, rank %d: bse%zu %.17g vs %.17g (tol %g)", n, r, j,
+                              got->bse[j], ref->bse[j], tol_bse);
+                    if (r > 0)
+                        CHECK(got->params[j] == jobs[0].result->params[j]);
+                }
+            }
+            for (int r = 0; r < n; r++)
+                ooc_fit_result_free(jobs[r].result);
+        }
+        ooc_fit_result_free(one[0].result);
+    }
+    /* one process fails: it reports its own error, the others stop with OOC_ERR_REMOTE */
+    for (int failing = 0; failing < 3; failing++) {
+        proc_job jobs[3];
+        split_fit(3, OOC_METHOD_QR, OOC_COV_HC1, OOC_REFINE_AUTO, failing, jobs);
+        for (int r = 0; r < 3; r++) {
+            CHECK(!jobs[r].result);
+            CHECK_MSG(jobs[r].status == (r == failing ? OOC_ERR_INTERRUPTED : OOC_ERR_REMOTE),
+                      "failing %d, rank %d: %d %s", failing, r, (int)jobs[r].status,
+                      jobs[r].message);
+            if (r != failing) {
+                char want[64];
+                snprintf(want, sizeof want, "process %d of 3 failed", failing);
+                CHECK_MSG(strstr(jobs[r].message, want), "%s", jobs[r].message);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -359,6 +679,8 @@ int main(void)
     test_one_and_none();
     test_csv_part();
     test_fit_equal();
+    test_ranges();
+    test_split_fit();
     char cmd[320];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

@@ -61,6 +61,7 @@ class Allocator(Structure):
 class SourceOptions(Structure):
     _fields_ = [("x_dataset", c_char_p), ("y_dataset", c_char_p), ("y_column", c_char_p),
                 ("w_dataset", c_char_p), ("w_column", c_char_p), ("need_y", c_bool),
+                ("row_begin", c_uint64), ("row_end", c_uint64),
                 ("formula", c_char_p), ("vars", POINTER(FormulaVar)), ("nvars", c_size_t),
                 ("csv", CsvSettings), ("weights_name", c_char_p), ("max_levels", c_size_t),
                 ("block_rows", c_size_t), ("ring_size", c_int), ("nthreads", c_int),
@@ -81,7 +82,7 @@ class FitOptions(Structure):
     _fields_ = [("method", c_int), ("refine", c_int), ("max_refine", c_int), ("cov", c_int),
                 ("save_state", c_char_p), ("resume_state", c_char_p),
                 ("cancel", POINTER(c_int)), ("log", LogSink), ("trace", c_void_p),
-                ("progress", c_void_p)]
+                ("progress", c_void_p), ("collective", c_void_p)]
 
 
 class FitResult(Structure):
@@ -107,7 +108,7 @@ class FitResult(Structure):
 class SvdOptions(Structure):
     _fields_ = [("method", c_int), ("k", c_size_t), ("vectors", c_bool), ("u_out", c_char_p),
                 ("nthreads", c_int), ("cancel", POINTER(c_int)), ("log", LogSink),
-                ("trace", c_void_p), ("progress", c_void_p)]
+                ("trace", c_void_p), ("progress", c_void_p), ("collective", c_void_p)]
 
 
 class SvdResult(Structure):

@@ -22,6 +22,7 @@ const char *ooc_strerror(ooc_status status)
     case OOC_ERR_UNSUPPORTED: return "unsupported";
     case OOC_ERR_INTERRUPTED: return "interrupted";
     case OOC_ERR_INTERNAL: return "internal error";
+    case OOC_ERR_REMOTE: return "another process failed";
     }
     return "unknown status";
 }

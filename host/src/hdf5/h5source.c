@@ -143,7 +143,8 @@ typedef struct worker_scratch {
 } worker_scratch;
 
 typedef struct h5_source {
-    ooc_source pub;
+    ooc_source pub;              /* pub.nrows: the rows of the range read */
+    uint64_t row_begin;          /* first dataset row read (options' row_begin) */
     char *path;
     hid_t file;
     h5_input inputs[3];
@@ -735,14 +736,14 @@ static ooc_status produce_block(void *ctx, int slot, uint64_t seq, void *buffer,
     (void)buffer;
     h5_source *s = ctx;
     slot_job *job = &s->jobs[slot];
-    const uint64_t first_row = seq * s->pub.block_rows;
-    if (first_row >= s->pub.nrows) {
+    const uint64_t offset = seq * s->pub.block_rows;
+    if (offset >= s->pub.nrows) {
         *end = true;
         return OOC_OK;
     }
-    job->first_row = first_row;
-    job->nrows = (size_t)(s->pub.nrows - first_row < s->pub.block_rows ? s->pub.nrows - first_row
-                                                                       : s->pub.block_rows);
+    job->first_row = s->row_begin + offset;
+    job->nrows = (size_t)(s->pub.nrows - offset < s->pub.block_rows ? s->pub.nrows - offset
+                                                                   : s->pub.block_rows);
     job->staging_used = 0;
     job->nchunks = 0;
     for (int i = 0; i < s->ninputs; i++) {
@@ -1177,7 +1178,13 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
     s->ninputs = 1;
     OOC_CHECK(open_input(s, x, "X", o->x_dataset ? o->x_dataset : "/X", &log, err));
     const size_t p_file = (size_t)x->ncols;
-    s->pub.nrows = x->nrows;
+    const uint64_t row_end = o->row_end ? o->row_end : x->nrows;
+    OOC_FAIL_IF(o->row_begin > row_end || row_end > x->nrows, err, OOC_ERR_INVALID_ARG,
+                "rows %llu to %llu asked of '%s' in '%s', which has %llu",
+                (unsigned long long)o->row_begin, (unsigned long long)row_end, x->name, s->path,
+                (unsigned long long)x->nrows);
+    s->row_begin = o->row_begin;
+    s->pub.nrows = row_end - o->row_begin;
 
     const ooc_h5_obj x_obj = {x->dset, x->name, s->path};
     OOC_CHECK(ooc_h5_attr_read_strings(&x_obj, "column_names", &names, &nnames, err));

@@ -299,15 +299,20 @@ static ooc_status scan_block(ooc_accumulator *acc, row_origin origin, const doub
     st->sum_log_w += blogw;
     st->sum_wy2 += bwy2;
     if (bw > 0.0) {
-        double bmean = shift + sy / bw, bm2 = sy2 - sy * (sy / bw);
-        if (bm2 < 0.0)
-            bm2 = 0.0;
-        double total = st->y_wsum + bw, delta = bmean - st->y_mean;
-        st->y_mean += delta * bw / total;
-        st->y_m2 += bm2 + delta * delta * st->y_wsum * bw / total;
-        st->y_wsum = total;
+        double bm2 = sy2 - sy * (sy / bw);
+        ooc_side_stats_add_y(st, bw, shift + sy / bw, bm2 < 0.0 ? 0.0 : bm2);
     }
     return OOC_OK;
+}
+
+void ooc_side_stats_add_y(ooc_side_stats *st, double wsum, double mean, double m2)
+{
+    if (!(wsum > 0.0))
+        return;
+    double total = st->y_wsum + wsum, delta = mean - st->y_mean;
+    st->y_mean += delta * wsum / total;
+    st->y_m2 += m2 + delta * delta * st->y_wsum * wsum / total;
+    st->y_wsum = total;
 }
 
 /* ---- passes ----------------------------------------------------------------- */

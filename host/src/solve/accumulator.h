@@ -28,6 +28,10 @@ typedef struct ooc_side_stats {
     double y_wsum, y_mean, y_m2;
 } ooc_side_stats;
 
+/* Merge the weighted moments of other rows of y (their weight sum, mean and
+ * centered sum of squares) into st's, by Chan's formula; wsum <= 0: none. */
+void ooc_side_stats_add_y(ooc_side_stats *st, double wsum, double mean, double m2);
+
 struct ooc_accumulator {
     ooc_backend *be;             /* borrowed */
     ooc_method method;

@@ -21,8 +21,16 @@
  * an "accumulate" span and every block of a later pass (refinement, HC meat)
  * a "residual pass" span; the merge, solve, SVD and statistics are
  * "finalize" spans.  Each pass starts a progress phase.
+ *
+ * With a collective (several processes, each over its share of the rows),
+ * the accumulators are merged after the first pass and every process
+ * finalizes the merged state; each decision that steers the passes (the
+ * aliased columns and R_K, β and the refinement's progress) is rank 0's,
+ * broadcast, so that all take the same branches even where their CPUs
+ * round differently.  The passes' sums are reduced over the processes.
  */
 #include "solve/accumulator.h"
+#include "solve/collective.h"
 #include "solve/ols_stats.h"
 #include "solve/second_passes.h"
 #include "solve/state_file.h"
@@ -109,6 +117,10 @@ static ooc_status conditioning_and_rank(fit_work *w, ooc_error *err)
     OOC_CHECK(ooc_find_aliased(w->r_aug, w->p_aug, p, w->m, nmax * DBL_EPSILON, r->aliased,
                                &w->k, err));
     OOC_CHECK(ooc_check_cancel(w->o->cancel, err));
+    OOC_CHECK(ooc_coll_broadcast(w->o->collective, r->aliased, p * sizeof(bool), err));
+    w->k = 0;
+    for (size_t j = 0; j < p; j++)
+        w->k += !r->aliased[j];
     const size_t k = w->k;
     r->rank = k;
     r->n_aliased = p - k;
@@ -117,11 +129,42 @@ static ooc_status conditioning_and_rank(fit_work *w, ooc_error *err)
     w->z_k = calloc(k ? k : 1, sizeof(double));
     OOC_FAIL_IF(!w->rk || !w->beta_k || !w->z_k, err, OOC_ERR_NOMEM, "out of memory");
     OOC_CHECK(ooc_retriangularize(w->r_aug, w->p_aug, r->aliased, k, w->rk, err));
+    OOC_CHECK(ooc_coll_broadcast(w->o->collective, w->rk, (k + 1) * (k + 1) * sizeof(double),
+                                 err));
     for (size_t j = 0, c = 0; j < p; j++)
         if (!r->aliased[j])
             w->kept_index[c++] = j;
 out:
     free(scaled_s);
+    return status;
+}
+
+/* Rank 0's solution and refinement state on every process (a no-op alone):
+ * β_K, z_K, the SSR, the error bound and the last step, then β in full. */
+static ooc_status sync_solution(fit_work *w, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    const ooc_collective *c = w->o->collective;
+    const size_t k = w->k;
+    if (!c || c->size <= 1)
+        return OOC_OK;
+    double *state = malloc((2 * k + 3) * sizeof(double));
+    OOC_FAIL_IF(!state, err, OOC_ERR_NOMEM, "out of memory");
+    memcpy(state, w->beta_k, k * sizeof(double));
+    memcpy(state + k, w->z_k, k * sizeof(double));
+    state[2 * k] = w->r->ssr;
+    state[2 * k + 1] = w->r->error_estimate;
+    state[2 * k + 2] = w->r->refine_last_step;
+    OOC_CHECK(ooc_coll_broadcast(c, state, (2 * k + 3) * sizeof(double), err));
+    memcpy(w->beta_k, state, k * sizeof(double));
+    memcpy(w->z_k, state + k, k * sizeof(double));
+    w->r->ssr = state[2 * k];
+    w->r->error_estimate = state[2 * k + 1];
+    w->r->refine_last_step = state[2 * k + 2];
+    for (size_t i = 0; i < k; i++)
+        w->beta_full[w->kept_index[i]] = w->beta_k[i];
+out:
+    free(state);
     return status;
 }
 
@@ -139,8 +182,12 @@ static ooc_status refine(fit_work *w, ooc_error *err)
     int max_passes = w->o->max_refine > 0 ? w->o->max_refine : 3;
     for (int pass = 0; pass < max_passes; pass++) {
         long double ssr_ld;
-        OOC_CHECK(ooc_residual_pass(w->src, &w->layout, r->aliased, w->beta_full, g, &ssr_ld,
-                                    &w->env, err));
+        OOC_CHECK(ooc_coll_agree(w->o->collective,
+                                 ooc_residual_pass(w->src, &w->layout, r->aliased, w->beta_full,
+                                                   g, &ssr_ld, &w->env, err),
+                                 err));
+        OOC_CHECK(ooc_coll_sum_long(w->o->collective, g, p, err));
+        OOC_CHECK(ooc_coll_sum_long(w->o->collective, &ssr_ld, 1, err));
         for (size_t i = 0; i < k; i++)
             tmp[i] = (double)g[w->kept_index[i]];
         /* RᵀR δ = g; z = Rβ follows β (the robust F) */
@@ -163,6 +210,7 @@ static ooc_status refine(fit_work *w, ooc_error *err)
         r->ssr = ssr_new > 0.0 ? ssr_new : 0.0;
         r->refine_passes = pass + 1;
         r->refine_last_step = bnorm > 0.0 ? dnorm / bnorm : dnorm;
+        OOC_CHECK(sync_solution(w, err));
         if (r->refine_last_step <= 4.0 * DBL_EPSILON)
             break;
     }
@@ -190,14 +238,15 @@ static ooc_status solve(fit_work *w, ooc_error *err)
         w->beta_full[w->kept_index[i]] = w->beta_k[i];
 
     r->error_estimate = NAN;
-    bool wants = false;
+    bool wants;
     if (k > 0 && w->o->refine == OOC_REFINE_AUTO) {
         ooc_status bst;
         r->error_estimate =
             ooc_first_pass_error_bound(rk, k, r->ssr, (double)w->acc->st.sum_wy2, err, &bst);
         OOC_CHECK(bst);
-        wants = r->error_estimate > OOC_AUTO_REFINE_BOUND;
     }
+    OOC_CHECK(sync_solution(w, err));
+    wants = k > 0 && w->o->refine == OOC_REFINE_AUTO && r->error_estimate > OOC_AUTO_REFINE_BOUND;
     if (wants && !w->src) {
         OOC_CHECK(ooc_result_add_warning(
             r, err,
@@ -246,10 +295,13 @@ static ooc_status covariance(fit_work *w, ooc_error *err)
         meat = malloc(k * k * sizeof(double));
         OOC_FAIL_IF(!meat, err, OOC_ERR_NOMEM, "out of memory");
         ooc_trace_end(o->trace, w->fin);
-        status = ooc_hc_pass(w->src, &w->layout, w->kept_index, k, w->beta_full, rk, meat,
-                             &w->env, err);
+        status = ooc_coll_agree(o->collective,
+                                ooc_hc_pass(w->src, &w->layout, w->kept_index, k, w->beta_full,
+                                            rk, meat, &w->env, err),
+                                err);
         w->fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
         OOC_CHECK(status);
+        OOC_CHECK(ooc_coll_sum(o->collective, meat, k * k, err));
         ooc_sandwich_cov(rk, k + 1, k, meat, factor, cov_k);
         r->seconds_second_pass = ooc_clock_seconds() - t0;
     }
@@ -408,10 +460,17 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
                        o->refine == OOC_REFINE_ALWAYS ? "yes"
                        : o->refine == OOC_REFINE_NEVER ? "no"
                                                        : "auto");
-    OOC_CHECK(start_state(src, be, o, &acc, err));
+    OOC_FAIL_IF(o->collective && (o->save_state || o->resume_state), err, OOC_ERR_UNSUPPORTED,
+                "saving or resuming a state is for one process: fit with several processes "
+                "(MPI) without --save-state / --resume");
     ooc_pass_env env = {o->cancel, o->trace, o->progress};
     double t0 = ooc_clock_seconds();
-    OOC_CHECK(ooc_accumulator_add_pass(acc, src, &env, err));
+    status = start_state(src, be, o, &acc, err);
+    if (status == OOC_OK)
+        status = ooc_accumulator_add_pass(acc, src, &env, err);
+    /* every process reaches this agreement, however its pass went */
+    OOC_CHECK(ooc_coll_agree(o->collective, status, err));
+    OOC_CHECK(ooc_accumulator_reduce(acc, o->collective, o->trace, err));
     double seconds_accumulate = ooc_clock_seconds() - t0;
     if (o->save_state)
         OOC_CHECK(ooc_accumulator_save(acc, o->save_state, err));

@@ -13,6 +13,11 @@
  * scan (one more read of the file per pass).  At the start every part is
  * opened once, checked against the first and closed again, so that a
  * mismatch fails the open and the total row count is known up front.
+ *
+ * A row range (the options' row_begin/row_end: an MPI rank's share) is cut
+ * into one range per part; parts outside it are never opened in a pass, and
+ * a block's first_row is its part's first row in the whole list plus its row
+ * in the part.
  */
 #include "stream/source.h"
 
@@ -43,6 +48,9 @@ typedef struct concat_source {
     size_t last_part;          /* the part that delivered the latest block; nparts: none yet */
     uint64_t part_offset;      /* first_row of the current part's first row */
     uint64_t rows_delivered;   /* rows delivered this pass */
+    bool ranged;               /* the options asked for a row range */
+    uint64_t *part_start;      /* ranged: nparts + 1 row numbers, part k's first row */
+    uint64_t *part_lo, *part_hi; /* ranged: the rows of part k read, in its own numbering */
 } concat_source;
 
 static const char *text_or_empty(const char *s)
@@ -91,10 +99,16 @@ static ooc_status check_part(const concat_source *c, size_t k, const ooc_source 
     return OOC_OK;
 }
 
-/* Open part k into c->parts[k] and check it against the first part. */
+/* Open part k into c->parts[k] (its share of the range, if any) and check it
+ * against the first part. */
 static ooc_status open_part(concat_source *c, size_t k, ooc_error *err)
 {
-    ooc_status status = ooc_source_open(c->paths[k], &c->opts, &c->parts[k], err);
+    ooc_source_options o = c->opts;
+    if (c->ranged) {
+        o.row_begin = c->part_lo[k];
+        o.row_end = c->part_hi[k];
+    }
+    ooc_status status = ooc_source_open(c->paths[k], &o, &c->parts[k], err);
     if (status == OOC_OK)
         status = check_part(c, k, c->parts[k], err);
     if (status != OOC_OK) {
@@ -143,6 +157,12 @@ static ooc_status concat_next(ooc_source *src, ooc_block **blk, ooc_error *err)
     *blk = NULL;
     while (c->current < c->nparts) {
         size_t k = c->current;
+        if (c->ranged && c->part_lo[k] == c->part_hi[k]) {
+            c->current++;
+            continue;
+        }
+        if (c->ranged)
+            c->part_offset = c->part_start[k];
         if (!c->parts[k]) {
             ooc_status status = open_part(c, k, err);
             if (status != OOC_OK)
@@ -171,7 +191,8 @@ static ooc_status concat_next(ooc_source *src, ooc_block **blk, ooc_error *err)
         if (c->held[k] == 0)
             close_part(c, k);
     }
-    c->pub.nrows = c->rows_delivered; /* known now even when a CSV part did not know it */
+    if (!c->ranged)
+        c->pub.nrows = c->rows_delivered; /* known now even when a CSV part did not know it */
     return OOC_OK;
 }
 
@@ -194,13 +215,10 @@ static ooc_status concat_rewind(ooc_source *src, ooc_error *err)
             return OOC_FAIL(err, OOC_ERR_INTERNAL,
                             "rewind of '%s' with a block still held", c->paths[k]);
     ooc_status status = OOC_OK;
-    if (c->current == 0 && c->parts[0]) {
+    if (c->current == 0 && c->parts[0])
         status = c->parts[0]->vt->rewind(c->parts[0], err);
-    } else {
-        if (c->current < c->nparts && c->parts[c->current])
-            close_part(c, c->current);
-        status = open_part(c, 0, err);
-    }
+    else if (c->current < c->nparts && c->parts[c->current])
+        close_part(c, c->current); /* next() opens the parts again as it reaches them */
     c->current = 0;
     c->last_part = c->nparts;
     c->part_offset = c->rows_delivered = c->pub.rows_dropped = 0;
@@ -222,6 +240,9 @@ static void concat_destroy(ooc_source *src)
     free(c->parts);
     free(c->paths);
     free(c->held);
+    free(c->part_start);
+    free(c->part_lo);
+    free(c->part_hi);
     ooc_source_free_description(&c->pub);
     free(c);
 }
@@ -265,6 +286,44 @@ out:
     return status;
 }
 
+/* Cut rows [begin, end) (end 0: to the end) of the whole list into the
+ * parts' shares (every part is closed, part 0 too: passes open the parts
+ * they read).  Errors: OOC_ERR_UNSUPPORTED (a part's rows are not known
+ * before reading it: a CSV), OOC_ERR_INVALID_ARG (past the end), NOMEM. */
+static ooc_status cut_range(concat_source *c, uint64_t begin, uint64_t end, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    OOC_FAIL_IF(c->pub.nrows == UINT64_MAX, err, OOC_ERR_UNSUPPORTED,
+                "a range of the rows of '%s', ... (an MPI rank's share) needs HDF5 inputs, whose "
+                "row counts are known; convert CSV inputs first with `oocsolve ingest`",
+                c->paths[0]);
+    if (end == 0)
+        end = c->pub.nrows;
+    OOC_FAIL_IF(begin > end || end > c->pub.nrows, err, OOC_ERR_INVALID_ARG,
+                "rows %llu to %llu asked of %zu files with %llu rows", (unsigned long long)begin,
+                (unsigned long long)end, c->nparts, (unsigned long long)c->pub.nrows);
+    c->part_start = calloc(c->nparts + 1, sizeof *c->part_start);
+    c->part_lo = calloc(c->nparts, sizeof *c->part_lo);
+    c->part_hi = calloc(c->nparts, sizeof *c->part_hi);
+    OOC_FAIL_IF(!c->part_start || !c->part_lo || !c->part_hi, err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < c->nparts; k++) {
+        /* each part's rows again: the open above kept only the sum */
+        OOC_CHECK(ooc_source_open(c->paths[k], &c->opts, &c->parts[k], err));
+        uint64_t rows = c->parts[k]->nrows;
+        close_part(c, k);
+        uint64_t lo = c->part_start[k], hi = lo + rows;
+        c->part_start[k + 1] = hi;
+        lo = lo > begin ? lo : begin;
+        hi = hi < end ? hi : end;
+        c->part_lo[k] = lo < hi ? lo - c->part_start[k] : 0;
+        c->part_hi[k] = lo < hi ? hi - c->part_start[k] : 0;
+    }
+    c->ranged = true;
+    c->pub.nrows = end - begin;
+out:
+    return status;
+}
+
 static const ooc_source_vtable concat_vtable = {concat_next, concat_release, concat_rewind,
                                                 concat_destroy};
 
@@ -283,6 +342,7 @@ ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
         return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
     c->pub.vt = &concat_vtable;
     c->opts = *o;
+    c->opts.row_begin = c->opts.row_end = 0; /* the parts' shares are set by open_part */
     c->nparts = npaths;
     c->last_part = npaths;
     c->paths = calloc(npaths, sizeof *c->paths);
@@ -293,7 +353,7 @@ ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
         c->paths[k] = strdup(paths[k]);
         OOC_FAIL_IF(!c->paths[k], err, OOC_ERR_NOMEM, "out of memory");
     }
-    OOC_CHECK(ooc_source_open(c->paths[0], o, &c->parts[0], err));
+    OOC_CHECK(ooc_source_open(c->paths[0], &c->opts, &c->parts[0], err));
     OOC_CHECK(copy_description(c, c->parts[0], err));
     c->pub.nrows = c->parts[0]->nrows;
     c->pub.block_rows = c->parts[0]->block_rows;
@@ -309,6 +369,8 @@ ooc_status ooc_source_open_files(const char *const *paths, size_t npaths,
         c->pub.values_finite = c->pub.values_finite && part->values_finite;
         close_part(c, k);
     }
+    if (o->row_begin || o->row_end)
+        OOC_CHECK(cut_range(c, o->row_begin, o->row_end, err));
     *out = &c->pub;
 out:
     if (status != OOC_OK)

@@ -110,6 +110,11 @@ ooc_status ooc_source_open(const char *path, const ooc_source_options *o, ooc_so
     if (!o->formula)
         return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
                         "'%s' is not an HDF5 file; to read a CSV give a formula (-f)", path);
+    if (o->row_begin || o->row_end)
+        return OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
+                        "'%s' is a CSV: a range of its rows (an MPI rank's share) needs an HDF5 "
+                        "input; convert it first with `oocsolve ingest`",
+                        path);
     return ooc_csv_source_open(path, o, out, err);
 }
 
