@@ -736,14 +736,19 @@ static ooc_status produce_block(void *ctx, int slot, uint64_t seq, void *buffer,
     (void)buffer;
     h5_source *s = ctx;
     slot_job *job = &s->jobs[slot];
-    const uint64_t offset = seq * s->pub.block_rows;
-    if (offset >= s->pub.nrows) {
+    /* Blocks start at multiples of block_rows in the dataset (a multiple of
+     * X's chunk height), also when a row range starts inside one: the first
+     * block is then shorter, and no chunk straddles two blocks and is
+     * decoded twice. */
+    const uint64_t rows = s->pub.block_rows, row_end = s->row_begin + s->pub.nrows;
+    const uint64_t aligned = (s->row_begin / rows + seq) * rows;
+    const uint64_t first_row = aligned > s->row_begin ? aligned : s->row_begin;
+    if (first_row >= row_end) {
         *end = true;
         return OOC_OK;
     }
-    job->first_row = s->row_begin + offset;
-    job->nrows = (size_t)(s->pub.nrows - offset < s->pub.block_rows ? s->pub.nrows - offset
-                                                                   : s->pub.block_rows);
+    job->first_row = first_row;
+    job->nrows = (size_t)((aligned + rows < row_end ? aligned + rows : row_end) - first_row);
     job->staging_used = 0;
     job->nchunks = 0;
     for (int i = 0; i < s->ninputs; i++) {
