@@ -327,7 +327,8 @@ static int open_pipeline_here(common_args *a, const char *label, int argc, char 
     ooc_backend_open_options bo = {.cpu = {.nthreads = (int)a->threads,
                                            .gram_blas = a->gram_blas,
                                            .trace = a->prof.trace},
-                                   .log = {device_log, a}};
+                                   .log = {device_log, a},
+                                   .process_index = ranks ? ranks->rank : 0};
     if (ooc_backend_open(a->device, &bo, be, &err) != OOC_OK)
         return ooc_cli_fail(&err);
     ooc_cpu_info_gather((int)a->threads, &a->cpu);

@@ -10,7 +10,8 @@
  *     entry symbol: each refused with its reason; auto -> CPU with one note;
  *   - the emulated plugin (argv[1]): loaded once, exports nothing but the
  *     entry point and adds nothing to the global symbol scope (RTLD_LOCAL);
- *     lists the emulated GPU; gpu/auto open the "cuda" backend, whose
+ *     lists the emulated GPU; gpu/auto open the "cuda" backend (a bare "gpu"
+ *     for process K of several takes GPU K mod count, with a note), whose
  *     triangle matches the CPU backend's to the R factor's perturbation bound
  *     (qr 2√2·κ·√p·γ, normal √2·κ²·p·γ; see test_emulated), and whose pinned ring
  *     buffer can be freed after the backend (the plugin stays loaded).
@@ -210,6 +211,14 @@ static void test_emulated(const char *emu, const char *other)
     CHECK_MSG(strstr(err.message, "GPU 1 does not exist") != NULL, "%s", err.message);
     ooc_error_clear(&err);
     CHECK(lc.debug + lc.notes + lc.warnings == 0);
+    /* process 3 of several (an MPI rank) takes GPU 3 mod 1 = 0 for a bare
+     * "gpu", and says so in a note */
+    opts.process_index = 3;
+    CHECK(ooc_backend_open("gpu", &opts, &gpu, &err) == OOC_OK && gpu);
+    CHECK_MSG(lc.notes == 1 && strstr(lc.text, "process 3 of the run: GPU 0 of 1"), "%s", lc.text);
+    ooc_backend_free(gpu);
+    gpu = NULL;
+    opts.process_index = 0;
 
     CHECK(ooc_backend_open("gpu", &opts, &gpu, &err) == OOC_OK && gpu);
     CHECK(ooc_backend_open("cpu", &opts, &cpu, &err) == OOC_OK && cpu);

@@ -300,12 +300,19 @@ ooc_status ooc_backend_open(const char *spec_text, const ooc_backend_open_option
     }
     char why[256] = "";
     int count = plugin->device_count(why, sizeof why);
+    /* "auto" and a bare "gpu" leave the GPU to us: several processes spread
+     * over the GPUs */
+    bool ours = spec.kind == OOC_DEVICE_AUTO || (spec_text && !strcmp(spec_text, "gpu"));
+    if (ours && count > 0) {
+        spec.ngpus = 1;
+        spec.gpus[0] = opts->process_index > 0 ? opts->process_index % count : 0;
+        if (opts->process_index > 0)
+            ooc_log(&opts->log, OOC_LOG_NOTE, "process %d of the run: GPU %d of %d",
+                    opts->process_index, spec.gpus[0], count);
+    }
     if (spec.kind == OOC_DEVICE_AUTO) {
-        if (count > 0) {
-            spec.ngpus = 1;
-            spec.gpus[0] = 0;
+        if (count > 0)
             return open_gpu(plugin, &spec, opts, out, err);
-        }
         ooc_log(&opts->log, OOC_LOG_NOTE, "no usable GPU (%s): using the CPU backend", why);
         return ooc_cpu_backend_create(&opts->cpu, out, err);
     }

@@ -68,6 +68,11 @@ typedef struct ooc_backend_open_options {
     /* The CUDA plugin table to use; NULL: ooc_cuda_plugin_load().  Lets a
      * program that links the backend directly (the tests) select through it. */
     const ooc_cuda_plugin *plugin;
+    /* This process's index among several sharing the machine's GPUs (an MPI
+     * rank; 0 alone): "auto" and "gpu" without an ordinal take GPU
+     * process_index mod (the GPU count) instead of GPU 0, and say which in
+     * a note. */
+    int process_index;
 } ooc_backend_open_options;
 
 /* Open the backend a spec names.  cpu: the CPU backend (no plugin is
