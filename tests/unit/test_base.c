@@ -22,7 +22,7 @@
 
 static void test_textbuf(void)
 {
-    ooc_error err;
+    ooc_error err = {0};
     ooc_textbuf b = {0};
     char *text = NULL;
 
