@@ -1,7 +1,8 @@
-# tests/csv.cmake — test registrations for the csv area: the CSV tokenizer and the
-# number parser (unit tests), and their libFuzzer targets when OOC_FUZZ is ON.
+# tests/csv.cmake — test registrations for the csv area: the CSV tokenizer, a file cut
+# into shares for several processes, and the number parser (unit tests), and their libFuzzer targets when OOC_FUZZ is ON.
 ooc_add_unit_test(test_numparse unit/test_numparse.c)
 ooc_add_unit_test(test_csv unit/test_csv.c)
+ooc_add_unit_test(test_csv_split unit/test_csv_split.c)
 
 if(OOC_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")

@@ -9,9 +9,14 @@
 #ifndef OOC_CLI_H
 #define OOC_CLI_H
 
+#include "backend/backend.h"
+#include "backend/cpuinfo.h"
 #include "oocsolve.h"
 #include "profile/progress.h"
 #include "profile/trace.h"
+#include "solve/report.h"
+
+#include <stdio.h>
 
 /* The cancel flag passed to the library: 0, or the number of the first
  * terminating signal (SIGINT, SIGTERM, SIGHUP, SIGPIPE, ...) that main()'s
@@ -33,12 +38,12 @@ int ooc_cli_fail(const ooc_error *err);
 
 /* ---- several MPI ranks (cli_mpi.c) ---- */
 
-/* For fit and svd: under an MPI launcher, initialise MPI (a build with
- * OOC_MPI) or refuse to run as one of several ranks (a build without).
+/* For fit, svd and ingest: under an MPI launcher, initialise MPI (a build
+ * with OOC_MPI) or refuse to run as one of several ranks (a build without).
  * Returns 0 or the exit code (message printed). */
 int ooc_cli_dist_start(int *argc, char ***argv);
-/* For commands that cannot run across ranks (ingest): 0 alone, else 2 with
- * a message. */
+/* For commands that cannot run across ranks: 0 alone, else 2 with a
+ * message. */
 int ooc_cli_dist_single(const char *command);
 /* Finalise MPI if it was started. */
 void ooc_cli_dist_stop(void);
@@ -131,6 +136,8 @@ int ooc_cmd_ingest(int argc, char **argv);
 int ooc_cmd_info(int argc, char **argv);
 int ooc_cmd_fit(int argc, char **argv);
 int ooc_cmd_svd(int argc, char **argv);
+/* `oocsolve glm INPUT --family F`: a GLM by out-of-core IRLS (cmd_glm.c). */
+int ooc_cmd_glm(int argc, char **argv);
 /* `oocsolve devices`: the CPU path (cpuinfo.h), then the GPUs or why there
  * are none (cmd_devices.c). */
 int ooc_cmd_devices(int argc, char **argv);
@@ -163,5 +170,151 @@ bool ooc_cli_profile_start(ooc_cli_profile *prof, const char *label, int argc, c
 /* Finish both (`ok`: the command succeeded) and free them.  False (message
  * printed) when the trace could not be written. */
 bool ooc_cli_profile_finish(ooc_cli_profile *prof, bool ok);
+
+/* Across MPI ranks (cli_mpi.c), before ooc_cli_profile_start: on a rank
+ * other than 0, no progress line, and --profile FILE becomes FILE.rank-N
+ * (written into buf, of `size` bytes, which must outlive prof's use).
+ * Nothing alone or on rank 0. */
+void ooc_cli_dist_profile(ooc_cli_profile *prof, char *buf, size_t size);
+
+/* ---- the options several commands share ---- */
+
+/* getopt_long codes of the shared options.  OOC_CLI_CSV_LONGOPTS and
+ * OOC_CLI_RUN_LONGOPTS name them P##VAR ... P##PROFILE: P is OOC_CLI_OPT_
+ * for the pipeline commands (fit, svd, glm), OPT_ for ingest, whose own
+ * enum names its codes so.  A pipeline command numbers its own options from
+ * OOC_CLI_OPT_OWN. */
+enum {
+    OOC_CLI_OPT_VAR = 256, OOC_CLI_OPT_DELIM, OOC_CLI_OPT_NA, OOC_CLI_OPT_MISSING,
+    OOC_CLI_OPT_KEEP_NA, OOC_CLI_OPT_NO_NA, OOC_CLI_OPT_DTYPE, OOC_CLI_OPT_MAX_LEVELS,
+    OOC_CLI_OPT_THREADS, OOC_CLI_OPT_JSON, OOC_CLI_OPT_PROGRESS, OOC_CLI_OPT_PROFILE,
+    OOC_CLI_OPT_METHOD, OOC_CLI_OPT_WEIGHTS, OOC_CLI_OPT_XDS, OOC_CLI_OPT_YCOL, OOC_CLI_OPT_YDS,
+    OOC_CLI_OPT_DEVICE, OOC_CLI_OPT_GRAM_BLAS, OOC_CLI_OPT_BLOCK,
+    OOC_CLI_OPT_OWN
+};
+
+/* getopt_long entries of the CSV reading options: --var, --delimiter,
+ * --na-values, --missing, --keep-default-na, --no-default-na, --dtype,
+ * --max-levels. */
+#define OOC_CLI_CSV_LONGOPTS(P)                                                                    \
+    {"var", required_argument, NULL, P##VAR},                                                      \
+    {"delimiter", required_argument, NULL, P##DELIM},                                              \
+    {"na-values", required_argument, NULL, P##NA},                                                 \
+    {"missing", required_argument, NULL, P##MISSING},                                              \
+    {"keep-default-na", required_argument, NULL, P##KEEP_NA},                                      \
+    {"no-default-na", no_argument, NULL, P##NO_NA},                                                \
+    {"dtype", required_argument, NULL, P##DTYPE},                                                  \
+    {"max-levels", required_argument, NULL, P##MAX_LEVELS}
+
+/* getopt_long entries of --threads, --json, --progress, --profile, -q and -h. */
+#define OOC_CLI_RUN_LONGOPTS(P)                                                                    \
+    {"threads", required_argument, NULL, P##THREADS},                                              \
+    {"json", no_argument, NULL, P##JSON},                                                          \
+    {"progress", required_argument, NULL, P##PROGRESS},                                            \
+    {"profile", required_argument, NULL, P##PROFILE},                                              \
+    {"quiet", no_argument, NULL, 'q'},                                                             \
+    {"help", no_argument, NULL, 'h'}
+
+/* ---- commands that run a pipeline: fit, svd, glm (cli_pipeline.c) ---- */
+
+/* getopt_long entries of the options fit, svd and glm share (-f, the CSV
+ * and run options above, --method, --weights, --x-dataset, --device,
+ * --gram-blas, --block-rows); a command adds its own and the {NULL} end. */
+#define OOC_CLI_PIPELINE_LONGOPTS                                                                  \
+    {"formula", required_argument, NULL, 'f'},                                                     \
+    OOC_CLI_CSV_LONGOPTS(OOC_CLI_OPT_),                                                            \
+    OOC_CLI_RUN_LONGOPTS(OOC_CLI_OPT_),                                                            \
+    {"method", required_argument, NULL, OOC_CLI_OPT_METHOD},                                       \
+    {"weights", required_argument, NULL, OOC_CLI_OPT_WEIGHTS},                                     \
+    {"x-dataset", required_argument, NULL, OOC_CLI_OPT_XDS},                                       \
+    {"device", required_argument, NULL, OOC_CLI_OPT_DEVICE},                                       \
+    {"gram-blas", required_argument, NULL, OOC_CLI_OPT_GRAM_BLAS},                                 \
+    {"block-rows", required_argument, NULL, OOC_CLI_OPT_BLOCK}
+
+/* getopt_long entries of --y-column and --y-dataset (the commands that read
+ * a response: fit, glm); ooc_cli_pipeline_parse handles them. */
+#define OOC_CLI_RESPONSE_LONGOPTS                                                                  \
+    {"y-column", required_argument, NULL, OOC_CLI_OPT_YCOL},                                       \
+    {"y-dataset", required_argument, NULL, OOC_CLI_OPT_YDS}
+
+/* The shared options of a pipeline command, parsed, and the pipeline:
+ * the backend, the source and what opening them gathers.  All owned, freed
+ * by ooc_cli_pipeline_end. */
+typedef struct ooc_cli_pipeline {
+    double t0;                       /* the command's start (ooc_clock_seconds) */
+    ooc_source_options src;
+    ooc_cli_vars vars;
+    ooc_cli_na_storage na;
+    ooc_cli_dtypes dtypes;
+    ooc_method method;
+    const char *device;              /* --device spec */
+    ooc_log_level device_log_min;    /* least severe backend message shown */
+    bool json;
+    bool quiet;                      /* -q: no progress line, no notes */
+    size_t threads;
+    ooc_cpu_gram_blas gram_blas;
+    size_t block_rows;
+    const char *const *inputs;       /* ninputs paths ("-": /dev/stdin) */
+    size_t ninputs;
+    char *input_label;               /* the inputs joined by ", " (reports, trace) */
+    ooc_cli_profile prof;            /* --profile / --progress */
+    ooc_cpu_info cpu;                /* gathered once the backend is open */
+    const char *cpu_warning;         /* cpu.blas_warning when this run gave it, else NULL */
+    char rank_trace_path[4096];      /* --profile FILE.rank-N of an MPI rank other than 0 */
+    ooc_backend *backend;            /* opened by ooc_cli_pipeline_open, else NULL */
+    ooc_source *source;              /* the same */
+} ooc_cli_pipeline;
+
+/* The defaults of the shared options, and the start time; need_y: the
+ * command reads a response (else /Y is not read). */
+void ooc_cli_pipeline_init(ooc_cli_pipeline *a, bool need_y);
+
+/* Handle an option of one command (own: its state): 1 handled, 0 not its,
+ * -1 invalid (message printed). */
+typedef int (*ooc_cli_own_option_fn)(int c, const char *arg, ooc_cli_pipeline *a, void *own);
+
+struct option; /* <getopt.h> */
+
+/* Parse the command line of command `label`: the shared options into a,
+ * the command's through own_option, -h, and one or more INPUTs into
+ * a->inputs ("-": /dev/stdin).  Returns -1 to go on, else the exit code: 0
+ * after printing usage for -h, 2 for a usage error (message printed). */
+int ooc_cli_pipeline_parse(int argc, char **argv, const char *label, const char *shortopts,
+                           const struct option *longopts, ooc_cli_pipeline *a,
+                           ooc_cli_own_option_fn own_option, void *own, void (*usage)(FILE *to));
+
+/* After ooc_cli_pipeline_parse: join the INPUTs into a->input_label and
+ * refuse (ooc_cli_check_outputs) --profile and the command's `outputs`
+ * where they would destroy one of the INPUTs, the command's other inputs
+ * (`inputs`) or each other (NULL paths: not given).  Returns -1 to go on,
+ * else the exit code (1 out of memory, 2 refused; message printed). */
+int ooc_cli_pipeline_inputs(ooc_cli_pipeline *a, const ooc_cli_file *inputs, size_t ninputs,
+                            const ooc_cli_file *outputs, size_t noutputs);
+
+/* Open a command's source into a->source from a->inputs and a->src as
+ * ooc_cli_pipeline_open set them up (own: the command's state).  Returns 0
+ * or the exit code (message printed). */
+typedef int (*ooc_cli_open_source_fn)(ooc_cli_pipeline *a, void *own);
+
+/* Start --profile / --progress (label: the progress line's and trace's
+ * command), create the backend --device names (a->backend), gather the CPU
+ * facts (warning once when the backend is the CPU's and OpenBLAS's kernels
+ * are too old for the CPU), set the source options (the backend's
+ * allocator, this MPI rank's share of the rows) and open a->source by
+ * open_source (NULL: ooc_source_open_files), then record the run in the
+ * trace.  Across MPI ranks, a rank that failed stops them all.  Returns 0
+ * or the exit code (message printed). */
+int ooc_cli_pipeline_open(ooc_cli_pipeline *a, const char *label, int argc, char **argv,
+                          ooc_cli_open_source_fn open_source, void *own);
+
+/* The report context of an opened pipeline: input, backend, time since
+ * a->t0, CPU facts and warning, rows dropped. */
+ooc_report_info ooc_cli_pipeline_report_info(const ooc_cli_pipeline *a);
+
+/* Free the source and then the backend, finish --profile / --progress
+ * (write the trace, print the summary) and free a's strings.  Returns the
+ * command's exit code rc, turned into 1 when the trace could not be
+ * written. */
+int ooc_cli_pipeline_end(ooc_cli_pipeline *a, int rc);
 
 #endif

@@ -1,14 +1,16 @@
 /*
- * cli_mpi.c — fit and svd across the ranks of mpirun (cli.h).
+ * cli_mpi.c — fit, svd and ingest across the ranks of mpirun (cli.h).
  *
  * Under an MPI launcher, a build with MPI (OOC_MPI) initialises MPI for the
- * command; each rank reads its contiguous share of the inputs' rows and the
- * library merges the ranks' accumulators (ooc_fit_options.collective).  Rank
- * 0 prints the result; every rank prints its own errors, and the others stop
- * with a non-zero exit instead of waiting (ooc_cli_dist_agree, and
- * OOC_ERR_REMOTE inside the library, which only rank 0 reports).  A build
- * without MPI refuses to run as one of several ranks rather than have each
- * rank fit everything.
+ * command.  fit and svd: each rank reads its contiguous share of the inputs'
+ * rows and the library merges the ranks' accumulators
+ * (ooc_fit_options.collective).  ingest: each rank writes its share of the
+ * CSV's records as a part file and rank 0 the file that joins them
+ * (ooc_ingest_options.collective).  Rank 0 prints the result; every rank
+ * prints its own errors, and the others stop with a non-zero exit instead of
+ * waiting (ooc_cli_dist_agree, and OOC_ERR_REMOTE inside the library, which
+ * only rank 0 reports).  A build without MPI refuses to run as one of
+ * several ranks rather than have each rank do everything.
  */
 #include "cli.h"
 
@@ -86,6 +88,17 @@ const ooc_collective *ooc_cli_collective(void)
 bool ooc_cli_is_root(void)
 {
     return !active || world.rank == 0;
+}
+
+void ooc_cli_dist_profile(ooc_cli_profile *prof, char *buf, size_t size)
+{
+    if (!active || world.rank == 0)
+        return;
+    prof->progress_mode = OOC_PROGRESS_OFF;
+    if (prof->trace_path) {
+        snprintf(buf, size, "%s.rank-%d", prof->trace_path, world.rank);
+        prof->trace_path = buf;
+    }
 }
 
 int ooc_cli_dist_share(const char *const *inputs, size_t ninputs, ooc_source_options *o)

@@ -1,6 +1,9 @@
 /* cmd_ingest.c — `oocsolve ingest CSV -f FORMULA -o OUT.h5 [options]`.
  * CSV may be "-" (standard input), a FIFO or a compressed file; OUT.h5 and
- * --profile must not be the CSV itself or a special file (refused first). */
+ * --profile must not be the CSV itself or a special file (refused first).
+ * Under mpirun each rank ingests its share of a plain CSV file into
+ * OUT.part-K-of-N.h5 and OUT.h5 joins them (cli_mpi.c); rank 0 prints the
+ * summary of them all. */
 #include "cli.h"
 #include "hdf5/zcodec.h"
 
@@ -22,6 +25,11 @@ static void ingest_usage(FILE *to)
             "CSV may be '-' (standard input) or a pipe (a FIFO, <(zcat big.csv.gz)), read in\n"
             "one pass, or spooled to $TMPDIR when the formula needs a second one (levels to\n"
             "discover); a name ending in .gz, .zst, .bz2 or .xz is decompressed as it is read.\n"
+            "\n"
+            "Under mpirun (-np N) each rank ingests its share of the records of a plain CSV\n"
+            "file into OUT.part-K-of-N.h5 (K = 1..N), and OUT.h5 joins them: its /X and /Y\n"
+            "are HDF5 virtual datasets over the parts' (oocsolve fit, info and h5py read it\n"
+            "as one matrix; keep the parts beside it).\n"
             "\n"
             "options:\n"
             "  -f, --formula F        e.g. \"y ~ 0 + a + b + a:b + C(cat1, Treatment, levels=lnames)\"\n"
@@ -66,25 +74,13 @@ int ooc_cmd_ingest(int argc, char **argv)
     static const struct option longopts[] = {
         {"formula", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
-        {"var", required_argument, NULL, OPT_VAR},
-        {"delimiter", required_argument, NULL, OPT_DELIM},
-        {"na-values", required_argument, NULL, OPT_NA},
-        {"missing", required_argument, NULL, OPT_MISSING},
-        {"keep-default-na", required_argument, NULL, OPT_KEEP_NA},
-        {"no-default-na", no_argument, NULL, OPT_NO_NA},
-        {"dtype", required_argument, NULL, OPT_DTYPE},
-        {"max-levels", required_argument, NULL, OPT_MAX_LEVELS},
+        OOC_CLI_CSV_LONGOPTS(OPT_),
         {"level", required_argument, NULL, OPT_LEVEL},
         {"no-shuffle", no_argument, NULL, OPT_NOSHUF},
         {"codec", required_argument, NULL, OPT_CODEC},
         {"chunk-rows", required_argument, NULL, OPT_CHUNK},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"json", no_argument, NULL, OPT_JSON},
         {"fsync", no_argument, NULL, OPT_FSYNC},
-        {"progress", required_argument, NULL, OPT_PROGRESS},
-        {"profile", required_argument, NULL, OPT_PROFILE},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
+        OOC_CLI_RUN_LONGOPTS(OPT_),
         {NULL, 0, NULL, 0},
     };
     ooc_ingest_options o;
@@ -95,6 +91,7 @@ int ooc_cmd_ingest(int argc, char **argv)
     ooc_cli_dtypes dtypes = {0};
     ooc_cli_profile prof = {0};
     bool json = false, quiet = false;
+    char rank_trace_path[4096]; /* --profile FILE.rank-N of an MPI rank other than 0 */
     int rc = 2;
     size_t value;
 
@@ -186,8 +183,10 @@ int ooc_cmd_ingest(int argc, char **argv)
     o.nvars = vars.n;
     o.cancel = &ooc_cli_cancel;
     o.log = ooc_cli_log;
+    o.collective = ooc_cli_collective();
     if (quiet)
         prof.progress_mode = OOC_PROGRESS_OFF;
+    ooc_cli_dist_profile(&prof, rank_trace_path, sizeof rank_trace_path);
     if (!ooc_cli_profile_start(&prof, "ingest", argc, argv)) {
         rc = 1;
         goto out;
@@ -201,6 +200,10 @@ int ooc_cmd_ingest(int argc, char **argv)
     bool profile_ok = ooc_cli_profile_finish(&prof, status == OOC_OK);
     if (status != OOC_OK) {
         rc = ooc_cli_fail(&err);
+        goto out;
+    }
+    if (!ooc_cli_is_root()) { /* rank 0 prints the summary of them all */
+        rc = profile_ok ? 0 : 1;
         goto out;
     }
     if (!quiet)

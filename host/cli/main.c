@@ -117,6 +117,7 @@ static void usage(FILE *to)
             "  info FILE.h5                      shape, chunks, filters, compression, formula, columns\n"
             "  fit INPUT                         least-squares fit (INPUT: HDF5, or CSV with -f)\n"
             "  svd INPUT                         singular values / vectors of X\n"
+            "  glm INPUT --family F              generalized linear model by IRLS (statsmodels' GLM)\n"
             "  devices                           the CPU path (extensions, kernels, BLAS) and the\n"
             "                                    GPUs usable with --device gpu[:N]\n"
             "  profile-svg TRACE.json -o OUT.svg render a --profile trace as an SVG timeline\n"
@@ -181,10 +182,11 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
         bool cancellable, distributed;
     } commands[] = {
-        {"ingest", ooc_cmd_ingest, true, false},
+        {"ingest", ooc_cmd_ingest, true, true},
         {"info", ooc_cmd_info, false, false},
         {"fit", ooc_cmd_fit, true, true},
         {"svd", ooc_cmd_svd, true, true},
+        {"glm", ooc_cmd_glm, true, false},
         {"devices", ooc_cmd_devices, false, false},
         {"profile-svg", ooc_cmd_profile_svg, false, false},
         {"profile-summary", ooc_cmd_profile_summary, false, false},

@@ -143,6 +143,12 @@ typedef struct ooc_ingest_options {
                                   * and shuffle apply to either; level 0 stores chunks
                                   * uncompressed whatever the codec.  An unknown name is an
                                   * OOC_ERR_INVALID_ARG error. */
+    const struct ooc_collective *collective; /* one of several processes (e.g. MPI ranks)
+                                  * ingesting one plain CSV file together: each writes its
+                                  * share of the records to output_path less ".h5" plus
+                                  * ".part-K-of-N.h5" (K = rank + 1), and process 0 writes
+                                  * output_path with /X and /Y as HDF5 virtual datasets
+                                  * joining the parts (see ooc_ingest); NULL: alone */
 } ooc_ingest_options;
 
 /* Fill `opts` with defaults (all pointers NULL: codec deflate). */
@@ -152,7 +158,20 @@ OOC_API void ooc_ingest_options_init(ooc_ingest_options *opts);
  * response) to opts->output_path.  The file is written under a temporary
  * name in the same directory and renamed into place only on success; on any
  * failure nothing is left behind and an existing file is untouched.
- * `stats` may be NULL. */
+ * `stats` may be NULL.
+ *
+ * With opts->collective (several processes, every one calling ooc_ingest
+ * with the same options): the CSV is split at record boundaries into one
+ * share per process; column types come from the file's first records and
+ * categorical levels from every process's records, as one process would find
+ * them; each process writes its part (a file like the one process's), and
+ * process 0 the joining file, whose X and Y are those one process would have
+ * written, bit for bit (ooc_source_open reads it with the parts' chunks).
+ * The parts are renamed into place, then the joining file, once all are
+ * complete; a failure on any process fails every process (OOC_ERR_REMOTE
+ * where another process reports why) and leaves no file.  `stats` holds the
+ * sums over the processes on every process.  A pipe or a compressed CSV
+ * cannot be split (OOC_ERR_UNSUPPORTED). */
 OOC_API ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, ooc_error *err);
 
 /* ===================================================================== *
@@ -587,6 +606,148 @@ OOC_API void ooc_progress_free(ooc_progress *p);
  * caller whose buffer was too small calls again with *length + 1.
  * Errors: OOC_ERR_NOMEM, OOC_ERR_IO (the in-memory stream failed). */
 OOC_API ooc_status ooc_fit_result_summary(const ooc_fit_result *r, char *buf, size_t size,
+                                          size_t *length, ooc_error *err);
+
+/* ===================================================================== *
+ * GLM: generalized linear models by out-of-core IRLS, as statsmodels'   *
+ * GLM.fit() (method "IRLS").                                             *
+ * ===================================================================== */
+
+/* The exponential family of the response (statsmodels' families). */
+typedef enum ooc_glm_family {
+    OOC_GLM_BINOMIAL = 0,        /* y in [0, 1] (0/1, or proportions); scale 1 */
+    OOC_GLM_POISSON = 1,         /* y >= 0 (counts); scale 1 */
+    OOC_GLM_GAUSSIAN = 2,        /* any y; scale: Pearson χ² / df_resid */
+    OOC_GLM_GAMMA = 3,           /* y > 0; scale as Gaussian */
+    OOC_GLM_INVERSE_GAUSSIAN = 4 /* y > 0; scale as Gaussian */
+} ooc_glm_family;
+
+/* The link g, μ = g⁻¹(Xβ + offset) (statsmodels' links).  DEFAULT is the
+ * family's default (canonical) link: logit, log, identity, inverse_power,
+ * inverse_squared. */
+typedef enum ooc_glm_link {
+    OOC_GLM_LINK_DEFAULT = 0,
+    OOC_GLM_LINK_IDENTITY = 1,
+    OOC_GLM_LINK_LOG = 2,
+    OOC_GLM_LINK_LOGIT = 3,
+    OOC_GLM_LINK_PROBIT = 4,
+    OOC_GLM_LINK_CLOGLOG = 5,
+    OOC_GLM_LINK_LOGLOG = 6,
+    OOC_GLM_LINK_CAUCHY = 7,
+    OOC_GLM_LINK_INVERSE_POWER = 8,  /* 1/μ */
+    OOC_GLM_LINK_INVERSE_SQUARED = 9, /* 1/μ² */
+    OOC_GLM_LINK_SQRT = 10
+} ooc_glm_link;
+
+/* "binomial", "poisson", "gaussian", "gamma", "inverse_gaussian". */
+OOC_API const char *ooc_glm_family_name(ooc_glm_family f);
+/* "identity", "log", "logit", "probit", "cloglog", "loglog", "cauchy",
+ * "inverse_power", "inverse_squared", "sqrt" ("default" for DEFAULT). */
+OOC_API const char *ooc_glm_link_name(ooc_glm_link l);
+/* The names above (also statsmodels' class names, any case: "Binomial",
+ * "InverseGaussian", "CLogLog", "InversePower", and "inverse" for
+ * inverse_power) → *out; false for any other text. */
+OOC_API bool ooc_glm_family_parse(const char *text, ooc_glm_family *out);
+OOC_API bool ooc_glm_link_parse(const char *text, ooc_glm_link *out);
+
+typedef struct ooc_glm_options {
+    ooc_glm_family family;      /* default binomial */
+    ooc_glm_link link;          /* default DEFAULT; a link statsmodels does not allow for
+                                 * the family is OOC_ERR_INVALID_ARG */
+    ooc_method method;          /* how each iteration's weighted triangle is accumulated:
+                                 * qr (default, stable) or normal */
+    int max_iter;               /* IRLS iterations at most; 0: 100 (statsmodels' maxiter) */
+    double tol;                 /* converged when the deviance changes by at most tol
+                                 * between iterations (absolute, statsmodels' atol);
+                                 * 0: 1e-8 */
+    const char *response_column;/* y from this column of X (not a regressor); NULL: the
+                                 * source's response */
+    const char *y_name;         /* the response's name in the result; NULL: the source's
+                                 * (or response_column) */
+    const char *offset_column;  /* a column of X added to the linear predictor with
+                                 * coefficient 1 (not a regressor); NULL: none */
+    const char *exposure_column;/* a column of X, > 0, whose log is added to the offset
+                                 * (not a regressor); NULL: none */
+    const volatile int *cancel; /* raise to stop with OOC_ERR_INTERRUPTED */
+    ooc_log_sink log;           /* the result's warnings, as they are found */
+    ooc_trace *trace;           /* spans per block of every pass, finalize; may be NULL */
+    ooc_progress *progress;     /* a phase per pass ("IRLS 3: deviance change 1.2e-05");
+                                 * may be NULL */
+} ooc_glm_options;
+
+/* Defaults (binomial, its default link, qr, statsmodels' maxiter and tol). */
+OOC_API void ooc_glm_options_init(ooc_glm_options *o);
+
+/* Results, named like statsmodels' GLMResults.  Arrays have p entries, the
+ * regressors (the columns of X less the response, offset and exposure
+ * columns), NaN for aliased ones; cov_params is p x p row-major.  Owned by
+ * the caller as a whole: free with ooc_glm_result_free. */
+typedef struct ooc_glm_result {
+    size_t p;
+    char **names;               /* p regressor names */
+    char *y_name, *formula;     /* may be NULL */
+    char *offset_name, *exposure_name; /* the columns used, or NULL */
+    ooc_glm_family family;
+    ooc_glm_link link;          /* never DEFAULT */
+    ooc_method method;
+    bool weighted;              /* the source's weights, as statsmodels' var_weights */
+    uint64_t nobs;
+    size_t rank;
+    bool *aliased;              /* p flags (a column in the span of the ones before it) */
+    size_t n_aliased;
+    double *params, *bse, *tvalues, *pvalues, *conf_lower, *conf_upper, *cov_params;
+    bool use_t;                 /* false: z statistics, normal p-values (statsmodels' GLM) */
+    double deviance, pearson_chi2, scale, llf, aic, bic, bic_deviance, df_model, df_resid;
+    double null_deviance, llnull, pseudo_rsquared; /* of the constant-only model
+                                 * (Cox-Snell R²): with an offset or exposure a constant and
+                                 * the offset, an IRLS fit of its own (statsmodels' null),
+                                 * whose steps ride along the passes; NaN if its mean leaves
+                                 * the family's range */
+    int iterations;             /* statsmodels' fit_history["iteration"] */
+    bool converged;
+    double *deviance_history;   /* iterations + 1 values, statsmodels' fit_history
+                                 * ["deviance"]: the deviance at the starting values, then
+                                 * after each iteration, each divided by the scale of the
+                                 * μ before it (1 for binomial and poisson) */
+    int passes;                 /* passes over the data (iterations + 1, + 1 for the mean
+                                 * of y that the starting values of families other than
+                                 * binomial need, + those of an offset fit's null model that
+                                 * outlasts the fit, + 1 for a weighted gamma's
+                                 * log-likelihood) */
+    char **warnings;            /* nwarnings messages */
+    size_t nwarnings;
+    double seconds_passes;      /* wall time of all passes */
+    double seconds_finalize;
+} ooc_glm_result;
+
+/* Fit a GLM of the source's response (or o->response_column) on its other
+ * columns by iteratively reweighted least squares, each iteration one pass
+ * over the source: from the current β every row's μ, IRLS weight
+ * w·(dμ/dη)²/V(μ) and working response go into a fresh triangle (the
+ * backend's accumulate, o->method), and the deviance and Pearson χ² are
+ * summed in long double in the same pass.  Starting values, convergence
+ * test, covariance (scale·(XᵀWX)⁻¹ from the last iteration's weights) and
+ * statistics are statsmodels'.  The source's weights are var_weights.
+ * Memory: O(p²) plus one block's scratch, whatever the rows.
+ * Errors: the source's and the backend's; OOC_ERR_INVALID_ARG (a link the
+ * family does not allow, an unknown column, no response); OOC_ERR_DATA
+ * naming the row: a response outside the family's range (binomial [0, 1],
+ * poisson >= 0, gamma and inverse Gaussian > 0), a zero or negative weight,
+ * an exposure <= 0, a non-finite value, no rows; OOC_ERR_NUMERIC: perfect
+ * separation (binomial: every fitted probability within 1e-8 of its 0/1
+ * response), a fitted mean outside the family's range (row named), a NaN
+ * deviance; OOC_ERR_INTERRUPTED; OOC_ERR_NOMEM.  Not converging within
+ * max_iter is a warning (converged false), as are fitted probabilities or
+ * rates numerically 0 or 1 (quasi-separation, first row named). */
+OOC_API ooc_status ooc_glm(ooc_source *src, ooc_backend *be, const ooc_glm_options *o,
+                           ooc_glm_result **out, ooc_error *err);
+
+/* NULL is a no-op. */
+OOC_API void ooc_glm_result_free(ooc_glm_result *r);
+
+/* The text summary of a GLM (`oocsolve glm`'s, laid out like statsmodels'
+ * GLMResults.summary()) into buf, snprintf-style as ooc_fit_result_summary. */
+OOC_API ooc_status ooc_glm_result_summary(const ooc_glm_result *r, char *buf, size_t size,
                                           size_t *length, ooc_error *err);
 
 #ifdef __cplusplus

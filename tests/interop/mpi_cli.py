@@ -6,7 +6,8 @@ fit (qr, normal, weighted, HC1, refined) and svd equal the one-process run withi
 implementations' rounding bounds (lsq_bounds.py: the ranks' triangles are merged in another order,
 each result is exact for data perturbed by γ).  Also: more ranks than rows (ranks with none), a
 non-finite value on the last rank's rows (its message names the row; every rank stops, none
-hangs), --profile writing one trace per rank, a missing file on one rank (MPMD launch), and refusals (CSV input, --u-out).
+hangs), --profile writing one trace per rank, a missing file on one rank (MPMD launch), a CSV
+refused, and svd --u-out across ranks (a part per rank joined by one file) equal to one process's U.
 Environment: OOCSOLVE (set by ctest), MPIEXEC (mpirun, from CMake's FindMPI).
 """
 import json
@@ -113,8 +114,35 @@ def test_svd(paths, X):
             # Weyl: each within ε_A·σmax of the exact values
             check(np.all(np.abs(got - serial) <= 2 * bounds.eps_A * serial[0]),
                   f"svd np={n}: {got} vs {serial}")
-    u = run(["svd", *paths, "--u-out", os.path.join(os.path.dirname(paths[0]), "u.h5")], 2)
-    check(u.returncode != 0 and "--u-out" in u.stderr, f"--u-out refused: {u.stderr}")
+    # U across ranks: one part per rank joined by U.h5 (virtual /X), equal to one process's U
+    # column by column up to sign: a singular vector moves by at most ε_A·σmax/gap_j (Wedin),
+    # and U's column j = X v_j / σ_j inherits that (plus ε_A for σ_j): 4× for two runs and slack
+    tmp = os.path.dirname(paths[0])
+    one = os.path.join(tmp, "u1.h5")
+    r = run(["svd", *paths, "-k", "3", "--u-out", one, "--device", "cpu"])
+    check(r.returncode == 0, f"svd --u-out alone: {r.stderr}")
+    if r.returncode == 0 and serial is not None:
+        with h5py.File(one) as f:
+            u_ref = f["X"][:]
+        s = serial
+        for n in (2, 3):
+            out = os.path.join(tmp, f"u{n}.h5")
+            m = run(["svd", *paths, "-k", "3", "--u-out", out, "--device", "cpu"], n)
+            check(m.returncode == 0, f"svd --u-out np={n}: {m.stderr[-500:]}")
+            parts = sorted(p for p in os.listdir(tmp) if p.startswith(f"u{n}.part-"))
+            check(len(parts) == n, f"np={n}: one part per rank: {parts}")
+            if m.returncode != 0:
+                continue
+            with h5py.File(out) as f:
+                u = f["X"][:]
+            check(u.shape == u_ref.shape, f"np={n}: U shape {u.shape}")
+            for j in range(3):
+                gap = min(abs(s[j] - s[i]) for i in range(len(s)) if i != j)
+                tol = 4 * bounds.eps_A * (s[0] / gap + 1.0)
+                sign = 1.0 if u[:, j] @ u_ref[:, j] >= 0 else -1.0
+                diff = float(np.max(np.abs(sign * u[:, j] - u_ref[:, j])))
+                check(diff <= tol * float(np.max(np.abs(u_ref[:, j]))),
+                      f"np={n}: U column {j} differs by {diff:.3g} (tol {tol:.3g})")
 
 
 def test_profile(tmp, paths):

@@ -108,6 +108,7 @@ struct ooc_byte_source {
     /* text position */
     uint64_t produced;          /* text bytes obtained from raw input and decoder */
     uint64_t pos;               /* text bytes handed out */
+    uint64_t limit;             /* a window's end: the text ends there (0: no window) */
 
     /* kept copy of a stream's text [0, produced) while seek_back may come */
     bool keep;
@@ -638,6 +639,8 @@ ooc_status ooc_byte_source_read(ooc_byte_source *s, void *dst, size_t n, size_t 
 {
     ooc_status status;
     *got = 0;
+    if (s->limit && n > s->limit - s->pos)
+        n = (size_t)(s->limit - s->pos);
     if (n == 0)
         return OOC_OK;
     if (s->pos < s->produced) {
@@ -707,6 +710,25 @@ ooc_status ooc_byte_source_seek_back(ooc_byte_source *s, uint64_t offset, ooc_er
 out:
     free(scratch);
     return status;
+}
+
+ooc_status ooc_byte_source_window(ooc_byte_source *s, uint64_t begin, uint64_t end,
+                                  ooc_error *err)
+{
+    if (!s->restartable || s->codec != CODEC_NONE)
+        return OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
+                        "'%s' is %s: only a plain file can be read from the middle", s->name,
+                        s->restartable ? "compressed" : "a stream (a pipe)");
+    if (begin > end || (s->size && end > s->size))
+        return OOC_FAIL(err, OOC_ERR_INTERNAL, "'%s': window %llu..%llu of %llu bytes", s->name,
+                        (unsigned long long)begin, (unsigned long long)end,
+                        (unsigned long long)s->size);
+    ooc_status status = raw_seek(s, begin, err);
+    if (status != OOC_OK)
+        return status;
+    s->produced = s->pos = begin;
+    s->limit = end;
+    return OOC_OK;
 }
 
 void ooc_byte_source_last_pass(ooc_byte_source *s)

@@ -58,6 +58,15 @@ ooc_status ooc_byte_source_read(ooc_byte_source *s, void *dst, size_t n, size_t 
 /* Continue reading at byte `offset` of the text, at most the bytes read so far. */
 ooc_status ooc_byte_source_seek_back(ooc_byte_source *s, uint64_t offset, ooc_error *err);
 
+/* Read only the text bytes [begin, end) from now on: the next read starts at
+ * `begin`, the text ends at `end` (a read there gets 0 bytes), and a seek
+ * back may go to any offset from `begin` on.  For one process's share of a
+ * file (csv_split.h).  Errors: OOC_ERR_UNSUPPORTED (a stream or a compressed
+ * file: only a plain file or memory has offsets to go to), OOC_ERR_INTERNAL
+ * (begin > end, or end beyond the file), OOC_ERR_IO (the seek failed). */
+ooc_status ooc_byte_source_window(ooc_byte_source *s, uint64_t begin, uint64_t end,
+                                  ooc_error *err);
+
 /* The caller will not seek back again: a stream stops keeping what it reads. */
 void ooc_byte_source_last_pass(ooc_byte_source *s);
 

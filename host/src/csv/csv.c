@@ -70,7 +70,10 @@ struct ooc_csv_reader {
     char *names_text;         /* their storage */
     unsigned char *unescape;  /* per field of the record being scanned: has doubled quotes */
 
-    uint64_t data_offset;     /* byte offset of the first byte after the header */
+    uint64_t data_offset;     /* byte offset of the first byte after the header (of the share,
+                                 after ooc_csv_restrict) */
+    uint64_t skipped;         /* bytes before the share that the reader does not count as read
+                                 (ooc_csv_restrict) */
     uint64_t data_line;       /* physical line number there */
     uint64_t offset;          /* bytes taken from the source so far */
     bool eof;
@@ -647,9 +650,15 @@ const char *ooc_csv_column_name(const ooc_csv_reader *r, size_t j)
 
 const char *ooc_csv_path(const ooc_csv_reader *r) { return r->path; }
 
-uint64_t ooc_csv_bytes_read(const ooc_csv_reader *r) { return r->offset - r->carry_len; }
+uint64_t ooc_csv_bytes_read(const ooc_csv_reader *r)
+{
+    return r->offset - r->carry_len - r->skipped;
+}
 
-uint64_t ooc_csv_file_size(const ooc_csv_reader *r) { return r->file_size; }
+uint64_t ooc_csv_file_size(const ooc_csv_reader *r)
+{
+    return r->file_size ? r->file_size - r->skipped : 0;
+}
 
 size_t ooc_csv_block_records(const ooc_csv_reader *r) { return r->block_records; }
 
@@ -722,17 +731,46 @@ out:
     return status;
 }
 
-ooc_status ooc_csv_rewind(ooc_csv_reader *r, ooc_error *err)
+/* The state at the first data record, once the byte source is there. */
+static void restart(ooc_csv_reader *r)
 {
-    ooc_status status = ooc_byte_source_seek_back(r->src, r->data_offset, err);
-    if (status != OOC_OK)
-        return status;
     r->offset = r->data_offset;
     r->eof = false;
     r->failed = false;
     r->carry_len = 0;
     r->line = r->data_line;
     r->record_index = 0;
+}
+
+ooc_status ooc_csv_rewind(ooc_csv_reader *r, ooc_error *err)
+{
+    ooc_status status = ooc_byte_source_seek_back(r->src, r->data_offset, err);
+    if (status == OOC_OK)
+        restart(r);
+    return status;
+}
+
+void ooc_csv_data_start(const ooc_csv_reader *r, uint64_t *offset, uint64_t *line)
+{
+    *offset = r->data_offset;
+    *line = r->data_line;
+}
+
+ooc_status ooc_csv_restrict(ooc_csv_reader *r, uint64_t begin, uint64_t end, uint64_t line,
+                            bool first_share, ooc_error *err)
+{
+    if (begin < r->data_offset)
+        return OOC_FAIL(err, OOC_ERR_INTERNAL, "%s: records asked from byte %llu, before the "
+                        "first one (byte %llu)", r->path, (unsigned long long)begin,
+                        (unsigned long long)r->data_offset);
+    ooc_status status = ooc_byte_source_window(r->src, begin, end, err);
+    if (status != OOC_OK)
+        return status;
+    r->skipped = first_share ? begin - r->data_offset : begin;
+    r->data_offset = begin;
+    r->data_line = line;
+    r->file_size = end;
+    restart(r);
     return OOC_OK;
 }
 

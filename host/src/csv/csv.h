@@ -94,7 +94,8 @@ const char *ooc_csv_path(const ooc_csv_reader *r);
 ooc_status ooc_csv_next_block(ooc_csv_reader *r, ooc_csv_block *blk, ooc_error *err);
 
 /* Text bytes consumed so far (decompressed, for a compressed file), and the
- * text's size when known in advance (an uncompressed regular file; else 0). */
+ * text's size when known in advance (an uncompressed regular file; else 0).
+ * After ooc_csv_restrict, those of the share (see there). */
 uint64_t ooc_csv_bytes_read(const ooc_csv_reader *r);
 uint64_t ooc_csv_file_size(const ooc_csv_reader *r);
 
@@ -107,6 +108,23 @@ void ooc_csv_limit_block_records(ooc_csv_reader *r, size_t max_records);
  * go back only while it is kept (until ooc_csv_last_pass): in memory, then
  * in an unnamed temporary file; a compressed file decodes again. */
 ooc_status ooc_csv_rewind(ooc_csv_reader *r, ooc_error *err);
+
+/* Where the first data record starts: its byte offset in the text (after the
+ * header and any BOM) and its physical line. */
+void ooc_csv_data_start(const ooc_csv_reader *r, uint64_t *offset, uint64_t *line);
+
+/* Read only the records in the text bytes [begin, end) from now on (one
+ * process's share of the file, csv_split.h): `begin` must start a record
+ * (csv_split.h finds such offsets), whose physical line is `line`, and `end`
+ * too, or be the end of the text.  The records are then numbered from 0 again
+ * (first_record), their lines are the file's, and ooc_csv_rewind goes back to
+ * `begin`.  The bytes read (ooc_csv_bytes_read, ooc_csv_file_size) are the
+ * share's, and with `first_share` (the first process's) also those before it
+ * (the header), so that the shares' counts add up to the file's.  A plain
+ * file or memory only.  Errors: those of ooc_byte_source_window,
+ * OOC_ERR_INTERNAL (begin before the first record). */
+ooc_status ooc_csv_restrict(ooc_csv_reader *r, uint64_t begin, uint64_t end, uint64_t line,
+                            bool first_share, ooc_error *err);
 
 /* The caller will not rewind again: a pipe stops keeping what it reads, so
  * it is read in one pass with nothing spooled. */

@@ -13,10 +13,17 @@
  * on the caller's thread in file order, so the first line of each column is
  * the first in the file; the text of a warning is made then, from the
  * block's records, only for the columns that will be named.
+ *
+ * Several processes (options.collective) each open the file, agree on their
+ * shares (csv_split.h), bind the formula to the file's first block, scan
+ * their own records for levels and merge the scans (base/collective.h), then read
+ * their own records only; every step that can fail ends in an agreement.
  */
 #include "csv/design_stream.h"
 
 #include "csv/csv.h"
+#include "base/collective.h"
+#include "csv/csv_split.h"
 #include "base/error.h"
 #include "base/ordered_pool.h"
 #include "profile/progress.h"
@@ -148,22 +155,27 @@ static ooc_status check_max_levels(const ooc_design_stream *ds, ooc_error *err)
 }
 
 /* Warn about each column inferred categorical because of a text value among
- * numbers (patsy's rule, kept): the value, its line, and the levels it now has. */
+ * numbers (patsy's rule, kept): the value, its line, and the levels it now has.
+ * Several processes all find the same: process 0 alone warns. */
 static void warn_text_categoricals(const ooc_design_stream *ds)
 {
-    ooc_model_categorical c;
-    for (size_t i = 0; ooc_model_categorical_info(ds->model, i, &c); i++)
-        if (c.text)
+    const ooc_collective *c = ds->opts.collective;
+    if (ooc_coll_active(c) && c->rank != 0)
+        return;
+    ooc_model_categorical cat;
+    for (size_t i = 0; ooc_model_categorical_info(ds->model, i, &cat); i++)
+        if (cat.text)
             ooc_log(&ds->opts.log, OOC_LOG_WARNING,
                     "%s, line %llu, column '%s': %s is not a number, so the column is "
                     "categorical (as pandas and patsy make it), with %zu levels; "
                     "--dtype %s=float makes such a value an error instead",
-                    ds->opts.csv_path, (unsigned long long)c.text_line, c.column, c.text,
-                    c.nlevels, c.column);
+                    ds->opts.csv_path, (unsigned long long)cat.text_line, cat.column, cat.text,
+                    cat.nlevels, cat.column);
 }
 
-/* Parse the formula and bind it to the header and the first block. */
-static ooc_status prepare_model(ooc_design_stream *ds, ooc_error *err)
+/* Parse the formula and bind it to the header and the first block of the
+ * file (the same on every process). */
+static ooc_status bind_model(ooc_design_stream *ds, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     const ooc_design_stream_options *o = &ds->opts;
@@ -191,11 +203,48 @@ static ooc_status prepare_model(ooc_design_stream *ds, ooc_error *err)
         .nextra = o->nextra,
     };
     OOC_CHECK(ooc_model_bind(ds->model, names, ncsv, &sample, &mo, err));
-    OOC_CHECK(ooc_csv_rewind(ds->reader, err));
-    if (ooc_model_needs_level_scan(ds->model))
-        OOC_CHECK(scan_levels(ds, err));
-    if (o->one_pass)
-        ooc_csv_last_pass(ds->reader); /* no rewind follows: a pipe is not kept any more */
+out:
+    free(names);
+    ooc_csv_block_free(&sample);
+    return status;
+}
+
+/* Several processes: every process's levels gathered at process 0, merged
+ * there and sent back, so that each has the levels of the whole file. */
+static ooc_status merge_levels(ooc_design_stream *ds, ooc_error *err)
+{
+    ooc_status status = OOC_OK, local;
+    const ooc_collective *c = ds->opts.collective;
+    void *mine = NULL, *all = NULL, *merged = NULL;
+    size_t nmine = 0, nmerged = 0, *sizes = NULL;
+    local = ooc_model_pack_levels(ds->model, &mine, &nmine, err);
+    OOC_CHECK(ooc_coll_gather(c, local, mine, nmine, &all, &sizes, err));
+    if (c->rank == 0) {
+        size_t at = sizes[0];
+        for (int k = 1; k < c->size && local == OOC_OK; k++) {
+            local = ooc_model_merge_levels(ds->model, (const char *)all + at, sizes[k], err);
+            at += sizes[k];
+        }
+        if (local == OOC_OK)
+            local = ooc_model_pack_levels(ds->model, &merged, &nmerged, err);
+    }
+    OOC_CHECK(ooc_coll_broadcast_bytes(c, local, &merged, &nmerged, err));
+    if (c->rank != 0)
+        local = ooc_model_merge_levels(ds->model, merged, nmerged, err);
+    OOC_CHECK(ooc_coll_agree(c, local, false, err));
+out:
+    free(mine);
+    free(all);
+    free(sizes);
+    free(merged);
+    return status;
+}
+
+/* Fix the levels and the design's columns (the same on every process). */
+static ooc_status finish_model(ooc_design_stream *ds, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    const ooc_design_stream_options *o = &ds->opts;
     OOC_CHECK(ooc_model_resolve_levels(ds->model, err));
     warn_text_categoricals(ds);
     if (o->max_levels)
@@ -209,8 +258,32 @@ static ooc_status prepare_model(ooc_design_stream *ds, ooc_error *err)
     ooc_csv_limit_block_records(ds->reader, (size_t)(1u << 19) / (ds->ncols + 1 + o->nextra));
     ds->opts.block_records = ooc_csv_block_records(ds->reader);
 out:
-    free(names);
-    ooc_csv_block_free(&sample);
+    return status;
+}
+
+/* Bind the model to the file's first records, go to this process's records
+ * (`share`, or the first of the file), scan them for levels when needed
+ * (merged across processes), and fix the design.  With several processes
+ * each step ends in an agreement (a failure that every process meets alike
+ * reported by process 0 alone). */
+static ooc_status prepare_model(ooc_design_stream *ds, const ooc_csv_share *share, ooc_error *err)
+{
+    ooc_status status = OOC_OK, local;
+    const ooc_collective *c = ds->opts.collective;
+    OOC_CHECK(ooc_coll_agree(c, bind_model(ds, err), true, err));
+    local = share ? ooc_csv_restrict(ds->reader, share->begin, share->end, share->line,
+                                     c->rank == 0, err)
+                  : ooc_csv_rewind(ds->reader, err);
+    bool scan = ooc_model_needs_level_scan(ds->model);
+    if (local == OOC_OK && scan)
+        local = scan_levels(ds, err);
+    OOC_CHECK(ooc_coll_agree(c, local, false, err));
+    if (scan && ooc_coll_active(c))
+        OOC_CHECK(merge_levels(ds, err));
+    if (ds->opts.one_pass)
+        ooc_csv_last_pass(ds->reader); /* no rewind follows: a pipe is not kept any more */
+    OOC_CHECK(ooc_coll_agree(c, finish_model(ds, err), true, err));
+out:
     return status;
 }
 
@@ -248,10 +321,21 @@ out:
     return status;
 }
 
+/* Several processes: this one's share of the records (csv_split.h), the
+ * file having been checked to be a plain one first. */
+static ooc_status find_share(ooc_design_stream *ds, ooc_csv_share *share, ooc_error *err)
+{
+    const ooc_collective *c = ds->opts.collective;
+    uint64_t offset, line, size = ooc_csv_file_size(ds->reader);
+    ooc_csv_data_start(ds->reader, &offset, &line);
+    return ooc_csv_split(ds->opts.csv_path, ds->opts.csv.delimiter ? ds->opts.csv.delimiter : ',',
+                         offset, line, size, c, ds->opts.cancel, share, err);
+}
+
 ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design_stream **out,
                                   ooc_error *err)
 {
-    ooc_status status = OOC_OK;
+    ooc_status status = OOC_OK, local;
     *out = NULL;
     ooc_design_stream *ds = calloc(1, sizeof *ds);
     if (!ds)
@@ -262,22 +346,40 @@ ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design
     ds->nthreads = ooc_ordered_pool_default_threads(o->nthreads);
     ds->nslots = 2 * ds->nthreads + 2;
     ds->delivered_slot = -1;
+    const ooc_collective *c = o->collective;
+    const bool split = ooc_coll_active(c);
 
-    OOC_FAIL_IF(!o->csv_path || !o->formula, err, OOC_ERR_INVALID_ARG,
-                "a CSV path and a formula are required");
-    OOC_FAIL_IF(o->nextra && !o->augmented, err, OOC_ERR_INVALID_ARG,
-                "extra columns need augmented rows");
+    local = OOC_OK;
+    if (!o->csv_path || !o->formula)
+        local = OOC_FAIL(err, OOC_ERR_INVALID_ARG, "a CSV path and a formula are required");
+    else if (o->nextra && !o->augmented)
+        local = OOC_FAIL(err, OOC_ERR_INVALID_ARG, "extra columns need augmented rows");
+    else if (split && (!o->one_pass || o->augmented))
+        local = OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                         "a CSV split among processes is read once, as X and y (ingest)");
     ooc_csv_reader_options ro = {.delimiter = o->csv.delimiter ? o->csv.delimiter : ',',
                                  .block_records = ds->opts.block_records,
                                  .cancel = o->cancel,
                                  .log = o->log};
-    OOC_CHECK(ooc_csv_open(o->csv_path, &ro, &ds->reader, err));
-    OOC_CHECK(prepare_model(ds, err));
+    if (local == OOC_OK)
+        local = ooc_csv_open(o->csv_path, &ro, &ds->reader, err);
+    if (local == OOC_OK && split && ooc_csv_file_size(ds->reader) == 0)
+        local = OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
+                         "'%s' is a pipe or a compressed file, which %d processes cannot split "
+                         "among themselves: read it with one process (without mpirun), or "
+                         "decompress it to a plain file first",
+                         o->csv_path, c->size);
+    OOC_CHECK(ooc_coll_agree(c, local, true, err));
+    ooc_csv_share share;
+    if (split)
+        OOC_CHECK(find_share(ds, &share, err));
+    OOC_CHECK(prepare_model(ds, split ? &share : NULL, err));
 
     ds->slots = calloc((size_t)ds->nslots, sizeof *ds->slots);
     ds->scratch = calloc((size_t)ds->nthreads, sizeof *ds->scratch);
-    OOC_FAIL_IF(!ds->slots || !ds->scratch, err, OOC_ERR_NOMEM, "out of memory");
-    OOC_CHECK(start_workers(ds, err));
+    local = ds->slots && ds->scratch ? start_workers(ds, err)
+                                     : OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    OOC_CHECK(ooc_coll_agree(c, local, false, err));
     *out = ds;
 out:
     if (status != OOC_OK)

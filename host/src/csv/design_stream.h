@@ -52,13 +52,23 @@ typedef struct ooc_design_stream_options {
                                   * is dropped, as for the formula's variables.  Only with
                                   * `augmented` */
     size_t nextra;
+    const ooc_collective *collective; /* one of several processes, each reading its share of
+                                  * the records of the same plain file (csv_split.h) with
+                                  * the levels of the whole file (every process's gathered
+                                  * and merged; warnings that every process would give
+                                  * alike come from process 0 only); only with one_pass and
+                                  * without augmented.  NULL or one process: the whole file */
 } ooc_design_stream_options;
 
-/* Open and prepare (parse, bind, level scan).  Errors: those of the CSV
- * reader and the model (OOC_ERR_IO, OOC_ERR_CSV, OOC_ERR_FORMULA,
- * OOC_ERR_DATA), OOC_ERR_DATA for a categorical with more than max_levels
- * levels (naming it, its column and its count), OOC_ERR_INVALID_ARG (extra
- * columns without `augmented`, or not in the header), OOC_ERR_NOMEM. */
+/* Open and prepare (parse, bind, level scan; with a collective, find this
+ * process's share first and merge the levels after the scan: every process
+ * calls it, and it fails everywhere when it fails anywhere, OOC_ERR_REMOTE
+ * where another process reports why).  Errors: those of the CSV reader and
+ * the model (OOC_ERR_IO, OOC_ERR_CSV, OOC_ERR_FORMULA, OOC_ERR_DATA),
+ * OOC_ERR_DATA for a categorical with more than max_levels levels (naming it,
+ * its column and its count), OOC_ERR_INVALID_ARG (extra columns without
+ * `augmented`, or not in the header), OOC_ERR_UNSUPPORTED (a pipe or a
+ * compressed file split among processes), OOC_ERR_REMOTE, OOC_ERR_NOMEM. */
 ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design_stream **out,
                                   ooc_error *err);
 

@@ -6,7 +6,9 @@
  * categoricals whose levels were not given.  Level discovery follows patsy's
  * categorical sniffing, which sees every row (also rows dropped for other
  * variables), and pandas' dtype rules (int levels only when the whole column
- * is integral and has no missing value).
+ * is integral and has no missing value).  The scan's state packs into bytes
+ * and merges into another model's, for processes that each scanned a share
+ * of one file.
  */
 #include "base/error.h"
 #include "formula/fields.h"
@@ -265,6 +267,27 @@ bool ooc_model_needs_level_scan(const ooc_model *m)
     return false;
 }
 
+/* Take one field text of scanned variable v into its level scan. */
+static ooc_status scan_text(const ooc_model *m, ooc_variable *v, const char *s, size_t len,
+                            ooc_error *err)
+{
+    double x;
+    bool numeric = ooc_parse_double(s, len, &x);
+    if (ooc_field_is_na(m, s, len) || (numeric && isnan(x))) {
+        v->any_missing = true;
+        return OOC_OK;
+    }
+    if (v->all_bool && ooc_field_bool(s, len) < 0)
+        v->all_bool = false;
+    if (v->all_numeric && !numeric)
+        v->all_numeric = false;
+    if (v->all_integral && (!numeric || !ooc_field_is_integer(s, len)))
+        v->all_integral = false;
+    if (!ooc_text_index_insert(v->seen, s, len, v->seen->n))
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory collecting levels");
+    return OOC_OK;
+}
+
 ooc_status ooc_model_scan_levels(ooc_model *m, const ooc_csv_block *blk, ooc_error *err)
 {
     if (!m || !blk || !m->bound || m->levels_resolved)
@@ -281,21 +304,114 @@ ooc_status ooc_model_scan_levels(ooc_model *m, const ooc_csv_block *blk, ooc_err
         for (size_t r = 0; r < blk->nrecords; r++) {
             size_t len;
             const char *s = ooc_field_text(blk, r, v->column, &len);
-            double x;
-            bool numeric = ooc_parse_double(s, len, &x);
-            if (ooc_field_is_na(m, s, len) || (numeric && isnan(x))) {
-                v->any_missing = true;
-                continue;
-            }
-            if (v->all_bool && ooc_field_bool(s, len) < 0)
-                v->all_bool = false;
-            if (v->all_numeric && !numeric)
-                v->all_numeric = false;
-            if (v->all_integral && (!numeric || !ooc_field_is_integer(s, len)))
-                v->all_integral = false;
-            if (!ooc_text_index_insert(v->seen, s, len, v->seen->n))
-                return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory collecting levels");
+            ooc_status status = scan_text(m, v, s, len, err);
+            if (status != OOC_OK)
+                return status;
         }
     }
     return OOC_OK;
+}
+
+/* ---- the level scan's state as bytes -------------------------------------
+ * For each scanned variable in order: one byte of flags (any_missing,
+ * !all_numeric, !all_integral, !all_bool: the scan only ever sets them),
+ * the count of texts (8 bytes), then each text as its length (8 bytes) and
+ * its bytes.  A missing text is not kept: its flag says it was seen. */
+
+enum { SEEN_MISSING = 1, SEEN_NON_NUMERIC = 2, SEEN_NON_INTEGRAL = 4, SEEN_NON_BOOL = 8 };
+
+static void put_u64(unsigned char **p, uint64_t v)
+{
+    memcpy(*p, &v, sizeof v);
+    *p += sizeof v;
+}
+
+ooc_status ooc_model_pack_levels(const ooc_model *m, void **out, size_t *nbytes, ooc_error *err)
+{
+    *out = NULL;
+    *nbytes = 0;
+    if (!m->bound || m->levels_resolved)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "ooc_model_pack_levels: model not bound or levels already resolved");
+    size_t total = 0;
+    for (size_t i = 0; i < m->nvars; i++)
+        if (m->vars[i].needs_scan) {
+            const ooc_text_index *seen = m->vars[i].seen;
+            total += 1 + sizeof(uint64_t);
+            for (size_t k = 0; k < seen->cap; k++)
+                if (seen->slots[k].key)
+                    total += sizeof(uint64_t) + seen->slots[k].len;
+        }
+    unsigned char *buf = malloc(total ? total : 1), *p = buf;
+    if (!buf)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for %zu bytes of levels", total);
+    for (size_t i = 0; i < m->nvars; i++) {
+        const ooc_variable *v = &m->vars[i];
+        if (!v->needs_scan)
+            continue;
+        *p++ = (unsigned char)((v->any_missing ? SEEN_MISSING : 0) |
+                               (v->all_numeric ? 0 : SEEN_NON_NUMERIC) |
+                               (v->all_integral ? 0 : SEEN_NON_INTEGRAL) |
+                               (v->all_bool ? 0 : SEEN_NON_BOOL));
+        put_u64(&p, v->seen->n);
+        for (size_t k = 0; k < v->seen->cap; k++) {
+            const ooc_text_slot *slot = &v->seen->slots[k];
+            if (!slot->key)
+                continue;
+            put_u64(&p, slot->len);
+            memcpy(p, slot->key, slot->len);
+            p += slot->len;
+        }
+    }
+    *out = buf;
+    *nbytes = total;
+    return OOC_OK;
+}
+
+/* The next 8-byte number of data[*at..n), or false when it is not there. */
+static bool get_u64(const unsigned char *data, size_t n, size_t *at, uint64_t *v)
+{
+    if (n - *at < sizeof *v)
+        return false;
+    memcpy(v, data + *at, sizeof *v);
+    *at += sizeof *v;
+    return true;
+}
+
+ooc_status ooc_model_merge_levels(ooc_model *m, const void *data, size_t nbytes, ooc_error *err)
+{
+    if (!m->bound || m->levels_resolved)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                        "ooc_model_merge_levels: model not bound or levels already resolved");
+    const unsigned char *d = data;
+    size_t at = 0;
+    for (size_t i = 0; i < m->nvars; i++) {
+        ooc_variable *v = &m->vars[i];
+        if (!v->needs_scan)
+            continue;
+        if (at >= nbytes)
+            goto damaged;
+        unsigned flags = d[at++];
+        uint64_t count;
+        if (!get_u64(d, nbytes, &at, &count))
+            goto damaged;
+        v->any_missing |= (flags & SEEN_MISSING) != 0;
+        v->all_numeric &= !(flags & SEEN_NON_NUMERIC);
+        v->all_integral &= !(flags & SEEN_NON_INTEGRAL);
+        v->all_bool &= !(flags & SEEN_NON_BOOL);
+        for (uint64_t k = 0; k < count; k++) {
+            uint64_t len;
+            if (!get_u64(d, nbytes, &at, &len) || len > nbytes - at)
+                goto damaged;
+            if (!ooc_text_index_insert(v->seen, (const char *)d + at, (size_t)len, v->seen->n))
+                return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory collecting levels");
+            at += (size_t)len;
+        }
+    }
+    if (at == nbytes)
+        return OOC_OK;
+damaged:
+    return OOC_FAIL(err, OOC_ERR_INTERNAL,
+                    "ooc_model_merge_levels: %zu bytes that are not another model's levels",
+                    nbytes);
 }

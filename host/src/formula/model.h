@@ -89,6 +89,20 @@ bool ooc_model_needs_level_scan(const ooc_model *m);
  * Single-threaded. */
 ooc_status ooc_model_scan_levels(ooc_model *m, const ooc_csv_block *blk, ooc_error *err);
 
+/* The level scan's findings so far (each scanned column's distinct
+ * non-missing texts, and whether it had missing, non-numeric, non-integral
+ * or non-boolean values) as bytes: *out (malloc'ed, the caller frees it),
+ * *nbytes.  For processes that each scanned a share of a file: merged with
+ * ooc_model_merge_levels, the levels are those of the whole file.
+ * Errors: OOC_ERR_INVALID_ARG (not bound, or levels resolved), OOC_ERR_NOMEM. */
+ooc_status ooc_model_pack_levels(const ooc_model *m, void **out, size_t *nbytes, ooc_error *err);
+
+/* Add what ooc_model_pack_levels packed from a model of the same formula
+ * bound to the same header, as if its blocks had been scanned here too.
+ * Errors: OOC_ERR_INVALID_ARG (not bound, or levels resolved),
+ * OOC_ERR_INTERNAL (bytes that are not such a model's), OOC_ERR_NOMEM. */
+ooc_status ooc_model_merge_levels(ooc_model *m, const void *data, size_t nbytes, ooc_error *err);
+
 /* Fix the levels of every categorical factor: discovered levels sorted as
  * patsy sorts them, given levels as given; references resolved.  Builds no
  * column (memory in proportion to the levels) and frees the scan's tables.

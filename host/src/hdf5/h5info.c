@@ -10,6 +10,7 @@
 #include "base/json.h"
 #include "base/textbuf.h"
 #include "hdf5/h5attr.h"
+#include "hdf5/h5join.h"
 #include "hdf5/h5util.h"
 #include "hdf5/zcodec.h"
 
@@ -51,6 +52,7 @@ typedef struct obj_info {
     char **column_names;    /* or NULL */
     size_t ncolumn_names;
     bool column_names_opaque; /* present but not a string array (e.g. a PyTables pickle) */
+    ooc_h5_join join;       /* a virtual dataset joining other files' datasets: the parts */
 } obj_info;
 
 typedef struct file_info {
@@ -249,6 +251,8 @@ static ooc_status inspect_object(const char *path, hid_t file, const char *link,
     OOC_CHECK(ooc_h5_attr_read_string(&dataset, "CLASS", &oi->class_attr, err));
     OOC_CHECK(ooc_h5_attr_read_string(&dataset, "formula", &oi->formula, err));
     OOC_CHECK(read_column_names(&dataset, oi, err));
+    if (strcmp(oi->layout, "virtual") == 0)
+        OOC_CHECK(ooc_h5_join_probe(path, file, oi->name, &oi->join, err));
 out:
     return ooc_h5_close(&obj, status, err);
 }
@@ -288,6 +292,7 @@ static void free_file_info(file_info *fi)
         free(oi->class_attr);
         free(oi->formula);
         ooc_h5_strings_free(oi->column_names, oi->ncolumn_names);
+        ooc_h5_join_free(&oi->join);
     }
     free(fi->objs);
     free(fi->pytables_version);
@@ -405,6 +410,18 @@ static void format_text(const file_info *fi, ooc_textbuf *b)
             ooc_textbuf_printf(b, ", %llu chunk%s", (unsigned long long)oi->nchunks,
                                oi->nchunks == 1 ? "" : "s");
         }
+        if (oi->join.nparts)
+            ooc_textbuf_printf(b, ", joining %zu part%s", oi->join.nparts,
+                               oi->join.nparts == 1 ? "" : "s");
+        for (size_t k = 0; k < oi->join.nparts; k++) {
+            ooc_textbuf_printf(b, "\n      ");
+            sb_plain(b, oi->join.paths[k]);
+            ooc_textbuf_printf(b, ": %llu rows", (unsigned long long)oi->join.rows[k]);
+        }
+        if (oi->join.problem) {
+            ooc_textbuf_printf(b, "\n    warning: ");
+            sb_plain(b, oi->join.problem);
+        }
         ooc_textbuf_printf(b, "\n    filters: ");
         if (oi->nfilters == 0)
             ooc_textbuf_printf(b, "none");
@@ -478,6 +495,19 @@ static void format_json(const file_info *fi, ooc_textbuf *b)
         } else {
             ooc_textbuf_printf(b, "null, \"nchunks\": null");
         }
+        ooc_textbuf_printf(b, ", \"parts\": ");
+        if (oi->join.nparts) {
+            for (size_t k = 0; k < oi->join.nparts; k++) {
+                ooc_textbuf_printf(b, "%s{\"file\": ", k ? ", " : "[");
+                ooc_json_append_string(b, oi->join.paths[k]);
+                ooc_textbuf_printf(b, ", \"rows\": %llu}", (unsigned long long)oi->join.rows[k]);
+            }
+            ooc_textbuf_printf(b, "]");
+        } else {
+            ooc_textbuf_printf(b, "null");
+        }
+        ooc_textbuf_printf(b, ", \"parts_problem\": ");
+        ooc_json_append_string(b, oi->join.problem);
         ooc_textbuf_printf(b, ", \"filters\": [");
         for (int k = 0; k < oi->nfilters; k++) {
             const filter_info *f = &oi->filters[k];

@@ -17,6 +17,12 @@
  *     then check every value is finite.
  *   consumer: receives blocks in row order through the ring (ring.h).
  *
+ * A file whose X (and Y, weights) are virtual datasets joining whole datasets
+ * of other files one after the other (a parallel ingest's output, h5join.h)
+ * is opened as those files (ooc_source_open_files): direct chunk reads on
+ * the parts instead of H5Dread through the mapping, and a part that is
+ * missing or of another shape is an error rather than fill values.
+ *
  * All rows are 0-based in messages.  A chunk is named by its dataset, first
  * row and column, the file, its index and its rows ("'/Y' chunk at row 3000,
  * column 0 of 'f.h5' (chunk 3, rows 3000..3999)"), and sizes quoted are that
@@ -45,6 +51,7 @@
 
 #include "base/error.h"
 #include "hdf5/h5attr.h"
+#include "hdf5/h5join.h"
 #include "hdf5/h5util.h"
 #include "stream/ring.h"
 #include "profile/trace.h"
@@ -1317,6 +1324,41 @@ out:
     return status;
 }
 
+/* The parts to read instead of s->path when the datasets the options name
+ * are virtual datasets joining the same parts (h5join.h): X, the response
+ * dataset when it exists (and no y_column), the weights dataset when asked
+ * for (and no w_column).  j->nparts 0: read the file itself. */
+static ooc_status joined_parts(const h5_source *s, const ooc_source_options *o, ooc_h5_join *j,
+                               ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_h5_join other = {0};
+    const char *also[2] = {NULL, NULL};
+    if (!o->y_column && o->y_dataset && H5Lexists(s->file, o->y_dataset, H5P_DEFAULT) > 0)
+        also[0] = o->y_dataset;
+    if (o->w_dataset && !o->w_column)
+        also[1] = o->w_dataset;
+    const char *x = o->x_dataset ? o->x_dataset : "/X";
+    OOC_CHECK(ooc_h5_join_probe(s->path, s->file, x, j, err));
+    OOC_FAIL_IF(j->problem, err, OOC_ERR_HDF5, "'%s' in '%s' is a virtual dataset: %s", x,
+                s->path, j->problem);
+    for (int i = 0; i < 2; i++) {
+        if (!also[i])
+            continue;
+        OOC_CHECK(ooc_h5_join_probe(s->path, s->file, also[i], &other, err));
+        OOC_FAIL_IF(other.problem, err, OOC_ERR_HDF5, "'%s' in '%s' is a virtual dataset: %s",
+                    also[i], s->path, other.problem);
+        if (!ooc_h5_join_same(j, &other))
+            ooc_h5_join_free(j);
+        ooc_h5_join_free(&other);
+    }
+out:
+    ooc_h5_join_free(&other);
+    if (status != OOC_OK)
+        ooc_h5_join_free(j);
+    return status;
+}
+
 ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
                               ooc_error *err)
 {
@@ -1330,6 +1372,7 @@ ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc
     /* Keep HDF5 from printing its error stack; restore the caller's handler. */
     ooc_h5_quiet quiet;
     ooc_h5_quiet_begin(&quiet);
+    ooc_h5_join join = {0};
 
     h5_source *s = calloc(1, sizeof *s);
     OOC_FAIL_IF(!s, err, OOC_ERR_NOMEM, "out of memory");
@@ -1345,6 +1388,14 @@ ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc
     OOC_FAIL_IF(!s->path, err, OOC_ERR_NOMEM, "out of memory");
     s->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     OOC_H5_FAIL_IF(s->file < 0, err, "cannot open '%s' as an HDF5 file", path);
+    OOC_CHECK(joined_parts(s, o, &join, err));
+    if (join.nparts) { /* read as its parts */
+        h5_destroy(&s->pub);
+        s = NULL;
+        status = ooc_source_open_files((const char *const *)join.paths, join.nparts, o, out,
+                                       err);
+        goto out;
+    }
     OOC_CHECK(open_datasets(s, o, err));
     OOC_CHECK(build_pipeline(s, o, err));
     *out = &s->pub;
@@ -1352,6 +1403,7 @@ ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc
 out:
     if (s)
         h5_destroy(&s->pub);
+    ooc_h5_join_free(&join);
     ooc_h5_quiet_end(&quiet);
     return status;
 }

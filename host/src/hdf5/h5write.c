@@ -660,25 +660,20 @@ static herr_t set_filters(const ooc_h5_writer *w, hid_t dcpl, size_t chunk_nbyte
     return w->level > 0 ? H5Pset_deflate(dcpl, (unsigned)w->level) : 0;
 }
 
-/* Create /X (rank 2) or /Y (rank 1) with the writer's chunking and filters. */
-static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, hid_t *out,
-                                 ooc_error *err)
+/* Create /X (rank 2) or /Y (rank 1) with `nrows` rows (unlimited rows when
+ * `extendible`), the creation properties dcpl, and PyTables' EArray
+ * attributes. */
+static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, hsize_t nrows,
+                                 bool extendible, hid_t dcpl, hid_t *out, ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    hsize_t dims[2] = {0, (hsize_t)w->p};
-    hsize_t maxdims[2] = {H5S_UNLIMITED, (hsize_t)w->p};
-    hsize_t chunk[2] = {(hsize_t)w->chunk_rows, (hsize_t)w->p};
-    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    hsize_t dims[2] = {nrows, (hsize_t)w->p};
+    hsize_t maxdims[2] = {extendible ? H5S_UNLIMITED : nrows, (hsize_t)w->p};
+    hid_t space = H5I_INVALID_HID;
     *out = H5I_INVALID_HID;
 
     space = H5Screate_simple(rank, dims, maxdims);
     OOC_H5_FAIL_IF(space < 0, err, "'%s': cannot create the dataspace of /%s", w->path, name);
-    dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    OOC_H5_FAIL_IF(dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 ||
-                       set_filters(w, dcpl, rank == 2 ? w->x_chunk_nbytes : w->y_chunk_nbytes) <
-                           0 ||
-                       H5Pset_obj_track_times(dcpl, 0) < 0,
-                   err, "'%s': cannot set up chunking and filters of /%s", w->path, name);
     *out = H5Dcreate2(w->file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     WRITE_FAIL_IF(*out < 0, w, err, "'%s': cannot create dataset /%s", w->path, name);
     char what[32], obj_name[8];
@@ -688,8 +683,77 @@ static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, h
     ooc_error attr_err = {0};
     OOC_CHECK(attrs_written(w, put_earray_attrs(&dset, &attr_err), &attr_err, what, err));
 out:
-    status = ooc_h5_close(&dcpl, status, err);
     return ooc_h5_close(&space, status, err);
+}
+
+/* Create /X (rank 2) or /Y (rank 1), empty, with the writer's chunking and
+ * filters. */
+static ooc_status create_chunked(ooc_h5_writer *w, const char *name, int rank, hid_t *out,
+                                 ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    hsize_t chunk[2] = {(hsize_t)w->chunk_rows, (hsize_t)w->p};
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    OOC_H5_FAIL_IF(dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 ||
+                       set_filters(w, dcpl, rank == 2 ? w->x_chunk_nbytes : w->y_chunk_nbytes) <
+                           0 ||
+                       H5Pset_obj_track_times(dcpl, 0) < 0,
+                   err, "'%s': cannot set up chunking and filters of /%s", w->path, name);
+    OOC_CHECK(create_dataset(w, name, rank, 0, true, dcpl, out, err));
+out:
+    return ooc_h5_close(&dcpl, status, err);
+}
+
+/* Create w->out's temporary file through the writer's driver, with
+ * PyTables' root attributes, as w->file. */
+static ooc_status create_file(ooc_h5_writer *w, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    /* The writer's driver (see "the writer's file driver").  SEMI: H5Fclose
+     * fails instead of silently deferring if an object is still open, so a
+     * successful close means the file is complete.  Format 1.8+ lets
+     * attributes larger than 64 KiB (many column names) go to dense
+     * storage. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    sink_info sink = {.fd = w->out.fd, .io_errno = &w->io_errno};
+    hid_t driver = sink_driver();
+    OOC_H5_FAIL_IF(fapl < 0 || driver < 0 || H5Pset_driver(fapl, driver, &sink) < 0 ||
+                       H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI) < 0 ||
+                       H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0,
+                   err, "'%s': cannot set up file access properties", w->path);
+    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    WRITE_FAIL_IF(w->file < 0, w, err, "cannot create HDF5 file '%s' (temporary for '%s')",
+                  w->out.tmp_path, w->path);
+    const ooc_h5_obj root = {w->file, "/", w->path};
+    ooc_error attr_err = {0};
+    OOC_CHECK(attrs_written(w, put_root_attrs(&root, &attr_err), &attr_err,
+                            "the root group's attributes", err));
+out:
+    return ooc_h5_close(&fapl, status, err);
+}
+
+/* /X's attributes: the formula (may be NULL) and w->p column names (may be
+ * NULL). */
+static ooc_status put_x_attrs(ooc_h5_writer *w, hid_t dset_x, const char *formula,
+                              const char *const *column_names, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    const ooc_h5_obj x = {dset_x, "/X", w->path};
+    ooc_error attr_err = {0};
+    if (formula)
+        OOC_CHECK(attrs_written(
+            w, ooc_h5_attr_put_string(&x, "formula", formula, H5T_CSET_UTF8, &attr_err),
+            &attr_err, "the formula attribute of /X", err));
+    if (column_names) {
+        for (size_t j = 0; j < w->p; j++)
+            OOC_FAIL_IF(!column_names[j], err, OOC_ERR_INVALID_ARG,
+                        "'%s': column name %zu is missing", w->path, j);
+        OOC_CHECK(attrs_written(
+            w, ooc_h5_attr_put_strings(&x, "column_names", column_names, w->p, &attr_err),
+            &attr_err, "the column_names attribute of /X", err));
+    }
+out:
+    return status;
 }
 
 /* Allocate the slot ring and start the encode workers. */
@@ -783,7 +847,6 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
     ooc_status status = OOC_OK;
     ooc_h5_writer *w = NULL;
     ooc_h5_quiet quiet = {0};
-    hid_t fapl = H5I_INVALID_HID;
 
     *out = NULL;
     OOC_FAIL_IF(!opts || !opts->path || !*opts->path, err, OOC_ERR_INVALID_ARG,
@@ -840,46 +903,14 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
     OOC_CHECK(start_pipeline(w, nthreads, err));
 
     ooc_h5_quiet_begin(&quiet);
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
-    /* The writer's driver (see "the writer's file driver").  SEMI: H5Fclose
-     * fails instead of silently deferring if an object is still open, so a
-     * successful close means the file is complete.  Format 1.8+ lets
-     * attributes larger than 64 KiB (many column names) go to dense
-     * storage. */
-    sink_info sink = {.fd = w->out.fd, .io_errno = &w->io_errno};
-    hid_t driver = sink_driver();
-    OOC_H5_FAIL_IF(fapl < 0 || driver < 0 || H5Pset_driver(fapl, driver, &sink) < 0 ||
-                       H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI) < 0 ||
-                       H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0,
-                   err, "'%s': cannot set up file access properties", w->path);
-    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    WRITE_FAIL_IF(w->file < 0, w, err, "cannot create HDF5 file '%s' (temporary for '%s')",
-                  w->out.tmp_path, w->path);
-    OOC_CHECK(ooc_h5_close(&fapl, OOC_OK, err));
-    const ooc_h5_obj root = {w->file, "/", w->path};
-    ooc_error attr_err = {0};
-    OOC_CHECK(attrs_written(w, put_root_attrs(&root, &attr_err), &attr_err,
-                            "the root group's attributes", err));
-    OOC_CHECK(create_dataset(w, "X", 2, &w->dset_x, err));
-    const ooc_h5_obj x = {w->dset_x, "/X", w->path};
-    if (opts->formula)
-        OOC_CHECK(attrs_written(
-            w, ooc_h5_attr_put_string(&x, "formula", opts->formula, H5T_CSET_UTF8, &attr_err),
-            &attr_err, "the formula attribute of /X", err));
-    if (opts->column_names) {
-        for (size_t j = 0; j < w->p; j++)
-            OOC_FAIL_IF(!opts->column_names[j], err, OOC_ERR_INVALID_ARG,
-                        "'%s': column name %zu is missing", w->path, j);
-        OOC_CHECK(attrs_written(
-            w, ooc_h5_attr_put_strings(&x, "column_names", opts->column_names, w->p, &attr_err),
-            &attr_err, "the column_names attribute of /X", err));
-    }
+    OOC_CHECK(create_file(w, err));
+    OOC_CHECK(create_chunked(w, "X", 2, &w->dset_x, err));
+    OOC_CHECK(put_x_attrs(w, w->dset_x, opts->formula, opts->column_names, err));
     if (w->with_y)
-        OOC_CHECK(create_dataset(w, "Y", 1, &w->dset_y, err));
+        OOC_CHECK(create_chunked(w, "Y", 1, &w->dset_y, err));
     *out = w;
     w = NULL;
 out:
-    status = ooc_h5_close(&fapl, status, err); /* still open only on a failure */
     ooc_h5w_abort(w);
     ooc_h5_quiet_end(&quiet);
     return status;
@@ -887,30 +918,13 @@ out:
 
 /* ---- commit / abort ---------------------------------------------------- */
 
-ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error *err)
+/* Close the datasets, then the file, reporting a failure.  Datasets before
+ * the file; a failed close is never retried (it may have freed its object).
+ * Closing the file writes the metadata: a full disk shows in io_errno, and
+ * abort deletes the file. */
+static ooc_status close_file(ooc_h5_writer *w, ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    ooc_h5_quiet quiet = {0};
-    if (!w)
-        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "ooc_h5w_commit: no writer");
-    if (w->failed) {
-        if (err)
-            *err = w->failure;
-        status = w->failure.status;
-        goto out;
-    }
-    ooc_h5_quiet_begin(&quiet);
-    if (w->filling && w->filling->nrows > 0)
-        OOC_CHECK(queue_filling(w, err));
-    w->filling = NULL;
-    ooc_ordered_pool_end(w->pool); /* an empty filling slot goes back unused */
-    for (bool wrote = true; wrote;)
-        OOC_CHECK(write_next(w, true, &wrote, err));
-    stop_workers(w);
-
-    /* Datasets before the file; a failed close is never retried (it may have
-     * freed its object).  Closing the file writes the metadata: a full disk
-     * shows in io_errno, and abort deletes the file. */
     herr_t rc_x = H5Dclose(w->dset_x);
     w->dset_x = H5I_INVALID_HID;
     WRITE_FAIL_IF(rc_x < 0, w, err, "'%s': cannot close /X", w->path);
@@ -923,11 +937,50 @@ ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error
     w->file = H5I_INVALID_HID;
     WRITE_FAIL_IF(rc_f < 0, w, err, "cannot write HDF5 file '%s' (temporary for '%s')",
                   w->out.tmp_path, w->path);
-    OOC_CHECK(ooc_outfile_commit(&w->out, w->durable, err)); /* removes it on failure */
+out:
+    return status;
+}
+
+ooc_status ooc_h5w_finish(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_h5_quiet quiet = {0};
+    if (!w)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "ooc_h5w_finish: no writer");
+    if (w->failed) {
+        if (err)
+            *err = w->failure;
+        return w->failure.status;
+    }
+    if (w->file < 0) /* finished before */
+        goto done;
+    ooc_h5_quiet_begin(&quiet);
+    if (w->filling && w->filling->nrows > 0)
+        OOC_CHECK(queue_filling(w, err));
+    w->filling = NULL;
+    ooc_ordered_pool_end(w->pool); /* an empty filling slot goes back unused */
+    for (bool wrote = true; wrote;)
+        OOC_CHECK(write_next(w, true, &wrote, err));
+    stop_workers(w);
+    OOC_CHECK(close_file(w, err));
+done:
     if (stats)
         *stats = w->stats;
 out:
     ooc_h5_quiet_end(&quiet);
+    if (status != OOC_OK)
+        remember_failure(w, status, err);
+    return status;
+}
+
+ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    if (!w)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "ooc_h5w_commit: no writer");
+    OOC_CHECK(ooc_h5w_finish(w, stats, err));
+    OOC_CHECK(ooc_outfile_commit(&w->out, w->durable, err)); /* removes it on failure */
+out:
     ooc_h5w_abort(w);
     return status;
 }
@@ -943,4 +996,106 @@ void ooc_h5w_abort(ooc_h5_writer *w)
     ooc_h5_quiet_end(&quiet);
     ooc_outfile_abort(&w->out);
     free_writer(w);
+}
+
+/* ---- the joining file (several processes' parts as one design) --------- */
+
+/* `name` as the file name of a virtual dataset's source: HDF5 reads '%' there
+ * as a printf-like pattern, so it is doubled.  Returns a malloc'ed string or
+ * NULL. */
+static char *vds_file_name(const char *name)
+{
+    size_t n = strlen(name), extra = 0;
+    for (size_t i = 0; i < n; i++)
+        extra += name[i] == '%';
+    char *out = malloc(n + extra + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        *o++ = name[i];
+        if (name[i] == '%')
+            *o++ = '%';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The creation properties of /X (rank 2) or /Y (rank 1) as a virtual dataset
+ * of the parts' datasets of the same name, one after the other, into *dcpl. */
+static ooc_status virtual_dcpl(ooc_h5_writer *w, const ooc_h5_join_options *o, const char *name,
+                               int rank, hid_t *dcpl, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    hid_t vspace = H5I_INVALID_HID, src = H5I_INVALID_HID;
+    char *file = NULL, dset[8];
+    snprintf(dset, sizeof dset, "/%s", name);
+    uint64_t total = 0;
+    for (size_t k = 0; k < o->nparts; k++)
+        total += o->part_rows[k];
+    *dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    OOC_H5_FAIL_IF(*dcpl < 0 || H5Pset_obj_track_times(*dcpl, 0) < 0, err,
+                   "'%s': cannot set up the mapping of /%s", w->path, name);
+    hsize_t dims[2] = {(hsize_t)total, (hsize_t)w->p};
+    vspace = H5Screate_simple(rank, dims, NULL);
+    OOC_H5_FAIL_IF(vspace < 0, err, "'%s': cannot create the dataspace of /%s", w->path, name);
+    uint64_t at = 0;
+    for (size_t k = 0; k < o->nparts; k++) {
+        if (o->part_rows[k] == 0)
+            continue; /* a part without rows maps nothing */
+        hsize_t start[2] = {(hsize_t)at, 0}, count[2] = {1, 1};
+        hsize_t block[2] = {(hsize_t)o->part_rows[k], (hsize_t)w->p};
+        free(file);
+        file = vds_file_name(o->part_names[k]);
+        OOC_FAIL_IF(!file, err, OOC_ERR_NOMEM, "out of memory");
+        src = H5Screate_simple(rank, block, NULL);
+        OOC_H5_FAIL_IF(src < 0 ||
+                           H5Sselect_hyperslab(vspace, H5S_SELECT_SET, start, NULL, count,
+                                               block) < 0 ||
+                           H5Pset_virtual(*dcpl, vspace, file, dset, src) < 0,
+                       err, "'%s': cannot map rows %llu..%llu of /%s to '%s'", w->path,
+                       (unsigned long long)at, (unsigned long long)(at + o->part_rows[k] - 1),
+                       name, o->part_names[k]);
+        OOC_CHECK(ooc_h5_close(&src, OOC_OK, err));
+        at += o->part_rows[k];
+    }
+out:
+    free(file);
+    status = ooc_h5_close(&src, status, err);
+    return ooc_h5_close(&vspace, status, err);
+}
+
+ooc_status ooc_h5_join_write(const ooc_h5_join_options *o, ooc_outfile *out, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_h5_quiet quiet = {0};
+    hid_t dcpl = H5I_INVALID_HID;
+    /* a writer without a pipeline: its path, shape, file and driver state */
+    ooc_h5_writer w = {.path = (char *)o->path, .p = o->ncols, .with_y = o->with_y,
+                       .file = H5I_INVALID_HID, .dset_x = H5I_INVALID_HID,
+                       .dset_y = H5I_INVALID_HID};
+    OOC_FAIL_IF(o->ncols == 0, err, OOC_ERR_INVALID_ARG, "'%s': X needs at least one column",
+                o->path);
+    OOC_CHECK(ooc_outfile_begin(&w.out, o->path, err));
+    ooc_h5_quiet_begin(&quiet);
+    OOC_CHECK(create_file(&w, err));
+    uint64_t total = 0;
+    for (size_t k = 0; k < o->nparts; k++)
+        total += o->part_rows[k];
+    for (int rank = 2; rank >= (o->with_y ? 1 : 2); rank--) {
+        const char *name = rank == 2 ? "X" : "Y";
+        hid_t *dset = rank == 2 ? &w.dset_x : &w.dset_y;
+        OOC_CHECK(virtual_dcpl(&w, o, name, rank, &dcpl, err));
+        OOC_CHECK(create_dataset(&w, name, rank, (hsize_t)total, false, dcpl, dset, err));
+        OOC_CHECK(ooc_h5_close(&dcpl, OOC_OK, err));
+    }
+    OOC_CHECK(put_x_attrs(&w, w.dset_x, o->formula, o->column_names, err));
+    OOC_CHECK(close_file(&w, err));
+    *out = w.out;
+    w.out = (ooc_outfile){0};
+out:
+    status = ooc_h5_close(&dcpl, status, err);
+    discard_hdf5(&w);
+    ooc_h5_quiet_end(&quiet);
+    ooc_outfile_abort(&w.out);
+    return status;
 }

@@ -26,6 +26,7 @@
 #ifndef OOC_H5WRITE_H
 #define OOC_H5WRITE_H
 
+#include "base/outfile.h"
 #include "oocsolve.h"
 #include "hdf5/zcodec.h"
 
@@ -70,8 +71,17 @@ typedef struct ooc_h5_write_stats {
     size_t chunk_rows;
 } ooc_h5_write_stats;
 
-/* Write the last partial chunk, finish the attributes, close the file and
- * rename it into place.  Frees the writer in every case (on failure the
+/* Write the last partial chunk and close the file, still under its
+ * temporary name (the writer keeps it: ooc_h5w_commit renames it into
+ * place, ooc_h5w_abort deletes it), for a caller that must learn first
+ * whether other outputs succeeded.  Calling it again only fills stats.
+ * stats may be NULL.  Errors: OOC_ERR_IO (a write or close failed),
+ * OOC_ERR_HDF5, and an earlier append's error (after one, commit returns
+ * it too). */
+ooc_status ooc_h5w_finish(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error *err);
+
+/* ooc_h5w_finish (unless done), then rename the file into place (after an
+ * fsync when `durable`).  Frees the writer in every case (on failure the
  * temporary file is deleted).  stats may be NULL.  Errors: OOC_ERR_IO (a
  * write, fsync, close or rename failed), OOC_ERR_HDF5, and an earlier
  * append's error. */
@@ -80,5 +90,28 @@ ooc_status ooc_h5w_commit(ooc_h5_writer *w, ooc_h5_write_stats *stats, ooc_error
 /* Stop the workers, close and delete the temporary file, free the writer.
  * NULL is a no-op. */
 void ooc_h5w_abort(ooc_h5_writer *w);
+
+/* A design written as several part files (one per process of an ingest)
+ * and the small file that joins them. */
+typedef struct ooc_h5_join_options {
+    const char *path;                 /* the joining file's final name */
+    size_t nparts;
+    const char *const *part_names;    /* the parts, as the joining file names them: relative
+                                         names are found in its own directory */
+    const uint64_t *part_rows;        /* rows of each part's /X (and /Y) */
+    size_t ncols;                     /* columns of X */
+    bool with_y;                      /* the parts have /Y */
+    const char *formula;              /* /X's attributes, as the writer's options */
+    const char *const *column_names;
+} ooc_h5_join_options;
+
+/* Write the joining file under a temporary name: /X (and /Y) are HDF5
+ * virtual datasets, the parts' /X (/Y) one after the other (h5py and HDF5's
+ * H5Dread read them as one array), with the attributes the writer gives its
+ * own files (PyTables' root and EArray attributes, formula, column_names).
+ * On success *out holds the temporary file (ooc_outfile_commit renames it
+ * into place, ooc_outfile_abort deletes it); on failure nothing is left.
+ * Errors: OOC_ERR_IO, OOC_ERR_HDF5, OOC_ERR_INVALID_ARG, OOC_ERR_NOMEM. */
+ooc_status ooc_h5_join_write(const ooc_h5_join_options *o, ooc_outfile *out, ooc_error *err);
 
 #endif

@@ -1,13 +1,29 @@
-/* ingest.c — ooc_ingest: CSV + formula -> design stream -> HDF5 writer. */
+/*
+ * ingest.c — ooc_ingest: CSV + formula -> design stream -> HDF5 writer.
+ *
+ * One process writes OUT.  Several processes (opts->collective) each write
+ * their share of the records (the design stream's split, csv_split.h) as a
+ * part, OUT.part-K-of-N.h5 (K from 1, as wide as N), a file like the one
+ * process's with the serial chunking, and process 0 writes OUT: /X and /Y
+ * virtual datasets joining the parts in order (ooc_h5_join_write).  Every
+ * file is written under a temporary name; once all are complete the parts
+ * are renamed into place, then OUT, each step agreed between the processes,
+ * and a failure at any step removes what was renamed (base/collective.h's
+ * agreements: no process is left waiting).
+ */
 #include "csv/design_stream.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/collective.h"
+#include "hdf5/h5parts.h"
 #include "hdf5/h5write.h"
 #include "profile/progress.h"
 #include "profile/trace.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void ooc_ingest_options_init(ooc_ingest_options *opts)
 {
@@ -17,23 +33,89 @@ void ooc_ingest_options_init(ooc_ingest_options *opts)
     opts->shuffle = true;
 }
 
+/* What one process's part holds, summed over the processes for the stats. */
+typedef struct part_counts {
+    uint64_t rows_read, rows_written, rows_dropped, bytes_in, bytes_out;
+} part_counts;
+
+/* Every block of the design stream into the writer. */
+static ooc_status write_rows(const ooc_ingest_options *opts, ooc_design_stream *ds,
+                             ooc_h5_writer *writer, uint64_t *rows_written, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_design_stream_progress before;
+    ooc_design_stream_get_progress(ds, &before);
+    ooc_progress_phase(opts->progress, "writing", 0, before.file_size);
+    uint64_t bytes_reported = before.bytes_read;
+    for (;;) {
+        ooc_design_rows rows;
+        bool done;
+        OOC_CHECK(ooc_design_stream_next(ds, &rows, &done, err));
+        if (done)
+            break;
+        OOC_FAIL_IF(opts->cancel && *opts->cancel, err, OOC_ERR_INTERRUPTED, "interrupted");
+        OOC_CHECK(ooc_h5w_append(writer, rows.X, rows.y, rows.nrows, err));
+        *rows_written += rows.nrows;
+        ooc_design_stream_progress now;
+        ooc_design_stream_get_progress(ds, &now);
+        ooc_progress_add(opts->progress, rows.nrows, now.bytes_read - bytes_reported);
+        bytes_reported = now.bytes_read;
+    }
+out:
+    return status;
+}
+
+/* The parts published as opts->output_path (h5parts.h), and every process's
+ * counts summed into *total (on every process). */
+static ooc_status publish(const ooc_ingest_options *opts, const ooc_collective *c,
+                          ooc_h5_writer **writer, const char *part, const part_counts *mine,
+                          size_t p, const char *const *names, bool with_y, part_counts *total,
+                          ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    double sums[5] = {(double)mine->rows_read, (double)mine->rows_written,
+                      (double)mine->rows_dropped, (double)mine->bytes_in,
+                      (double)mine->bytes_out};
+    ooc_h5_parts_options po = {.out = opts->output_path,
+                               .part = part,
+                               .rows = mine->rows_written,
+                               .ncols = p,
+                               .with_y = with_y,
+                               .formula = opts->formula,
+                               .column_names = names,
+                               .durable = opts->durable};
+    OOC_CHECK(ooc_h5_parts_publish(c, &po, writer, err));
+    /* counts below 2^53 add exactly in doubles */
+    OOC_CHECK(ooc_coll_sum(c, sums, 5, err));
+    *total = (part_counts){(uint64_t)sums[0], (uint64_t)sums[1], (uint64_t)sums[2],
+                           (uint64_t)sums[3], (uint64_t)sums[4]};
+out:
+    return status;
+}
+
 ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, ooc_error *err)
 {
     ooc_error_clear(err);
-    ooc_status status = OOC_OK;
+    ooc_status status = OOC_OK, local = OOC_OK;
     double t0 = ooc_clock_seconds();
     ooc_design_stream *ds = NULL;
     ooc_h5_writer *writer = NULL;
     const char **names = NULL;
+    char *part = NULL;
     uint64_t rows_written = 0;
     ooc_codec codec;
+    const ooc_collective *c = opts->collective;
+    const bool split = ooc_coll_active(c);
 
-    OOC_FAIL_IF(!opts->csv_path || !opts->formula || !opts->output_path, err,
-                OOC_ERR_INVALID_ARG, "ingest needs an input CSV, a formula and an output path");
-    OOC_FAIL_IF(opts->compression_level < 0 || opts->compression_level > 9, err,
-                OOC_ERR_INVALID_ARG, "compression level must be 0..9, got %d",
-                opts->compression_level);
-    OOC_CHECK(ooc_codec_parse(opts->codec, &codec, err));
+    if (!opts->csv_path || !opts->formula || !opts->output_path)
+        local = OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                         "ingest needs an input CSV, a formula and an output path");
+    else if (opts->compression_level < 0 || opts->compression_level > 9)
+        local = OOC_FAIL(err, OOC_ERR_INVALID_ARG, "compression level must be 0..9, got %d",
+                         opts->compression_level);
+    else
+        local = ooc_codec_parse(opts->codec, &codec, err);
+    OOC_CHECK(ooc_coll_agree(c, local, true, err));
 
     ooc_design_stream_options so = {
         .csv_path = opts->csv_path,
@@ -48,19 +130,25 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .progress = opts->progress,
         .log = opts->log,
         .one_pass = true,
+        .collective = c,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &ds, err));
     const ooc_model *model = ooc_design_stream_model(ds);
     size_t p = ooc_model_ncols(model);
-    OOC_FAIL_IF(p == 0, err, OOC_ERR_FORMULA, "formula '%s' gives a design with no columns",
-                opts->formula);
-    names = malloc(p * sizeof *names);
-    OOC_FAIL_IF(!names, err, OOC_ERR_NOMEM, "out of memory");
+    local = OOC_OK;
+    if (p == 0)
+        local = OOC_FAIL(err, OOC_ERR_FORMULA, "formula '%s' gives a design with no columns",
+                         opts->formula);
+    else if (!(names = malloc(p * sizeof *names)))
+        local = OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    OOC_CHECK(ooc_coll_agree(c, local, true, err));
     for (size_t j = 0; j < p; j++)
         names[j] = ooc_model_column_name(model, j);
 
+    if (split && !(part = ooc_h5_part_path(opts->output_path, c->rank, c->size)))
+        local = OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
     ooc_h5_writer_options wo = {
-        .path = opts->output_path,
+        .path = split ? part : opts->output_path,
         .ncols = p,
         .with_y = ooc_model_has_response(model),
         .chunk_rows = opts->chunk_rows,
@@ -73,56 +161,54 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .column_names = names,
         .trace = opts->trace,
     };
-    OOC_CHECK(ooc_h5w_create(&wo, &writer, err));
+    if (local == OOC_OK)
+        local = ooc_h5w_create(&wo, &writer, err);
+    /* the processes create their parts side by side: a failure (a directory that cannot be
+     * written) is usually everyone's */
+    OOC_CHECK(ooc_coll_agree(c, local, true, err));
 
     ooc_trace_set_meta(opts->trace, "csv", "%s", opts->csv_path);
     ooc_trace_set_meta(opts->trace, "formula", "%s", opts->formula);
-    ooc_trace_set_meta(opts->trace, "output", "%s", opts->output_path);
+    ooc_trace_set_meta(opts->trace, "output", "%s", wo.path);
     ooc_trace_set_meta(opts->trace, "p", "%zu", p);
     ooc_trace_set_meta(opts->trace, "threads", "%d", opts->nthreads);
     ooc_trace_set_meta(opts->trace, "compression_level", "%d", opts->compression_level);
     ooc_trace_set_meta(opts->trace, "codec", "%s",
                        opts->codec && *opts->codec ? opts->codec : "deflate");
-    ooc_design_stream_progress before;
-    ooc_design_stream_get_progress(ds, &before);
-    ooc_progress_phase(opts->progress, "writing", 0, before.file_size);
-    uint64_t bytes_reported = before.bytes_read;
-    for (;;) {
-        ooc_design_rows rows;
-        bool done;
-        OOC_CHECK(ooc_design_stream_next(ds, &rows, &done, err));
-        if (done)
-            break;
-        OOC_FAIL_IF(opts->cancel && *opts->cancel, err, OOC_ERR_INTERRUPTED, "interrupted");
-        OOC_CHECK(ooc_h5w_append(writer, rows.X, rows.y, rows.nrows, err));
-        rows_written += rows.nrows;
-        ooc_design_stream_progress now;
-        ooc_design_stream_get_progress(ds, &now);
-        ooc_progress_add(opts->progress, rows.nrows, now.bytes_read - bytes_reported);
-        bytes_reported = now.bytes_read;
-    }
+    local = write_rows(opts, ds, writer, &rows_written, err);
 
-    ooc_h5_write_stats ws;
-    ooc_h5_writer *committing = writer;
-    writer = NULL; /* commit frees the writer on every path */
+    ooc_h5_write_stats ws = {0};
     ooc_trace_token commit_span = ooc_trace_begin(opts->trace, OOC_STAGE_WRITE_OUTPUT);
-    OOC_CHECK(ooc_h5w_commit(committing, &ws, err));
+    if (local == OOC_OK)
+        local = ooc_h5w_finish(writer, &ws, err);
+    OOC_CHECK(ooc_coll_agree(c, local, false, err));
+    ooc_design_stream_progress prog;
+    ooc_design_stream_get_progress(ds, &prog);
+    part_counts mine = {prog.records, rows_written, prog.rows_dropped, prog.bytes_read,
+                        ws.stored_bytes},
+                total = mine;
+    if (split) {
+        OOC_CHECK(publish(opts, c, &writer, part, &mine, p, names, wo.with_y, &total, err));
+    } else {
+        ooc_h5_writer *committing = writer;
+        writer = NULL; /* commit frees the writer on every path */
+        OOC_CHECK(ooc_h5w_commit(committing, NULL, err));
+    }
     ooc_trace_end_bytes(opts->trace, commit_span, ws.stored_bytes);
     ooc_trace_set_meta(opts->trace, "rows", "%llu", (unsigned long long)rows_written);
 
     if (stats) {
-        ooc_design_stream_progress prog;
-        ooc_design_stream_get_progress(ds, &prog);
-        stats->rows_read = prog.records;
-        stats->rows_dropped = prog.rows_dropped;
-        stats->rows_written = rows_written;
+        stats->rows_read = total.rows_read;
+        stats->rows_dropped = total.rows_dropped;
+        stats->rows_written = total.rows_written;
         stats->ncols = p;
-        stats->bytes_in = prog.bytes_read;
-        stats->bytes_out = ws.stored_bytes;
+        stats->bytes_in = total.bytes_in;
+        stats->bytes_out = total.bytes_out;
         stats->seconds = ooc_clock_seconds() - t0;
     }
 out:
     ooc_h5w_abort(writer);
+    free(part);
     free(names);
     ooc_design_stream_close(ds);
     return status;

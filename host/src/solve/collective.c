@@ -1,11 +1,7 @@
 /*
- * collective.c — agreeing, summing and merging accumulators across the
- * processes of an ooc_collective (collective.h).
- *
- * A failure on one process must not leave another waiting for it: every
- * exchange is preceded by ooc_coll_agree, which every process reaches, and
- * once an exchange has started each process plays its whole part (a local
- * failure during it is carried to the next agreement instead).
+ * collective.c — merging accumulators across the processes of an
+ * ooc_collective (collective.h), over base/collective.h's exchanges: every
+ * exchange agreed first, every process playing its whole part.
  */
 #include "solve/collective.h"
 
@@ -15,125 +11,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-static bool alone(const ooc_collective *c)
-{
-    return !c || c->size <= 1;
-}
-
-ooc_status ooc_coll_agree(const ooc_collective *c, ooc_status local, ooc_error *err)
-{
-    if (alone(c))
-        return local;
-    int first = -1;
-    ooc_error transport = {0};
-    ooc_status st = c->agree(c->ctx, local != OOC_OK, &first, &transport);
-    if (local != OOC_OK)
-        return local;
-    if (st != OOC_OK) {
-        if (err)
-            *err = transport;
-        return st;
-    }
-    if (first >= 0)
-        return OOC_FAIL(err, OOC_ERR_REMOTE,
-                        "stopped because process %d of %d failed (it reports why)", first,
-                        c->size);
-    return OOC_OK;
-}
-
-ooc_status ooc_coll_broadcast(const ooc_collective *c, void *data, size_t bytes, ooc_error *err)
-{
-    return alone(c) ? OOC_OK : c->broadcast(c->ctx, data, bytes, err);
-}
-
-/* One tree reduction: what a process gives (its running result, as bytes)
- * and how it takes in what it received into `incoming`. */
-typedef struct tree_ops {
-    const void *(*give)(void *ctx);
-    ooc_status (*take)(void *ctx, ooc_error *err);
-    void *ctx;
-    void *incoming;
-    size_t bytes;
-} tree_ops;
-
-/* The binary tree towards rank 0: at step s (1, 2, 4, ...) a process whose
- * rank is s modulo 2s gives its running result to rank - s and stops; one
- * that is 0 modulo 2s takes in rank + s's.  Every process plays its part
- * even after a failure of its own taking in, which *local carries to the
- * caller's next agreement.  Returns the transport's status. */
-static ooc_status tree(const ooc_collective *c, const tree_ops *t, ooc_status *local,
-                       ooc_error *err)
-{
-    for (int step = 1; step < c->size; step *= 2) {
-        if (c->rank % (2 * step) == step)
-            return c->send(c->ctx, c->rank - step, t->give(t->ctx), t->bytes, err);
-        if (c->rank % (2 * step) == 0 && c->rank + step < c->size) {
-            ooc_status st = c->recv(c->ctx, c->rank + step, t->incoming, t->bytes, err);
-            if (st != OOC_OK)
-                return st;
-            if (*local == OOC_OK)
-                *local = t->take(t->ctx, err);
-        }
-    }
-    return OOC_OK;
-}
-
-/* ---- sums ------------------------------------------------------------------ */
-
-typedef struct sum_job {
-    void *x;          /* the running sum */
-    const void *in;   /* what was received */
-    size_t n;
-    bool extended;    /* long double, else double */
-} sum_job;
-
-static ooc_status add_in(void *ctx, ooc_error *err)
-{
-    (void)err;
-    sum_job *j = ctx;
-    for (size_t i = 0; i < j->n; i++)
-        if (j->extended)
-            ((long double *)j->x)[i] += ((const long double *)j->in)[i];
-        else
-            ((double *)j->x)[i] += ((const double *)j->in)[i];
-    return OOC_OK;
-}
-
-static const void *running_sum(void *ctx)
-{
-    return ((sum_job *)ctx)->x;
-}
-
-static ooc_status sum(const ooc_collective *c, void *x, size_t n, size_t elem, bool extended,
-                      ooc_error *err)
-{
-    if (alone(c) || n == 0)
-        return OOC_OK;
-    ooc_status status = OOC_OK, local = OOC_OK;
-    void *buf = malloc(n * elem);
-    if (!buf)
-        local = OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for a sum of %zu values", n);
-    OOC_CHECK(ooc_coll_agree(c, local, err));
-    sum_job job = {x, buf, n, extended};
-    tree_ops t = {running_sum, add_in, &job, buf, n * elem};
-    OOC_CHECK(tree(c, &t, &local, err));
-    OOC_CHECK(ooc_coll_agree(c, local, err));
-    OOC_CHECK(c->broadcast(c->ctx, x, n * elem, err));
-out:
-    free(buf);
-    return status;
-}
-
-ooc_status ooc_coll_sum(const ooc_collective *c, double *x, size_t n, ooc_error *err)
-{
-    return sum(c, x, n, sizeof *x, false, err);
-}
-
-ooc_status ooc_coll_sum_long(const ooc_collective *c, long double *x, size_t n, ooc_error *err)
-{
-    return sum(c, x, n, sizeof *x, true, err);
-}
 
 /* ---- accumulators ---------------------------------------------------------- */
 
@@ -233,7 +110,7 @@ static const void *packed_running(void *ctx)
 ooc_status ooc_accumulator_reduce(ooc_accumulator *acc, const ooc_collective *c,
                                   ooc_trace *trace, ooc_error *err)
 {
-    if (alone(c))
+    if (!ooc_coll_active(c))
         return OOC_OK;
     ooc_status status = OOC_OK, local = OOC_OK;
     merge_job job = {.acc = acc, .l = layout_of(acc)};
@@ -249,13 +126,13 @@ ooc_status ooc_accumulator_reduce(ooc_accumulator *acc, const ooc_collective *c,
                             !job.in.xw))
         local = OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory to merge the processes' %zu-column "
                                              "triangles", pa);
-    OOC_CHECK(ooc_coll_agree(c, local, err));
+    OOC_CHECK(ooc_coll_agree(c, local, false, err));
     ooc_trace_token span = ooc_trace_begin(trace, OOC_STAGE_FINALIZE);
-    tree_ops t = {packed_running, merge_in, &job, job.buf, job.l.bytes};
-    status = tree(c, &t, &local, err);
+    ooc_coll_tree_ops t = {packed_running, merge_in, &job, job.buf, job.l.bytes};
+    status = ooc_coll_tree(c, &t, &local, err);
     ooc_trace_end(trace, span);
     OOC_CHECK(status);
-    OOC_CHECK(ooc_coll_agree(c, local, err));
+    OOC_CHECK(ooc_coll_agree(c, local, false, err));
     if (c->rank == 0)
         transfer(&job.l, job.buf, acc->r_aug, &acc->st, true);
     OOC_CHECK(c->broadcast(c->ctx, job.buf, job.l.bytes, err));

@@ -185,7 +185,7 @@ static ooc_status refine(fit_work *w, ooc_error *err)
         OOC_CHECK(ooc_coll_agree(w->o->collective,
                                  ooc_residual_pass(w->src, &w->layout, r->aliased, w->beta_full,
                                                    g, &ssr_ld, &w->env, err),
-                                 err));
+                                 false, err));
         OOC_CHECK(ooc_coll_sum_long(w->o->collective, g, p, err));
         OOC_CHECK(ooc_coll_sum_long(w->o->collective, &ssr_ld, 1, err));
         for (size_t i = 0; i < k; i++)
@@ -298,7 +298,7 @@ static ooc_status covariance(fit_work *w, ooc_error *err)
         status = ooc_coll_agree(o->collective,
                                 ooc_hc_pass(w->src, &w->layout, w->kept_index, k, w->beta_full,
                                             rk, meat, &w->env, err),
-                                err);
+                                false, err);
         w->fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
         OOC_CHECK(status);
         OOC_CHECK(ooc_coll_sum(o->collective, meat, k * k, err));
@@ -469,7 +469,7 @@ ooc_status ooc_fit(ooc_source *src, ooc_backend *be, const ooc_fit_options *o,
     if (status == OOC_OK)
         status = ooc_accumulator_add_pass(acc, src, &env, err);
     /* every process reaches this agreement, however its pass went */
-    OOC_CHECK(ooc_coll_agree(o->collective, status, err));
+    OOC_CHECK(ooc_coll_agree(o->collective, status, false, err));
     OOC_CHECK(ooc_accumulator_reduce(acc, o->collective, o->trace, err));
     double seconds_accumulate = ooc_clock_seconds() - t0;
     if (o->save_state)

@@ -19,22 +19,65 @@
 #include <stdlib.h>
 #include <string.h>
 
-ooc_status ooc_result_add_warning(ooc_fit_result *r, ooc_error *err, const char *fmt, ...)
+bool ooc_result_parts_alloc(const ooc_result_parts *r, const char *const *names)
+{
+    size_t p = r->p, n = p ? p : 1;
+    *r->names = ooc_names_copy(names, p);
+    *r->aliased = calloc(n, sizeof(bool));
+    double **arrays[] = {r->params,  r->bse,        r->tvalues,
+                         r->pvalues, r->conf_lower, r->conf_upper};
+    bool ok = *r->names && *r->aliased;
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
+        *arrays[i] = malloc(n * sizeof(double));
+        ok = ok && *arrays[i];
+        for (size_t j = 0; *arrays[i] && j < p; j++)
+            (*arrays[i])[j] = NAN;
+    }
+    *r->cov_params = malloc(n * n * sizeof(double));
+    for (size_t j = 0; *r->cov_params && j < p * p; j++)
+        (*r->cov_params)[j] = NAN;
+    return ok && *r->cov_params;
+}
+
+void ooc_result_parts_free(const ooc_result_parts *r)
+{
+    ooc_names_free(*r->names, r->p);
+    free(*r->y_name);
+    free(*r->formula);
+    free(*r->aliased);
+    free(*r->params);
+    free(*r->bse);
+    free(*r->tvalues);
+    free(*r->pvalues);
+    free(*r->conf_lower);
+    free(*r->conf_upper);
+    free(*r->cov_params);
+    ooc_names_free(*r->warnings, *r->nwarnings);
+}
+
+ooc_status ooc_result_parts_warn(const ooc_result_parts *r, ooc_error *err, const char *fmt,
+                                 va_list ap)
 {
     char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char **grown = realloc(r->warnings, (r->nwarnings + 1) * sizeof(char *));
+    char **grown = realloc(*r->warnings, (*r->nwarnings + 1) * sizeof(char *));
     if (!grown)
         return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-    r->warnings = grown;
-    r->warnings[r->nwarnings] = ooc_strdup_or_null(buf);
-    if (!r->warnings[r->nwarnings])
+    *r->warnings = grown;
+    grown[*r->nwarnings] = ooc_strdup_or_null(buf);
+    if (!grown[*r->nwarnings])
         return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-    r->nwarnings++;
+    (*r->nwarnings)++;
     return OOC_OK;
+}
+
+ooc_status ooc_result_add_warning(ooc_fit_result *r, ooc_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ooc_status st = ooc_result_parts_warn(&OOC_RESULT_PARTS(r), err, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 /* statsmodels' k_constant/const_idx from column min/max (see
@@ -145,19 +188,8 @@ void ooc_fit_result_free(ooc_fit_result *r)
 {
     if (!r)
         return;
-    ooc_names_free(r->names, r->p);
-    free(r->y_name);
-    free(r->formula);
-    free(r->aliased);
-    free(r->params);
-    free(r->bse);
-    free(r->tvalues);
-    free(r->pvalues);
-    free(r->conf_lower);
-    free(r->conf_upper);
-    free(r->cov_params);
+    ooc_result_parts_free(&OOC_RESULT_PARTS(r));
     free(r->singular_values);
-    ooc_names_free(r->warnings, r->nwarnings);
     free(r);
 }
 
@@ -168,28 +200,15 @@ ooc_fit_result *ooc_fit_result_alloc(const ooc_accumulator *acc)
     if (!r)
         return NULL;
     r->p = p;
-    r->names = ooc_names_copy((const char *const *)acc->names, p);
+    bool ok = ooc_result_parts_alloc(&OOC_RESULT_PARTS(r), (const char *const *)acc->names);
     r->y_name = ooc_strdup_or_null(acc->y_name);
     r->formula = ooc_strdup_or_null(acc->formula);
-    r->aliased = calloc(p, sizeof(bool));
-    double **arrays[] = {&r->params,     &r->bse,        &r->tvalues,        &r->pvalues,
-                         &r->conf_lower, &r->conf_upper, &r->singular_values};
-    bool ok = r->names && r->aliased && (!acc->y_name || r->y_name) &&
-              (!acc->formula || r->formula);
-    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
-        *arrays[i] = malloc(p * sizeof(double));
-        ok = ok && *arrays[i];
-    }
-    r->cov_params = malloc(p * p * sizeof(double));
-    if (!ok || !r->cov_params) {
+    r->singular_values = malloc(p * sizeof(double));
+    if (!ok || (acc->y_name && !r->y_name) || (acc->formula && !r->formula) ||
+        !r->singular_values) {
         ooc_fit_result_free(r);
         return NULL;
     }
-    for (size_t i = 0; i < p; i++)
-        r->params[i] = r->bse[i] = r->tvalues[i] = r->pvalues[i] = r->conf_lower[i] =
-            r->conf_upper[i] = NAN;
-    for (size_t i = 0; i < p * p; i++)
-        r->cov_params[i] = NAN;
     r->const_idx = -1;
     return r;
 }

@@ -9,6 +9,40 @@
 #include "oocsolve.h"
 #include "solve/accumulator.h"
 
+#include <stdarg.h>
+
+/* The members ooc_fit_result and ooc_glm_result share by name, by their
+ * addresses (OOC_RESULT_PARTS(r) for either): the coefficient table, the
+ * response and formula names, the warnings. */
+typedef struct ooc_result_parts {
+    size_t p;
+    char ***names, **y_name, **formula;
+    bool **aliased;
+    double **params, **bse, **tvalues, **pvalues, **conf_lower, **conf_upper, **cov_params;
+    char ***warnings;
+    size_t *nwarnings;
+} ooc_result_parts;
+
+#define OOC_RESULT_PARTS(r)                                                                        \
+    ((ooc_result_parts){(r)->p, &(r)->names, &(r)->y_name, &(r)->formula, &(r)->aliased,           \
+                        &(r)->params, &(r)->bse, &(r)->tvalues, &(r)->pvalues,                     \
+                        &(r)->conf_lower, &(r)->conf_upper, &(r)->cov_params, &(r)->warnings,      \
+                        &(r)->nwarnings})
+
+/* Allocate the coefficient table of p = r->p columns into a zeroed result:
+ * names copied (ooc_names_copy), aliased all false, the p-arrays and the
+ * p x p cov_params NaN (one element at least each).  false when out of
+ * memory; what was allocated is set, for ooc_result_parts_free. */
+bool ooc_result_parts_alloc(const ooc_result_parts *r, const char *const *names);
+
+/* Free what the parts point to (NULL ones are fine); not the result. */
+void ooc_result_parts_free(const ooc_result_parts *r);
+
+/* Append a vprintf-formatted warning to the parts' warnings.  Errors:
+ * OOC_ERR_NOMEM. */
+ooc_status ooc_result_parts_warn(const ooc_result_parts *r, ooc_error *err, const char *fmt,
+                                 va_list ap) __attribute__((format(printf, 3, 0)));
+
 /* A result for acc's columns: names copied, every array NaN, const_idx -1.
  * NULL when out of memory. */
 ooc_fit_result *ooc_fit_result_alloc(const ooc_accumulator *acc);

@@ -1,5 +1,6 @@
 /*
- * report.c — text (statsmodels layout) and JSON reports; see report.h.
+ * report.c — text (statsmodels layout) and JSON reports of fit and svd,
+ * and the pieces the GLM's (glm_report.c) shares with them; see report.h.
  * Number formats follow statsmodels' summary(): R² "%.3f", F "%.4g",
  * Prob "%.3g", llf "%.5g", AIC/BIC "%.4g"; coefficient table via forg()
  * (fixed with 4/3 decimals, %g outside [1e-4, 1e4)).
@@ -22,7 +23,7 @@
 #define LINE_WIDTH 78
 #define COEF_COLUMNS 66
 
-static void rule(FILE *f, char c, int width)
+void ooc_report_rule(FILE *f, char c, int width)
 {
     for (int i = 0; i < width; i++)
         fputc(c, f);
@@ -32,8 +33,8 @@ static void rule(FILE *f, char c, int width)
 /* One row of the two-column header, `width` wide: label left, value
  * right-aligned (at 78: a left half of 37, 3 spaces, a right half of 38;
  * extra width is shared between the halves). */
-static void header_row(FILE *f, int width, const char *l_label, const char *l_value,
-                       const char *r_label, const char *r_value)
+void ooc_report_header_row(FILE *f, int width, const char *l_label, const char *l_value,
+                           const char *r_label, const char *r_value)
 {
     int extra = width - LINE_WIDTH;
     int lw = 37 + extra / 2 - (int)strlen(l_label);
@@ -54,34 +55,85 @@ static void forg(char *buf, size_t n, double x, int prec)
         snprintf(buf, n, "%.*f", prec, x);
 }
 
-static ooc_status finish_stream(FILE *f, ooc_error *err)
+ooc_status ooc_report_finish(FILE *f, ooc_error *err)
 {
     if (fflush(f) != 0 || ferror(f))
         return OOC_FAIL(err, OOC_ERR_IO, "cannot write the report: %s", strerror(errno));
     return OOC_OK;
 }
 
+int ooc_report_width(char *const *names, size_t p, int *namew)
+{
+    *namew = LINE_WIDTH - COEF_COLUMNS;
+    for (size_t j = 0; j < p; j++)
+        if ((int)strlen(names[j]) > *namew)
+            *namew = (int)strlen(names[j]);
+    return *namew + COEF_COLUMNS;
+}
+
+void ooc_report_title(FILE *f, const char *title, int width, char *date, size_t date_size,
+                      char *clock_s, size_t clock_size)
+{
+    int pad = (width - (int)strlen(title)) / 2;
+    fprintf(f, "%*s%s%*s\n", pad, "", title, width - pad - (int)strlen(title), "");
+    ooc_report_rule(f, '=', width);
+    time_t now = time(NULL);
+    struct tm tmv;
+    date[0] = clock_s[0] = '\0';
+    if (localtime_r(&now, &tmv)) {
+        strftime(date, date_size, "%a, %d %b %Y", &tmv);
+        strftime(clock_s, clock_size, "%H:%M:%S", &tmv);
+    }
+}
+
+void ooc_report_coef_table(FILE *f, const ooc_report_coefs *c, int namew, int width)
+{
+    ooc_report_rule(f, '=', width);
+    fprintf(f, "%-*s %10s %10s %10s %10s %10s %10s\n", namew, "", "coef", "std err",
+            c->use_t ? "t" : "z", c->use_t ? "P>|t|" : "P>|z|", "[0.025", "0.975]");
+    ooc_report_rule(f, '-', width);
+    for (size_t j = 0; j < c->p; j++) {
+        if (c->aliased[j]) {
+            fprintf(f, "%-*s %10s   (not estimable: aliased)\n", namew, c->names[j], "NaN");
+            continue;
+        }
+        char t[6][40];
+        forg(t[0], sizeof t[0], c->params[j], 4);
+        forg(t[1], sizeof t[1], c->bse[j], 3);
+        forg(t[2], sizeof t[2], c->tvalues[j], 3);
+        snprintf(t[3], sizeof t[3], "%.3f", c->pvalues[j]);
+        forg(t[4], sizeof t[4], c->conf_lower[j], 3);
+        forg(t[5], sizeof t[5], c->conf_upper[j], 3);
+        fprintf(f, "%-*s %10s %10s %10s %10s %10s %10s\n", namew, c->names[j], t[0], t[1], t[2],
+                t[3], t[4], t[5]);
+    }
+    ooc_report_rule(f, '=', width);
+}
+
+void ooc_report_table_end(FILE *f, const ooc_report_info *info, int width)
+{
+    if (info && info->backend)
+        fprintf(f, "   Backend %s", info->backend);
+    fputc('\n', f);
+    ooc_report_rule(f, '=', width);
+}
+
+ooc_status ooc_report_notes_end(FILE *f, int note, char *const *warnings, size_t n,
+                                ooc_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "[%d] %s\n", note++, warnings[i]);
+    return ooc_report_finish(f, err);
+}
+
 ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_report_info *info,
                                ooc_error *err)
 {
     const char *model = r->weighted ? "WLS" : "OLS";
-    int namew = LINE_WIDTH - COEF_COLUMNS;
-    for (size_t j = 0; j < r->p; j++)
-        if ((int)strlen(r->names[j]) > namew)
-            namew = (int)strlen(r->names[j]);
-    int width = namew + COEF_COLUMNS;
-    char title[64], buf[8][64];
+    int namew, width = ooc_report_width(r->names, r->p, &namew);
+    char title[64], buf[8][64], date[32], clock_s[16];
     snprintf(title, sizeof title, "%s Regression Results", model);
-    int pad = (width - (int)strlen(title)) / 2;
-    fprintf(f, "%*s%s%*s\n", pad, "", title, width - pad - (int)strlen(title), "");
-    rule(f, '=', width);
-    time_t now = time(NULL);
-    struct tm tmv;
-    char date[32] = "", clock_s[16] = "";
-    if (localtime_r(&now, &tmv)) {
-        strftime(date, sizeof date, "%a, %d %b %Y", &tmv);
-        strftime(clock_s, sizeof clock_s, "%H:%M:%S", &tmv);
-    }
+    ooc_report_title(f, title, width, date, sizeof date, clock_s, sizeof clock_s);
     snprintf(buf[0], sizeof buf[0], "%#.3f", r->rsquared);
     snprintf(buf[1], sizeof buf[1], "%#.3f", r->rsquared_adj);
     snprintf(buf[2], sizeof buf[2], "%#.4g", r->fvalue);
@@ -93,43 +145,22 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
     snprintf(nobs, sizeof nobs, "%llu", (unsigned long long)r->nobs);
     snprintf(dfr, sizeof dfr, "%.0f", r->df_resid);
     snprintf(dfm, sizeof dfm, "%.0f", r->df_model);
-    header_row(f, width, "Dep. Variable:", r->y_name ? r->y_name : "y", "R-squared:", buf[0]);
-    header_row(f, width, "Model:", model, "Adj. R-squared:", buf[1]);
-    header_row(f, width, "Method:", "Least Squares", "F-statistic:", buf[2]);
-    header_row(f, width, "Date:", date, "Prob (F-statistic):", buf[3]);
-    header_row(f, width, "Time:", clock_s, "Log-Likelihood:", buf[4]);
-    header_row(f, width, "No. Observations:", nobs, "AIC:", buf[5]);
-    header_row(f, width, "Df Residuals:", dfr, "BIC:", buf[6]);
-    header_row(f, width, "Df Model:", dfm, "", "");
-    header_row(f, width, "Covariance Type:", ooc_cov_name(r->cov), "", "");
-    rule(f, '=', width);
-    fprintf(f, "%-*s %10s %10s %10s %10s %10s %10s\n", namew, "", "coef", "std err",
-            r->use_t ? "t" : "z", r->use_t ? "P>|t|" : "P>|z|", "[0.025", "0.975]");
-    rule(f, '-', width);
-    for (size_t j = 0; j < r->p; j++) {
-        if (r->aliased[j]) {
-            fprintf(f, "%-*s %10s   (not estimable: aliased)\n", namew, r->names[j], "NaN");
-            continue;
-        }
-        char c[6][40];
-        forg(c[0], sizeof c[0], r->params[j], 4);
-        forg(c[1], sizeof c[1], r->bse[j], 3);
-        forg(c[2], sizeof c[2], r->tvalues[j], 3);
-        snprintf(c[3], sizeof c[3], "%.3f", r->pvalues[j]);
-        forg(c[4], sizeof c[4], r->conf_lower[j], 3);
-        forg(c[5], sizeof c[5], r->conf_upper[j], 3);
-        fprintf(f, "%-*s %10s %10s %10s %10s %10s %10s\n", namew, r->names[j], c[0], c[1], c[2],
-                c[3], c[4], c[5]);
-    }
-    rule(f, '=', width);
+    ooc_report_header_row(f, width, "Dep. Variable:", r->y_name ? r->y_name : "y", "R-squared:",
+                          buf[0]);
+    ooc_report_header_row(f, width, "Model:", model, "Adj. R-squared:", buf[1]);
+    ooc_report_header_row(f, width, "Method:", "Least Squares", "F-statistic:", buf[2]);
+    ooc_report_header_row(f, width, "Date:", date, "Prob (F-statistic):", buf[3]);
+    ooc_report_header_row(f, width, "Time:", clock_s, "Log-Likelihood:", buf[4]);
+    ooc_report_header_row(f, width, "No. Observations:", nobs, "AIC:", buf[5]);
+    ooc_report_header_row(f, width, "Df Residuals:", dfr, "BIC:", buf[6]);
+    ooc_report_header_row(f, width, "Df Model:", dfm, "", "");
+    ooc_report_header_row(f, width, "Covariance Type:", ooc_cov_name(r->cov), "", "");
+    ooc_report_coef_table(f, &OOC_REPORT_COEFS(r), namew, width);
     fprintf(f, "Cond. No. %#.3g   Rank %zu/%zu   Solver %s", r->condition_number, r->rank, r->p,
             ooc_method_name(r->method));
     if (r->refine_passes)
         fprintf(f, " + %d refinement pass%s", r->refine_passes, r->refine_passes > 1 ? "es" : "");
-    if (info && info->backend)
-        fprintf(f, "   Backend %s", info->backend);
-    fputc('\n', f);
-    rule(f, '=', width);
+    ooc_report_table_end(f, info, width);
     fprintf(f, "\nNotes:\n");
     int note = 1;
     if (!r->k_constant)
@@ -147,9 +178,7 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
         fprintf(f, "[%d] Refined automatically: the first pass's error bound for the coefficients "
                    "was %.2g (above %.0e; --no-refine skips).\n",
                 note++, r->error_estimate, OOC_AUTO_REFINE_BOUND);
-    for (size_t i = 0; i < r->nwarnings; i++)
-        fprintf(f, "[%d] %s\n", note++, r->warnings[i]);
-    return finish_stream(f, err);
+    return ooc_report_notes_end(f, note, r->warnings, r->nwarnings, err);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -163,7 +192,7 @@ static void json_number(FILE *f, double x)
         fputs("null", f);
 }
 
-static void json_array(FILE *f, const double *a, size_t n)
+void ooc_report_json_array(FILE *f, const double *a, size_t n)
 {
     fputc('[', f);
     for (size_t i = 0; i < n; i++) {
@@ -174,26 +203,39 @@ static void json_array(FILE *f, const double *a, size_t n)
     fputc(']', f);
 }
 
-static void json_key(FILE *f, const char *key)
+void ooc_report_json_key(FILE *f, const char *key)
 {
     fputs(",\n  ", f);
     ooc_json_write_string(f, key);
     fputs(": ", f);
 }
 
-/* "rows_read" (used + dropped) and "rows_dropped", as ingest --json reports them. */
-static void json_rows_read(FILE *f, uint64_t used, const ooc_report_info *info)
+void ooc_report_json_str(FILE *f, const char *key, const char *s)
+{
+    ooc_report_json_key(f, key);
+    ooc_json_write_string(f, s);
+}
+
+void ooc_report_json_bool(FILE *f, const char *key, bool b)
+{
+    ooc_report_json_key(f, key);
+    fputs(b ? "true" : "false", f);
+}
+
+void ooc_report_json_rows(FILE *f, const char *key, uint64_t used, const ooc_report_info *info)
 {
     uint64_t dropped = info ? info->rows_dropped : 0;
-    json_key(f, "rows_read");
+    ooc_report_json_key(f, key);
+    fprintf(f, "%llu", (unsigned long long)used);
+    ooc_report_json_key(f, "rows_read");
     fprintf(f, "%llu", (unsigned long long)(used + dropped));
-    json_key(f, "rows_dropped");
+    ooc_report_json_key(f, "rows_dropped");
     fprintf(f, "%llu", (unsigned long long)dropped);
 }
 
-static void json_num_field(FILE *f, const char *key, double x)
+void ooc_report_json_num(FILE *f, const char *key, double x)
 {
-    json_key(f, key);
+    ooc_report_json_key(f, key);
     json_number(f, x);
 }
 
@@ -208,6 +250,39 @@ static void json_names(FILE *f, char *const *names, size_t n, const bool *only)
             fputs(", ", f);
         ooc_json_write_string(f, names[i]);
         first = false;
+    }
+    fputc(']', f);
+}
+
+void ooc_report_json_coefs(FILE *f, const ooc_report_coefs *c)
+{
+    ooc_report_json_key(f, "names");
+    json_names(f, c->names, c->p, NULL);
+    ooc_report_json_key(f, "aliased");
+    json_names(f, c->names, c->p, c->aliased);
+    ooc_report_json_key(f, "params");
+    ooc_report_json_array(f, c->params, c->p);
+    ooc_report_json_key(f, "bse");
+    ooc_report_json_array(f, c->bse, c->p);
+    ooc_report_json_key(f, "tvalues");
+    ooc_report_json_array(f, c->tvalues, c->p);
+    ooc_report_json_key(f, "pvalues");
+    ooc_report_json_array(f, c->pvalues, c->p);
+    ooc_report_json_key(f, "conf_int");
+    fputc('[', f);
+    for (size_t j = 0; j < c->p; j++) {
+        double ci[2] = {c->conf_lower[j], c->conf_upper[j]};
+        if (j)
+            fputs(", ", f);
+        ooc_report_json_array(f, ci, 2);
+    }
+    fputc(']', f);
+    ooc_report_json_key(f, "cov_params");
+    fputc('[', f);
+    for (size_t j = 0; j < c->p; j++) {
+        if (j)
+            fputs(", ", f);
+        ooc_report_json_array(f, c->cov_params + j * c->p, c->p);
     }
     fputc(']', f);
 }
@@ -244,14 +319,45 @@ void ooc_report_cpu_json(FILE *f, const ooc_cpu_info *cpu)
     fputc('}', f);
 }
 
-/* The "cpu" member of a fit or svd report: the facts, or null without them. */
-static void json_cpu_field(FILE *f, const ooc_report_info *info)
+/* The "cpu" member of a report: the facts, or null without them. */
+static void json_cpu(FILE *f, const ooc_report_info *info)
 {
-    json_key(f, "cpu");
+    ooc_report_json_key(f, "cpu");
     if (info && info->cpu)
         ooc_report_cpu_json(f, info->cpu);
     else
         fputs("null", f);
+}
+
+void ooc_report_json_run(FILE *f, const ooc_report_info *info)
+{
+    ooc_report_json_str(f, "input", info ? info->input : NULL);
+    ooc_report_json_str(f, "backend", info ? info->backend : NULL);
+    json_cpu(f, info);
+}
+
+void ooc_report_json_warnings(FILE *f, char *const *warnings, size_t n,
+                              const ooc_report_info *info)
+{
+    ooc_report_json_key(f, "warnings");
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ", " : "", f);
+        ooc_json_write_string(f, warnings[i]);
+    }
+    if (info && info->cpu_warning) {
+        fputs(n ? ", " : "", f);
+        ooc_json_write_string(f, info->cpu_warning);
+    }
+    fputc(']', f);
+}
+
+ooc_status ooc_report_json_end(FILE *f, const ooc_report_info *info, ooc_error *err)
+{
+    if (info && info->seconds_total > 0.0)
+        fprintf(f, ", \"total\": %.6f", info->seconds_total);
+    fputs("}\n}\n", f);
+    return ooc_report_finish(f, err);
 }
 
 ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_report_info *info,
@@ -259,107 +365,54 @@ ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_repor
 {
     fputs("{\n  \"model\": ", f);
     ooc_json_write_string(f, r->weighted ? "WLS" : "OLS");
-    json_key(f, "input");
-    ooc_json_write_string(f, info ? info->input : NULL);
-    json_key(f, "backend");
-    ooc_json_write_string(f, info ? info->backend : NULL);
-    json_cpu_field(f, info);
-    json_key(f, "method");
-    ooc_json_write_string(f, ooc_method_name(r->method));
-    json_key(f, "cov_type");
-    ooc_json_write_string(f, ooc_cov_name(r->cov));
-    json_key(f, "dep_variable");
-    ooc_json_write_string(f, r->y_name);
-    json_key(f, "formula");
-    ooc_json_write_string(f, r->formula);
-    json_key(f, "nobs");
-    fprintf(f, "%llu", (unsigned long long)r->nobs);
-    json_rows_read(f, r->nobs, info);
-    json_key(f, "rank");
+    ooc_report_json_run(f, info);
+    ooc_report_json_str(f, "method", ooc_method_name(r->method));
+    ooc_report_json_str(f, "cov_type", ooc_cov_name(r->cov));
+    ooc_report_json_str(f, "dep_variable", r->y_name);
+    ooc_report_json_str(f, "formula", r->formula);
+    ooc_report_json_rows(f, "nobs", r->nobs, info);
+    ooc_report_json_key(f, "rank");
     fprintf(f, "%zu", r->rank);
-    json_key(f, "use_t");
-    fputs(r->use_t ? "true" : "false", f);
-    json_key(f, "k_constant");
+    ooc_report_json_bool(f, "use_t", r->use_t);
+    ooc_report_json_key(f, "k_constant");
     fprintf(f, "%d", r->k_constant);
-    json_key(f, "const_idx");
+    ooc_report_json_key(f, "const_idx");
     if (r->const_idx >= 0)
         fprintf(f, "%ld", r->const_idx);
     else
         fputs("null", f);
-    json_key(f, "names");
-    json_names(f, r->names, r->p, NULL);
-    json_key(f, "aliased");
-    json_names(f, r->names, r->p, r->aliased);
-    json_key(f, "params");
-    json_array(f, r->params, r->p);
-    json_key(f, "bse");
-    json_array(f, r->bse, r->p);
-    json_key(f, "tvalues");
-    json_array(f, r->tvalues, r->p);
-    json_key(f, "pvalues");
-    json_array(f, r->pvalues, r->p);
-    json_key(f, "conf_int");
-    fputc('[', f);
-    for (size_t j = 0; j < r->p; j++) {
-        double ci[2] = {r->conf_lower[j], r->conf_upper[j]};
-        if (j)
-            fputs(", ", f);
-        json_array(f, ci, 2);
-    }
-    fputc(']', f);
-    json_key(f, "cov_params");
-    fputc('[', f);
-    for (size_t j = 0; j < r->p; j++) {
-        if (j)
-            fputs(", ", f);
-        json_array(f, r->cov_params + j * r->p, r->p);
-    }
-    fputc(']', f);
-    json_num_field(f, "df_model", r->df_model);
-    json_num_field(f, "df_resid", r->df_resid);
-    json_num_field(f, "ssr", r->ssr);
-    json_num_field(f, "centered_tss", r->centered_tss);
-    json_num_field(f, "uncentered_tss", r->uncentered_tss);
-    json_num_field(f, "ess", r->ess);
-    json_num_field(f, "rsquared", r->rsquared);
-    json_num_field(f, "rsquared_adj", r->rsquared_adj);
-    json_num_field(f, "fvalue", r->fvalue);
-    json_num_field(f, "f_pvalue", r->f_pvalue);
-    json_num_field(f, "llf", r->llf);
-    json_num_field(f, "aic", r->aic);
-    json_num_field(f, "bic", r->bic);
-    json_num_field(f, "scale", r->scale);
-    json_num_field(f, "condition_number", r->condition_number);
-    json_num_field(f, "min_eigenvalue", r->min_eigenvalue);
-    json_num_field(f, "scaled_condition_number", r->scaled_condition_number);
-    json_key(f, "singular_values");
-    json_array(f, r->singular_values, r->p);
-    json_key(f, "refine_passes");
+    ooc_report_json_coefs(f, &OOC_REPORT_COEFS(r));
+    ooc_report_json_num(f, "df_model", r->df_model);
+    ooc_report_json_num(f, "df_resid", r->df_resid);
+    ooc_report_json_num(f, "ssr", r->ssr);
+    ooc_report_json_num(f, "centered_tss", r->centered_tss);
+    ooc_report_json_num(f, "uncentered_tss", r->uncentered_tss);
+    ooc_report_json_num(f, "ess", r->ess);
+    ooc_report_json_num(f, "rsquared", r->rsquared);
+    ooc_report_json_num(f, "rsquared_adj", r->rsquared_adj);
+    ooc_report_json_num(f, "fvalue", r->fvalue);
+    ooc_report_json_num(f, "f_pvalue", r->f_pvalue);
+    ooc_report_json_num(f, "llf", r->llf);
+    ooc_report_json_num(f, "aic", r->aic);
+    ooc_report_json_num(f, "bic", r->bic);
+    ooc_report_json_num(f, "scale", r->scale);
+    ooc_report_json_num(f, "condition_number", r->condition_number);
+    ooc_report_json_num(f, "min_eigenvalue", r->min_eigenvalue);
+    ooc_report_json_num(f, "scaled_condition_number", r->scaled_condition_number);
+    ooc_report_json_key(f, "singular_values");
+    ooc_report_json_array(f, r->singular_values, r->p);
+    ooc_report_json_key(f, "refine_passes");
     fprintf(f, "%d", r->refine_passes);
-    json_num_field(f, "refine_last_step", r->refine_last_step);
-    json_num_field(f, "error_estimate", r->error_estimate);
-    json_key(f, "refined_automatically");
-    fputs(r->refined_automatically ? "true" : "false", f);
-    json_key(f, "warnings"); /* the fit's, then the run's BLAS warning */
-    fputc('[', f);
-    for (size_t i = 0; i < r->nwarnings; i++) {
-        fputs(i ? ", " : "", f);
-        ooc_json_write_string(f, r->warnings[i]);
-    }
-    if (info && info->cpu_warning) {
-        fputs(r->nwarnings ? ", " : "", f);
-        ooc_json_write_string(f, info->cpu_warning);
-    }
-    fputc(']', f);
-    json_key(f, "timings");
+    ooc_report_json_num(f, "refine_last_step", r->refine_last_step);
+    ooc_report_json_num(f, "error_estimate", r->error_estimate);
+    ooc_report_json_bool(f, "refined_automatically", r->refined_automatically);
+    ooc_report_json_warnings(f, r->warnings, r->nwarnings, info);
+    ooc_report_json_key(f, "timings");
     fprintf(f, "{\"accumulate\": %.6f, \"refine\": %.6f, \"second_pass\": %.6f, "
                "\"finalize\": %.6f",
             r->seconds_accumulate, r->seconds_refine, r->seconds_second_pass,
             r->seconds_finalize);
-    if (info && info->seconds_total > 0.0)
-        fprintf(f, ", \"total\": %.6f", info->seconds_total);
-    fputs("}\n}\n", f);
-    return finish_stream(f, err);
+    return ooc_report_json_end(f, info, err);
 }
 
 ooc_status ooc_report_svd_text(FILE *f, const ooc_svd_result *r, const ooc_report_info *info,
@@ -390,7 +443,7 @@ ooc_status ooc_report_svd_text(FILE *f, const ooc_svd_result *r, const ooc_repor
     if (r->u_path)
         fprintf(f, "U written to %s (dataset /X, %zu columns u0..u%zu)\n", r->u_path, r->k,
                 r->k - 1);
-    return finish_stream(f, err);
+    return ooc_report_finish(f, err);
 }
 
 ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_report_info *info,
@@ -398,37 +451,30 @@ ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_repor
 {
     fputs("{\n  \"input\": ", f);
     ooc_json_write_string(f, info ? info->input : NULL);
-    json_key(f, "backend");
-    ooc_json_write_string(f, info ? info->backend : NULL);
-    json_cpu_field(f, info);
-    json_key(f, "nrows");
-    fprintf(f, "%llu", (unsigned long long)r->nrows);
-    json_rows_read(f, r->nrows, info);
-    json_key(f, "p");
+    ooc_report_json_str(f, "backend", info ? info->backend : NULL);
+    json_cpu(f, info);
+    ooc_report_json_rows(f, "nrows", r->nrows, info);
+    ooc_report_json_key(f, "p");
     fprintf(f, "%zu", r->p);
-    json_key(f, "names");
+    ooc_report_json_key(f, "names");
     json_names(f, r->names, r->p, NULL);
-    json_key(f, "singular_values");
-    json_array(f, r->s, r->k);
-    json_num_field(f, "condition_number", r->condition_number);
-    json_key(f, "vt");
+    ooc_report_json_key(f, "singular_values");
+    ooc_report_json_array(f, r->s, r->k);
+    ooc_report_json_num(f, "condition_number", r->condition_number);
+    ooc_report_json_key(f, "vt");
     if (r->vt) {
         fputc('[', f);
         for (size_t i = 0; i < r->k; i++) {
             if (i)
                 fputs(", ", f);
-            json_array(f, r->vt + i * r->p, r->p);
+            ooc_report_json_array(f, r->vt + i * r->p, r->p);
         }
         fputc(']', f);
     } else {
         fputs("null", f);
     }
-    json_key(f, "u_path");
-    ooc_json_write_string(f, r->u_path);
-    json_key(f, "timings");
+    ooc_report_json_str(f, "u_path", r->u_path);
+    ooc_report_json_key(f, "timings");
     fprintf(f, "{\"accumulate\": %.6f, \"u\": %.6f", r->seconds_accumulate, r->seconds_u);
-    if (info && info->seconds_total > 0.0)
-        fprintf(f, ", \"total\": %.6f", info->seconds_total);
-    fputs("}\n}\n", f);
-    return finish_stream(f, err);
+    return ooc_report_json_end(f, info, err);
 }

@@ -2,7 +2,9 @@
  * svd.c — ooc_svd: one pass into an accumulator without y (R of W^½X), the
  * singular values and Vᵀ of the triangle, and optionally U written by a
  * second pass (u_writer.c).  With a collective, every process accumulates
- * its share and the triangles are merged (collective.h) before the SVD.
+ * its share and the triangles are merged (collective.h) before the SVD;
+ * rank 0's Σ and Vᵀ are broadcast, and U is written as one part per process
+ * joined by one file.
  */
 #include "solve/accumulator.h"
 #include "solve/collective.h"
@@ -59,16 +61,13 @@ ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
     OOC_FAIL_IF(!r->names, err, OOC_ERR_NOMEM, "out of memory");
     ooc_trace_set_meta(o->trace, "method", "%s", ooc_method_name(o->method));
     ooc_trace_set_meta(o->trace, "p", "%zu", p);
-    OOC_FAIL_IF(o->collective && o->u_out, err, OOC_ERR_UNSUPPORTED,
-                "writing U (--u-out) with several processes (MPI) is not supported yet: "
-                "compute U with one process");
     ooc_pass_env env = {o->cancel, o->trace, o->progress};
     double t0 = ooc_clock_seconds();
     status = ooc_accumulator_for_source(src, false, be, o->method, &acc, err);
     if (status == OOC_OK)
         status = ooc_accumulator_add_pass(acc, src, &env, err);
     /* every process reaches this agreement, however its pass went */
-    OOC_CHECK(ooc_coll_agree(o->collective, status, err));
+    OOC_CHECK(ooc_coll_agree(o->collective, status, false, err));
     OOC_CHECK(ooc_accumulator_reduce(acc, o->collective, o->trace, err));
     OOC_CHECK(ooc_accumulator_triangle(acc, o->trace, &r_aug, err));
     r->seconds_accumulate = ooc_clock_seconds() - t0;
@@ -101,6 +100,11 @@ ooc_status ooc_svd(ooc_source *src, ooc_backend *be, const ooc_svd_options *o,
         OOC_FAIL_IF(!r->vt, err, OOC_ERR_NOMEM, "out of memory");
         memcpy(r->vt, vt, r->k * p * sizeof(double));
     }
+    /* rank 0's values and vectors on every process, so that the parts of U
+     * agree even where the processes' SVDs round differently */
+    OOC_CHECK(ooc_coll_broadcast(o->collective, r->s, r->k * sizeof(double), err));
+    if (want_vt)
+        OOC_CHECK(ooc_coll_broadcast(o->collective, r->vt, r->k * p * sizeof(double), err));
     ooc_trace_end(o->trace, fin);
     fin = (ooc_trace_token){0, -1};
     /* the triangle is not needed any more: give its memory back before U */
