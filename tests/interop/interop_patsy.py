@@ -17,7 +17,6 @@ offending token), a non-numeric value in a numeric column (message names the
 line and the column), a level outside the given levels, --missing error.
 """
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -26,14 +25,11 @@ import numpy as np
 import pandas as pd
 import patsy
 
-OOCSOLVE = os.environ.get("OOCSOLVE")
-if not OOCSOLVE:
-    sys.exit("interop_patsy.py: set OOCSOLVE to the oocsolve binary")
+from patsyutil import NA_SPELLINGS, caret_line, decode, expect_error, ingest  # noqa: E402
 
 # Names the formulas may use as bare functions (patsy looks them up in this frame).
 log, log1p, exp, sqrt = np.log, np.log1p, np.exp, np.sqrt
 
-NA_SPELLINGS = ["", "NA", "nan", "NaN", "null", "N/A", "NULL", "#N/A", "None", "<NA>"]
 
 
 def gen_csv(path, n, seed=7):
@@ -139,21 +135,6 @@ FORMULAS = [
 TOLERANT = ("log", "exp", "p**3", "2**")
 
 
-def ingest(workdir, csv, formula, variables, extra=()):
-    out = os.path.join(workdir, "out.h5")
-    if os.path.exists(out):
-        os.remove(out)
-    cmd = [OOCSOLVE, "ingest", csv, "-f", formula, "-o", out]
-    for name, value in variables.items():
-        cmd += ["--var", "%s=%s" % (name, value)]
-    cmd += list(extra)
-    return subprocess.run(cmd, capture_output=True, text=True), out
-
-
-def decode(names):
-    return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
-
-
 def check_formula(workdir, csv, df, formula, variables):
     r, out = ingest(workdir, csv, formula, variables)
     if r.returncode != 0:
@@ -194,25 +175,6 @@ def check_formula(workdir, csv, df, formula, variables):
     elif Yo is not None:
         return "/Y written for a formula without response"
     return None
-
-
-def expect_error(workdir, csv, formula, must_contain, extra=(), variables=None):
-    r, out = ingest(workdir, csv, formula, variables or {}, extra)
-    problems = []
-    if r.returncode == 0:
-        problems.append("exit code 0")
-    for text in must_contain:
-        if text not in r.stderr:
-            problems.append("message lacks %r" % text)
-    if os.path.exists(out):
-        problems.append("output file left behind")
-    if problems:
-        return "%s: %s\n  stderr: %s" % (formula, "; ".join(problems), r.stderr.strip())
-    return None
-
-
-def caret_line(formula, start, length):
-    return "  " + formula + "\n  " + " " * start + "^" * length
 
 
 def main():

@@ -38,13 +38,11 @@ import numpy as np
 import pandas as pd
 import patsy
 
-OOCSOLVE = os.environ.get("OOCSOLVE")
-if not OOCSOLVE:
-    sys.exit("interop_patsy_extended.py: set OOCSOLVE to the oocsolve binary")
+from patsyutil import NA_SPELLINGS, OOCSOLVE, caret_line, decode, ingest  # noqa: E402
+from patsyutil import expect_error as refused  # noqa: E402
 
 NROWS = 34000       # more than the 32768 records of the sample block
 LATE_ROW = 33500    # where g's level 'zz' first appears
-NA_SPELLINGS = ["", "NA", "nan", "NaN", "null", "N/A", "NULL", "#N/A", "None", "<NA>"]
 EPS = 2.0 ** -53
 
 
@@ -168,16 +166,9 @@ ISSUE = ["y ~ C(g, Helmert)", "y ~ C(g, Poly)", "y ~ C(g, Diff)", "y ~ C(x > 3)"
          "y ~ C(t, Helmert) + C(s, Sum)", "y ~ np.clip(a, -0.5, None):C(x > 3)"]
 
 
-def ingest(workdir, csv, formula, extra=()):
-    out = os.path.join(workdir, "out.h5")
-    if os.path.exists(out):
-        os.remove(out)
-    cmd = [OOCSOLVE, "ingest", csv, "-f", formula, "-o", out, "-q"] + list(extra)
-    return subprocess.run(cmd, capture_output=True, text=True), out
-
-
-def decode(names):
-    return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+def expect_error_q(workdir, csv, formula, must_contain, extra=(), command="ingest"):
+    """patsyutil.expect_error, ingest run with -q."""
+    return refused(workdir, csv, formula, must_contain, extra=extra, command=command, quiet=True)
 
 
 def patsy_design(formula, df, env=None):
@@ -194,7 +185,7 @@ def patsy_design(formula, df, env=None):
 
 
 def check(workdir, csv, df, formula, poly_tol=None, extra=(), env=None):
-    r, out = ingest(workdir, csv, formula, extra)
+    r, out = ingest(workdir, csv, formula, extra=extra, quiet=True)
     if r.returncode != 0:
         return "oocsolve failed: " + r.stderr.strip()
     Y, X = patsy_design(formula, df, env)
@@ -233,28 +224,6 @@ def check(workdir, csv, df, formula, poly_tol=None, extra=(), env=None):
         if differ(np.ascontiguousarray(Yo, dtype=np.float64), Y.to_numpy(np.float64)[:, 0]).any():
             return "Y differs"
     return None
-
-
-def expect_error(workdir, csv, formula, must_contain, extra=(), command="ingest"):
-    if command == "ingest":
-        r, out = ingest(workdir, csv, formula, extra)
-    else:
-        out = None
-        r = subprocess.run([OOCSOLVE, command, csv, "-f", formula] + list(extra),
-                           capture_output=True, text=True)
-    problems = []
-    if r.returncode == 0:
-        problems.append("exit code 0")
-    problems += ["message lacks %r" % t for t in must_contain if t not in r.stderr]
-    if out and os.path.exists(out):
-        problems.append("output file left behind")
-    if problems:
-        return "%s: %s\n  stderr: %s" % (formula, "; ".join(problems), r.stderr.strip())
-    return None
-
-
-def caret(formula, start, length):
-    return "  " + formula + "\n  " + " " * start + "^" * length
 
 
 def formulas():
@@ -299,15 +268,15 @@ def main():
             failures.append("--var L=zz, x,w,v,u: " + problem)
 
         errors = [
-            expect_error(workdir, csv, "y ~ np.nosuch(a)",
-                         ["unknown function 'np.nosuch'", caret("y ~ np.nosuch(a)", 4, 2)]),
-            expect_error(workdir, csv, "y ~ np.where(a > 0, a)",
-                         ["np.where() takes 3 arguments", caret("y ~ np.where(a > 0, a)", 4, 2)]),
-            expect_error(workdir, csv, "y ~ C(g, Poly([1, 2, 3]))",
+            expect_error_q(workdir, csv, "y ~ np.nosuch(a)",
+                         ["unknown function 'np.nosuch'", caret_line("y ~ np.nosuch(a)", 4, 2)]),
+            expect_error_q(workdir, csv, "y ~ np.where(a > 0, a)",
+                         ["np.where() takes 3 arguments", caret_line("y ~ np.where(a > 0, a)", 4, 2)]),
+            expect_error_q(workdir, csv, "y ~ C(g, Poly([1, 2, 3]))",
                          ["number of levels (5) does not match number of scores (3)",
-                          caret("y ~ C(g, Poly([1, 2, 3]))", 4, 21)]),
-            expect_error(workdir, csv, "y ~ C(g, Diff(2))", ["Diff takes no arguments"]),
-            expect_error(workdir, csv, "y ~ I(a > 0 or b > 0)",
+                          caret_line("y ~ C(g, Poly([1, 2, 3]))", 4, 21)]),
+            expect_error_q(workdir, csv, "y ~ C(g, Diff(2))", ["Diff takes no arguments"]),
+            expect_error_q(workdir, csv, "y ~ I(a > 0 or b > 0)",
                          ["Python's 'or' is not supported", "use |"]),
         ]
         # A " NA" field in a numeric column after the sample block: an error that says why.
@@ -320,14 +289,14 @@ def main():
         lines[33001] = ",".join(fields) + "\n"
         with open(late, "w") as dst:
             dst.writelines(lines)
-        errors.append(expect_error(workdir, late, "y ~ a + b",
+        errors.append(expect_error_q(workdir, late, "y ~ a + b",
                                    ["line 33002", "column 'b'", "\" NA\"",
                                     "spaces around it as text"]))
         # np.log10(0) = -inf reaches the design: fit refuses it, naming the line.
         zero = os.path.join(workdir, "zero.csv")
         with open(zero, "w") as f:
             f.write("y,z\n1,1\n2,10\n3,0\n4,100\n5,3\n")
-        errors.append(expect_error(workdir, zero, "y ~ np.log10(z)", ["line 4", "-inf"],
+        errors.append(expect_error_q(workdir, zero, "y ~ np.log10(z)", ["line 4", "-inf"],
                                    command="fit"))
         for e in errors:
             if e:
