@@ -20,12 +20,12 @@ import os
 import sys
 import tempfile
 
-import h5py
 import numpy as np
 import pandas as pd
 import patsy
 
-from patsyutil import NA_SPELLINGS, caret_line, decode, expect_error, ingest  # noqa: E402
+from patsyutil import (caret_line, expect_error, ingest, read_design,  # noqa: E402
+                       write_csv_with_missing)
 
 # Names the formulas may use as bare functions (patsy looks them up in this frame).
 log, log1p, exp, sqrt = np.log, np.log1p, np.exp, np.sqrt
@@ -52,16 +52,9 @@ def gen_csv(path, n, seed=7):
     cols["flag"] = list(rng.choice(["True", "False"], n))
     cols["flag2"] = list(rng.choice(["True", "False"], n))
     cols["fl"] = list(rng.choice(["1.5", "2.0", "3.25", "-0.5"], n))
-    for name, frac in [("y", 0.01), ("b", 0.02), ("c", 0.02), ("cat2", 0.02), ("s1", 0.02),
-                       ("flag2", 0.02), ("p", 0.01)]:
-        for i in rng.choice(n, int(n * frac), replace=False):
-            cols[name][i] = NA_SPELLINGS[i % len(NA_SPELLINGS)]
-    names = list(cols)
-    with open(path, "w") as f:
-        f.write(",".join(names) + "\n")
-        for i in range(n):
-            f.write(",".join('"%s"' % cols[k][i] if " " in cols[k][i] else cols[k][i]
-                             for k in names) + "\n")
+    missing = [("y", 0.01), ("b", 0.02), ("c", 0.02), ("cat2", 0.02), ("s1", 0.02),
+               ("flag2", 0.02), ("p", 0.01)]
+    write_csv_with_missing(path, cols, missing, rng)
 
 
 SEED_FORMULA = "y ~ 0 + a + b + c + d + d:c + a:b + a:c + C(cat1, Treatment, levels=lnames)"
@@ -148,15 +141,10 @@ def check_formula(workdir, csv, df, formula, variables):
         X = patsy.dmatrix(formula, df, NA_action="drop", return_type="dataframe",
                           eval_env=patsy.EvalEnvironment([env]))
         Y = None
-    with h5py.File(out, "r") as h5:
-        names = decode(h5["X"].attrs["column_names"])
-        Xo = h5["X"][...]
-        Yo = h5["Y"][...].ravel() if "Y" in h5 else None
-    if names != list(X.columns):
-        return "column names differ:\n  oocsolve %s\n  patsy    %s" % (names, list(X.columns))
-    Xp = np.ascontiguousarray(X.to_numpy(dtype=np.float64))
-    if Xo.shape != Xp.shape:
-        return "shape %s != patsy %s" % (Xo.shape, Xp.shape)
+    design = read_design(out, X)
+    if isinstance(design, str):
+        return design
+    Xo, Yo, Xp = design
     tolerant = any(t in formula for t in TOLERANT)
 
     def same(a, b):
