@@ -12,18 +12,8 @@
 
 #include <limits.h>
 #include <mpi.h>
-#include <stdlib.h>
 
 static bool started;
-
-bool ooc_mpi_launched(void)
-{
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        if (getenv(vars[i]))
-            return true;
-    return false;
-}
 
 /* OOC_ERR_IO with MPI's text for rc, naming the operation. */
 static ooc_status mpi_fail(int rc, const char *what, ooc_error *err)

@@ -8,12 +8,6 @@
 
 #include "oocsolve.h"
 
-#include <stdbool.h>
-
-/* Whether this process was started by an MPI launcher (Open MPI's, PMIx's
- * or MPICH's environment variables): only then is MPI initialised, so a
- * plain `oocsolve fit` never pays for it. */
-bool ooc_mpi_launched(void);
 
 /* MPI_Init, then *out over MPI_COMM_WORLD (errors returned, not fatal).
  * Errors: OOC_ERR_UNSUPPORTED (MPI_Init failed: the reason). */
