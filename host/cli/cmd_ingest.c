@@ -24,7 +24,7 @@ static void ingest_usage(FILE *to)
             "\n"
             "CSV may be '-' (standard input) or a pipe (a FIFO, <(zcat big.csv.gz)), read in\n"
             "one pass, or spooled to $TMPDIR when the formula needs a second one (levels to\n"
-            "discover); a name ending in .gz, .zst, .bz2 or .xz is decompressed as it is read.\n"
+            "discover, or stateful transforms to learn); a name ending in .gz, .zst, .bz2 or .xz is decompressed as it is read.\n"
             "\n"
             "Under mpirun (-np N) each rank ingests its share of the records of a plain CSV\n"
             "file into OUT.part-K-of-N.h5 (K = 1..N), and OUT.h5 joins them: its /X and /Y\n"
@@ -46,6 +46,10 @@ static void ingest_usage(FILE *to)
             "      --max-levels N     refuse a categorical with more levels (default 10000; 0: no\n"
             "                         limit)\n"
             "      --missing MODE     drop (default: drop rows with missing values, as patsy) | error\n"
+            "      --transforms-from F  use what the stateful transforms (center, standardize,\n"
+            "                         scale, bs, cr, cc) learned when F (an oocsolve HDF5 file of\n"
+            "                         the same formula) was ingested, instead of learning from\n"
+            "                         CSV: new data built with the same centres and knots\n"
             "      --codec C          deflate (default: HDF5's shuffle + deflate filters, read by\n"
             "                         any HDF5 reader, plain h5py included) | blosc:lz4 (fastest\n"
             "                         to read) | blosc:zstd (smaller) | blosc:blosclz |\n"
@@ -70,7 +74,7 @@ int ooc_cmd_ingest(int argc, char **argv)
 {
     enum { OPT_VAR = 256, OPT_DELIM, OPT_NA, OPT_MISSING, OPT_LEVEL, OPT_NOSHUF, OPT_CHUNK,
            OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_PROFILE, OPT_FSYNC, OPT_KEEP_NA, OPT_NO_NA,
-           OPT_DTYPE, OPT_MAX_LEVELS, OPT_CODEC };
+           OPT_DTYPE, OPT_MAX_LEVELS, OPT_CODEC, OPT_TRANSFORMS_FROM };
     static const struct option longopts[] = {
         {"formula", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
@@ -80,6 +84,7 @@ int ooc_cmd_ingest(int argc, char **argv)
         {"codec", required_argument, NULL, OPT_CODEC},
         {"chunk-rows", required_argument, NULL, OPT_CHUNK},
         {"fsync", no_argument, NULL, OPT_FSYNC},
+        {"transforms-from", required_argument, NULL, OPT_TRANSFORMS_FROM},
         OOC_CLI_RUN_LONGOPTS(OPT_),
         {NULL, 0, NULL, 0},
     };
@@ -161,6 +166,7 @@ int ooc_cmd_ingest(int argc, char **argv)
             break;
         case OPT_JSON: json = true; break;
         case OPT_FSYNC: o.durable = true; break;
+        case OPT_TRANSFORMS_FROM: o.transforms_from = optarg; break;
         case OPT_PROGRESS:
             if (!ooc_cli_parse_progress(optarg, &prof.progress_mode))
                 goto out;

@@ -149,6 +149,11 @@ typedef struct ooc_ingest_options {
                                   * ".part-K-of-N.h5" (K = rank + 1), and process 0 writes
                                   * output_path with /X and /Y as HDF5 virtual datasets
                                   * joining the parts (see ooc_ingest); NULL: alone */
+    const char *transforms_from; /* an HDF5 file ingested with the same formula: its stateful
+                                  * transforms' centres, scales and knots (center, standardize,
+                                  * scale, bs, cr, cc) are used instead of learning them from
+                                  * this CSV, so both files' designs agree (and can be fitted
+                                  * together); NULL: they learn from this CSV */
 } ooc_ingest_options;
 
 /* Fill `opts` with defaults (all pointers NULL: codec deflate). */

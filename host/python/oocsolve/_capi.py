@@ -51,7 +51,8 @@ class IngestOptions(Structure):
                 ("compression_level", c_int), ("shuffle", c_bool), ("chunk_rows", c_size_t),
                 ("nthreads", c_int), ("max_levels", c_size_t), ("durable", c_bool),
                 ("cancel", POINTER(c_int)), ("log", LogSink), ("trace", c_void_p),
-                ("progress", c_void_p), ("codec", c_char_p), ("collective", c_void_p)]
+                ("progress", c_void_p), ("codec", c_char_p), ("collective", c_void_p),
+                ("transforms_from", c_char_p)]
 
 
 class Allocator(Structure):

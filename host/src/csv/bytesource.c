@@ -13,6 +13,7 @@
 #include "csv/bytesource.h"
 
 #include "base/error.h"
+#include "base/tempfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -422,46 +423,22 @@ static ooc_status produce(ooc_byte_source *s, unsigned char *dst, size_t n, size
 static ooc_status spool_write(ooc_byte_source *s, const unsigned char *data, size_t n,
                               uint64_t offset, ooc_error *err)
 {
-    while (n) {
-        ssize_t k = pwrite(s->spool_fd, data, n, (off_t)offset);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return OOC_FAIL(err, OOC_ERR_IO,
-                            "writing the temporary copy of '%s' in '%s': %s (set TMPDIR to a "
-                            "directory with room for the whole input)",
-                            s->name, s->spool_dir, k < 0 ? strerror(errno) : "no progress");
-        data += k;
-        n -= (size_t)k;
-        offset += (uint64_t)k;
-    }
+    if (!ooc_pwrite_all(s->spool_fd, data, n, offset))
+        return OOC_FAIL(err, OOC_ERR_IO,
+                        "writing the temporary copy of '%s' in '%s': %s (set TMPDIR to a "
+                        "directory with room for the whole input)",
+                        s->name, s->spool_dir, strerror(errno));
     return OOC_OK;
 }
 
 /* Move the kept text from memory to an unnamed temporary file in $TMPDIR. */
 static ooc_status start_spool(ooc_byte_source *s, ooc_error *err)
 {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
+    const char *dir = ooc_tempfile_dir();
     s->spool_dir = strdup(dir);
     if (!s->spool_dir)
         return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-#ifdef O_TMPFILE
-    s->spool_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-#endif
-    if (s->spool_fd < 0) {
-        /* A file system without O_TMPFILE: a named file, unlinked at once. */
-        size_t len = strlen(dir) + 32;
-        char *tmpl = malloc(len);
-        if (!tmpl)
-            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
-        snprintf(tmpl, len, "%s/oocsolve-spool-XXXXXX", dir);
-        s->spool_fd = mkostemp(tmpl, O_CLOEXEC);
-        if (s->spool_fd >= 0)
-            unlink(tmpl);
-        free(tmpl);
-    }
+    s->spool_fd = ooc_tempfile_open(dir);
     if (s->spool_fd < 0)
         return OOC_FAIL(err, OOC_ERR_IO,
                         "'%s' can be read only once (a pipe) and must be read again, but no "
@@ -528,16 +505,9 @@ static ooc_status replay(ooc_byte_source *s, unsigned char *dst, size_t n, ooc_e
         memcpy(dst, s->kept + s->pos, n);
         return OOC_OK;
     }
-    size_t done = 0;
-    while (done < n) {
-        ssize_t k = pread(s->spool_fd, dst + done, n - done, (off_t)(s->pos + done));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return OOC_FAIL(err, OOC_ERR_IO, "reading the temporary copy of '%s' in '%s': %s",
-                            s->name, s->spool_dir, k < 0 ? strerror(errno) : "it is short");
-        done += (size_t)k;
-    }
+    if (!ooc_pread_all(s->spool_fd, dst, n, s->pos))
+        return OOC_FAIL(err, OOC_ERR_IO, "reading the temporary copy of '%s' in '%s': %s",
+                        s->name, s->spool_dir, strerror(errno));
     return OOC_OK;
 }
 

@@ -113,14 +113,21 @@ static bool cancelled(const ooc_design_stream *ds)
     return ds->opts.cancel && *ds->opts.cancel;
 }
 
-/* Read every block once to collect categorical levels, then rewind. */
-static ooc_status scan_levels(ooc_design_stream *ds, ooc_error *err)
+/* Read every block once to collect categorical levels and memorize the
+ * stateful transforms' arguments (whichever the model needs), then rewind. */
+static ooc_status scan_records(ooc_design_stream *ds, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     ooc_csv_block blk;
     ooc_csv_block_init(&blk);
     ooc_trace *tr = ds->opts.trace;
-    ooc_progress_phase(ds->opts.progress, "scanning levels", 0, ooc_csv_file_size(ds->reader));
+    bool levels = ooc_model_needs_level_scan(ds->model);
+    bool memorize = ooc_model_needs_memorize(ds->model);
+    ooc_progress_phase(ds->opts.progress,
+                       levels && memorize ? "scanning levels, learning transforms"
+                       : levels           ? "scanning levels"
+                                          : "learning transforms",
+                       0, ooc_csv_file_size(ds->reader));
     for (;;) {
         OOC_FAIL_IF(cancelled(ds), err, OOC_ERR_INTERRUPTED, "interrupted while scanning levels");
         uint64_t bytes_before = ooc_csv_bytes_read(ds->reader);
@@ -130,15 +137,37 @@ static ooc_status scan_levels(ooc_design_stream *ds, ooc_error *err)
         ooc_trace_end_bytes(tr, span, nbytes);
         if (blk.nrecords == 0)
             break;
-        span = ooc_trace_begin(tr, OOC_STAGE_LEVEL_SCAN);
-        OOC_CHECK(ooc_model_scan_levels(ds->model, &blk, err));
-        ooc_trace_end(tr, span);
+        if (levels) {
+            span = ooc_trace_begin(tr, OOC_STAGE_LEVEL_SCAN);
+            OOC_CHECK(ooc_model_scan_levels(ds->model, &blk, err));
+            ooc_trace_end(tr, span);
+        }
+        if (memorize) {
+            span = ooc_trace_begin(tr, OOC_STAGE_MEMORIZE);
+            OOC_CHECK(ooc_model_memorize(ds->model, &blk, err));
+            ooc_trace_end(tr, span);
+        }
         ooc_progress_add(ds->opts.progress, blk.nrecords, nbytes);
     }
     OOC_CHECK(ooc_csv_rewind(ds->reader, err));
 out:
     ooc_csv_block_free(&blk);
     return status;
+}
+
+/* Note each stateful transform that left missing arguments out of what it
+ * learned (patsy would have learned NaN from them and dropped every row). */
+static void note_transform_missing(const ooc_design_stream *ds)
+{
+    const char *call;
+    uint64_t n, missing;
+    for (size_t i = 0; ooc_model_transform_info(ds->model, i, &call, &n, &missing); i++)
+        if (missing)
+            ooc_log(&ds->opts.log, OOC_LOG_NOTE,
+                    "%s: %s learned from the %llu rows where its argument is not missing and "
+                    "left out %llu where it is (patsy would learn NaN from them and then drop "
+                    "every row); those rows are dropped from the design",
+                    ds->opts.csv_path, call, (unsigned long long)n, (unsigned long long)missing);
 }
 
 /* Refuse a categorical with more than max_levels levels, before any column exists. */
@@ -249,6 +278,12 @@ static ooc_status finish_model(ooc_design_stream *ds, ooc_error *err)
     warn_text_categoricals(ds);
     if (o->max_levels)
         OOC_CHECK(check_max_levels(ds, err));
+    ooc_trace_token span = ooc_trace_begin(o->trace, OOC_STAGE_MEMORIZE);
+    status = ooc_model_learn(ds->model, err);
+    ooc_trace_end(o->trace, span);
+    OOC_CHECK(status);
+    if (!o->transforms)
+        note_transform_missing(ds);
     OOC_CHECK(ooc_model_finish_levels(ds->model, err));
     ds->ncols = ooc_model_ncols(ds->model);
     ds->has_y = ooc_model_has_response(ds->model);
@@ -270,15 +305,26 @@ static ooc_status prepare_model(ooc_design_stream *ds, const ooc_csv_share *shar
 {
     ooc_status status = OOC_OK, local;
     const ooc_collective *c = ds->opts.collective;
-    OOC_CHECK(ooc_coll_agree(c, bind_model(ds, err), true, err));
+    local = bind_model(ds, err);
+    if (local == OOC_OK && ds->opts.transforms)
+        local = ooc_model_load_transforms(ds->model, ds->opts.transforms,
+                                          ds->opts.transforms_source, err);
+    if (local == OOC_OK && ooc_coll_active(c) && ooc_model_needs_memorize(ds->model))
+        local = OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
+                         "%s: formula '%s' has stateful transforms (center, standardize, bs, "
+                         "cr, cc), which learn from the whole file in one process: ingest it "
+                         "without mpirun, or give what they learned with --transforms-from "
+                         "FILE.h5",
+                         ds->opts.csv_path, ds->opts.formula);
+    OOC_CHECK(ooc_coll_agree(c, local, true, err));
     local = share ? ooc_csv_restrict(ds->reader, share->begin, share->end, share->line,
                                      c->rank == 0, err)
                   : ooc_csv_rewind(ds->reader, err);
-    bool scan = ooc_model_needs_level_scan(ds->model);
-    if (local == OOC_OK && scan)
-        local = scan_levels(ds, err);
+    bool levels = ooc_model_needs_level_scan(ds->model);
+    if (local == OOC_OK && (levels || ooc_model_needs_memorize(ds->model)))
+        local = scan_records(ds, err);
     OOC_CHECK(ooc_coll_agree(c, local, false, err));
-    if (scan && ooc_coll_active(c))
+    if (levels && ooc_coll_active(c))
         OOC_CHECK(merge_levels(ds, err));
     if (ds->opts.one_pass)
         ooc_csv_last_pass(ds->reader); /* no rewind follows: a pipe is not kept any more */

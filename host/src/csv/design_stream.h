@@ -2,7 +2,8 @@
  * design_stream.h — CSV + formula -> design matrix rows, in order, in parallel.
  *
  * Opens the CSV, parses and binds the formula (discovering categorical levels
- * with an extra pass over the file when some are not given), then tokenizes
+ * and memorizing what stateful transforms such as center() and bs() learn
+ * with an extra pass over the file when needed: one pass for both), then tokenizes
  * blocks of records on the calling thread while worker threads evaluate the
  * design on earlier blocks.  ooc_design_stream_next() hands back evaluated
  * blocks strictly in file order.  Memory is bounded: a fixed number of
@@ -52,6 +53,11 @@ typedef struct ooc_design_stream_options {
                                   * is dropped, as for the formula's variables.  Only with
                                   * `augmented` */
     size_t nextra;
+    const char *transforms;      /* what the formula's stateful transforms learned, as JSON
+                                  * (ooc_model_transforms_json of another file: its centres
+                                  * and knots are used, nothing is learned here); NULL: they
+                                  * learn from this file in the scan pass */
+    const char *transforms_source; /* where `transforms` came from, for messages */
     const ooc_collective *collective; /* one of several processes, each reading its share of
                                   * the records of the same plain file (csv_split.h) with
                                   * the levels of the whole file (every process's gathered

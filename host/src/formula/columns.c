@@ -246,7 +246,12 @@ static ooc_status add_subterm_columns(ooc_model *m, layout *lay, const ooc_term 
         if (factor_is_numeric(&m->factors[f])) {
             fac[q] = f;
             full[q] = false;
-            counts[q++] = 1;
+            counts[q] = m->factors[f].width;
+            if (total > (MAX_COLUMNS - m->ncols) / counts[q])
+                return ooc_formula_error(err, m->formula, 0, strlen(m->formula),
+                                         "the design would have more than %zu columns",
+                                         MAX_COLUMNS);
+            total *= counts[q++];
         } else if (subterm_has(sub, 2 * f) || subterm_has(sub, 2 * f + 1)) {
             fac[q] = f;
             full[q] = subterm_has(sub, 2 * f + 1);
@@ -293,8 +298,12 @@ static ooc_status add_subterm_columns(ooc_model *m, layout *lay, const ooc_term 
             ooc_col_part *part = &m->parts[m->nparts++];
             part->factor = fac[k];
             part->kind = OOC_PART_NUMERIC;
+            part->level = idx; /* a numeric factor's column (patsy names it [idx] when it has
+                                * several) */
             if (!factor_is_numeric(f))
                 contrast_part(m, fac[k], full[k], idx, part, suffix, sizeof suffix);
+            else if (f->width > 1)
+                snprintf(suffix, sizeof suffix, "[%zu]", idx);
             size_t need = name_len + strlen(f->code) + strlen(suffix) + 2;
             if (need > name_cap) {
                 char *bigger = realloc(name, need * 2);
@@ -464,9 +473,15 @@ ooc_status ooc_model_finish_levels(ooc_model *m, ooc_error *err)
                         "ooc_model_finish_levels: model not bound or already finished");
     if (!m->levels_resolved)
         OOC_CHECK(ooc_model_resolve_levels(m, err));
-    for (size_t i = 0; i < m->nfactors; i++)
-        if (m->factors[i].stack_depth > m->max_stack)
-            m->max_stack = m->factors[i].stack_depth;
+    OOC_CHECK(ooc_model_learn(m, err));
+    m->nvalues = 0;
+    for (size_t i = 0; i < m->nfactors; i++) { /* the numeric factors' values, side by side */
+        ooc_factor *f = &m->factors[i];
+        f->width = f->kind == OOC_FACTOR_SPLINE ? f->tf[0].width : 1;
+        f->value_at = m->nvalues;
+        if (factor_is_numeric(f))
+            m->nvalues += f->width;
+    }
     OOC_CHECK(build_columns(m, err));
     m->finished = true;
 out:

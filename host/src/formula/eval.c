@@ -21,17 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct ooc_model_scratch {
-    double *var_value;
-    unsigned char *var_missing;
-    size_t *level;
-    double *value;
-    double *stack;
-    double *extra_value; /* the record's extra columns; NaN: missing */
-    size_t *nf_entry; /* per column of X, then y: its entry in the block's ooc_nonfinite, or
-                         SIZE_MAX; all SIZE_MAX between calls */
-};
-
 ooc_model_scratch *ooc_model_scratch_new(const ooc_model *m)
 {
     ooc_model_scratch *s = calloc(1, sizeof *s);
@@ -40,8 +29,12 @@ ooc_model_scratch *ooc_model_scratch_new(const ooc_model *m)
     s->var_value = calloc(m->nvars + 1, sizeof *s->var_value);
     s->var_missing = calloc(m->nvars + 1, 1);
     s->level = calloc(m->nfactors + 1, sizeof *s->level);
-    s->value = calloc(m->nfactors + 1, sizeof *s->value);
-    s->stack = calloc(m->max_stack + 1, sizeof *s->stack);
+    size_t depth = 0;
+    for (size_t i = 0; i < m->nfactors; i++)
+        if (m->factors[i].stack_depth > depth)
+            depth = m->factors[i].stack_depth;
+    s->value = calloc(m->nvalues + 1, sizeof *s->value);
+    s->stack = calloc(depth + 1, sizeof *s->stack);
     s->extra_value = calloc(m->nextra + 1, sizeof *s->extra_value);
     s->nf_entry = malloc((m->ncols + 1) * sizeof *s->nf_entry);
     if (!s->var_value || !s->var_missing || !s->level || !s->value || !s->stack ||
@@ -76,8 +69,8 @@ void ooc_nonfinite_free(ooc_nonfinite *nf)
     memset(nf, 0, sizeof *nf);
 }
 
-/* Run f's program on the variables' values (stack: f->stack_depth slots). */
-static double run_program(const ooc_factor *f, const double *vars, double *st)
+double ooc_factor_run(const ooc_factor *f, const double *vars, double *st, bool feed,
+                      ooc_status *feed_status, ooc_error *err)
 {
     size_t sp = 0;
     for (size_t i = 0; i < f->nprog; i++) {
@@ -89,6 +82,12 @@ static double run_program(const ooc_factor *f, const double *vars, double *st)
         case OOC_EX_SUB: sp--; st[sp - 1] = st[sp - 1] - st[sp]; break;
         case OOC_EX_MUL: sp--; st[sp - 1] = st[sp - 1] * st[sp]; break;
         case OOC_EX_DIV: sp--; st[sp - 1] = st[sp - 1] / st[sp]; break;
+        case OOC_EX_TRANSFORM:
+            if (!feed)
+                st[sp - 1] = ooc_transform_value(&f->tf[in->var], st[sp - 1]);
+            else if (*feed_status == OOC_OK)
+                *feed_status = ooc_transform_memorize(&f->tf[in->var], st[sp - 1], err);
+            break;
         default: {
             size_t k = (size_t)ooc_ex_arity(in->op);
             sp -= k - 1;
@@ -99,6 +98,12 @@ static double run_program(const ooc_factor *f, const double *vars, double *st)
         }
     }
     return st[0];
+}
+
+/* f's program run to apply its transforms. */
+static double run_program(const ooc_factor *f, const double *vars, double *st)
+{
+    return ooc_factor_run(f, vars, st, false, NULL, NULL);
 }
 
 /* The OOC_ERR_DATA error about CSV column `column` (named `name`) of record
@@ -163,14 +168,8 @@ static bool lookup_level(const ooc_factor *f, const ooc_factor_lookup *lk, const
     }
 }
 
-/* Read record r's variables and extra columns and evaluate every factor into
- * s (values of numeric factors, level indices of categorical ones).
- * *missing is the first factor whose value is missing, else nfactors + k for
- * the first missing extra column k, else SIZE_MAX.  Errors (OOC_ERR_DATA): a
- * non-number in a numeric variable or an extra column, a value not among a
- * factor's levels. */
-static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const ooc_csv_block *blk,
-                              size_t r, size_t *missing, ooc_error *err)
+ooc_status ooc_model_read_variables(const ooc_model *m, ooc_model_scratch *s,
+                                    const ooc_csv_block *blk, size_t r, ooc_error *err)
 {
     for (size_t v = 0; v < m->nvars; v++) {
         size_t len;
@@ -186,6 +185,36 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
             s->var_missing[v] = ooc_field_is_na(m, t, len) || ooc_field_is_nan(t, len);
         }
     }
+    return OOC_OK;
+}
+
+/* A spline's value outside the knots patsy learned: an error naming the row. */
+static ooc_status spline_range_error(const ooc_model *m, const ooc_csv_block *blk, size_t r,
+                                     const ooc_factor *f, double x, ooc_error *err)
+{
+    const ooc_transform *t = &f->tf[0];
+    char xs[40], lo[40], hi[40];
+    ooc_python_float_repr(x, xs, sizeof xs);
+    ooc_python_float_repr(t->all_knots[0], lo, sizeof lo);
+    ooc_python_float_repr(t->all_knots[t->nall - 1], hi, sizeof hi);
+    return OOC_FAIL(err, OOC_ERR_DATA,
+                    "%s, line %llu: %s: the argument is %s, outside the knots' range [%s, %s] "
+                    "(patsy refuses such a value too; lower_bound= and upper_bound= widen it)",
+                    m->file_name, (unsigned long long)blk->line_numbers[r], f->code, xs, lo, hi);
+}
+
+/* Read record r's variables and extra columns and evaluate every factor into
+ * s (values of numeric factors, level indices of categorical ones).
+ * *missing is the first factor whose value is missing, else nfactors + k for
+ * the first missing extra column k, else SIZE_MAX.  Errors (OOC_ERR_DATA): a
+ * non-number in a numeric variable or an extra column, a value not among a
+ * factor's levels, a spline's argument outside its knots. */
+static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const ooc_csv_block *blk,
+                              size_t r, size_t *missing, ooc_error *err)
+{
+    ooc_status status = ooc_model_read_variables(m, s, blk, r, err);
+    if (status != OOC_OK)
+        return status;
     for (size_t k = 0; k < m->nextra; k++) {
         size_t len;
         const char *t = ooc_field_text(blk, r, m->extra_columns[k], &len);
@@ -218,11 +247,16 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
                                                           : "value not among the levels:");
             }
         } else if (f->kind == OOC_FACTOR_VAR) {
-            s->value[i] = s->var_value[f->var];
-            na = isnan(s->value[i]);
+            s->value[f->value_at] = s->var_value[f->var];
+            na = isnan(s->value[f->value_at]);
+        } else if (f->kind == OOC_FACTOR_SPLINE) {
+            double x = run_program(f, s->var_value, s->stack);
+            na = isnan(x);
+            if (!na && !ooc_transform_columns(&f->tf[0], x, &s->value[f->value_at]))
+                return spline_range_error(m, blk, r, f, x, err);
         } else {
-            s->value[i] = run_program(f, s->var_value, s->stack);
-            na = isnan(s->value[i]);
+            s->value[f->value_at] = run_program(f, s->var_value, s->stack);
+            na = isnan(s->value[f->value_at]);
         }
         if (na && *missing == SIZE_MAX)
             *missing = i;
@@ -260,7 +294,7 @@ static inline double column_value(const ooc_model *m, const ooc_model_scratch *s
     for (size_t k = 0; k < col->nparts; k++) {
         const ooc_col_part *pt = &m->parts[col->first_part + k];
         switch (pt->kind) {
-        case OOC_PART_NUMERIC: acc *= s->value[pt->factor]; break;
+        case OOC_PART_NUMERIC: acc *= s->value[m->factors[pt->factor].value_at + pt->level]; break;
         case OOC_PART_INDICATOR: acc *= s->level[pt->factor] == pt->level ? 1.0 : 0.0; break;
         case OOC_PART_SUM: {
             size_t level = s->level[pt->factor];
@@ -334,7 +368,7 @@ ooc_status ooc_model_eval_rows(const ooc_model *m, ooc_model_scratch *s,
         }
         if (m->has_response) {
             double *y = &out->y[kept * out->ldy];
-            *y = s->value[m->response_factor];
+            *y = s->value[m->factors[m->response_factor].value_at];
             if (nf && !isfinite(*y))
                 OOC_CHECK(note_nonfinite(s, nf, p, r, err));
         }
@@ -428,9 +462,11 @@ double ooc_model_describe_nonfinite(const ooc_model *m, ooc_model_scratch *s,
     ooc_column ycol = {NULL, 0, 1};
     const ooc_column *col = column < m->ncols ? &m->columns[column] : &ycol;
     const ooc_col_part *parts = column < m->ncols ? m->parts + col->first_part : &response;
-    double value = column < m->ncols ? column_value(m, s, col) : s->value[m->response_factor];
+    double value = column < m->ncols ? column_value(m, s, col)
+                                     : s->value[m->factors[m->response_factor].value_at];
     for (size_t k = 0; k < col->nparts; k++) {
-        if (parts[k].kind == OOC_PART_NUMERIC && !isfinite(s->value[parts[k].factor])) {
+        if (parts[k].kind == OOC_PART_NUMERIC &&
+            !isfinite(s->value[m->factors[parts[k].factor].value_at + parts[k].level])) {
             describe_factor(m, blk, record, parts[k].factor, buf, size, &o);
             return value;
         }
@@ -442,7 +478,8 @@ double ooc_model_describe_nonfinite(const ooc_model *m, ooc_model_scratch *s,
         if (parts[k].kind != OOC_PART_NUMERIC)
             continue;
         char value_text[40];
-        ooc_python_float_repr(s->value[parts[k].factor], value_text, sizeof value_text);
+        ooc_python_float_repr(s->value[m->factors[parts[k].factor].value_at + parts[k].level],
+                              value_text, sizeof value_text);
         append(buf, size, &o, "%s%s = %s", sep, m->factors[parts[k].factor].code, value_text);
         sep = " and ";
     }

@@ -129,7 +129,9 @@ typedef enum ooc_ex_op {
     OOC_EX_CLIP,                            /* numpy's clip(x, lo, hi) */
     OOC_EX_WHERE,                           /* numpy's where(cond, a, b) */
     OOC_EX_LT, OOC_EX_LE, OOC_EX_GT, OOC_EX_GE, OOC_EX_EQ, OOC_EX_NE, /* -> boolean */
-    OOC_EX_AND, OOC_EX_OR, OOC_EX_XOR, OOC_EX_NOT /* booleans -> boolean */
+    OOC_EX_AND, OOC_EX_OR, OOC_EX_XOR, OOC_EX_NOT, /* booleans -> boolean */
+    OOC_EX_TRANSFORM                        /* center/standardize: the factor's transform
+                                             * `var` applied to its operand (eval.c) */
 } ooc_ex_op;
 
 /* Operands an operation takes from the stack (0 for CONST and VAR). */
@@ -197,7 +199,8 @@ static inline double ooc_ex_eval(ooc_ex_op op, double x, double y, double z)
     case OOC_EX_XOR: return (x != 0) != (y != 0);
     case OOC_EX_NOT: return x == 0;
     case OOC_EX_CONST:
-    case OOC_EX_VAR: break;
+    case OOC_EX_VAR:
+    case OOC_EX_TRANSFORM: break; /* needs what the transform learned: eval.c */
     }
     return NAN;
 }
@@ -213,8 +216,10 @@ typedef enum ooc_factor_kind {
     OOC_FACTOR_VAR,  /* a bare column name: numeric or (decided at bind) categorical */
     OOC_FACTOR_CAT,  /* C(name, ...) */
     OOC_FACTOR_EXPR, /* numeric expression: I(...), np.log(x), ... */
-    OOC_FACTOR_BOOL  /* boolean expression (a > 0, I((a > 0) & (b < 1)), C(a > 0, ...)):
+    OOC_FACTOR_BOOL, /* boolean expression (a > 0, I((a > 0) & (b < 1)), C(a > 0, ...)):
                       * categorical, levels [False, True] unless given */
+    OOC_FACTOR_SPLINE /* bs(), cr(), cc() of an expression: prog computes the argument,
+                       * tf[0] the columns */
 } ooc_factor_kind;
 
 /* The factor reads one CSV column as its value (VAR, CAT); else it runs prog. */
@@ -227,6 +232,58 @@ typedef enum ooc_contrast_kind {
     OOC_CONTRAST_TREATMENT, OOC_CONTRAST_SUM, OOC_CONTRAST_HELMERT, OOC_CONTRAST_DIFF,
     OOC_CONTRAST_POLY
 } ooc_contrast_kind;
+
+/* ---- stateful transforms (transforms.c, splines.c) ----
+ * patsy's center, standardize (scale), bs, cr and cc: what each is asked for,
+ * what it memorizes in the scan pass over every record, and what it learns
+ * from that before the design pass (or reads back from an ingested file). */
+/* Most columns a spline may have (its basis is computed on the stack). */
+#define OOC_MAX_SPLINE_COLUMNS 200
+#define OOC_STR_(x) #x
+#define OOC_STR(x) OOC_STR_(x)
+
+typedef enum ooc_transform_kind {
+    OOC_TF_CENTER, OOC_TF_STANDARDIZE, OOC_TF_BS, OOC_TF_CR, OOC_TF_CC
+} ooc_transform_kind;
+
+typedef struct ooc_transform {
+    ooc_transform_kind kind;
+    char *code;              /* the call as patsy writes it: "center(x)" (owned) */
+    size_t origin, origin_len; /* the call in the formula (carets) */
+    /* arguments */
+    bool center, rescale;    /* standardize */
+    double ddof;
+    long df;                 /* bs/cr/cc: 0 when not given */
+    bool has_knots;
+    double *knots;           /* the given inner knots (owned) */
+    size_t nknots;
+    long degree;             /* bs */
+    bool include_intercept;  /* bs */
+    bool has_lower, has_upper;
+    double lower, upper;
+    bool constrain_center;   /* cr/cc: constraints='center' */
+    /* memorized */
+    uint64_t n, nmissing;    /* values seen; NaN arguments left out */
+    long double sum, comp;   /* center: Neumaier's sum */
+    long double mean, m2;    /* standardize: patsy's running mean and M2, row by row */
+    double min, max;
+    struct ooc_sorted_spill *spill; /* bs/cr/cc that need the values again: quantile
+                                     * knots, or cr/cc's centering constraint */
+    /* learned */
+    bool learned;
+    double mean_value;       /* center: the mean as patsy subtracts it (float64) */
+    long double scale;       /* standardize: sqrt(M2 / (n - ddof)) */
+    double *all_knots;       /* bs: with the boundary knots repeated; cr/cc: distinct */
+    size_t nall;
+    double *f;               /* cr/cc: the map from values at the knots to second
+                              * derivatives, nbasis x nall (row-major) */
+    double *constraint;      /* cr/cc with constraints='center': the unconstrained
+                              * columns' means (nbasis) */
+    double *q;               /* cr/cc with a constraint: nbasis x width, the basis of the
+                              * constraint's null space the columns are multiplied by */
+    size_t nbasis;           /* cr/cc: unconstrained columns */
+    size_t width;            /* columns the transform gives (1: center, standardize) */
+} ooc_transform;
 
 typedef struct ooc_factor {
     ooc_factor_kind kind;
@@ -245,10 +302,16 @@ typedef struct ooc_factor {
     size_t nscores;
     double *poly;           /* Poly: levels x levels coding, row-major (column 0 the
                              * constant), computed when the levels are resolved (owned) */
-    /* EXPR, BOOL */
+    /* EXPR, BOOL, SPLINE */
     ooc_ex_instr *prog;
     size_t nprog;
     size_t stack_depth;
+    ooc_transform *tf;      /* stateful transforms the program calls (OOC_EX_TRANSFORM
+                             * var: index), or SPLINE's (owned) */
+    size_t ntf;
+    /* numeric factors: their values in the evaluation scratch (set at finish) */
+    size_t value_at;        /* first value */
+    size_t width;           /* values: 1, or a spline's columns */
 } ooc_factor;
 
 typedef struct ooc_variable {
@@ -347,14 +410,97 @@ struct ooc_model {
     size_t ncols;
     ooc_col_part *parts;
     size_t nparts, parts_cap;
-    size_t max_stack;
+    size_t nvalues;          /* numeric factors' values: sum of widths */
+    bool transforms_learned; /* every transform has learned (or been given) its state */
+    struct ooc_model_scratch *memo; /* the memorize pass's scratch (transform_state.c) */
 };
+
+/* Per-thread evaluation scratch (eval.c). */
+struct ooc_model_scratch {
+    double *var_value;
+    unsigned char *var_missing;
+    size_t *level;
+    double *value;       /* numeric factors' values (ooc_factor value_at, width) */
+    double *stack;
+    double *extra_value; /* the record's extra columns; NaN: missing */
+    size_t *nf_entry;    /* per column of X, then y: its entry in the block's ooc_nonfinite, or
+                            SIZE_MAX; all SIZE_MAX between calls */
+};
+
+/* Read record r's variables into s (numbers, NaN when missing; whether each
+ * is missing).  Errors (OOC_ERR_DATA): a non-number in a numeric variable,
+ * naming file, line and column. */
+ooc_status ooc_model_read_variables(const ooc_model *m, ooc_model_scratch *s,
+                                    const ooc_csv_block *blk, size_t r, ooc_error *err);
 
 /* Value of column j (0: the constant column) of the full-rank Helmert, Diff or
  * Poly coding of categorical factor f at level `level` (levels.c); patsy's
  * numbers: Helmert's integers, Diff's (j-n)/n and j/n, Poly's orthonormal
  * polynomials. */
 double ooc_contrast_value(const ooc_factor *f, size_t level, size_t j);
+
+/* ---- stateful transforms (transforms.c) ---- */
+
+/* Free what t owns and zero it.  NULL is a no-op. */
+void ooc_transform_free(ooc_transform *t);
+
+/* Free the transforms factor f owns. */
+void ooc_factor_free_transforms(ooc_factor *f);
+
+/* Check t's arguments as patsy's memorize_finish would (df against degree and
+ * knots, bounds against knots) and size it (width) where the data are not
+ * needed for that.  Errors: OOC_ERR_FORMULA with a caret at the call. */
+ooc_status ooc_transform_check(ooc_transform *t, const char *formula, ooc_error *err);
+
+/* True when t has something to learn from the data. */
+bool ooc_transform_needs_data(const ooc_transform *t);
+
+/* Memorize one value of t's argument (NaN: counted in nmissing, else used).
+ * Errors: OOC_ERR_IO (the sorted spill), OOC_ERR_NOMEM. */
+ooc_status ooc_transform_memorize(ooc_transform *t, double x, ooc_error *err);
+
+/* What t learns from its memorized values (patsy's memorize_finish).
+ * Errors: OOC_ERR_DATA (nothing to learn from, knots that cannot be placed:
+ * the message names the call), OOC_ERR_IO, OOC_ERR_NOMEM. */
+ooc_status ooc_transform_learn(ooc_transform *t, const char *file_name, ooc_error *err);
+
+/* center / standardize applied to x. */
+double ooc_transform_value(const ooc_transform *t, double x);
+
+/* A spline's t->width columns at x into out; false when patsy refuses x
+ * (bs: outside the knots). */
+bool ooc_transform_columns(const ooc_transform *t, double x, double *out);
+
+/* ---- splines (splines.c): patsy's arithmetic ---- */
+
+/* The n - degree - 1 B-spline basis functions of `degree` on the sorted
+ * knots t[0..n) at x (t[degree] <= x <= t[n-degree-1]) into out, as scipy's
+ * splev computes each (FITPACK's fpbspl, the same operations in the same
+ * order). */
+void ooc_bspline_basis(const double *t, size_t n, size_t degree, double x, double *out);
+
+/* patsy's natural (cyclic: false) or cyclic cubic regression spline: the
+ * map F from values at the n distinct sorted knots to second derivatives,
+ * rows x n row-major (rows = n natural, n - 1 cyclic).  Errors: OOC_ERR_DATA
+ * (a singular system), OOC_ERR_NOMEM. */
+ooc_status ooc_crs_second_derivative_map(const double *knots, size_t n, bool cyclic, double *f,
+                                         ooc_error *err);
+
+/* The unconstrained cr/cc basis at x (n or n - 1 values) from the knots and
+ * F: patsy's _get_free_crs_dmatrix for one row. */
+void ooc_crs_basis(const double *knots, size_t n, bool cyclic, const double *f, double x,
+                   double *out);
+
+/* The null space of the 1 x k constraint c as k x (k - 1) row-major q:
+ * columns 1.. of the complete Q of c's QR, as scipy.linalg.qr gives it.
+ * Errors: OOC_ERR_DATA (LAPACK failed), OOC_ERR_NOMEM. */
+ooc_status ooc_constraint_null_space(const double *c, size_t k, double *q, ooc_error *err);
+
+/* The transforms of the response and rhs factors: run f's program on the
+ * variables' values (`feed`: memorize each transform's operand instead of
+ * applying it, leaving it on the stack). */
+double ooc_factor_run(const ooc_factor *f, const double *vars, double *stack, bool feed,
+                      ooc_status *feed_status, ooc_error *err);
 
 /* ---- parsing (terms.c, pyexpr.c) ---- */
 

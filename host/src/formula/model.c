@@ -66,6 +66,7 @@ void ooc_model_free(ooc_model *m)
         free(f->prog);
         free(f->scores);
         free(f->poly);
+        ooc_factor_free_transforms(f);
         if (m->lookups) {
             ooc_text_index_free(&m->lookups[i].by_text);
             free(m->lookups[i].sorted_values);
@@ -93,5 +94,6 @@ void ooc_model_free(ooc_model *m)
         free(m->columns[i].name);
     free(m->columns);
     free(m->parts);
+    ooc_model_scratch_free(m->memo);
     free(m);
 }

@@ -11,7 +11,10 @@
  *                               categorical, as pandas+patsy would treat it)
  *   3. if ooc_model_needs_level_scan(): feed every block of the file to
  *      ooc_model_scan_levels() (discovers the levels of categoricals whose
- *      levels were not given)
+ *      levels were not given); in the same pass, if
+ *      ooc_model_needs_memorize() (stateful transforms: center, standardize,
+ *      scale, bs, cr, cc), to ooc_model_memorize(), unless
+ *      ooc_model_load_transforms() gave what they learned from another file
  *   4. optionally ooc_model_resolve_levels(), after which
  *      ooc_model_categorical_info() tells each categorical's number of levels
  *      (to refuse too many before any column exists), then
@@ -23,6 +26,12 @@
  * Memory is proportional to the formula's terms and factors, the levels of
  * its categoricals and the design's columns; evaluation scratch is
  * proportional to the columns.
+ *
+ * Stateful transforms learn from every record (patsy memorizes every row,
+ * also rows later dropped for a missing value), leaving out the records
+ * where their argument is missing (patsy would learn NaN and drop every
+ * row); a spline's knots are exact quantiles, from a sorted copy of its
+ * argument's values on disk (8 bytes a record, in $TMPDIR).
  *
  * Column order, column names and categorical coding follow patsy's
  * dmatrices exactly (term ordering, full-rank rules for categoricals with or
@@ -88,6 +97,43 @@ bool ooc_model_needs_level_scan(const ooc_model *m);
  * including rows later dropped for another variable's missing value.
  * Single-threaded. */
 ooc_status ooc_model_scan_levels(ooc_model *m, const ooc_csv_block *blk, ooc_error *err);
+
+/* True when some stateful transform has to learn from the data (and what it
+ * learned was not loaded). */
+bool ooc_model_needs_memorize(const ooc_model *m);
+
+/* Memorize the stateful transforms' arguments in every record of `blk`, in
+ * file order (single-threaded).  Errors: OOC_ERR_DATA (a non-number in a
+ * numeric variable: file, line, column), OOC_ERR_IO (the sorted copy of a
+ * spline's argument in $TMPDIR), OOC_ERR_NOMEM, OOC_ERR_INVALID_ARG (not
+ * bound, or finished). */
+ooc_status ooc_model_memorize(ooc_model *m, const ooc_csv_block *blk, ooc_error *err);
+
+/* Learn (patsy's memorize_finish) every transform from what was memorized;
+ * once (ooc_model_finish_levels calls it).  Errors: OOC_ERR_DATA (nothing to
+ * learn from, knots that cannot be placed: the message names the call),
+ * OOC_ERR_IO, OOC_ERR_NOMEM. */
+ooc_status ooc_model_learn(ooc_model *m, ooc_error *err);
+
+/* Stateful transform i (in factor order): its call as patsy writes it, the
+ * values it learned from and the missing ones it left out; false past the
+ * last. */
+bool ooc_model_transform_info(const ooc_model *m, size_t i, const char **call, uint64_t *n,
+                              uint64_t *nmissing);
+
+/* What the transforms learned, as JSON text (*out malloc'ed; NULL when the
+ * formula has none).  After learning.  Errors: OOC_ERR_INVALID_ARG (not
+ * learned), OOC_ERR_NOMEM. */
+ooc_status ooc_model_transforms_json(const ooc_model *m, char **out, ooc_error *err);
+
+/* Take what the transforms learned from JSON that ooc_model_transforms_json
+ * wrote for the same formula (`source` names where it came from in
+ * messages); nothing is learned from the data then.  Before finishing.
+ * Errors: OOC_ERR_INVALID_ARG (another formula's transforms: the message
+ * names both calls), OOC_ERR_CORRUPT (not such JSON, damaged values),
+ * OOC_ERR_NOMEM. */
+ooc_status ooc_model_load_transforms(ooc_model *m, const char *json, const char *source,
+                                     ooc_error *err);
 
 /* The level scan's findings so far (each scanned column's distinct
  * non-missing texts, and whether it had missing, non-numeric, non-integral

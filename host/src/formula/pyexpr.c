@@ -48,6 +48,7 @@ typedef struct pyctx {
     exnode *nodes;
     size_t nnodes, nodes_cap;
     size_t depth;         /* nesting of parse_unary calls */
+    ooc_factor *factor;   /* the factor being built (owns the transforms its calls make) */
 } pyctx;
 
 static ooc_status py_error(pyctx *c, size_t tok, const char *what)
@@ -362,6 +363,7 @@ static ooc_status ex_apply2(pyctx *c, ooc_ex_op op, int a, int b, size_t tok, in
 }
 
 static ooc_status parse_test(pyctx *c, int *out);
+static ooc_status parse_level_list_into(pyctx *c, ooc_level_list *out, size_t *cap);
 
 /* A function a factor may call: its name after np./numpy., its operation,
  * its arguments, and whether it may be called without the np. prefix. */
@@ -455,6 +457,272 @@ out:
     return status;
 }
 
+/* ---- stateful transforms: center(), standardize(), scale(), bs(), cr(), cc() ---- */
+
+/* The stateful transform called `name`, as patsy's builtins name them. */
+static bool transform_name(const char *name, ooc_transform_kind *kind)
+{
+    static const struct {
+        const char *name;
+        ooc_transform_kind kind;
+    } names[] = {{"center", OOC_TF_CENTER}, {"standardize", OOC_TF_STANDARDIZE},
+                 {"scale", OOC_TF_STANDARDIZE}, {"bs", OOC_TF_BS}, {"cr", OOC_TF_CR},
+                 {"cc", OOC_TF_CC}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0) {
+            *kind = names[i].kind;
+            return true;
+        }
+    return false;
+}
+
+/* The parameters after x of each transform, in patsy's positional order. */
+static const char *const *transform_params(ooc_transform_kind kind)
+{
+    static const char *const none[] = {NULL};
+    static const char *const standardize[] = {"center", "rescale", "ddof", NULL};
+    static const char *const bs[] = {"df", "knots", "degree", "include_intercept",
+                                     "lower_bound", "upper_bound", NULL};
+    static const char *const crs[] = {"df", "knots", "lower_bound", "upper_bound",
+                                      "constraints", NULL};
+    switch (kind) {
+    case OOC_TF_STANDARDIZE: return standardize;
+    case OOC_TF_BS: return bs;
+    case OOC_TF_CR:
+    case OOC_TF_CC: return crs;
+    default: return none;
+    }
+}
+
+/* A constant number (or boolean) argument at c->pos into *v. */
+static ooc_status parse_constant_argument(pyctx *c, const char *param, double *v)
+{
+    size_t tok = c->pos;
+    int node;
+    ooc_status status = parse_test(c, &node);
+    if (status != OOC_OK)
+        return status;
+    if (!c->nodes[node].is_const) {
+        char what[96];
+        snprintf(what, sizeof what, "%s must be a constant", param);
+        return py_error(c, tok, what);
+    }
+    *v = c->nodes[node].value;
+    return OOC_OK;
+}
+
+/* A constant integer argument (df, degree) into *v. */
+static ooc_status parse_integer_argument(pyctx *c, const char *param, long *v)
+{
+    size_t tok = c->pos;
+    double x = 0;
+    ooc_status status = parse_constant_argument(c, param, &x);
+    if (status != OOC_OK)
+        return status;
+    if (!(x == floor(x) && fabs(x) < 1e9)) {
+        char what[96];
+        snprintf(what, sizeof what, "%s must be an integer", param);
+        return py_error(c, tok, what);
+    }
+    *v = (long)x;
+    return OOC_OK;
+}
+
+/* knots=[...] (a list literal or a formula variable), numbers only. */
+static ooc_status parse_knots_argument(pyctx *c, ooc_transform *t)
+{
+    ooc_status status;
+    size_t tok = c->pos, cap = 0;
+    ooc_level_list l = {0};
+    OOC_CHECK(parse_level_list_into(c, &l, &cap));
+    t->knots = malloc((l.n + 1) * sizeof *t->knots);
+    OOC_FAIL_IF(!t->knots, c->err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.items[i].kind != OOC_LEVEL_INT && l.items[i].kind != OOC_LEVEL_FLOAT) {
+            status = py_error(c, tok, "knots must be numbers");
+            goto out;
+        }
+        t->knots[i] = l.items[i].num;
+    }
+    t->nknots = l.n;
+    t->has_knots = true;
+out:
+    ooc_level_list_free(&l);
+    return status;
+}
+
+/* The value of parameter `param` of t at c->pos. */
+static ooc_status parse_transform_argument(pyctx *c, ooc_transform *t, const char *param)
+{
+    double v = 0;
+    if (py_at_name(c, "None") && (strcmp(param, "df") == 0 || strcmp(param, "knots") == 0 ||
+                                  strcmp(param, "lower_bound") == 0 ||
+                                  strcmp(param, "upper_bound") == 0 ||
+                                  strcmp(param, "constraints") == 0)) {
+        c->pos++;
+        return OOC_OK;
+    }
+    if (strcmp(param, "df") == 0 || strcmp(param, "degree") == 0) {
+        long n = 0;
+        ooc_status status = parse_integer_argument(c, param, &n);
+        if (status != OOC_OK)
+            return status;
+        if (param[1] == 'f' && n < 1)
+            return py_error(c, c->pos - 1, "df must be at least 1");
+        *(param[1] == 'f' ? &t->df : &t->degree) = n;
+        return OOC_OK;
+    }
+    if (strcmp(param, "knots") == 0)
+        return parse_knots_argument(c, t);
+    if (strcmp(param, "constraints") == 0) {
+        if (c->pos < c->end && c->toks[c->pos].type == OOC_TOK_STRING) {
+            const ooc_tok *tk = &c->toks[c->pos];
+            char *text = decode_string(c->text + tk->start, tk->len);
+            if (!text)
+                return ex_nomem(c);
+            bool center = strcmp(text, "center") == 0;
+            free(text);
+            if (center) {
+                c->pos++;
+                t->constrain_center = true;
+                return OOC_OK;
+            }
+        }
+        return py_error(c, c->pos, "only constraints='center' is supported (a constraint "
+                                   "matrix is not)");
+    }
+    ooc_status status = parse_constant_argument(c, param, &v);
+    if (status != OOC_OK)
+        return status;
+    if (strcmp(param, "center") == 0)
+        t->center = v != 0;
+    else if (strcmp(param, "rescale") == 0)
+        t->rescale = v != 0;
+    else if (strcmp(param, "include_intercept") == 0)
+        t->include_intercept = v != 0;
+    else if (strcmp(param, "ddof") == 0)
+        t->ddof = v;
+    else if (strcmp(param, "lower_bound") == 0) {
+        t->has_lower = true;
+        t->lower = v;
+    } else {
+        t->has_upper = true;
+        t->upper = v;
+    }
+    return OOC_OK;
+}
+
+/* The arguments after x of transform t, up to and including ')', each
+ * positional (in patsy's order) or NAME=value, each given once. */
+static ooc_status parse_transform_arguments(pyctx *c, ooc_transform *t)
+{
+    const char *const *params = transform_params(t->kind);
+    bool given[8] = {false}, keyword = false;
+    size_t positional = 0, nparams = 0;
+    while (params[nparams])
+        nparams++;
+    while (py_at_op(c, ",")) {
+        c->pos++;
+        if (py_at_op(c, ")"))
+            break;
+        size_t which, tok = c->pos;
+        if (c->pos + 1 < c->end && c->toks[c->pos].type == OOC_TOK_NAME &&
+            ooc_tok_is(c->text, &c->toks[c->pos + 1], "=")) {
+            for (which = 0; which < nparams; which++)
+                if (py_at_name(c, params[which]))
+                    break;
+            if (which == nparams)
+                return py_error(c, tok, "unknown keyword argument");
+            c->pos += 2;
+            keyword = true;
+        } else {
+            if (keyword)
+                return py_error(c, tok, "positional argument after a keyword argument");
+            if (positional >= nparams)
+                return py_error(c, tok, "too many arguments");
+            which = positional++;
+        }
+        if (given[which])
+            return py_error(c, tok, "argument given twice");
+        given[which] = true;
+        ooc_status status = parse_transform_argument(c, t, params[which]);
+        if (status != OOC_OK)
+            return status;
+    }
+    return py_expect(c, ")");
+}
+
+/* Parse the call whose name is at token name_tok and whose '(' was just
+ * consumed: x (any numeric expression without a transform in it: *arg),
+ * then the arguments into a new transform of kind `kind` appended to the
+ * factor's (*index).  Errors: OOC_ERR_FORMULA, OOC_ERR_NOMEM. */
+static ooc_status parse_transform_call(pyctx *c, size_t name_tok, ooc_transform_kind kind,
+                                       int *arg, size_t *index)
+{
+    ooc_status status;
+    ooc_transform t = {0};
+    t.kind = kind;
+    t.center = t.rescale = true;
+    t.degree = 3;
+    size_t first_node = c->nnodes, arg_tok = c->pos;
+    OOC_CHECK(no_keyword_argument(c));
+    OOC_CHECK(parse_test(c, arg));
+    for (size_t i = first_node; i < c->nnodes; i++)
+        if (c->nodes[i].op == OOC_EX_TRANSFORM) {
+            status = py_error(c, arg_tok, "a stateful transform inside another one's argument "
+                                          "is not supported");
+            goto out;
+        }
+    if (c->nodes[*arg].boolean) {
+        status = py_error(c, arg_tok, "a stateful transform needs numbers, not booleans");
+        goto out;
+    }
+    OOC_CHECK(parse_transform_arguments(c, &t));
+    t.code = ooc_formula_untokenize(c->text, c->toks + name_tok, c->pos - name_tok);
+    OOC_FAIL_IF(!t.code, c->err, OOC_ERR_NOMEM, "out of memory");
+    t.origin = c->toks[name_tok].start;
+    t.origin_len = c->toks[c->pos - 1].start + c->toks[c->pos - 1].len - t.origin;
+    OOC_CHECK(ooc_transform_check(&t, c->formula, c->err));
+    ooc_factor *f = c->factor;
+    ooc_transform *bigger = realloc(f->tf, (f->ntf + 1) * sizeof *bigger);
+    OOC_FAIL_IF(!bigger, c->err, OOC_ERR_NOMEM, "out of memory");
+    f->tf = bigger;
+    *index = f->ntf;
+    f->tf[f->ntf++] = t;
+    return OOC_OK;
+out:
+    ooc_transform_free(&t);
+    return status;
+}
+
+/* Whether token t names bs, cr or cc (*kind). */
+static bool spline_name(const char *text, const ooc_tok *t, ooc_transform_kind *kind)
+{
+    char name[16];
+    memcpy(name, text + t->start, t->len);
+    name[t->len] = '\0';
+    return transform_name(name, kind) && *kind >= OOC_TF_BS;
+}
+
+/* center(x), standardize(x, ...), scale(x, ...) inside an expression: the
+ * node applying the new transform to x. */
+static ooc_status parse_value_transform(pyctx *c, size_t name_tok, ooc_transform_kind kind,
+                                        int *out)
+{
+    ooc_status status;
+    int arg;
+    size_t index;
+    OOC_CHECK(py_expect(c, "("));
+    OOC_CHECK(parse_transform_call(c, name_tok, kind, &arg, &index));
+    int n = ex_new(c, OOC_EX_TRANSFORM, arg, -1, -1);
+    if (n < 0)
+        return ex_nomem(c);
+    c->nodes[n].var = index;
+    *out = n;
+out:
+    return status;
+}
+
 /* Function call at c->pos (callee name already known to be a call). */
 static ooc_status parse_call(pyctx *c, int *out)
 {
@@ -464,6 +732,14 @@ static ooc_status parse_call(pyctx *c, int *out)
     if (!py_dotted_name(c, name, sizeof name))
         return py_error(c, name_tok, "name too long");
     bool is_identity = strcmp(name, "I") == 0;
+    ooc_transform_kind tf_kind;
+    if (transform_name(name, &tf_kind)) {
+        if (tf_kind >= OOC_TF_BS)
+            return py_error(c, name_tok, "a spline gives several columns: use it as a whole "
+                                         "factor (bs(x, df=4), bs(x, df=4):g), not inside an "
+                                         "expression");
+        return parse_value_transform(c, name_tok, tf_kind, out);
+    }
     const ex_function *fn = is_identity ? NULL : find_function(name);
     if (!is_identity && !fn) {
         char what[256], dotted[80];
@@ -871,7 +1147,7 @@ static ooc_status ex_emit(pyctx *c, ooc_factor *f, int root)
                 OOC_CHECK(ex_push(c, f, &cap, OOC_EX_POW, 0, 0.0));
             }
         } else {
-            OOC_CHECK(ex_push(c, f, &cap, n->op, 0, 0.0));
+            OOC_CHECK(ex_push(c, f, &cap, n->op, n->var, 0.0));
         }
     }
 out:
@@ -1405,6 +1681,27 @@ out:
     return status;
 }
 
+/* bs(x, ...), cr(x, ...), cc(x, ...) as a whole factor: its program computes
+ * x, its one transform the columns. */
+static ooc_status parse_spline_factor(pyctx *c, ooc_factor *f, ooc_transform_kind kind)
+{
+    ooc_status status;
+    size_t name_tok = c->pos;
+    c->pos++;
+    OOC_CHECK(py_expect(c, "("));
+    int arg;
+    size_t index;
+    size_t arg_tok = c->pos;
+    OOC_CHECK(parse_transform_call(c, name_tok, kind, &arg, &index));
+    if (c->nodes[arg].is_const)
+        return py_error(c, arg_tok, "a factor must depend on the data");
+    f->kind = OOC_FACTOR_SPLINE;
+    OOC_CHECK(ex_emit(c, f, arg));
+    f->stack_depth = ex_stack_depth(f);
+out:
+    return status;
+}
+
 /* Turn the Python expression toks[first, first+count) into a factor. */
 ooc_status ooc_formula_make_factor(ooc_model *m, const ooc_tok *toks, size_t first,
                                    size_t count, const ooc_formula_var *fvars, size_t nfvars,
@@ -1448,7 +1745,9 @@ ooc_status ooc_formula_make_factor(ooc_model *m, const ooc_tok *toks, size_t fir
     c.fvars = fvars;
     c.nfvars = nfvars;
     c.err = err;
+    c.factor = f;
     ooc_status status = OOC_OK;
+    ooc_transform_kind tf_kind;
     bool is_call = count >= 2 && toks[first].type == OOC_TOK_NAME &&
                    ooc_tok_is(m->formula, &toks[first + 1], "(");
     if (count == 1 && toks[first].type == OOC_TOK_NAME) {
@@ -1459,6 +1758,8 @@ ooc_status ooc_formula_make_factor(ooc_model *m, const ooc_tok *toks, size_t fir
         OOC_CHECK(parse_variable_ref(&c, &f->var));
     } else if (is_call && py_at_name(&c, "C")) {
         OOC_CHECK(parse_categorical(&c, f));
+    } else if (is_call && toks[first].len < 16 && spline_name(m->formula, &toks[first], &tf_kind)) {
+        OOC_CHECK(parse_spline_factor(&c, f, tf_kind));
     } else {
         int root;
         OOC_CHECK(parse_test(&c, &root));

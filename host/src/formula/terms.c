@@ -711,6 +711,7 @@ static ooc_status drop_unused_factors(ooc_model *m, ooc_error *err)
             ooc_level_list_free(&f->levels);
             free(f->prog);
             free(f->scores);
+            ooc_factor_free_transforms(f);
             continue;
         }
         fmap[i] = nf;
@@ -796,6 +797,11 @@ ooc_status ooc_formula_build(ooc_model *m, const ooc_formula_var *vars, size_t n
         if (m->factors[f].kind == OOC_FACTOR_CAT || m->factors[f].kind == OOC_FACTOR_BOOL) {
             status = ooc_formula_error(err, m->formula, ln->start, ln->end - ln->start,
                                        "the response cannot be categorical");
+            goto out;
+        }
+        if (m->factors[f].kind == OOC_FACTOR_SPLINE) {
+            status = ooc_formula_error(err, m->formula, ln->start, ln->end - ln->start,
+                                       "the response must be one column, not a spline");
             goto out;
         }
         m->has_response = true;

@@ -55,7 +55,8 @@ static ooc_status write_join(const ooc_collective *c, const ooc_h5_parts_options
                               .ncols = o->ncols,
                               .with_y = o->with_y,
                               .formula = o->formula,
-                              .column_names = o->column_names};
+                              .column_names = o->column_names,
+                              .transforms = o->transforms};
     OOC_CHECK(ooc_h5_join_write(&jo, join, err));
 out:
     for (size_t k = 0; parts && k < n; k++)

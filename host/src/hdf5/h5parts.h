@@ -25,6 +25,7 @@ typedef struct ooc_h5_parts_options {
     bool with_y;
     const char *formula;              /* the joining file's attributes, as the writer's */
     const char *const *column_names;
+    const char *transforms;
     bool durable;                     /* fsync before the renames */
 } ooc_h5_parts_options;
 

@@ -52,6 +52,7 @@
 #include "base/error.h"
 #include "hdf5/h5attr.h"
 #include "hdf5/h5join.h"
+#include "hdf5/h5write.h"
 #include "hdf5/h5util.h"
 #include "stream/ring.h"
 #include "profile/trace.h"
@@ -1228,6 +1229,7 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
         formula[0] = NULL;
     }
     ooc_h5_strings_free(formula, nformula);
+    OOC_CHECK(ooc_h5_attr_read_string(&x_obj, OOC_H5_TRANSFORMS_ATTR, &s->pub.transforms, err));
 
     long y_col = -1, w_col = -1;
     if (o->y_column) {

@@ -732,10 +732,11 @@ out:
     return ooc_h5_close(&fapl, status, err);
 }
 
-/* /X's attributes: the formula (may be NULL) and w->p column names (may be
- * NULL). */
+/* /X's attributes: the formula, w->p column names, what the transforms
+ * learned (each may be NULL). */
 static ooc_status put_x_attrs(ooc_h5_writer *w, hid_t dset_x, const char *formula,
-                              const char *const *column_names, ooc_error *err)
+                              const char *const *column_names, const char *transforms,
+                              ooc_error *err)
 {
     ooc_status status = OOC_OK;
     const ooc_h5_obj x = {dset_x, "/X", w->path};
@@ -752,6 +753,11 @@ static ooc_status put_x_attrs(ooc_h5_writer *w, hid_t dset_x, const char *formul
             w, ooc_h5_attr_put_strings(&x, "column_names", column_names, w->p, &attr_err),
             &attr_err, "the column_names attribute of /X", err));
     }
+    if (transforms)
+        OOC_CHECK(attrs_written(w,
+                                ooc_h5_attr_put_string(&x, OOC_H5_TRANSFORMS_ATTR, transforms,
+                                                       H5T_CSET_UTF8, &attr_err),
+                                &attr_err, "the " OOC_H5_TRANSFORMS_ATTR " attribute of /X", err));
 out:
     return status;
 }
@@ -905,7 +911,8 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
     ooc_h5_quiet_begin(&quiet);
     OOC_CHECK(create_file(w, err));
     OOC_CHECK(create_chunked(w, "X", 2, &w->dset_x, err));
-    OOC_CHECK(put_x_attrs(w, w->dset_x, opts->formula, opts->column_names, err));
+    OOC_CHECK(put_x_attrs(w, w->dset_x, opts->formula, opts->column_names, opts->transforms,
+                          err));
     if (w->with_y)
         OOC_CHECK(create_chunked(w, "Y", 1, &w->dset_y, err));
     *out = w;
@@ -1088,7 +1095,7 @@ ooc_status ooc_h5_join_write(const ooc_h5_join_options *o, ooc_outfile *out, ooc
         OOC_CHECK(create_dataset(&w, name, rank, (hsize_t)total, false, dcpl, dset, err));
         OOC_CHECK(ooc_h5_close(&dcpl, OOC_OK, err));
     }
-    OOC_CHECK(put_x_attrs(&w, w.dset_x, o->formula, o->column_names, err));
+    OOC_CHECK(put_x_attrs(&w, w.dset_x, o->formula, o->column_names, o->transforms, err));
     OOC_CHECK(close_file(&w, err));
     *out = w.out;
     w.out = (ooc_outfile){0};

@@ -7,8 +7,9 @@
  * any HDF5 reader decodes without plugins, or blosc alone (filter 32001 with
  * PyTables' parameters; blosc shuffles bytes itself), which PyTables and
  * h5py with hdf5plugin decode.  Attributes CLASS='EARRAY', VERSION, TITLE,
- * EXTDIM=0 make PyTables open them as EArrays; /X also carries `formula` and
- * `column_names`.
+ * EXTDIM=0 make PyTables open them as EArrays; /X also carries `formula`,
+ * `column_names` and, when the formula has stateful transforms,
+ * OOC_H5_TRANSFORMS_ATTR: what they learned, as JSON (formula/model.h).
  *
  * Chunks are encoded (shuffle + zlib stream, or one blosc frame) by worker
  * threads owned by the writer and written in order with H5Dwrite_chunk from
@@ -30,6 +31,9 @@
 #include "oocsolve.h"
 #include "hdf5/zcodec.h"
 
+/* /X's attribute holding what the formula's stateful transforms learned. */
+#define OOC_H5_TRANSFORMS_ATTR "oocsolve_transforms"
+
 typedef struct ooc_h5_writer ooc_h5_writer;
 
 typedef struct ooc_h5_writer_options {
@@ -48,6 +52,7 @@ typedef struct ooc_h5_writer_options {
                                          file or the complete new one */
     const char *formula;              /* stored as attribute on /X (may be NULL) */
     const char *const *column_names;  /* ncols names stored as attribute on /X (may be NULL) */
+    const char *transforms;           /* stored as attribute on /X (may be NULL) */
     ooc_trace *trace;                 /* spans: compress (workers "compress N"), chunk write; may be NULL */
 } ooc_h5_writer_options;
 
@@ -103,6 +108,7 @@ typedef struct ooc_h5_join_options {
     bool with_y;                      /* the parts have /Y */
     const char *formula;              /* /X's attributes, as the writer's options */
     const char *const *column_names;
+    const char *transforms;
 } ooc_h5_join_options;
 
 /* Write the joining file under a temporary name: /X (and /Y) are HDF5

@@ -17,6 +17,7 @@
 #include "base/collective.h"
 #include "hdf5/h5parts.h"
 #include "hdf5/h5write.h"
+#include "stream/source.h"
 #include "profile/progress.h"
 #include "profile/trace.h"
 
@@ -65,12 +66,33 @@ out:
     return status;
 }
 
+/* What the stateful transforms of the file at `path` (ingested by oocsolve)
+ * learned, as JSON (*out, malloc'ed).  Errors: those of opening it as a
+ * source; OOC_ERR_INVALID_ARG when it holds none. */
+static ooc_status read_transforms(const char *path, char **out, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_source_options so;
+    ooc_source_options_init(&so);
+    ooc_source *src = NULL;
+    OOC_CHECK(ooc_h5_source_open(path, &so, &src, err));
+    OOC_FAIL_IF(!src->transforms, err, OOC_ERR_INVALID_ARG,
+                "'%s' holds nothing that stateful transforms learned (its formula, '%s', has "
+                "no center, standardize, scale, bs, cr or cc)",
+                path, src->formula ? src->formula : "not recorded");
+    *out = src->transforms;
+    src->transforms = NULL;
+out:
+    ooc_source_free(src);
+    return status;
+}
+
 /* The parts published as opts->output_path (h5parts.h), and every process's
  * counts summed into *total (on every process). */
 static ooc_status publish(const ooc_ingest_options *opts, const ooc_collective *c,
                           ooc_h5_writer **writer, const char *part, const part_counts *mine,
-                          size_t p, const char *const *names, bool with_y, part_counts *total,
-                          ooc_error *err)
+                          size_t p, const char *const *names, const char *transforms,
+                          bool with_y, part_counts *total, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     double sums[5] = {(double)mine->rows_read, (double)mine->rows_written,
@@ -83,6 +105,7 @@ static ooc_status publish(const ooc_ingest_options *opts, const ooc_collective *
                                .with_y = with_y,
                                .formula = opts->formula,
                                .column_names = names,
+                               .transforms = transforms,
                                .durable = opts->durable};
     OOC_CHECK(ooc_h5_parts_publish(c, &po, writer, err));
     /* counts below 2^53 add exactly in doubles */
@@ -101,7 +124,7 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
     ooc_design_stream *ds = NULL;
     ooc_h5_writer *writer = NULL;
     const char **names = NULL;
-    char *part = NULL;
+    char *part = NULL, *transforms = NULL;
     uint64_t rows_written = 0;
     ooc_codec codec;
     const ooc_collective *c = opts->collective;
@@ -115,6 +138,8 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
                          opts->compression_level);
     else
         local = ooc_codec_parse(opts->codec, &codec, err);
+    if (local == OOC_OK && opts->transforms_from)
+        local = read_transforms(opts->transforms_from, &transforms, err);
     OOC_CHECK(ooc_coll_agree(c, local, true, err));
 
     ooc_design_stream_options so = {
@@ -130,6 +155,8 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .progress = opts->progress,
         .log = opts->log,
         .one_pass = true,
+        .transforms = transforms,
+        .transforms_source = opts->transforms_from,
         .collective = c,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &ds, err));
@@ -144,6 +171,9 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
     OOC_CHECK(ooc_coll_agree(c, local, true, err));
     for (size_t j = 0; j < p; j++)
         names[j] = ooc_model_column_name(model, j);
+    free(transforms); /* the model's own JSON is stored: the same text when it was given */
+    transforms = NULL;
+    OOC_CHECK(ooc_coll_agree(c, ooc_model_transforms_json(model, &transforms, err), true, err));
 
     if (split && !(part = ooc_h5_part_path(opts->output_path, c->rank, c->size)))
         local = OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
@@ -159,6 +189,7 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .durable = opts->durable,
         .formula = opts->formula,
         .column_names = names,
+        .transforms = transforms,
         .trace = opts->trace,
     };
     if (local == OOC_OK)
@@ -188,7 +219,8 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
                         ws.stored_bytes},
                 total = mine;
     if (split) {
-        OOC_CHECK(publish(opts, c, &writer, part, &mine, p, names, wo.with_y, &total, err));
+        OOC_CHECK(publish(opts, c, &writer, part, &mine, p, names, transforms, wo.with_y, &total,
+                          err));
     } else {
         ooc_h5_writer *committing = writer;
         writer = NULL; /* commit frees the writer on every path */
@@ -210,6 +242,7 @@ out:
     ooc_h5w_abort(writer);
     free(part);
     free(names);
+    free(transforms);
     ooc_design_stream_close(ds);
     return status;
 }

@@ -36,7 +36,7 @@ static const char *const stage_colors[OOC_STAGE_COUNT] = {
     [OOC_STAGE_DECOMPRESS] = "#edc948",    [OOC_STAGE_UNSHUFFLE] = "#b07aa1",
     [OOC_STAGE_COPY_TO_DEVICE] = "#ff9da7", [OOC_STAGE_ACCUMULATE] = "#9c755f",
     [OOC_STAGE_FINALIZE] = "#bab0ac",      [OOC_STAGE_WRITE_OUTPUT] = "#d37295",
-    [OOC_STAGE_RESIDUAL_PASS] = "#8cd17d",
+    [OOC_STAGE_RESIDUAL_PASS] = "#8cd17d", [OOC_STAGE_MEMORIZE] = "#86bcb6",
 };
 
 static const char *const counter_colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",

@@ -49,6 +49,7 @@ static const char *const stage_names[OOC_STAGE_COUNT] = {
     [OOC_STAGE_FINALIZE] = "finalize",
     [OOC_STAGE_WRITE_OUTPUT] = "write output",
     [OOC_STAGE_RESIDUAL_PASS] = "residual pass",
+    [OOC_STAGE_MEMORIZE] = "memorize",
 };
 
 const char *ooc_stage_name(ooc_stage stage)

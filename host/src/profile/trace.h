@@ -67,6 +67,8 @@ typedef enum ooc_stage {
     OOC_STAGE_WRITE_OUTPUT,     /* write results (report, HDF5 metadata, commit) */
     OOC_STAGE_RESIDUAL_PASS,    /* a later pass over one block: refinement residuals,
                                  * HC sandwich meat, SVD's U = X V S^-1 */
+    OOC_STAGE_MEMORIZE,         /* the scan pass's stateful transforms (center, bs, ...):
+                                 * memorizing their arguments, and learning from them */
     OOC_STAGE_COUNT
 } ooc_stage;
 

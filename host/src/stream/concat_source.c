@@ -96,6 +96,12 @@ static ooc_status check_part(const concat_source *c, size_t k, const ooc_source 
         return mismatch(c, k, err, "the response is '%s', not '%s'", s->y_name, first->y_name);
     if (s->formula && first->formula && strcmp(s->formula, first->formula))
         return mismatch(c, k, err, "the formula is '%s', not '%s'", s->formula, first->formula);
+    if ((s->transforms || first->transforms) &&
+        (!s->transforms || !first->transforms || strcmp(s->transforms, first->transforms)))
+        return mismatch(c, k, err,
+                        "its stateful transforms (center, bs, ...) learned other centres or knots "
+                        "than '%s''s: ingest it with --transforms-from '%s'",
+                        first_path, first_path);
     return OOC_OK;
 }
 
@@ -280,7 +286,10 @@ static ooc_status copy_description(concat_source *c, const ooc_source *first, oo
     }
     c->pub.formula = first->formula ? strdup(first->formula) : NULL;
     c->pub.y_name = first->y_name ? strdup(first->y_name) : NULL;
-    OOC_FAIL_IF((first->formula && !c->pub.formula) || (first->y_name && !c->pub.y_name), err,
+    c->pub.transforms = first->transforms ? strdup(first->transforms) : NULL;
+    OOC_FAIL_IF((first->formula && !c->pub.formula) || (first->y_name && !c->pub.y_name) ||
+                    (first->transforms && !c->pub.transforms),
+                err,
                 OOC_ERR_NOMEM, "out of memory");
 out:
     return status;

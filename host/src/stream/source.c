@@ -63,6 +63,8 @@ void ooc_source_free_description(ooc_source *src)
     src->formula = NULL;
     free(src->y_name);
     src->y_name = NULL;
+    free(src->transforms);
+    src->transforms = NULL;
 }
 
 void ooc_source_options_init(ooc_source_options *o)

@@ -63,6 +63,9 @@ struct ooc_source {
     char **column_names;       /* p names of X columns (owned by the source; may be generic "x0"...) */
     char *formula;             /* formula text when known (owned; may be NULL) */
     char *y_name;              /* response name when known (owned; may be NULL) */
+    char *transforms;          /* what the formula's stateful transforms (center, bs, ...)
+                                * learned, as JSON (formula/model.h), when the file says
+                                * (owned; may be NULL) */
     size_t block_rows;         /* maximum rows per block */
     uint64_t rows_dropped;     /* CSV sources: rows dropped for missing values during the last pass */
     bool values_finite;        /* every value delivered is finite: the source checked each one
@@ -74,7 +77,7 @@ struct ooc_source {
 };
 
 /* For the sources' destroy functions: free the description the constructor
- * filled in (column_names with its p entries, formula, y_name) and set those
+ * filled in (column_names with its p entries, formula, y_name, transforms) and set those
  * fields to NULL.  NULL fields and entries are fine (a half-built source). */
 void ooc_source_free_description(ooc_source *src);
 
