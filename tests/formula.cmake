@@ -1,11 +1,16 @@
 # tests/formula.cmake — test registrations for the formula area: unit tests of the
 # formula module, the patsy interop tests through the CLI (the core corpus, and the
-# extended language: contrasts, boolean and numpy expressions, combinatorially), and
+# extended language: contrasts, boolean and numpy expressions, combinatorially; the stateful
+# transforms, and the same on 5M rows for memory and exact knots), and
 # the libFuzzer target when OOC_FUZZ is ON.
 ooc_add_unit_test(test_formula unit/test_formula.c)
 target_link_libraries(test_formula PRIVATE Threads::Threads)
 ooc_add_py_test(interop_patsy interop/interop_patsy.py)
 ooc_add_py_test(interop_patsy_extended interop/interop_patsy_extended.py)
+ooc_add_py_test(interop_patsy_transforms interop/interop_patsy_transforms.py)
+set_tests_properties(interop_patsy_transforms PROPERTIES TIMEOUT 900)
+ooc_add_py_test(transforms_scale interop/transforms_scale.py)
+set_tests_properties(transforms_scale PROPERTIES TIMEOUT 600 LABELS "interop;slow")
 set_tests_properties(interop_patsy_extended PROPERTIES TIMEOUT 900)
 
 if(OOC_FUZZ)
@@ -26,14 +31,22 @@ if(OOC_FUZZ)
     ${PROJECT_SOURCE_DIR}/host/src/formula/levels.c
     ${PROJECT_SOURCE_DIR}/host/src/formula/columns.c
     ${PROJECT_SOURCE_DIR}/host/src/formula/eval.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/transforms.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/transform_state.c
+    ${PROJECT_SOURCE_DIR}/host/src/formula/splines.c
     ${PROJECT_SOURCE_DIR}/host/src/csv/numparse.c
-    ${PROJECT_SOURCE_DIR}/host/src/base/error.c)
+    ${PROJECT_SOURCE_DIR}/host/src/base/error.c
+    ${PROJECT_SOURCE_DIR}/host/src/base/dtoa.c
+    ${PROJECT_SOURCE_DIR}/host/src/base/json.c
+    ${PROJECT_SOURCE_DIR}/host/src/base/textbuf.c
+    ${PROJECT_SOURCE_DIR}/host/src/base/tempfile.c
+    ${PROJECT_SOURCE_DIR}/host/src/base/sorted_spill.c)
   target_include_directories(fuzz_formula PRIVATE ${PROJECT_SOURCE_DIR}/host/src
                              ${PROJECT_SOURCE_DIR}/host/include)
   target_compile_options(fuzz_formula PRIVATE -fsanitize=fuzzer,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
   target_link_options(fuzz_formula PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(fuzz_formula PRIVATE m)
+  target_link_libraries(fuzz_formula PRIVATE OpenBLASLapacke::OpenBLASLapacke m)
   ooc_set_warnings(fuzz_formula)
   set(scratch ${CMAKE_CURRENT_BINARY_DIR}/fuzz_formula_corpus)
   file(MAKE_DIRECTORY ${scratch})

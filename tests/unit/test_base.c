@@ -6,11 +6,14 @@
  * the monotonic clock, and the double formatter (dtoa.h): every output reads
  * back bit for bit through strtod, uses no more digits than the shortest of
  * glibc's correctly rounded %.15g/%.16g/%.17g that round-trips (the
- * reference), and has printf's %g layout.
+ * reference), and has printf's %g layout; the sorted spill (sorted_spill.h)
+ * against qsort for one run in memory and many runs on disk, read twice; and
+ * a temporary directory that cannot be written as an I/O error naming it.
  */
 #include "base/clock.h"
 #include "base/dtoa.h"
 #include "base/json.h"
+#include "base/sorted_spill.h"
 #include "base/textbuf.h"
 #include "testutil.h"
 
@@ -254,11 +257,79 @@ static void test_format_double(void)
               total);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* n values (ties, signed zeros, a wide range) through a spill of runs of run_values, read
+ * back twice in qsort's order. */
+static void check_spill(size_t n, size_t run_values, unsigned seed)
+{
+    ooc_error err = {0};
+    ooc_sorted_spill *s = NULL;
+    double *want = malloc((n + 1) * sizeof *want);
+    CHECK(want && ooc_sorted_spill_create(run_values, "test values", &s, &err) == OOC_OK);
+    srand(seed);
+    for (size_t i = 0; i < n; i++) {
+        int r = rand();
+        want[i] = r % 7 == 0 ? (double)(r % 5) : r % 11 == 0 ? -0.0 : ldexp(r - RAND_MAX / 2, r % 40 - 20);
+        CHECK(ooc_sorted_spill_add(s, want[i], &err) == OOC_OK);
+    }
+    CHECK(ooc_sorted_spill_count(s) == n);
+    qsort(want, n, sizeof *want, cmp_double);
+    for (int pass = 0; pass < 2; pass++) {
+        CHECK(ooc_sorted_spill_rewind(s, &err) == OOC_OK);
+        ooc_status st = OOC_OK;
+        double v;
+        size_t i = 0;
+        bool ordered = true;
+        while (ooc_sorted_spill_next(s, &v, &st, &err)) {
+            ordered = ordered && i < n && v == want[i];
+            i++;
+        }
+        CHECK_MSG(st == OOC_OK && ordered && i == n, "n %zu run %zu pass %d: %zu values, %s", n,
+                  run_values, pass, i, ordered ? "in order" : "out of order");
+    }
+    CHECK(ooc_sorted_spill_add(s, 1.0, &err) == OOC_ERR_INVALID_ARG);
+    ooc_sorted_spill_free(s);
+    free(want);
+}
+
+static void test_sorted_spill(void)
+{
+    check_spill(0, 8, 1);
+    check_spill(5, 8, 2);           /* one run, in memory */
+    check_spill(8, 8, 3);           /* exactly one full run */
+    check_spill(1000, 8, 4);        /* 125 runs on disk, merged */
+    check_spill(100003, 4096, 5);   /* runs longer than the merge buffer */
+    /* a directory that cannot be written: OOC_ERR_IO naming it and TMPDIR */
+    const char *old = getenv("TMPDIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TMPDIR", "/nonexistent-oocsolve-dir", 1);
+    ooc_error err = {0};
+    ooc_sorted_spill *s = NULL;
+    CHECK(ooc_sorted_spill_create(2, "the values of bs(x, df=5)", &s, &err) == OOC_OK);
+    ooc_status st = OOC_OK;
+    for (int i = 0; i < 3 && st == OOC_OK; i++)
+        st = ooc_sorted_spill_add(s, i, &err);
+    CHECK(st == OOC_ERR_IO && strstr(err.message, "/nonexistent-oocsolve-dir") &&
+          strstr(err.message, "bs(x, df=5)") && strstr(err.message, "TMPDIR"));
+    ooc_sorted_spill_free(s);
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+}
+
 int main(void)
 {
     test_format_double();
     test_textbuf();
     test_json_string();
     test_clock();
+    test_sorted_spill();
     return TEST_EXIT();
 }

@@ -456,7 +456,8 @@ ooc_status ooc_transform_check(ooc_transform *t, const char *formula, ooc_error 
 bool ooc_transform_needs_data(const ooc_transform *t);
 
 /* Memorize one value of t's argument (NaN: counted in nmissing, else used).
- * Errors: OOC_ERR_IO (the sorted spill), OOC_ERR_NOMEM. */
+ * Errors: OOC_ERR_DATA (an infinite value: the message names the call, not
+ * the row), OOC_ERR_IO (the sorted spill), OOC_ERR_NOMEM. */
 ooc_status ooc_transform_memorize(ooc_transform *t, double x, ooc_error *err);
 
 /* What t learns from its memorized values (patsy's memorize_finish).

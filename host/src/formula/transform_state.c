@@ -20,6 +20,7 @@
 #include "formula/formula_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,17 +56,22 @@ ooc_status ooc_model_memorize(ooc_model *m, const ooc_csv_block *blk, ooc_error 
         if (!m->memo)
             return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
     }
-    for (size_t r = 0; r < blk->nrecords; r++) {
+    for (size_t r = 0; r < blk->nrecords && status == OOC_OK; r++) {
         OOC_CHECK(ooc_model_read_variables(m, m->memo, blk, r, err));
-        for (size_t i = 0; i < m->nfactors; i++) {
+        for (size_t i = 0; i < m->nfactors && status == OOC_OK; i++) {
             const ooc_factor *f = &m->factors[i];
             if (!f->ntf)
                 continue;
             double x = ooc_factor_run(f, m->memo->var_value, m->memo->stack,
                                       f->kind != OOC_FACTOR_SPLINE, &status, err);
-            OOC_CHECK(status);
-            if (f->kind == OOC_FACTOR_SPLINE)
-                OOC_CHECK(ooc_transform_memorize(&f->tf[0], x, err));
+            if (status == OOC_OK && f->kind == OOC_FACTOR_SPLINE)
+                status = ooc_transform_memorize(&f->tf[0], x, err);
+        }
+        if (status == OOC_ERR_DATA) { /* an infinite argument: say where */
+            char what[sizeof err->message];
+            snprintf(what, sizeof what, "%s", err->message);
+            status = OOC_FAIL(err, OOC_ERR_DATA, "%s, line %llu: %s", m->file_name,
+                              (unsigned long long)blk->line_numbers[r], what);
         }
     }
 out:

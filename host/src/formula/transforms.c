@@ -177,6 +177,11 @@ ooc_status ooc_transform_memorize(ooc_transform *t, double x, ooc_error *err)
         t->nmissing++;
         return OOC_OK;
     }
+    if (isinf(x))
+        return OOC_FAIL(err, OOC_ERR_DATA,
+                        "%s: its argument is %s, and a stateful transform cannot learn from an "
+                        "infinite value",
+                        t->code, x > 0 ? "inf" : "-inf");
     t->n++;
     if (x < t->min)
         t->min = x;
