@@ -8,8 +8,9 @@ is given with --py, for bench/gen_data.py).
   gen      --py PY --out X.csv --rows N [--p-extra K] --jobs J --rec R.json
                                                            bench/gen_data.py in J parts at once
   bench    --exe OOCSOLVE --workload W --h5 F --threads T --runs R --deadline EPOCH
-           --traces DIR --logs DIR --rec R.json [--decode EXE] [--tol X]
-                                                           fit qr / fit normal / svd, GPU vs CPU
+           --traces DIR --logs DIR --rec R.json [--decode EXE] [--tol X] [--glm-h5 F]
+                                                           fit qr / fit normal / svd (and glm
+                                                           logit on --glm-h5), GPU vs CPU
   smi      --out F.json [--q nvidia-smi-q.txt]              nvidia-smi facts of the GPU
   ctest    --log L --rec R.json                           the gpu tests' outcomes from ctest -V
   report   --state DIR --out results.md [--json results.json]
@@ -315,7 +316,10 @@ def cmd_gen(a):
 
 STEPS = [("fit qr", ["fit", "--method", "qr"], "params"),
          ("fit normal", ["fit", "--method", "normal"], "params"),
-         ("svd", ["svd"], "singular_values")]
+         ("svd", ["svd"], "singular_values"),
+         # a logit by IRLS (a pass per iteration) on the workload's design with a 0/1 response
+         # (gpu_check.sh's data stage ingests it as --glm-h5)
+         ("glm logit", ["glm", "--family", "binomial"], "params")]
 
 
 def rel_diff(a, b):
@@ -353,6 +357,9 @@ def cmd_bench(a):
     os.makedirs(a.traces, exist_ok=True)
     os.makedirs(a.logs, exist_ok=True)
     for step, args, key in STEPS:
+        h5 = a.glm_h5 if args[0] == "glm" else a.h5
+        if not h5:
+            continue
         srec = {"step": step, "gpu": [], "cpu": [], "skipped_runs": 0}
         slug = step.replace(" ", "-")
         results = {}
@@ -367,7 +374,7 @@ def cmd_bench(a):
                 trace = os.path.join(a.traces, base + ".json")
                 out = os.path.join(a.logs, base + ".out.json")
                 err = os.path.join(a.logs, base + ".stderr.txt")
-                cmd = [a.exe] + args[:1] + [a.h5] + args[1:] + [
+                cmd = [a.exe] + args[:1] + [h5] + args[1:] + [
                     "--device", dev, "--threads", str(a.threads), "--json", "--progress", "off",
                     "--profile", trace]
                 with open(err, "w") as f:
@@ -477,16 +484,17 @@ def fmt(x, spec=".3f", dash="–"):
 
 
 def inproc(runs):
-    """The median run's own timings (JSON "timings"): total (accumulate + finalize)."""
+    """The median run's own timings (JSON "timings"): total (accumulate + finalize; glm: all
+    its IRLS passes + finalize)."""
     ok = sorted((r for r in runs if r.get("rc") == 0 and r.get("timings")), key=lambda r: r["wall_s"])
     if not ok:
         return "–"
     t = ok[len(ok) // 2]["timings"]
+    acc = t.get("accumulate", t.get("passes"))
     fin = t.get("finalize")
-    if fin is None and t.get("total") is not None and t.get("accumulate") is not None:
-        fin = t["total"] - t["accumulate"] - (t.get("u") or 0.0)   # svd: the rest
-    return (f"{fmt(t.get('total'), '.2f')} ({fmt(t.get('accumulate'), '.2f')} + "
-            f"{fmt(fin, '.2f')})")
+    if fin is None and t.get("total") is not None and acc is not None:
+        fin = t["total"] - acc - (t.get("u") or 0.0)   # svd: the rest
+    return f"{fmt(t.get('total'), '.2f')} ({fmt(acc, '.2f')} + {fmt(fin, '.2f')})"
 
 
 def md_escape(s):
@@ -694,6 +702,7 @@ def main():
     p.add_argument("--decode")
     p.add_argument("--tol", type=float, default=1e-8)
     p.add_argument("--run-timeout", type=float, default=240)
+    p.add_argument("--glm-h5", help="the design with a 0/1 response for the glm step")
     p = sub.add_parser("ctest")
     p.add_argument("--log", required=True)
     p.add_argument("--rec", required=True)

@@ -45,8 +45,9 @@
 #                 test_cuda_backend_racy_gpu (the planted race: recorded, not asserted)
 #   devices       oocsolve devices (its time: plugin load + CUDA initialisation)
 #   data-W, time-W   for W1 (2.5M x 12, the seed formula), P200 (500k x 200), P1000
-#                 (100k x 1000): bench/gen_data.py in parallel parts, oocsolve ingest; then
-#                 fit qr, fit normal and svd with --device gpu and --device cpu (--threads =
+#                 (100k x 1000): bench/gen_data.py in parallel parts, oocsolve ingest (W1
+#                 also with the response I(y > 1), for glm); then fit qr, fit normal, svd and
+#                 (W1) glm --family binomial with --device gpu and --device cpu (--threads =
 #                 all cores), alternating, --profile traces, peak RSS, GPU-vs-CPU agreement,
 #                 and bench_decode's decompression limit
 #   nvidia-smi-after   clocks, temperature, memory after the runs
@@ -493,6 +494,11 @@ stage_data() {   # data-NAME
   hrun run --rec "$STATE/ingest-$name.json" --log "$LOGS/ingest-$name.log" --timeout 300 -- \
     "$OOC_EXE" ingest "$csv" -f "$(formula "$extra")" --var lnames=0,1,2,3,4 -o "$h5" -q --progress off || rc=$?
   tail -5 "$LOGS/ingest-$name.log"
+  if [ "$name" = W1 ] && [ "$rc" = 0 ]; then   # the logit's data: the same design, y > 1 as 0/1
+    hrun run --rec "$STATE/ingest-$name-logit.json" --log "$LOGS/ingest-$name-logit.log" --timeout 300 -- \
+      "$OOC_EXE" ingest "$csv" -f "I((y > 1) * 1.0) ~ $SEED_RHS" --var lnames=0,1,2,3,4 \
+      -o "$WORK/$name-logit.h5" -q --progress off || rc=$?
+  fi
   rm -f "$csv"
   [ "$rc" = 0 ] && [ -f "$h5" ] || { note "ingest failed (exit $rc)"; return 1; }
   "$OOC_EXE" info "$h5" | head -30
@@ -518,9 +524,12 @@ stage_time() {   # time-NAME
   need_exe
   local name=${STAGE#time-} h5="$WORK/${STAGE#time-}.h5" rc=0
   [ -f "$h5" ] || skip "no data (stage data-$name did not pass)"
+  local GLM_H5="$WORK/$name-logit.h5"
+  [ -f "$GLM_H5" ] || GLM_H5=""
   hrun bench --exe "$OOC_EXE" --workload "$name" --h5 "$h5" --threads "$NPROC" --runs "$RUNS" \
     --deadline "$DEADLINE" --traces "$WORK/traces" --logs "$LOGS/runs" --rec "$STATE/bench-$name.json" \
-    --decode "$B/bench/bench_decode" --tol 1e-8 || rc=$?
+    --decode "$B/bench/bench_decode" --tol 1e-8 \
+    ${GLM_H5:+--glm-h5 "$GLM_H5"} || rc=$?
   "$HPY" - "$STATE/bench-$name.json" > "$STATE/$STAGE.note" <<'EOF'
 import json, sys
 try:

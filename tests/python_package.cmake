@@ -3,7 +3,8 @@
 # scikit-build-core (no network) and installs it into a fresh venv in this build folder (a fixture:
 # once per ctest run; its CMake build folder is kept, so reruns are incremental);
 # python_package runs the checks of interop/python_package.py, python_formula_vars those of
-# interop/python_formula_vars.py (names in formulas, as patsy's eval_env), with that venv's Python.
+# interop/python_formula_vars.py (names in formulas, as patsy's eval_env), python_glm those of
+# interop/python_glm.py (oocsolve.glm against statsmodels), with that venv's Python.
 # Labelled slow: the wheel is a Release build of its own, so the sanitizer run skips it.
 set(OOC_PYTHON_PACKAGE_DIR "${CMAKE_CURRENT_BINARY_DIR}/python_package")
 add_test(NAME python_package_wheel
@@ -24,3 +25,8 @@ add_test(NAME python_formula_vars
   WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 set_tests_properties(python_formula_vars PROPERTIES LABELS "interop;python;slow" TIMEOUT 600
                      FIXTURES_REQUIRED python_package_venv ENVIRONMENT "OOC_NIST=${OOC_NIST_DIR}")
+add_test(NAME python_glm
+  COMMAND ${OOC_PYTHON_PACKAGE_DIR}/venv/bin/python ${CMAKE_CURRENT_SOURCE_DIR}/interop/python_glm.py
+  WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties(python_glm PROPERTIES LABELS "interop;python;slow" TIMEOUT 600
+                     FIXTURES_REQUIRED python_package_venv)

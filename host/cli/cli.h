@@ -38,7 +38,7 @@ int ooc_cli_fail(const ooc_error *err);
 
 /* ---- several MPI ranks (cli_mpi.c) ---- */
 
-/* For fit, svd and ingest: under an MPI launcher, initialise MPI (a build
+/* For fit, svd, glm and ingest: under an MPI launcher, initialise MPI (a build
  * with OOC_MPI) or refuse to run as one of several ranks (a build without).
  * Returns 0 or the exit code (message printed). */
 int ooc_cli_dist_start(int *argc, char ***argv);

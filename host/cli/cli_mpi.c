@@ -1,10 +1,11 @@
 /*
- * cli_mpi.c — fit, svd and ingest across the ranks of mpirun (cli.h).
+ * cli_mpi.c — fit, svd, glm and ingest across the ranks of mpirun (cli.h).
  *
  * Under an MPI launcher, a build with MPI (OOC_MPI) initialises MPI for the
- * command.  fit and svd: each rank reads its contiguous share of the inputs'
- * rows and the library merges the ranks' accumulators
- * (ooc_fit_options.collective).  ingest: each rank writes its share of the
+ * command.  fit, svd and glm: each rank reads its contiguous share of the
+ * inputs' rows and the library merges the ranks' accumulators (and glm's
+ * sums, every IRLS iteration) (ooc_fit_options.collective,
+ * ooc_glm_options.collective).  ingest: each rank writes its share of the
  * CSV's records as a part file and rank 0 the file that joins them
  * (ooc_ingest_options.collective).  Rank 0 prints the result; every rank
  * prints its own errors, and the others stop with a non-zero exit instead of

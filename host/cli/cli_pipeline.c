@@ -8,7 +8,7 @@
  * the report (or the JSON document) alone.  The CPU facts (cpuinfo.h) go into
  * the JSON "cpu" object and the trace metadata; a run on the CPU backend
  * warns once (stderr, and the JSON's warnings) when OpenBLAS runs kernels far
- * below the CPU's.  Under mpirun (fit, svd) every rank opens its share of
+ * below the CPU's.  Under mpirun (fit, svd, glm) every rank opens its share of
  * the rows (cli_mpi.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"

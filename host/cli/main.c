@@ -186,7 +186,7 @@ int main(int argc, char **argv)
         {"info", ooc_cmd_info, false, false},
         {"fit", ooc_cmd_fit, true, true},
         {"svd", ooc_cmd_svd, true, true},
-        {"glm", ooc_cmd_glm, true, false},
+        {"glm", ooc_cmd_glm, true, true},
         {"devices", ooc_cmd_devices, false, false},
         {"profile-svg", ooc_cmd_profile_svg, false, false},
         {"profile-summary", ooc_cmd_profile_summary, false, false},

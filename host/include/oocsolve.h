@@ -673,11 +673,22 @@ typedef struct ooc_glm_options {
                                  * coefficient 1 (not a regressor); NULL: none */
     const char *exposure_column;/* a column of X, > 0, whose log is added to the offset
                                  * (not a regressor); NULL: none */
+    const char *freq_weights_column; /* a column of X, finite and >= 0, of frequency weights
+                                 * (statsmodels' freq_weights: row i stands for f_i
+                                 * observations; not a regressor): they multiply the IRLS
+                                 * weights, the deviance, Pearson χ² and log-likelihood terms,
+                                 * and df_resid counts Σf observations.  The source's own
+                                 * weights are var_weights; both may be given.  NULL: none */
     const volatile int *cancel; /* raise to stop with OOC_ERR_INTERRUPTED */
     ooc_log_sink log;           /* the result's warnings, as they are found */
     ooc_trace *trace;           /* spans per block of every pass, finalize; may be NULL */
     ooc_progress *progress;     /* a phase per pass ("IRLS 3: deviance change 1.2e-05");
                                  * may be NULL */
+    const ooc_collective *collective; /* one of several processes, each over its share of the
+                                 * rows (the source's row range): every iteration's triangles
+                                 * and sums are merged across them (as ooc_fit_options') and
+                                 * rank 0's β and decisions broadcast; every process gets the
+                                 * result of the whole.  NULL: alone */
 } ooc_glm_options;
 
 /* Defaults (binomial, its default link, qr, statsmodels' maxiter and tol). */
@@ -691,12 +702,14 @@ typedef struct ooc_glm_result {
     size_t p;
     char **names;               /* p regressor names */
     char *y_name, *formula;     /* may be NULL */
-    char *offset_name, *exposure_name; /* the columns used, or NULL */
+    char *offset_name, *exposure_name, *freq_weights_name; /* the columns used, or NULL */
     ooc_glm_family family;
     ooc_glm_link link;          /* never DEFAULT */
     ooc_method method;
     bool weighted;              /* the source's weights, as statsmodels' var_weights */
-    uint64_t nobs;
+    uint64_t nobs;              /* rows (statsmodels' nobs) */
+    double wnobs;               /* Σ frequency weights (nobs without them; statsmodels'
+                                 * model.wnobs): df_resid = wnobs - df_model - 1 */
     size_t rank;
     bool *aliased;              /* p flags (a column in the span of the ones before it) */
     size_t n_aliased;
@@ -732,16 +745,21 @@ typedef struct ooc_glm_result {
  * backend's accumulate, o->method), and the deviance and Pearson χ² are
  * summed in long double in the same pass.  Starting values, convergence
  * test, covariance (scale·(XᵀWX)⁻¹ from the last iteration's weights) and
- * statistics are statsmodels'.  The source's weights are var_weights.
+ * statistics are statsmodels'.  The source's weights are var_weights,
+ * o->freq_weights_column's freq_weights.  With o->collective, each process
+ * passes over its share of the rows and the iterations are merged (every
+ * process must call with the same options; a failure on one stops all, the
+ * others with OOC_ERR_REMOTE).
  * Memory: O(p²) plus one block's scratch, whatever the rows.
  * Errors: the source's and the backend's; OOC_ERR_INVALID_ARG (a link the
  * family does not allow, an unknown column, no response); OOC_ERR_DATA
  * naming the row: a response outside the family's range (binomial [0, 1],
  * poisson >= 0, gamma and inverse Gaussian > 0), a zero or negative weight,
- * an exposure <= 0, a non-finite value, no rows; OOC_ERR_NUMERIC: perfect
- * separation (binomial: every fitted probability within 1e-8 of its 0/1
- * response), a fitted mean outside the family's range (row named), a NaN
- * deviance; OOC_ERR_INTERRUPTED; OOC_ERR_NOMEM.  Not converging within
+ * a negative frequency weight, an exposure <= 0, a non-finite value, no
+ * rows (or frequency weights all 0); OOC_ERR_NUMERIC: perfect separation
+ * (binomial: every fitted probability within 1e-8 of its 0/1 response), a
+ * fitted mean outside the family's range (row named), a NaN deviance;
+ * OOC_ERR_INTERRUPTED; OOC_ERR_NOMEM.  Not converging within
  * max_iter is a warning (converged false), as are fitted probabilities or
  * rates numerically 0 or 1 (quasi-separation, first row named). */
 OOC_API ooc_status ooc_glm(ooc_source *src, ooc_backend *be, const ooc_glm_options *o,
@@ -749,6 +767,21 @@ OOC_API ooc_status ooc_glm(ooc_source *src, ooc_backend *be, const ooc_glm_optio
 
 /* NULL is a no-op. */
 OOC_API void ooc_glm_result_free(ooc_glm_result *r);
+
+/* Open the input of a GLM: ooc_source_open_files(paths, npaths, so), except
+ * that from a CSV + formula (so->formula) the columns o names beside the
+ * formula's (offset_column, exposure_column, freq_weights_column: CSV
+ * columns) are added to the formula as terms, so that they follow its
+ * missing-value rules as statsmodels' formula API applies them, and ooc_glm
+ * with the same o finds them by those names; and a binomial response that is
+ * a two-level categorical becomes the indicator of its first level in
+ * patsy's order (statsmodels' success), named "LHS[level]".  The result's
+ * formula is so->formula.  Without a formula (HDF5) the columns are X's, by
+ * name.  Errors: as ooc_source_open_files (the first attempt's, when a
+ * categorical response does not open either). */
+OOC_API ooc_status ooc_glm_source_open(const char *const *paths, size_t npaths,
+                                       const ooc_source_options *so, const ooc_glm_options *o,
+                                       ooc_source **out, ooc_error *err);
 
 /* The text summary of a GLM (`oocsolve glm`'s, laid out like statsmodels'
  * GLMResults.summary()) into buf, snprintf-style as ooc_fit_result_summary. */

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """oocsolve glm vs statsmodels' GLM.fit() (IRLS): every family with its default (canonical) link,
 logit / probit / cloglog for binomial, a two-level categorical binomial response, proportions,
-offsets, exposure and var_weights, on random data (CSV + formula, and HDF5 from `oocsolve
-ingest`) and on the data sets statsmodels ships (spector: binary; cpunish and randhie: counts;
-scotland: gamma).  Then the messages: a response outside the family's range, a zero weight, an
-exposure <= 0, perfect separation (errors naming the row or the reason), quasi-separation and
-non-convergence (warnings; the numbers still statsmodels' at that iteration).
+offsets, exposure, var_weights and freq_weights (each family with either and both: statsmodels
+multiplies them), on random data (CSV + formula, and HDF5 from `oocsolve ingest`) and on the data
+sets statsmodels ships (spector: binary; cpunish and randhie: counts; scotland: gamma).  Then the
+messages: a response outside the family's range, a zero weight, a negative frequency weight or
+all of them 0, an exposure <= 0, perfect separation (errors naming the row or the reason),
+quasi-separation and non-convergence (warnings; the numbers still statsmodels' at that
+iteration).
 
 Tolerance: every number within REL = 1e-8 relative (parameters and standard errors relative to
 max(|value|, its standard error): a coefficient far inside its standard error is zero to every
@@ -37,7 +39,7 @@ from scipy import stats as st
 
 from cliutil import check, exit_status
 
-OOC = os.environ["OOCSOLVE"]
+OOC = os.environ.get("OOCSOLVE")  # the command (python_glm.py imports compare() alone)
 EPS = np.finfo(float).eps
 REL = 1e-8
 F = sm.families
@@ -154,6 +156,7 @@ def random_data(tmp, n=3000, seed=7):
     mu_ig = (0.5 + 0.1 * d.x1 ** 2 + 0.1 * (d.x2 + 1)) ** -0.5  # inverse-squared link
     d["yig"] = rng.wald(mu_ig, 8.0)
     d["w"] = rng.uniform(0.5, 2.0, n)
+    d["fw"] = rng.integers(0, 5, n).astype(float)  # counts, some rows 0 (no observation)
     path = os.path.join(tmp, "random.csv")
     d.to_csv(path, index=False)
     return d, path
@@ -199,14 +202,47 @@ def test_random(tmp):
     check(got["dep_variable"] == "yes_no[no]", f"dep_variable {got['dep_variable']!r}")
     # HDF5 from ingest: the offset and exposure as columns of X, the weights a column
     h5 = os.path.join(tmp, "random.h5")
-    p = subprocess.run([OOC, "ingest", path, "-f", f"count ~ {rhs} + off + expo + w", "-o", h5],
-                       capture_output=True, text=True)
+    p = subprocess.run([OOC, "ingest", path, "-f", f"count ~ {rhs} + off + expo + w + fw", "-o",
+                        h5], capture_output=True, text=True)
     check(p.returncode == 0, f"ingest: {p.stderr}")
     res = sm_fit(f"count ~ {rhs}", d, F.Poisson(), offset=d.off, exposure=d.expo,
-                 var_weights=d.w)
+                 var_weights=d.w, freq_weights=d.fw)
     got = run([h5, "--family", "poisson", "--offset", "off", "--exposure", "expo", "--weights",
-               "w", "--json"])
-    compare("HDF5 poisson offset + exposure + weights", got, res)
+               "w", "--freq-weights", "fw", "--json"])
+    compare("HDF5 poisson offset + exposure + var and freq weights", got, res)
+    # freq_weights (--freq-weights) against var_weights (--weights): each family with its
+    # canonical link, with either and with both (statsmodels' iweights f·v; df_resid from Σf)
+    families = [("binomial", "ybin", F.Binomial()), ("poisson", "count", F.Poisson()),
+                ("gaussian", "ygauss", F.Gaussian()), ("gamma", "ygamma", F.Gamma()),
+                ("inverse_gaussian", "yig", F.InverseGaussian())]
+    for fam, y, family in families:
+        for kind, args, kw in (("freq_weights", ["--freq-weights", "fw"], {"freq_weights": d.fw}),
+                               ("var_weights", ["--weights", "w"], {"var_weights": d.w}),
+                               ("freq + var weights", ["--freq-weights", "fw", "--weights", "w"],
+                                {"freq_weights": d.fw, "var_weights": d.w})):
+            res = sm_fit(f"{y} ~ {rhs}", d, family, **kw)
+            got = run([path, "-f", f"{y} ~ {rhs}", "--family", fam, "--json"] + args)
+            compare(f"{fam}, {kind}", got, res)
+            check(got["wnobs"] == float(res.model.wnobs) and
+                  got["freq_weights"] == ("fw" if "freq_weights" in kw else None),
+                  f"{fam}, {kind}: wnobs {got['wnobs']} vs {res.model.wnobs}")
+    # with an offset: the null model (a constant and the offset) is fitted with them too
+    res = sm_fit(f"count ~ {rhs}", d, F.Poisson(), offset=d.off, freq_weights=d.fw,
+                 var_weights=d.w)
+    got = run([path, "-f", f"count ~ {rhs}", "--family", "poisson", "--offset", "off",
+               "--freq-weights", "fw", "--weights", "w", "--json"])
+    compare("poisson offset, freq + var weights", got, res)
+    # the text summary names them
+    text = run([path, "-f", f"count ~ {rhs}", "--family", "poisson", "--freq-weights", "fw"])
+    check(f"Frequency weights (statsmodels' freq_weights): fw; they sum to {d.fw.sum():g}"
+          in text, f"summary notes: {text[-400:]!r}")
+    # a formula that uses the frequency-weight column as a regressor too: the weights are the
+    # column, the regressor stays
+    res = sm_fit(f"count ~ {rhs} + fw", d, F.Poisson(), freq_weights=d.fw)
+    got = run([path, "-f", f"count ~ {rhs} + fw", "--family", "poisson", "--freq-weights", "fw",
+               "--json"])
+    compare("poisson, fw a regressor and the freq_weights", got, res)
+
     # --method normal: the Gram's κ² ε per solve
     res = sm_fit(f"ybin ~ {rhs}", d, F.Binomial())
     got = run([path, "-f", f"ybin ~ {rhs}", "--family", "binomial", "--method", "normal",
@@ -268,6 +304,16 @@ def test_messages(tmp):
     ze = write("ze.csv", "y,x,e\n1,0.5,1\n0,0.1,2\n1,0.3,0\n0,0.2,1\n")
     fails("exposure <= 0", [ze, "-f", "y ~ x", "--family", "poisson", "--exposure", "e"],
           "row 3", "exposure is 0")
+    nf = write("nf.csv", "y,x,f\n1,0.5,1\n0,0.1,2\n1,0.3,-2\n0,0.2,1\n")
+    fails("negative frequency weight",
+          [nf, "-f", "y ~ x", "--family", "binomial", "--freq-weights", "f"],
+          "nf.csv", "row 3", "invalid frequency weight -2")
+    fails("unknown frequency-weight column",
+          [nf, "-f", "y ~ x", "--family", "binomial", "--freq-weights", "nope"], "nope")
+    z0 = write("z0.csv", "y,x,f\n1,0.5,0\n0,0.1,0\n")
+    fails("frequency weights all 0",
+          [z0, "-f", "y ~ x", "--family", "binomial", "--freq-weights", "f"],
+          "frequency weights of all 2 rows are 0")
     fails("exposure without the log link",
           [ze, "-f", "y ~ x", "--family", "poisson", "--link", "identity", "--exposure", "e"],
           "log link")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mpi_cli.py — `mpirun -np N oocsolve fit|svd` (tests/mpi.cmake; built with OOC_MPI).
+"""mpi_cli.py — `mpirun -np N oocsolve fit|svd|glm` (tests/mpi.cmake; built with OOC_MPI).
 
 Three h5py files of unequal sizes (3001, 17 and 2500 rows) are one design.  For N = 1..4 ranks,
 fit (qr, normal, weighted, HC1, refined) and svd equal the one-process run within the sum of two
@@ -8,6 +8,13 @@ each result is exact for data perturbed by γ).  Also: more ranks than rows (ran
 non-finite value on the last rank's rows (its message names the row; every rank stops, none
 hangs), --profile writing one trace per rank, a missing file on one rank (MPMD launch), a CSV
 refused, and svd --u-out across ranks (a part per rank joined by one file) equal to one process's U.
+glm on 1-4 ranks (binomial with an offset, freq and var weights; gamma as well, whose
+log-likelihood takes a pass of its own; poisson with an offset, whose null model iterates along)
+against statsmodels (glm_statsmodels.compare: 1e-8 relative) and against one process (each run
+within the first-order bound of the exact iterate: glm_statsmodels.first_order_bound, so twice
+it between two runs, ×2 for the terms a first-order bound leaves out); a bad response on the
+last rank's rows (named, every rank stops) and perfect separation (met by every rank alike:
+reported once, by rank 0).
 Environment: OOCSOLVE (set by ctest), MPIEXEC (mpirun, from CMake's FindMPI).
 """
 import json
@@ -21,6 +28,7 @@ import numpy as np
 
 from cliutil import check, failures
 from lsq_bounds import LsqBounds
+from glm_statsmodels import F, L, compare, first_order_bound
 
 OOCSOLVE = os.environ["OOCSOLVE"]
 MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
@@ -200,8 +208,115 @@ def test_failures(tmp, paths):
     check(c.returncode == 2 and "oocsolve ingest" in c.stderr, f"CSV under MPI: {c.stderr}")
 
 
+GLM_NAMES = ["Intercept", "x1", "x2", "x3", "off", "fw"]
+
+
+def write_glm_files(tmp, bad_last=False):
+    """The SIZES split of one GLM design: X = [Intercept x1 x2 x3 off fw] (named), /Y a 0/1
+    response (bad_last: 2.0 in the last row), /C a count, /G a gamma response, /W var weights."""
+    import pandas as pd
+    rng = np.random.default_rng(17)
+    n = sum(SIZES)
+    X = np.c_[np.ones(n), rng.standard_normal((n, 3))]
+    off = rng.uniform(-0.3, 0.3, n)
+    fw = rng.integers(0, 4, n).astype(float)
+    eta = X @ np.array([0.2, 0.8, -0.5, 0.3])
+    ybin = (rng.random(n) < 1 / (1 + np.exp(-eta - off))).astype(float)
+    count = rng.poisson(np.exp(0.3 * eta + off)).astype(float)
+    ygam = rng.gamma(4.0, np.exp(0.2 * eta) / 4.0)
+    w = rng.uniform(0.5, 2.0, n)
+    if bad_last:
+        ybin[-1] = 2.0
+    paths, start = [], 0
+    for k, size in enumerate(SIZES):
+        path = os.path.join(tmp, f"glm{'bad' if bad_last else ''}{k}.h5")
+        sl = slice(start, start + size)
+        with h5py.File(path, "w") as f:
+            f.create_dataset("X", data=np.c_[X, off, fw][sl], chunks=(min(size, 256), 6),
+                             compression="gzip")
+            f["X"].attrs["column_names"] = np.array([c.encode() for c in GLM_NAMES])
+            for name, col in (("Y", ybin), ("C", count), ("G", ygam), ("W", w)):
+                f.create_dataset(name, data=col[sl], chunks=(min(size, 256),))
+        paths.append(path)
+        start += size
+    frame = pd.DataFrame(X, columns=GLM_NAMES[:4])
+    return paths, frame, dict(ybin=ybin, count=count, ygam=ygam, off=off, fw=fw, w=w)
+
+
+def test_glm(tmp):
+    import statsmodels.api as sm
+    paths, X, d = write_glm_files(tmp)
+    cases = [
+        ("binomial, offset + freq + var weights", "Y", F.Binomial(), d["ybin"],
+         ["--family", "binomial", "--offset", "off", "--freq-weights", "fw", "--weights", "/W"],
+         dict(offset=d["off"], freq_weights=d["fw"], var_weights=d["w"])),
+        ("gamma log, offset + freq + var weights", "G", F.Gamma(L.Log()), d["ygam"],
+         ["--family", "gamma", "--link", "log", "--weights", "/W", "--freq-weights", "fw",
+          "--offset", "off"],
+         dict(var_weights=d["w"], freq_weights=d["fw"], offset=d["off"])),
+        ("poisson, offset + freq weights", "C", F.Poisson(), d["count"],
+         ["--family", "poisson", "--offset", "off", "--freq-weights", "fw"],
+         dict(offset=d["off"], freq_weights=d["fw"])),
+    ]
+    for tag, ydata, family, y, args, kw in cases:
+        ref = sm.GLM(y, X, family=family, **kw).fit()
+        _, bound = first_order_bound(ref, "qr")
+        serial = None
+        for n in (1, 2, 3, 4):
+            r = run(["glm", *paths, "--y-dataset", "/" + ydata, *args, "--json",
+                     "--device", "cpu"], n if n > 1 else None)
+            check(r.returncode == 0 and r.stderr == "",
+                  f"glm {tag} np={n}: {r.returncode} {r.stderr[-500:]}")
+            if r.returncode != 0:
+                continue
+            got = json.loads(r.stdout)
+            compare(f"glm {tag}, np={n}", got, ref)
+            if serial is None:
+                serial = got
+                continue
+            check(got["iterations"] == serial["iterations"] and got["passes"] == serial["passes"],
+                  f"glm {tag} np={n}: {got['iterations']} iterations, {got['passes']} passes")
+            scale = np.maximum(np.abs(serial["params"]), serial["bse"])
+            dp = np.abs(np.array(got["params"]) - serial["params"])
+            check(np.all(dp <= 4 * bound * scale),
+                  f"glm {tag} np={n}: params differ from one process's by {dp.max():.3g} "
+                  f"(bound {4 * bound:.3g} relative)")
+            dl = abs(got["llf"] - serial["llf"])
+            check(dl <= 4 * bound * abs(serial["llf"]), f"glm {tag} np={n}: llf differs by {dl}")
+
+    # a response outside [0, 1] in the last row of the last file: rank 2 of 3 names it
+    bad, _, _ = write_glm_files(tmp, bad_last=True)
+    r = run(["glm", *bad, "--family", "binomial", "--device", "cpu"], 3)
+    check(r.returncode == 1 and f"row {sum(SIZES)}: the response" in r.stderr and
+          "stopped because process 2 of 3 failed" in r.stderr,
+          f"glm, a bad response on the last rank: {r.returncode} {r.stderr[-800:]}")
+    # perfect separation: every rank meets it at once; rank 0 reports it, once
+    sep = os.path.join(tmp, "sep.h5")
+    with h5py.File(sep, "w") as f:
+        x = np.linspace(-3, 3, 40)
+        f["X"] = np.c_[np.ones(40), x]
+        f["Y"] = (x > 0).astype(float)
+    r = run(["glm", sep, "--family", "binomial", "--device", "cpu"], 3)
+    check(r.returncode == 1 and r.stderr.count("perfect separation") == 1 and
+          r.stderr.count("oocsolve: error:") == 1,
+          f"glm, perfect separation on 3 ranks: {r.returncode} {r.stderr[-800:]}")
+    # more ranks than rows: 3 rows on 4 ranks, the one-process result
+    tiny = os.path.join(tmp, "tiny_glm.h5")
+    with h5py.File(tiny, "w") as f:
+        f["X"] = np.array([[1.0, 0.5], [1.0, -1.0], [1.0, 2.0]])
+        f["Y"] = np.array([1.0, 0.0, 3.5])
+    one = run(["glm", tiny, "--family", "gaussian", "--json"])
+    four = run(["glm", tiny, "--family", "gaussian", "--json"], 4)
+    check(one.returncode == 0 and four.returncode == 0, f"glm 3 rows on 4 ranks: {four.stderr}")
+    if one.returncode == 0 and four.returncode == 0:
+        a, b = json.loads(one.stdout), json.loads(four.stdout)
+        check(b["nobs"] == 3 and np.allclose(a["params"], b["params"], rtol=1e-12, atol=0),
+              f"glm 3 rows on 4 ranks: {b['params']} vs {a['params']}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
+        test_glm(tmp)
         paths, X, y, w = write_files(tmp)
         test_fits(paths, X, y, w)
         test_svd(paths, X)
@@ -211,7 +326,7 @@ def main():
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
         sys.exit(1)
-    print("mpi_cli: fit and svd on 1-4 ranks equal one process; failures stop every rank")
+    print("mpi_cli: fit, svd and glm on 1-4 ranks equal one process; failures stop every rank")
 
 
 if __name__ == "__main__":

@@ -159,7 +159,7 @@ static void test_rows(void)
         {OOC_GLM_INVERSE_GAUSSIAN, OOC_GLM_LINK_IDENTITY, 1.6, 0.8},
     };
     /* rows [x y w off]: x unused here, η = xb + off */
-    const ooc_glm_layout lay = {.ld = 4, .ycol = 1, .wcol = 2, .ocol = 3, .ecol = -1};
+    const ooc_glm_layout lay = {.ld = 4, .ycol = 1, .wcol = 2, .fcol = -1, .ocol = 3, .ecol = -1};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const double w = 1.7, off = 0.25, y = cases[c].y;
         const double row[4] = {0, y, w, off}, xb = cases[c].eta - off;
@@ -197,7 +197,7 @@ static void test_rows(void)
         {OOC_GLM_POISSON, 1, -1, 1, "invalid weight -1"},
         {OOC_GLM_POISSON, 1, 1, 0, "row 42: the exposure is 0"},
     };
-    const ooc_glm_layout lay_e = {.ld = 4, .ycol = 1, .wcol = 2, .ocol = -1, .ecol = 3};
+    const ooc_glm_layout lay_e = {.ld = 4, .ycol = 1, .wcol = 2, .fcol = -1, .ocol = -1, .ecol = 3};
     for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
         const double row[4] = {0, bad[c].y, bad[c].w, bad[c].e}, xb = 0.1;
         ooc_glm_sums s = {0};
@@ -216,6 +216,45 @@ static void test_rows(void)
     CHECK(ooc_glm_rows(OOC_GLM_POISSON, OOC_GLM_LINK_IDENTITY, &lay_e, &job, &s, &err) ==
           OOC_ERR_NUMERIC);
     CHECK_MSG(strstr(err.message, "the identity link does not keep it there"), "%s", err.message);
+
+    /* freq_weights: a row with f = 3 counts as three copies of the row in every term, the
+     * constants and Σf (one multiplication by 3 more: 1e-15 relative covers its rounding) */
+    const ooc_glm_layout lay_f = {.ld = 5, .ycol = 1, .wcol = 2, .fcol = 4, .ocol = 3, .ecol = -1};
+    const double one[5] = {0, 2, 1.5, 0.1, 1}, three[5] = {0, 2, 1.5, 0.1, 3}, xb_f = 0.4;
+    ooc_glm_sums s1 = {0}, s3 = {0};
+    double w1, z1, w3, z3;
+    ooc_glm_rows_job jf = {.data = one, .n = 1, .xb = &xb_f, .null_mu = NAN, .constants = true,
+                           .irls_w = &w1, .irls_z = &z1};
+    CHECK(ooc_glm_rows(OOC_GLM_GAMMA, OOC_GLM_LINK_LOG, &lay_f, &jf, &s1, &err) == OOC_OK);
+    jf.data = three;
+    jf.irls_w = &w3;
+    jf.irls_z = &z3;
+    CHECK(ooc_glm_rows(OOC_GLM_GAMMA, OOC_GLM_LINK_LOG, &lay_f, &jf, &s3, &err) == OOC_OK);
+    CHECK(near(w3, 3 * w1, 1e-15) && z3 == z1);
+    CHECK(near((double)s3.dev, 3 * (double)s1.dev, 1e-15) &&
+          near((double)s3.pearson, 3 * (double)s1.pearson, 1e-15));
+    CHECK(s3.n == 1 && s3.wn == 3 && s1.wn == 1 && s3.y == s1.y); /* Σy unweighted: start */
+    CHECK(near((double)s3.w, 3 * (double)s1.w, 1e-15) &&
+          near((double)s3.log_w, 3 * (double)s1.log_w, 1e-15) &&
+          near((double)s3.wlog_w, 3 * (double)s1.wlog_w, 1e-15) &&
+          near((double)s3.log_y, 3 * (double)s1.log_y, 1e-15));
+    const double negf[5] = {0, 2, 1.5, 0.1, -1};
+    jf.data = negf;
+    jf.first_row = 6;
+    ooc_error err_f = {0};
+    CHECK(ooc_glm_rows(OOC_GLM_GAMMA, OOC_GLM_LINK_LOG, &lay_f, &jf, &s1, &err_f) == OOC_ERR_DATA);
+    CHECK_MSG(strstr(err_f.message, "row 7: invalid frequency weight -1"), "%s", err_f.message);
+
+    /* sums of two processes' shares merged in row order: the earlier first boundary row */
+    ooc_glm_sums a = {.n = 2, .dev = 1, .max_resid = 0.5, .n_boundary = 0, .wn = 2},
+                 b = {.n = 3, .dev = 2, .max_resid = 0.7, .n_boundary = 2, .first_boundary = 4,
+                      .wn = 3, .null_failed = true};
+    ooc_glm_sums_merge(&a, &b);
+    CHECK(a.n == 5 && a.dev == 3 && a.max_resid == 0.7 && a.n_boundary == 2 &&
+          a.first_boundary == 4 && a.wn == 5 && a.null_failed);
+    ooc_glm_sums c = {.n_boundary = 1, .first_boundary = 2};
+    ooc_glm_sums_merge(&c, &b);
+    CHECK(c.n_boundary == 3 && c.first_boundary == 2);
 }
 
 /* ---- fits on in-memory sources ---------------------------------------------------------- */

@@ -119,6 +119,33 @@ class SvdResult(Structure):
                 ("seconds_accumulate", c_double), ("seconds_u", c_double)]
 
 
+class GlmOptions(Structure):
+    _fields_ = [("family", c_int), ("link", c_int), ("method", c_int), ("max_iter", c_int),
+                ("tol", c_double), ("response_column", c_char_p), ("y_name", c_char_p),
+                ("offset_column", c_char_p), ("exposure_column", c_char_p),
+                ("freq_weights_column", c_char_p), ("cancel", POINTER(c_int)), ("log", LogSink),
+                ("trace", c_void_p), ("progress", c_void_p), ("collective", c_void_p)]
+
+
+class GlmResult(Structure):
+    _fields_ = [("p", c_size_t), ("names", POINTER(c_char_p)), ("y_name", c_char_p),
+                ("formula", c_char_p), ("offset_name", c_char_p), ("exposure_name", c_char_p),
+                ("freq_weights_name", c_char_p), ("family", c_int), ("link", c_int),
+                ("method", c_int), ("weighted", c_bool), ("nobs", c_uint64),
+                ("wnobs", c_double), ("rank", c_size_t), ("aliased", POINTER(c_bool)),
+                ("n_aliased", c_size_t)]
+    _fields_ += [(name, POINTER(c_double)) for name in (
+        "params", "bse", "tvalues", "pvalues", "conf_lower", "conf_upper", "cov_params")]
+    _fields_ += [("use_t", c_bool)]
+    _fields_ += [(name, c_double) for name in (
+        "deviance", "pearson_chi2", "scale", "llf", "aic", "bic", "bic_deviance", "df_model",
+        "df_resid", "null_deviance", "llnull", "pseudo_rsquared")]
+    _fields_ += [("iterations", c_int), ("converged", c_bool),
+                 ("deviance_history", POINTER(c_double)), ("passes", c_int),
+                 ("warnings", POINTER(c_char_p)), ("nwarnings", c_size_t),
+                 ("seconds_passes", c_double), ("seconds_finalize", c_double)]
+
+
 class AccumulatorOptions(Structure):
     _fields_ = [("p", c_size_t), ("column_names", POINTER(c_char_p)), ("y_name", c_char_p),
                 ("formula", c_char_p), ("weighted", c_bool), ("method", c_int),
@@ -168,6 +195,18 @@ def _load():
         "ooc_svd": (c_int, [c_void_p, c_void_p, POINTER(SvdOptions), POINTER(POINTER(SvdResult)),
                             err]),
         "ooc_svd_result_free": (None, [POINTER(SvdResult)]),
+        "ooc_glm_options_init": (None, [POINTER(GlmOptions)]),
+        "ooc_glm_family_parse": (c_bool, [c_char_p, POINTER(c_int)]),
+        "ooc_glm_link_parse": (c_bool, [c_char_p, POINTER(c_int)]),
+        "ooc_glm_family_name": (c_char_p, [c_int]),
+        "ooc_glm_link_name": (c_char_p, [c_int]),
+        "ooc_glm_source_open": (c_int, [POINTER(c_char_p), c_size_t, POINTER(SourceOptions),
+                                        POINTER(GlmOptions), POINTER(c_void_p), err]),
+        "ooc_glm": (c_int, [c_void_p, c_void_p, POINTER(GlmOptions), POINTER(POINTER(GlmResult)),
+                            err]),
+        "ooc_glm_result_free": (None, [POINTER(GlmResult)]),
+        "ooc_glm_result_summary": (c_int, [POINTER(GlmResult), c_char_p, c_size_t,
+                                           POINTER(c_size_t), err]),
         "ooc_accumulator_options_init": (None, [POINTER(AccumulatorOptions)]),
         "ooc_accumulator_create": (c_int, [POINTER(AccumulatorOptions), c_void_p,
                                            POINTER(c_void_p), err]),

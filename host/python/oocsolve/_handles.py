@@ -33,10 +33,12 @@ class Source:
     """ooc_source_open_files over inputs (an _inputs.Inputs) for backend; freed on exit.
 
     formula: required for CSV inputs; formula_vars: its named values (a
-    _formula_vars.FormulaVars, which must outlive the source); need_y: fail without a response.
+    _formula_vars.FormulaVars, which must outlive the source); need_y: fail without a response;
+    glm: the _capi.GlmOptions of a GLM, whose columns (offset, exposure, frequency weights, a
+    categorical binomial response) ooc_glm_source_open adds to a CSV's formula.
     """
 
-    def __init__(self, inputs, formula, formula_vars, backend, call, need_y):
+    def __init__(self, inputs, formula, formula_vars, backend, call, need_y, glm=None):
         options = _capi.SourceOptions()
         _capi.lib.ooc_source_options_init(ctypes.byref(options))
         options.need_y = need_y
@@ -58,8 +60,12 @@ class Source:
         paths = (ctypes.c_char_p * len(inputs.paths))(*[p.encode() for p in inputs.paths])
         self._keep = (options, paths)   # the source may point into them while open
         self.handle = ctypes.c_void_p()
-        call.run(_capi.lib.ooc_source_open_files, paths, len(inputs.paths),
-                 ctypes.byref(options), ctypes.byref(self.handle))
+        if glm is None:
+            call.run(_capi.lib.ooc_source_open_files, paths, len(inputs.paths),
+                     ctypes.byref(options), ctypes.byref(self.handle))
+        else:
+            call.run(_capi.lib.ooc_glm_source_open, paths, len(inputs.paths),
+                     ctypes.byref(options), ctypes.byref(glm), ctypes.byref(self.handle))
 
     def __enter__(self):
         return self

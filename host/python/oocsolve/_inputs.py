@@ -23,8 +23,14 @@ class Inputs:
     temporary CSV)."""
 
     def __init__(self, data, weights=None, dtype=None, na_values=None, keep_default_na=True,
-                 sep=","):
+                 sep=",", extra=None):
+        """extra: {column name: values} written beside a DataFrame's columns (a GLM's offset,
+        exposure and frequency weights given as values)."""
         self._tempdir = None
+        self._extra = dict(extra or {})
+        if self._extra and not isinstance(data, pd.DataFrame):
+            raise TypeError("values for " + ", ".join(self._extra) + " need a DataFrame as data; "
+                            "with files or chunks name a column")
         self._keep = []                      # ctypes arrays the options point into
         self.weights_name = None
         self.dtypes = dict(dtype or {})
@@ -69,6 +75,10 @@ class Inputs:
                     frame = frame.assign(**{WEIGHTS_COLUMN: pd.Series(
                         weights, index=frame.index, dtype="float64")})
                     self.weights_name = WEIGHTS_COLUMN
+                if self._extra:
+                    frame = frame.assign(**{name: pd.Series(values, index=frame.index,
+                                                            dtype="float64")
+                                            for name, values in self._extra.items()})
                 if columns is None:
                     columns = list(frame.columns)
                     for name in columns:

@@ -1,4 +1,5 @@
-"""api.py — the functions: ols (OLS/WLS fits), svd, ingest (CSV + formula -> HDF5)."""
+"""api.py — the functions: ols (OLS/WLS fits), glm (generalized linear models by out-of-core
+IRLS), svd, ingest (CSV + formula -> HDF5)."""
 import ctypes
 import os
 import tempfile
@@ -14,7 +15,7 @@ from ._formula_vars import FormulaVars, caller_namespace
 from ._handles import Backend, Source
 from ._inputs import Inputs
 from ._progress import Progress
-from .results import RegressionResults
+from .results import GLMResults, RegressionResults
 
 
 def _option(table, value, what):
@@ -76,6 +77,89 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
                 return RegressionResults(result, state.read())
         finally:
             _capi.lib.ooc_fit_result_free(result)
+
+
+def _glm_name(parse, value, what, choices):
+    """A family or link as ooc_glm_family_parse / ooc_glm_link_parse read it: a name
+    ("binomial", "cloglog"), or a statsmodels family or link object (its class name)."""
+    text = value if isinstance(value, str) else type(value).__name__
+    code = ctypes.c_int()
+    if not parse(text.encode(), ctypes.byref(code)):
+        raise ValueError(f"{what} must be one of {choices}, or a statsmodels {what} object, "
+                         f"not {value!r}")
+    return code.value
+
+
+_GLM_COLUMNS = {"offset": "__oocsolve_offset__", "exposure": "__oocsolve_exposure__",
+                "freq_weights": "__oocsolve_freq_weights__"}
+
+
+def glm(formula, data, family="binomial", link=None, offset=None, exposure=None,
+        freq_weights=None, var_weights=None, method="qr", maxiter=100, tol=1e-8, device="auto",
+        progress=None, dtype=None, na_values=None, keep_default_na=True, sep=",", vars=None,
+        eval_env=0):
+    """Fit a generalized linear model out of core by IRLS (one pass over data per iteration),
+    as statsmodels' smf.glm(formula, data, family, ...).fit(): same starting values,
+    convergence test (the deviance changing by at most tol, at most maxiter iterations),
+    covariance and statistics.
+
+    family: "binomial", "poisson", "gaussian", "gamma", "inverse_gaussian", or a statsmodels
+    family object (sm.families.Poisson()), whose link is used when link is None.  link: None
+    (the family's), or "logit", "probit", "cloglog", "loglog", "cauchy", "log", "identity",
+    "inverse_power", "inverse_squared", "sqrt", or a statsmodels link object.  A binomial
+    response may be 0/1, a proportion, or a two-level categorical (its first level is the
+    success, as patsy's two-column response gives statsmodels).
+    offset, exposure (> 0, log link), freq_weights (>= 0: statsmodels' freq_weights) and
+    var_weights (statsmodels' var_weights): column names (of the CSV, or of X in HDF5; HDF5
+    var_weights may also be a dataset such as '/W'), or values when data is a DataFrame.
+    data, method, device, progress, dtype, na_values, keep_default_na, sep, vars, eval_env: as
+    for ols.  Returns GLMResults; raises oocsolve.Error on failure (a message naming the row for
+    a response outside the family's range, perfect separation, ...).
+    """
+    formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
+    counter = Progress(progress)
+    call = Call(counter)
+    options = _capi.GlmOptions()
+    _capi.lib.ooc_glm_options_init(ctypes.byref(options))
+    families = "binomial, poisson, gaussian, gamma, inverse_gaussian"
+    options.family = _glm_name(_capi.lib.ooc_glm_family_parse, family, "family", families)
+    if link is None and not isinstance(family, str) and getattr(family, "link", None) is not None:
+        link = family.link
+    if link is not None:
+        options.link = _glm_name(_capi.lib.ooc_glm_link_parse, link, "link",
+                                 "logit, probit, cloglog, loglog, cauchy, log, identity, "
+                                 "inverse_power, inverse_squared, sqrt")
+    options.method = _option(_capi.METHODS, method, "method")
+    if int(maxiter) < 1 or not float(tol) > 0:
+        raise ValueError(f"maxiter must be >= 1 and tol > 0, got {maxiter!r} and {tol!r}")
+    options.max_iter, options.tol = int(maxiter), float(tol)
+    options.cancel, options.log = call.cancel, call.log
+    columns, extra = {}, {}
+    for key, value in (("offset", offset), ("exposure", exposure),
+                       ("freq_weights", freq_weights)):
+        if isinstance(value, str):
+            columns[key] = value
+        elif value is not None:   # values: a column of the DataFrame's temporary CSV
+            extra[_GLM_COLUMNS[key]] = value
+            columns[key] = _GLM_COLUMNS[key]
+    names = {key: value.encode() for key, value in columns.items()}
+    options.offset_column = names.get("offset")
+    options.exposure_column = names.get("exposure")
+    options.freq_weights_column = names.get("freq_weights")
+    with formula_vars, counter, \
+            Inputs(data, var_weights, dtype, na_values, keep_default_na, sep, extra) as inputs, \
+            Backend(device, call) as backend, \
+            Source(inputs, formula, formula_vars, backend, call, need_y=True,
+                   glm=options) as source:
+        options.progress = counter.handle
+        result = ctypes.POINTER(_capi.GlmResult)()
+        call.run(_capi.lib.ooc_glm, source.handle, backend.handle, ctypes.byref(options),
+                 ctypes.byref(result))
+        try:
+            return GLMResults(result, {column: key for key, column in columns.items()
+                                       if column in extra})
+        finally:
+            _capi.lib.ooc_glm_result_free(result)
 
 
 @dataclass

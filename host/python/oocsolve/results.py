@@ -1,5 +1,6 @@
-"""results.py — RegressionResults: a fit's statistics as pandas objects, named like
-statsmodels' RegressionResults, copied out of an ooc_fit_result."""
+"""results.py — RegressionResults and GLMResults: a fit's statistics as pandas objects, named
+like statsmodels' RegressionResults and GLMResults, copied out of an ooc_fit_result or an
+ooc_glm_result."""
 import ctypes
 
 import numpy as np
@@ -107,16 +108,134 @@ class RegressionResults:
                 f"cov_type={self.cov_type}, method={self.method}>")
 
 
-def _summary_text(c_result):
+def _summary_text(c_result, summary=None):
+    """The text of summary (ooc_fit_result_summary, or ooc_glm_result_summary) for c_result."""
+    summary = summary or _capi.lib.ooc_fit_result_summary
     err = _capi.Error()
     length = ctypes.c_size_t()
     buffer = ctypes.create_string_buffer(8192)
     for _ in range(2):
-        status = _capi.lib.ooc_fit_result_summary(c_result, buffer, len(buffer),
-                                                  ctypes.byref(length), ctypes.byref(err))
+        status = summary(c_result, buffer, len(buffer), ctypes.byref(length), ctypes.byref(err))
         if status != 0 or length.value < len(buffer):
             break
         buffer = ctypes.create_string_buffer(length.value + 1)
     if status != 0:
         raise Error(status, err.message.decode("utf-8", "replace"))
     return buffer.value.decode("utf-8", "replace")
+
+
+_GLM_SCALARS = ("deviance", "pearson_chi2", "scale", "llf", "aic", "bic", "bic_deviance",
+                "df_model", "df_resid", "null_deviance", "llnull", "wnobs")
+
+
+class GLMResults:
+    """Results of oocsolve.glm, named like statsmodels' GLMResults.
+
+    params, bse, tvalues (z statistics, as statsmodels' GLM), pvalues: Series indexed by the
+    regressors' names (NaN for an aliased column); conf_int(alpha), cov_params(): DataFrames;
+    the scalars deviance, pearson_chi2, scale, llf, aic, bic (bic_llf), bic_deviance,
+    null_deviance, llnull, df_model, df_resid, nobs (rows), wnobs (their frequency weights'
+    sum), converged, iterations and fit_history ({"deviance": [...], "iteration": n});
+    pseudo_rsquared(kind); family and link names; warnings; summary(): the CLI's text report.
+    """
+
+    def __init__(self, c_result, renamed=None):
+        r = c_result.contents
+        p = r.p
+        renamed = renamed or {}
+
+        def name(pointer):
+            text = pointer.decode() if pointer else None
+            return renamed.get(text, text)
+
+        self.exog_names = _strings(r.names, p)
+        self.endog_name = r.y_name.decode() if r.y_name else None
+        self.formula = r.formula.decode() if r.formula else None
+        self.family = _capi.lib.ooc_glm_family_name(r.family).decode()
+        self.link = _capi.lib.ooc_glm_link_name(r.link).decode()
+        self.method = "IRLS"
+        self.solver = "normal" if r.method == _capi.METHODS["normal"] else "qr"
+        self.offset_name, self.exposure_name = name(r.offset_name), name(r.exposure_name)
+        self.freq_weights_name = name(r.freq_weights_name)
+        self.var_weights = bool(r.weighted)
+        self.nobs = int(r.nobs)
+        self.rank = int(r.rank)
+        self.use_t = bool(r.use_t)
+        self.cov_type = "nonrobust"
+        self.aliased = pd.Series(np.ctypeslib.as_array(r.aliased, shape=(p,)).astype(bool),
+                                 index=self.exog_names, name="aliased")
+        index = pd.Index(self.exog_names)
+        for field in ("params", "bse", "tvalues", "pvalues"):
+            setattr(self, field, pd.Series(_array(getattr(r, field), p), index=index, name=field))
+        self._conf = pd.DataFrame({0: _array(r.conf_lower, p), 1: _array(r.conf_upper, p)},
+                                  index=index)
+        self._cov = pd.DataFrame(_array(r.cov_params, p * p).reshape(p, p), index=index,
+                                 columns=index)
+        for field in _GLM_SCALARS:
+            setattr(self, field, float(getattr(r, field)))
+        self.bic_llf = self.bic
+        self._prsq_cs = float(r.pseudo_rsquared)
+        self.converged = bool(r.converged)
+        self.iterations = int(r.iterations)
+        self.fit_history = {"deviance": _array(r.deviance_history, self.iterations + 1).tolist(),
+                            "iteration": self.iterations}
+        self.passes = int(r.passes)
+        self.warnings = _strings(r.warnings, r.nwarnings)
+        text = _summary_text(c_result, _capi.lib.ooc_glm_result_summary)
+        for column, key in renamed.items():   # values given in Python: statsmodels' names
+            text = text.replace(column, key)
+        self._summary = text
+
+    @property
+    def zvalues(self):
+        """The z statistics (tvalues, as statsmodels names them for GLMs too)."""
+        return self.tvalues
+
+    def pseudo_rsquared(self, kind="cs"):
+        """Cox-Snell ("cs", the default, as statsmodels') or McFadden ("mcf") pseudo R²."""
+        kind = kind.lower()
+        if kind.startswith("mcf"):
+            return 1 - self.llf / self.llnull
+        if kind.startswith("cox") or kind in ("cs", "lr"):
+            return self._prsq_cs
+        raise ValueError("only McFadden and Cox-Snell are available")
+
+    def conf_int(self, alpha=0.05):
+        """Confidence intervals (columns 0 and 1) from the normal distribution.  alpha other
+        than 0.05 needs scipy for the quantile."""
+        if alpha == 0.05:
+            return self._conf.copy()
+        from scipy import stats
+        q = stats.norm.ppf(1 - alpha / 2)
+        return pd.DataFrame({0: self.params - q * self.bse, 1: self.params + q * self.bse})
+
+    def cov_params(self):
+        """The p x p covariance of params (DataFrame, rows and columns named)."""
+        return self._cov.copy()
+
+    def summary(self):
+        """The text summary `oocsolve glm` prints (statsmodels' GLM layout)."""
+        return self._summary
+
+    def to_dict(self):
+        """Every statistic as plain Python values, under the names of `oocsolve glm --json`
+        (lists by column, in exog_names' order)."""
+        out = {name: getattr(self, name) for name in _GLM_SCALARS}
+        out.update(bic_llf=self.bic, pseudo_rsquared=self._prsq_cs, nobs=self.nobs,
+                   rank=self.rank, family=self.family, link=self.link, solver=self.solver,
+                   names=list(self.exog_names), dep_variable=self.endog_name,
+                   formula=self.formula, offset=self.offset_name, exposure=self.exposure_name,
+                   freq_weights=self.freq_weights_name, var_weights=self.var_weights,
+                   use_t=self.use_t, converged=self.converged, iterations=self.iterations,
+                   fit_history=dict(self.fit_history), passes=self.passes,
+                   warnings=list(self.warnings), aliased=self.aliased.tolist())
+        for name in ("params", "bse", "tvalues", "pvalues"):
+            out[name] = getattr(self, name).tolist()
+        out["conf_int"] = self._conf.values.tolist()
+        out["cov_params"] = self._cov.values.tolist()
+        return out
+
+    def __repr__(self):
+        return (f"<oocsolve GLM results: {self.formula or self.endog_name}, {self.family} "
+                f"({self.link}), nobs={self.nobs}, p={len(self.exog_names)}, "
+                f"deviance={self.deviance:.6g}, iterations={self.iterations}>")

@@ -35,9 +35,26 @@
  * max(nobs, p)·ε) and left out of every later pass.  Memory: the O(p²)
  * triangles and covariance (checked against the memory available first)
  * and one block's scratch, whatever the rows.
+ *
+ * Frequency weights f (a column of X) and var_weights v (the source's
+ * weights) enter every row's terms as statsmodels' iweights f·v; the
+ * constants and n = Σf are glm_family.c's and glm_stats.c's.
+ *
+ * With a collective (several processes, each over its share of the rows)
+ * every pass ends, on every process however its own pass went, in an
+ * agreement (a failed process stops all), then the pass's sums are merged
+ * by a tree towards rank 0 in row order and rank 0's broadcast, and its
+ * triangle merged as fit's (ooc_accumulator_reduce).  So every process holds
+ * the same sums and triangle, and rank 0's aliased columns, R_K and β are
+ * broadcast (as fit.c does), so every decision that follows (deviance,
+ * convergence, the null model's steps, separation, iteration count) is made
+ * on the same numbers by the same operations, alike on every process; a
+ * failure there is met by all at once, and reported by rank 0 alone.
  */
 #include "solve/accumulator.h"
+#include "solve/collective.h"
 #include "solve/glm_family.h"
+#include "solve/glm_input.h"
 #include "solve/glm_stats.h"
 #include "solve/passes.h"
 #include "solve/triangle.h"
@@ -70,6 +87,8 @@ typedef struct glm_work {
     ooc_source *src;
     ooc_backend *be;
     const ooc_glm_options *o;
+    const ooc_collective *coll; /* o->collective */
+    bool own_failure;           /* this process's own pass failed (not a shared failure) */
     ooc_glm_family family;
     ooc_glm_link link;
     ooc_pass_env env;
@@ -80,6 +99,7 @@ typedef struct glm_work {
     size_t npush; /* columns pushed per row: the regressors, then the kept ones */
     size_t *push; /* their columns of X */
     const char **push_names;
+    char *y_name; /* a categorical response's "LHS[level]" */
     size_t k;                          /* kept regressors (after the first triangle) */
     size_t *kept;                      /* their indexes among the regressors */
     double *beta_x;                    /* p: β on X's columns, 0 for the others */
@@ -96,6 +116,7 @@ static void glm_work_free(glm_work *w)
     free(w->reg);
     free(w->push);
     free(w->push_names);
+    free(w->y_name);
     free(w->kept);
     free(w->beta_x);
     free(w->beta_k);
@@ -158,13 +179,58 @@ out:
     return status;
 }
 
+/* ---- across processes ---------------------------------------------------------- */
+
+/* Every process reaches this after its share of a pass, however it went
+ * (`local`): a process whose pass failed reports its own error, the others
+ * stop with OOC_ERR_REMOTE. */
+static ooc_status pass_agree(glm_work *w, ooc_status local, ooc_error *err)
+{
+    w->own_failure = local != OOC_OK;
+    return ooc_coll_agree(w->coll, local, false, err);
+}
+
+typedef struct sums_tree {
+    ooc_glm_sums mine, in;
+} sums_tree;
+
+static const void *sums_give(void *ctx) { return &((sums_tree *)ctx)->mine; }
+
+static ooc_status sums_take(void *ctx, ooc_error *err)
+{
+    (void)err;
+    sums_tree *t = ctx;
+    ooc_glm_sums_merge(&t->mine, &t->in);
+    return OOC_OK;
+}
+
+/* A pass's sums over every process (a no-op alone): merged by the tree
+ * towards rank 0, the rows in order, then rank 0's broadcast.  Processes of
+ * one collective share the architecture: the struct travels as it is. */
+static ooc_status reduce_sums(const ooc_collective *c, ooc_glm_sums *s, ooc_error *err)
+{
+    ooc_status status = OOC_OK, local = OOC_OK;
+    if (!ooc_coll_active(c))
+        return OOC_OK;
+    sums_tree t;
+    memset(&t, 0, sizeof t);
+    t.mine = *s;
+    ooc_coll_tree_ops ops = {sums_give, sums_take, &t, &t.in, sizeof t.in};
+    OOC_CHECK(ooc_coll_tree(c, &ops, &local, err));
+    OOC_CHECK(ooc_coll_broadcast(c, &t.mine, sizeof t.mine, err));
+    *s = t.mine;
+out:
+    return status;
+}
+
 /* Run one pass over the source (rewound unless it is the first) as phase
  * `phase`, feeding an accumulator of the pushed columns when `accumulate`;
- * on success *acc (when accumulating) is the caller's. */
+ * with a collective, agreed and merged over the processes.  On success
+ * *acc (when accumulating) is the caller's. */
 static ooc_status run_pass(glm_work *w, glm_pass *ps, bool accumulate, const char *phase,
                            ooc_accumulator **acc, ooc_error *err)
 {
-    ooc_status status = OOC_OK;
+    ooc_status status = OOC_OK, local = OOC_OK;
     ps->w = w;
     ps->acc = NULL;
     if (accumulate) {
@@ -175,14 +241,18 @@ static ooc_status run_pass(glm_work *w, glm_pass *ps, bool accumulate, const cha
         ao.y_name = "IRLS working response";
         ao.weighted = true;
         ao.method = w->o->method;
-        OOC_CHECK(ooc_accumulator_create(&ao, w->be, &ps->acc, err));
+        local = ooc_accumulator_create(&ao, w->be, &ps->acc, err);
         ps->job.irls_w = w->irls_w;
         ps->job.irls_z = w->irls_z;
     }
-    OOC_CHECK(ooc_for_each_block(w->src, w->passes > 0, phase, OOC_STAGE_ACCUMULATE, &w->env,
-                                 glm_block, ps, err));
+    if (local == OOC_OK)
+        local = ooc_for_each_block(w->src, w->passes > 0, phase, OOC_STAGE_ACCUMULATE, &w->env,
+                                   glm_block, ps, err);
     w->passes++;
+    OOC_CHECK(pass_agree(w, local, err));
+    OOC_CHECK(reduce_sums(w->coll, &ps->sums, err));
     if (accumulate) {
+        OOC_CHECK(ooc_accumulator_reduce(ps->acc, w->coll, w->o->trace, err));
         *acc = ps->acc;
         ps->acc = NULL;
     }
@@ -192,9 +262,10 @@ out:
     return status;
 }
 
-/* State of the pass summing lgamma(w_i / scale) (a weighted gamma's llf). */
+/* State of the pass summing f_i·lgamma(v_i / scale) (the llf of a gamma with
+ * var_weights). */
 typedef struct lgamma_pass {
-    long wcol;
+    long wcol, fcol;
     double scale;
     long double sum;
 } lgamma_pass;
@@ -203,8 +274,11 @@ static ooc_status lgamma_block(void *ctx, const ooc_block *b, ooc_error *err)
 {
     (void)err;
     lgamma_pass *lp = ctx;
-    for (size_t i = 0; i < b->nrows; i++)
-        lp->sum += lgamma(b->data[i * b->ncols + (size_t)lp->wcol] / lp->scale);
+    for (size_t i = 0; i < b->nrows; i++) {
+        const double *r = b->data + i * b->ncols;
+        const double fw = lp->fcol >= 0 ? r[lp->fcol] : 1.0;
+        lp->sum += fw * (long double)lgamma(r[lp->wcol] / lp->scale);
+    }
     return OOC_OK;
 }
 
@@ -221,9 +295,15 @@ static ooc_status first_triangle(glm_work *w, const double *r_aug, uint64_t nobs
     double nmax = (double)(nobs > nreg ? nobs : nreg);
     OOC_CHECK(
         ooc_find_aliased(r_aug, nreg + 1, nreg, m, nmax * DBL_EPSILON, r->aliased, &w->k, err));
+    /* across processes, rank 0's columns and R_K (fit.c's rule) */
+    OOC_CHECK(ooc_coll_broadcast(w->coll, r->aliased, nreg * sizeof(bool), err));
+    w->k = 0;
+    for (size_t j = 0; j < nreg; j++)
+        w->k += !r->aliased[j];
     OOC_FAIL_IF(w->k == 0, err, OOC_ERR_DATA,
                 "every regressor is zero on the rows: there is nothing to fit");
     OOC_CHECK(ooc_retriangularize(r_aug, nreg + 1, r->aliased, w->k, w->rk, err));
+    OOC_CHECK(ooc_coll_broadcast(w->coll, w->rk, (w->k + 1) * (w->k + 1) * sizeof(double), err));
     r->rank = w->k;
     r->n_aliased = nreg - w->k;
     for (size_t j = 0, c = 0; j < nreg; j++)
@@ -238,9 +318,10 @@ out:
     return status;
 }
 
-/* β_K = R_K⁻¹z from w->rk (the backend's triangular solve), spread over X's
- * columns into beta_x.  Errors: OOC_ERR_NUMERIC (a zero diagonal: the
- * weighted design lost rank), the backend's. */
+/* β_K = R_K⁻¹z from w->rk (the backend's triangular solve; across
+ * processes rank 0's, broadcast), spread over X's columns into beta_x.
+ * Errors: OOC_ERR_NUMERIC (a zero diagonal: the weighted design lost rank),
+ * the backend's. */
 static ooc_status solve_beta(glm_work *w, int iteration, ooc_error *err)
 {
     ooc_status status = OOC_OK;
@@ -255,6 +336,7 @@ static ooc_status solve_beta(glm_work *w, int iteration, ooc_error *err)
         w->beta_k[i] = w->rk[i * (k + 1) + k];
     }
     OOC_CHECK(ooc_backend_solve_triangle(w->be, w->rk, k, k + 1, w->beta_k, err));
+    OOC_CHECK(ooc_coll_broadcast(w->coll, w->beta_k, k * sizeof(double), err));
     for (size_t i = 0; i < k; i++)
         w->beta_x[w->push[i]] = w->beta_k[i];
 out:
@@ -263,21 +345,6 @@ out:
 
 /* ---- setup -------------------------------------------------------------------- */
 
-/* The column of X named `name` into *col.  Errors: OOC_ERR_INVALID_ARG. */
-static ooc_status find_column(const ooc_source *src, const char *what, const char *name, long *col,
-                              ooc_error *err)
-{
-    for (size_t j = 0; j < src->p; j++)
-        if (src->column_names && src->column_names[j] && !strcmp(src->column_names[j], name)) {
-            *col = (long)j;
-            return OOC_OK;
-        }
-    return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
-                    "the %s column '%s' is not a column of the input (its %zu columns are "
-                    "named like '%s')",
-                    what, name, src->p, src->p && src->column_names ? src->column_names[0] : "");
-}
-
 /* Family and link, the columns (response, weight, offset, exposure,
  * regressors), the memory check, the result and the scratch. */
 static ooc_status setup(glm_work *w, ooc_error *err)
@@ -285,6 +352,7 @@ static ooc_status setup(glm_work *w, ooc_error *err)
     ooc_status status = OOC_OK;
     const ooc_glm_options *o = w->o;
     ooc_source *src = w->src;
+    const ooc_glm_input *input = ooc_glm_input_of(src);
     w->family = o->family;
     OOC_FAIL_IF((unsigned)o->family > OOC_GLM_INVERSE_GAUSSIAN, err, OOC_ERR_INVALID_ARG,
                 "unknown GLM family %d", (int)o->family);
@@ -299,10 +367,13 @@ static ooc_status setup(glm_work *w, ooc_error *err)
     OOC_FAIL_IF(o->max_iter < 0 || !(o->tol >= 0.0), err, OOC_ERR_INVALID_ARG,
                 "max_iter must be >= 1 and tol >= 0 (got %d and %g)", o->max_iter, o->tol);
     w->p = src->p;
-    w->lay = (ooc_glm_layout){.ld = src->ncols, .ycol = src->p, .wcol = -1, .ocol = -1, .ecol = -1};
+    w->lay = (ooc_glm_layout){
+        .ld = src->ncols, .ycol = src->p, .wcol = -1, .fcol = -1, .ocol = -1, .ecol = -1};
     long ycol = -1;
     if (o->response_column)
-        OOC_CHECK(find_column(src, "response", o->response_column, &ycol, err));
+        OOC_CHECK(ooc_glm_find_column(src, "response", o->response_column, &ycol, err));
+    else if (input && input->response_term)
+        OOC_CHECK(ooc_glm_categorical_response(src, input, &ycol, &w->y_name, err));
     else
         OOC_FAIL_IF(!src->has_y, err, OOC_ERR_INVALID_ARG,
                     "the input has no response (y): give a formula with 'y ~ ...', a /Y "
@@ -312,18 +383,24 @@ static ooc_status setup(glm_work *w, ooc_error *err)
     if (src->has_weights)
         w->lay.wcol = (long)src->ncols - 1;
     if (o->offset_column)
-        OOC_CHECK(find_column(src, "offset", o->offset_column, &w->lay.ocol, err));
+        OOC_CHECK(ooc_glm_find_column(src, "offset", o->offset_column, &w->lay.ocol, err));
     if (o->exposure_column)
-        OOC_CHECK(find_column(src, "exposure", o->exposure_column, &w->lay.ecol, err));
-    OOC_FAIL_IF((w->lay.ocol >= 0 && (w->lay.ocol == ycol || w->lay.ocol == w->lay.ecol)) ||
-                    (w->lay.ecol >= 0 && w->lay.ecol == ycol),
-                err, OOC_ERR_INVALID_ARG,
-                "the response, offset and exposure must be different columns");
+        OOC_CHECK(ooc_glm_find_column(src, "exposure", o->exposure_column, &w->lay.ecol, err));
+    if (o->freq_weights_column)
+        OOC_CHECK(ooc_glm_find_column(src, "frequency weight", o->freq_weights_column,
+                                      &w->lay.fcol, err));
+    const long special[] = {ycol, w->lay.ocol, w->lay.ecol, w->lay.fcol};
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = a + 1; b < 4; b++)
+            OOC_FAIL_IF(special[a] >= 0 && special[a] == special[b], err, OOC_ERR_INVALID_ARG,
+                        "the response, offset, exposure and frequency weights must be "
+                        "different columns");
     const size_t p = src->p;
     w->reg = malloc((p ? p : 1) * sizeof(size_t));
     OOC_FAIL_IF(!w->reg, err, OOC_ERR_NOMEM, "out of memory");
     for (size_t j = 0; j < p; j++)
-        if ((long)j != ycol && (long)j != w->lay.ocol && (long)j != w->lay.ecol)
+        if ((long)j != ycol && (long)j != w->lay.ocol && (long)j != w->lay.ecol &&
+            (long)j != w->lay.fcol)
             w->reg[w->nreg++] = j;
     OOC_FAIL_IF(w->nreg == 0, err, OOC_ERR_INVALID_ARG,
                 "the model has no regressors (not even an intercept)");
@@ -344,15 +421,22 @@ static ooc_status setup(glm_work *w, ooc_error *err)
     r->weighted = src->has_weights;
     const char *y_name = o->y_name            ? o->y_name
                          : o->response_column ? o->response_column
+                         : w->y_name          ? w->y_name
                                               : src->y_name;
+    /* a CSV formula with the model's terms (ooc_glm_source_open): the caller's */
+    const char *formula =
+        input && src->formula && !strcmp(src->formula, input->formula) ? input->user_formula
+                                                                       : src->formula;
     r->y_name = ooc_strdup_or_null(y_name);
-    r->formula = ooc_strdup_or_null(src->formula);
+    r->formula = ooc_strdup_or_null(formula);
     r->offset_name = ooc_strdup_or_null(o->offset_column);
     r->exposure_name = ooc_strdup_or_null(o->exposure_column);
+    r->freq_weights_name = ooc_strdup_or_null(o->freq_weights_column);
     int max_iter = o->max_iter > 0 ? o->max_iter : 100;
     r->deviance_history = malloc(((size_t)max_iter + 1) * sizeof(double));
-    OOC_FAIL_IF((y_name && !r->y_name) || (src->formula && !r->formula) ||
+    OOC_FAIL_IF((y_name && !r->y_name) || (formula && !r->formula) ||
                     (o->offset_column && !r->offset_name) ||
+                    (o->freq_weights_column && !r->freq_weights_name) ||
                     (o->exposure_column && !r->exposure_name) || !r->deviance_history,
                 err, OOC_ERR_NOMEM, "out of memory");
     size_t rows = src->block_rows ? src->block_rows : 1;
@@ -498,7 +582,7 @@ static ooc_status iterate(glm_work *w, ooc_error *err)
         nf = (null_fit){
             .active = has_offset,
             .b0 = ooc_glm_link_value(w->link, (double)(constants.sums.y / constants.sums.n)),
-            .df_resid = (double)constants.sums.n - 1};
+            .df_resid = (double)constants.sums.wn - 1};
     }
 
     /* iteration 1 from the starting μ: D₀ and the first triangle */
@@ -515,12 +599,15 @@ static ooc_status iterate(glm_work *w, ooc_error *err)
         nf = (null_fit){
             .active = has_offset,
             .b0 = ooc_glm_link_value(w->link, (double)(constants.sums.y / constants.sums.n)),
-            .df_resid = (double)constants.sums.n - 1};
+            .df_resid = (double)constants.sums.wn - 1};
     } else {
         null_step(&nf, &ps.sums, w->family, tol, max_iter);
     }
     const uint64_t nobs = constants.sums.n;
     OOC_FAIL_IF(nobs == 0, err, OOC_ERR_DATA, "the input has no rows to fit");
+    OOC_FAIL_IF(!(constants.sums.wn > 0), err, OOC_ERR_DATA,
+                "the frequency weights of all %llu rows are 0: there is nothing to fit",
+                (unsigned long long)nobs);
     bool has_null = !isnan(ps.job.null_mu);
     long double null_dev = ps.sums.null_dev;
     const double null_mu = has_offset ? NAN : (double)(constants.sums.wy / constants.sums.w);
@@ -536,7 +623,7 @@ static ooc_status iterate(glm_work *w, ooc_error *err)
     OOC_CHECK(solve_beta(w, 1, err));
     /* statsmodels records each deviance divided by the scale it holds then: the
      * one at μ₀ for D₀, then the previous μ's (1 for binomial and poisson) */
-    const double df_resid = (double)nobs - (double)w->k;
+    const double df_resid = (double)constants.sums.wn - (double)w->k;
     double scale_prev = ooc_glm_scale(w->family, (double)ps.sums.pearson, df_resid);
     r->deviance_history[0] = (double)ps.sums.dev / scale_prev;
 
@@ -608,11 +695,13 @@ static ooc_status iterate(glm_work *w, ooc_error *err)
     ooc_glm_totals totals = {
         .constants = &constants.sums, .end = &end, .has_null = has_null, .null_dev = null_dev};
     if (w->family == OOC_GLM_GAMMA && w->lay.wcol >= 0) {
-        lgamma_pass lp = {w->lay.wcol, scale_prev, 0.0L};
-        OOC_CHECK(ooc_for_each_block(w->src, true, "GLM: gamma log-likelihood",
-                                     OOC_STAGE_RESIDUAL_PASS, &w->env, lgamma_block, &lp, err));
-        totals.lgamma_ws = lp.sum;
+        lgamma_pass lp = {w->lay.wcol, w->lay.fcol, scale_prev, 0.0L};
+        status = ooc_for_each_block(w->src, true, "GLM: gamma log-likelihood",
+                                    OOC_STAGE_RESIDUAL_PASS, &w->env, lgamma_block, &lp, err);
         w->passes++;
+        OOC_CHECK(pass_agree(w, status, err));
+        OOC_CHECK(ooc_coll_sum_long(w->coll, &lp.sum, 1, err));
+        totals.lgamma_ws = lp.sum;
     }
     r->passes = w->passes;
     r->seconds_passes = ooc_clock_seconds() - t0;
@@ -642,14 +731,30 @@ ooc_status ooc_glm(ooc_source *src, ooc_backend *be, const ooc_glm_options *o, o
         ooc_glm_options_init(&defaults);
         o = &defaults;
     }
-    glm_work w = {.src = src, .be = be, .o = o, .env = {o->cancel, o->trace, o->progress}};
+    glm_work w = {.src = src,
+                  .be = be,
+                  .o = o,
+                  .coll = o->collective,
+                  .env = {o->cancel, o->trace, o->progress}};
     *out = NULL;
-    OOC_CHECK(setup(&w, err));
+    /* every process checks the same options against the same columns: a failure is
+     * everyone's, reported by rank 0 */
+    OOC_CHECK(ooc_coll_agree(w.coll, setup(&w, err), true, err));
     ooc_trace_set_meta(o->trace, "family", "%s", ooc_glm_family_name(w.family));
     ooc_trace_set_meta(o->trace, "link", "%s", ooc_glm_link_name(w.link));
     ooc_trace_set_meta(o->trace, "method", "%s", ooc_method_name(o->method));
     ooc_trace_set_meta(o->trace, "p", "%zu", w.nreg);
-    OOC_CHECK(iterate(&w, err));
+    status = iterate(&w, err);
+    /* a failure outside this process's own passes follows from what every process shares
+     * (the merged sums, rank 0's β): all met it at once, and rank 0 reports it */
+    if (status != OOC_OK && status != OOC_ERR_REMOTE && !w.own_failure &&
+        ooc_coll_active(w.coll) && w.coll->rank != 0) {
+        ooc_error_clear(err);
+        status = OOC_FAIL(err, OOC_ERR_REMOTE,
+                          "stopped because process 0 of %d failed the same way (it reports why)",
+                          w.coll->size);
+    }
+    OOC_CHECK(status);
     for (size_t i = 0; i < w.r->nwarnings; i++)
         ooc_log(&o->log, OOC_LOG_WARNING, "%s", w.r->warnings[i]);
     *out = w.r;

@@ -356,6 +356,11 @@ static ooc_status check_row(ooc_glm_family f, const ooc_glm_layout *lay, const d
                             "row %llu: invalid weight %g (weights must be finite and > 0)",
                             (unsigned long long)row, w);
     }
+    if (lay->fcol >= 0 && !(r[lay->fcol] >= 0.0 && r[lay->fcol] < INFINITY))
+        return OOC_FAIL(err, OOC_ERR_DATA,
+                        "row %llu: invalid frequency weight %g (frequency weights must be "
+                        "finite and >= 0)",
+                        (unsigned long long)row, r[lay->fcol]);
     if (lay->ocol >= 0 && !isfinite(r[lay->ocol]))
         return OOC_FAIL(err, OOC_ERR_DATA, "row %llu: the offset is %g (it must be finite)",
                         (unsigned long long)row, r[lay->ocol]);
@@ -366,18 +371,26 @@ static ooc_status check_row(ooc_glm_family f, const ooc_glm_layout *lay, const d
     return OOC_OK;
 }
 
+/* the row's freq_weight (1 without them) */
+static inline double freq_weight(const ooc_glm_layout *lay, const double *r)
+{
+    return lay->fcol >= 0 ? r[lay->fcol] : 1.0;
+}
+
 /* Σ over the rows of what does not depend on μ */
 static void add_constants(ooc_glm_family f, const ooc_glm_layout *lay, const double *r,
                           ooc_glm_sums *s)
 {
-    double y = r[lay->ycol], w = lay->wcol >= 0 ? r[lay->wcol] : 1.0;
+    const double y = r[lay->ycol], v = lay->wcol >= 0 ? r[lay->wcol] : 1.0;
+    const double fw = freq_weight(lay, r), w = fw * v;
+    s->wn += fw;
     s->y += y;
     s->w += w;
     s->wy += (long double)w * y;
     if (lay->wcol >= 0) {
-        double lw = log(w);
-        s->log_w += lw;
-        s->wlog_w += (long double)w * lw;
+        double lv = log(v);
+        s->log_w += (long double)fw * lv;
+        s->wlog_w += (long double)w * lv;
     }
     switch (f) {
     case OOC_GLM_BINOMIAL:
@@ -387,7 +400,7 @@ static void add_constants(ooc_glm_family f, const ooc_glm_layout *lay, const dou
         break;
     case OOC_GLM_POISSON: s->w_sat += (long double)w * (xlogx(y) - y - lgamma(y + 1)); break;
     case OOC_GLM_GAMMA:
-    case OOC_GLM_INVERSE_GAUSSIAN: s->log_y += log(y); break;
+    case OOC_GLM_INVERSE_GAUSSIAN: s->log_y += (long double)fw * log(y); break;
     default: break;
     }
 }
@@ -408,7 +421,8 @@ ooc_status ooc_glm_rows(ooc_glm_family f, ooc_glm_link l, const ooc_glm_layout *
             add_constants(f, lay, r, s);
         if (job->scan_only)
             continue;
-        const double y = r[lay->ycol], w = lay->wcol >= 0 ? r[lay->wcol] : 1.0;
+        const double y = r[lay->ycol];
+        const double w = (lay->wcol >= 0 ? r[lay->wcol] : 1.0) * freq_weight(lay, r);
         double off = lay->ocol >= 0 ? r[lay->ocol] : 0.0;
         if (lay->ecol >= 0)
             off += log(r[lay->ecol]);
@@ -480,4 +494,30 @@ out:
     s->null_wz += null_wz;
     s->max_resid = max_resid;
     return status;
+}
+
+void ooc_glm_sums_merge(ooc_glm_sums *into, const ooc_glm_sums *later)
+{
+    ooc_glm_sums *s = into;
+    const ooc_glm_sums *t = later;
+    s->n += t->n;
+    s->dev += t->dev;
+    s->pearson += t->pearson;
+    s->null_dev += t->null_dev;
+    s->null_pearson += t->null_pearson;
+    s->null_w += t->null_w;
+    s->null_wz += t->null_wz;
+    s->null_failed = s->null_failed || t->null_failed;
+    s->max_resid = t->max_resid > s->max_resid ? t->max_resid : s->max_resid;
+    if (s->n_boundary == 0)
+        s->first_boundary = t->first_boundary;
+    s->n_boundary += t->n_boundary;
+    s->wn += t->wn;
+    s->y += t->y;
+    s->w += t->w;
+    s->wy += t->wy;
+    s->log_w += t->log_w;
+    s->wlog_w += t->wlog_w;
+    s->log_y += t->log_y;
+    s->w_sat += t->w_sat;
 }

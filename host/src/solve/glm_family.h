@@ -49,11 +49,15 @@ typedef struct ooc_glm_layout {
     size_t ld;       /* doubles per row */
     size_t ycol;     /* the response */
     long wcol;       /* the weight (var_weights), or -1 */
+    long fcol;       /* the frequency weight (freq_weights), or -1 */
     long ocol, ecol; /* the offset, the exposure, or -1 */
 } ooc_glm_layout;
 
 /* What a pass sums over its rows (long double).  The constants do not
- * depend on μ and are summed only when asked. */
+ * depend on μ and are summed only when asked.  A row's weight w is its
+ * var_weight times its freq_weight (statsmodels' iweights): every term of
+ * the deviance, Pearson χ² and log-likelihood is a freq_weight times the
+ * row's term with its var_weight. */
 typedef struct ooc_glm_sums {
     uint64_t n;
     long double dev;         /* Σ w·d(y, μ), statsmodels' deviance */
@@ -67,10 +71,11 @@ typedef struct ooc_glm_sums {
                               * binomial, μ that close to a 0/1 response; poisson, μ <= 1e-8
                               * for a count of 0 (the signs of (quasi-)separation) */
     uint64_t first_boundary; /* the first of them, 1-based; 0: none */
-    /* constants */
-    long double y, w, wy;      /* Σ y, Σ w, Σ w·y */
-    long double log_w, wlog_w; /* Σ log w, Σ w·log w (weighted only) */
-    long double log_y;         /* Σ log y (gamma, inverse Gaussian) */
+    /* constants (f the freq_weight, v the var_weight, w = f·v) */
+    long double wn;            /* Σ f (statsmodels' wnobs) */
+    long double y, w, wy;      /* Σ y (unweighted: the starting μ), Σ w, Σ w·y */
+    long double log_w, wlog_w; /* Σ f·log v, Σ w·log v (var_weights only) */
+    long double log_y;         /* Σ f·log y (gamma, inverse Gaussian) */
     long double w_sat;         /* Σ w·ll_sat(y) (binomial, poisson): the saturated model's
                                 * log-likelihood, llf = w_sat - deviance/2 */
 } ooc_glm_sums;
@@ -99,11 +104,17 @@ typedef struct ooc_glm_rows_job {
 } ooc_glm_rows_job;
 
 /* Check the job's rows (a finite response in the family's range, a weight
- * > 0, a finite offset, an exposure > 0), then (unless scan_only) compute each μ (checked: finite,
- * inside the family's range), add to s, and fill irls_w / irls_z.
+ * > 0, a frequency weight >= 0, a finite offset, an exposure > 0), then
+ * (unless scan_only) compute each μ (checked: finite, inside the family's
+ * range), add to s, and fill irls_w / irls_z.
  * Errors: OOC_ERR_DATA (a bad value, its row named, 1-based), OOC_ERR_NUMERIC
  * (a fitted mean outside the family's range, its row named). */
 ooc_status ooc_glm_rows(ooc_glm_family f, ooc_glm_link l, const ooc_glm_layout *lay,
                         const ooc_glm_rows_job *job, ooc_glm_sums *s, ooc_error *err);
+
+/* Add `later`, the sums of the rows after into's (another process's share),
+ * into `into`: sums added, the largest residual kept, the first boundary
+ * row the earlier one. */
+void ooc_glm_sums_merge(ooc_glm_sums *into, const ooc_glm_sums *later);
 
 #endif

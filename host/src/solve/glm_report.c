@@ -45,7 +45,8 @@ ooc_status ooc_report_glm_text(FILE *f, const ooc_glm_result *r, const ooc_repor
             r->passes);
     ooc_report_table_end(f, info, width);
     int note = 1;
-    if (r->offset_name || r->exposure_name || r->weighted || r->nwarnings)
+    if (r->offset_name || r->exposure_name || r->weighted || r->freq_weights_name ||
+        r->nwarnings)
         fprintf(f, "\nNotes:\n");
     if (r->offset_name)
         fprintf(f, "[%d] Offset: %s.\n", note++, r->offset_name);
@@ -53,6 +54,9 @@ ooc_status ooc_report_glm_text(FILE *f, const ooc_glm_result *r, const ooc_repor
         fprintf(f, "[%d] Exposure: %s (its log is in the offset).\n", note++, r->exposure_name);
     if (r->weighted)
         fprintf(f, "[%d] The weights are statsmodels' var_weights.\n", note++);
+    if (r->freq_weights_name)
+        fprintf(f, "[%d] Frequency weights (statsmodels' freq_weights): %s; they sum to %.17g.\n",
+                note++, r->freq_weights_name, r->wnobs);
     return ooc_report_notes_end(f, note, r->warnings, r->nwarnings, err);
 }
 
@@ -71,7 +75,9 @@ ooc_status ooc_report_glm_json(FILE *f, const ooc_glm_result *r, const ooc_repor
     ooc_report_json_str(f, "offset", r->offset_name);
     ooc_report_json_str(f, "exposure", r->exposure_name);
     ooc_report_json_bool(f, "var_weights", r->weighted);
+    ooc_report_json_str(f, "freq_weights", r->freq_weights_name);
     ooc_report_json_rows(f, "nobs", r->nobs, info);
+    ooc_report_json_num(f, "wnobs", r->wnobs);
     ooc_report_json_key(f, "rank");
     fprintf(f, "%zu", r->rank);
     ooc_report_json_bool(f, "use_t", r->use_t);

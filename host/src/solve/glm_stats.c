@@ -21,6 +21,7 @@ void ooc_glm_result_free(ooc_glm_result *r)
     ooc_result_parts_free(&OOC_RESULT_PARTS(r));
     free(r->offset_name);
     free(r->exposure_name);
+    free(r->freq_weights_name);
     free(r->deviance_history);
     free(r);
 }
@@ -53,20 +54,20 @@ double ooc_glm_scale(ooc_glm_family f, double pearson_chi2, double df_resid)
     return ooc_glm_scale_is_one(f) ? 1.0 : pearson_chi2 / df_resid;
 }
 
-/* statsmodels' Family.loglike(y, μ, var_weights, scale=s) summed over the
- * rows, from the deviance D = Σ w·d(y, μ) at that μ and the constants c
- * (n rows, Σw, Σlog w, Σw·log w, Σlog y, Σw·ll_sat(y)).  Per family, with
- * the per-row loglike_obs of statsmodels:
- *   binomial, poisson:  Σ w·ll_sat(y) - D/2            (scale 1)
- *   gaussian:  -D/(2s) - ½(n·log s - Σlog w) - n/2·log 2π
- *   inverse gaussian:  -D/(2s) - ½(n·log s + 3Σlog y - Σlog w) - n/2·log 2π
- *   gamma:  (Σw·log w - log s·Σw - D/2 - Σw)/s - Σ lgamma(w/s) - Σlog y
- * (gamma: w/s·log(w/s·y/μ) - w/s·y/μ with log(y/μ) - y/μ = -d(y, μ)/2 - 1;
- * lgamma_ws is Σ lgamma(w_i/s), n·lgamma(1/s) when unweighted). */
+/* statsmodels' Family.loglike(y, μ, var_weights, freq_weights, scale=s):
+ * each row's loglike_obs times its freq_weight f, summed, from the deviance
+ * D = Σ f·v·d(y, μ) at that μ and the constants c (n = Σf, Σf·v, Σf·log v,
+ * Σf·v·log v, Σf·log y, Σf·v·ll_sat(y); v the var_weight).  Per family:
+ *   binomial, poisson:  Σ f·v·ll_sat(y) - D/2            (scale 1)
+ *   gaussian:  -D/(2s) - ½(n·log s - Σf·log v) - n/2·log 2π
+ *   inverse gaussian:  -D/(2s) - ½(n·log s + 3Σf·log y - Σf·log v) - n/2·log 2π
+ *   gamma:  (Σf·v·log v - log s·Σf·v - D/2 - Σf·v)/s - Σf·lgamma(v/s) - Σf·log y
+ * (gamma: v/s·log(v/s·y/μ) - v/s·y/μ with log(y/μ) - y/μ = -d(y, μ)/2 - 1;
+ * lgamma_ws is Σf·lgamma(v_i/s), n·lgamma(1/s) without var_weights). */
 static double family_loglike(ooc_glm_family f, const ooc_glm_sums *c, bool weighted,
                              long double dev, double s, long double lgamma_ws)
 {
-    const long double n = (long double)c->n, log2pi = 1.8378770664093454836L;
+    const long double n = c->wn, log2pi = 1.8378770664093454836L;
     switch (f) {
     case OOC_GLM_BINOMIAL:
     case OOC_GLM_POISSON: return (double)(c->w_sat - dev / 2);
@@ -86,17 +87,20 @@ static double family_loglike(ooc_glm_family f, const ooc_glm_sums *c, bool weigh
 void ooc_glm_statistics(ooc_glm_result *r, const ooc_glm_totals *t)
 {
     const ooc_glm_sums *c = t->constants;
-    const double nobs = (double)c->n;
+    /* statsmodels: nobs the rows (the pseudo R²'s), wnobs the freq_weights' sum (df_resid,
+     * BIC, the profiled Gaussian scale) */
+    const double nobs = (double)c->n, wnobs = (double)c->wn;
     r->nobs = c->n;
+    r->wnobs = wnobs;
     r->df_model = (double)r->rank - 1;
-    r->df_resid = nobs - r->df_model - 1;
+    r->df_resid = wnobs - r->df_model - 1;
     r->deviance = (double)t->end->dev;
     r->pearson_chi2 = (double)t->end->pearson;
     r->scale = ooc_glm_scale(r->family, r->pearson_chi2, r->df_resid);
     /* statsmodels' llf: the Gaussian with the identity link profiles the scale
      * out (Σw(y-μ)²/nobs); every other model takes the estimated scale */
     double s_llf = r->family == OOC_GLM_GAUSSIAN && r->link == OOC_GLM_LINK_IDENTITY
-                       ? (double)(t->end->dev / c->n)
+                       ? (double)(t->end->dev / c->wn)
                        : r->scale;
     r->llf = family_loglike(r->family, c, r->weighted, t->end->dev, s_llf, t->lgamma_ws);
     if (t->has_null) {
@@ -107,7 +111,7 @@ void ooc_glm_statistics(ooc_glm_result *r, const ooc_glm_totals *t)
     double k_params = r->df_model + 1;
     r->aic = -2 * r->llf + 2 * k_params;
     r->bic = -2 * r->llf + k_params * log(r->df_model + r->df_resid + 1);
-    r->bic_deviance = r->deviance - (nobs - r->df_model - 1) * log(nobs);
+    r->bic_deviance = r->deviance - (wnobs - r->df_model - 1) * log(wnobs);
 }
 
 ooc_status ooc_glm_covariance(ooc_glm_result *r, const double *rk, size_t k, const size_t *kept,

@@ -26,7 +26,7 @@ typedef struct ooc_glm_totals {
     const ooc_glm_sums *end;       /* the pass at the final μ: deviance, Pearson χ² */
     bool has_null;                 /* null_dev below holds the null model's deviance */
     long double null_dev;
-    long double lgamma_ws; /* gamma, weighted: Σ lgamma(w_i/scale) */
+    long double lgamma_ws; /* gamma with var_weights: Σ f_i·lgamma(v_i/scale) */
 } ooc_glm_totals;
 
 /* nobs, df, deviance, Pearson χ², scale, llf, llnull, pseudo R², aic, bic

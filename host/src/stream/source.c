@@ -47,8 +47,13 @@ const ooc_allocator ooc_default_allocator = {alloc_huge_ctx, plain_free, NULL};
 
 void ooc_source_free(ooc_source *src)
 {
-    if (src)
-        src->vt->destroy(src);
+    if (!src)
+        return;
+    void *attached = src->attached;
+    void (*attached_free)(void *) = src->attached_free;
+    src->vt->destroy(src);
+    if (attached_free)
+        attached_free(attached);
 }
 
 void ooc_source_free_description(ooc_source *src)

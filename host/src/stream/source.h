@@ -74,6 +74,11 @@ struct ooc_source {
      * the first non-finite value of block column j that this pass delivered
      * came from ("FILE, line L", and the text when known); false if unknown. */
     bool (*locate_nonfinite)(const ooc_source *src, size_t j, char *buf, size_t size);
+    /* Optional: what the source's opener attached to it (ooc_glm_source_open: the
+     * formula its options point to, solve/glm_input.h), freed by ooc_source_free
+     * with attached_free after the source; NULL: nothing. */
+    void *attached;
+    void (*attached_free)(void *attached);
 };
 
 /* For the sources' destroy functions: free the description the constructor
