@@ -226,6 +226,7 @@ def check_errors(workdir, csv, failures):
         ("y ~ bs(x, df=4, df=5)", ["argument given twice"]),
         ("y ~ bs(z, knots=[-5, 2])", ["outside"]),
         ("y ~ standardize(z > 1)", ["needs numbers, not booleans"]),
+        ("y ~ te(cr(x, df=3), cr(z, df=3))", ["te() tensor-product smooths are not supported"]),
     ]
     for formula, must in cases:
         problem = refused(workdir, csv, formula, must)

@@ -12,7 +12,8 @@ file, alone and across 2 ranks, gives the one-process file's fit within the roun
 file of 2 records on 4 ranks (ranks with none), blosc parts (read through the parts' chunks),
 --profile per rank, a part gone (fit refuses, naming it), and the failures: a bad value and a
 ragged row in the last rank's records (every rank exits non-zero with the one-process message,
-no file is left, no rank hangs), a formula error (reported once), compressed input (refused).
+no file is left, no rank hangs), a formula error (reported once), compressed input (refused);
+stateful transforms refused across ranks, and with --transforms-from a serial ingest equal to it.
 Environment: OOCSOLVE (set by ctest), MPIEXEC (mpirun, from CMake's FindMPI).
 """
 import gzip
@@ -246,6 +247,30 @@ def test_failures(tmp, rng):
     check(leftovers(tmp, "f.") == [] and leftovers(tmp, "z.") == [], "no output after refusals")
 
 
+def test_transforms(tmp, csv_path):
+    """Stateful transforms learn from the whole file: refused across ranks, unless what they
+    learned comes from a serial ingest (--transforms-from), which then gives the serial X."""
+    formula = "y ~ bs(a, df=5) + center(a) + C(g)"
+    part = os.path.join(tmp, "tf-mpi.h5")
+    r = run(["ingest", csv_path, "-f", formula, "-o", part], np_ranks=2)
+    check(r.returncode != 0 and "--transforms-from" in r.stderr and not os.path.exists(part),
+          f"transforms across ranks not refused: {r.returncode} {r.stderr}")
+    ser = os.path.join(tmp, "tf-serial.h5")
+    r = run(["ingest", csv_path, "-f", formula, "-o", ser, "--chunk-rows", "100"])
+    check(r.returncode == 0, f"serial ingest with transforms: {r.stderr}")
+    r = run(["ingest", csv_path, "-f", formula, "-o", part, "--chunk-rows", "100",
+             "--transforms-from", ser], np_ranks=3)
+    check(r.returncode == 0, f"ingest across ranks with --transforms-from: {r.stderr}")
+    if r.returncode == 0:
+        Xs, Ys, names_s, _ = read_h5(ser)
+        Xp, Yp, names_p, _ = read_h5(part)
+        check(names_s == names_p and np.array_equal(Xs, Xp) and np.array_equal(Ys, Yp),
+              "ingest across ranks with the serial file's transforms differs from it")
+        with h5py.File(part, "r") as f, h5py.File(ser, "r") as g:
+            check(f["X"].attrs["oocsolve_transforms"] == g["X"].attrs["oocsolve_transforms"],
+                  "the joined file does not carry the transforms' state")
+
+
 def main():
     rng = np.random.default_rng(15)
     with tempfile.TemporaryDirectory() as tmp:
@@ -256,6 +281,7 @@ def main():
         test_missing_part(tmp)
         test_blosc_and_profile(tmp, csv_path)
         test_few_records(tmp)
+        test_transforms(tmp, csv_path)
         test_failures(tmp, rng)
     sys.exit(exit_status())
 

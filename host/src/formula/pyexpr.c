@@ -733,6 +733,9 @@ static ooc_status parse_call(pyctx *c, int *out)
         return py_error(c, name_tok, "name too long");
     bool is_identity = strcmp(name, "I") == 0;
     ooc_transform_kind tf_kind;
+    if (strcmp(name, "te") == 0)
+        return py_error(c, name_tok, "te() tensor-product smooths are not supported: use cr() "
+                                     "or cc() terms and their interactions");
     if (transform_name(name, &tf_kind)) {
         if (tf_kind >= OOC_TF_BS)
             return py_error(c, name_tok, "a spline gives several columns: use it as a whole "
