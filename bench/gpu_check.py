@@ -314,12 +314,17 @@ def cmd_gen(a):
 
 # ---------------------------------------------------------------------------- bench --
 
-STEPS = [("fit qr", ["fit", "--method", "qr"], "params"),
-         ("fit normal", ["fit", "--method", "normal"], "params"),
-         ("svd", ["svd"], "singular_values"),
+# (step, arguments, the JSON key compared, also timed on the GPU with host decoding): GPU runs
+# leave --gpu-decode at auto (the chunks inflated on the GPU when the plugin has nvCOMP and the
+# file is deflate); "gpu-host" runs are the same with --gpu-decode off, the decoder's baseline.
+STEPS = [("fit qr", ["fit", "--method", "qr"], "params", True),
+         ("fit normal", ["fit", "--method", "normal"], "params", False),
+         ("svd", ["svd"], "singular_values", False),
          # a logit by IRLS (a pass per iteration) on the workload's design with a 0/1 response
          # (gpu_check.sh's data stage ingests it as --glm-h5)
-         ("glm logit", ["glm", "--family", "binomial"], "params")]
+         ("glm logit", ["glm", "--family", "binomial"], "params", False)]
+DEVICE_ARGS = {"gpu": ["--device", "gpu"], "cpu": ["--device", "cpu"],
+               "gpu-host": ["--device", "gpu", "--gpu-decode", "off"]}
 
 
 def rel_diff(a, b):
@@ -348,23 +353,25 @@ def profile_lines(stderr_path):
 
 def cmd_bench(a):
     """For each step, `runs` rounds of a GPU run and a CPU run (the order alternating between
-    rounds), every run a fresh process with --json --profile; then the bench_decode limit.
-    A run that fails, a GPU run whose JSON does not say backend "cuda", or GPU and CPU results
+    rounds; for the steps STEPS marks, also a GPU run decoding on the host, "gpu-host"), every
+    run a fresh process with --json --profile; then the bench_decode limit.  A run that fails, a
+    GPU run whose JSON does not say backend "cuda", or GPU (either decoder) and CPU results
     further apart than --tol make the exit status 1."""
     rec = {"workload": a.workload, "h5": os.path.basename(a.h5), "threads": a.threads,
            "runs_wanted": a.runs, "steps": [], "problems": []}
     env = dict(os.environ)
     os.makedirs(a.traces, exist_ok=True)
     os.makedirs(a.logs, exist_ok=True)
-    for step, args, key in STEPS:
+    for step, args, key, host_decode in STEPS:
         h5 = a.glm_h5 if args[0] == "glm" else a.h5
         if not h5:
             continue
-        srec = {"step": step, "gpu": [], "cpu": [], "skipped_runs": 0}
+        devs = ("gpu", "cpu", "gpu-host") if host_decode else ("gpu", "cpu")
+        srec = {"step": step, "skipped_runs": 0, **{d: [] for d in devs}}
         slug = step.replace(" ", "-")
         results = {}
         for r in range(a.runs):
-            order = ("gpu", "cpu") if r % 2 == 0 else ("cpu", "gpu")
+            order = devs if r % 2 == 0 else devs[::-1]
             for dev in order:
                 last = srec[dev][-1]["wall_s"] if srec[dev] else 5.0
                 if time.time() + 2 * last + 5 > a.deadline:
@@ -374,8 +381,8 @@ def cmd_bench(a):
                 trace = os.path.join(a.traces, base + ".json")
                 out = os.path.join(a.logs, base + ".out.json")
                 err = os.path.join(a.logs, base + ".stderr.txt")
-                cmd = [a.exe] + args[:1] + [h5] + args[1:] + [
-                    "--device", dev, "--threads", str(a.threads), "--json", "--progress", "off",
+                cmd = [a.exe] + args[:1] + [h5] + args[1:] + DEVICE_ARGS[dev] + [
+                    "--threads", str(a.threads), "--json", "--progress", "off",
                     "--profile", trace]
                 with open(err, "w") as f:
                     f.write("$ " + " ".join(cmd) + "\n")
@@ -383,11 +390,12 @@ def cmd_bench(a):
                           timeout=max(10.0, min(a.run_timeout, a.deadline + 15 - time.time())))
                 doc = read_json(out, {}) or {}
                 run = {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"], "maxrss_mb": t["maxrss_mb"],
-                       "rc": t["rc"], "backend": doc.get("backend"),
+                       "rc": t["rc"], "backend": doc.get("backend"), "decode": doc.get("decode"),
                        "timings": doc.get("timings"), "profile": profile_lines(err)}
                 srec[dev].append(run)
                 print(f"{a.workload} {step:10s} {dev} run {r + 1}: rc {t['rc']} "
-                      f"{t['wall_s']:.3f} s, {t['maxrss_mb']:.0f} MB, backend {run['backend']}",
+                      f"{t['wall_s']:.3f} s, {t['maxrss_mb']:.0f} MB, backend {run['backend']}, "
+                      f"decode {run['decode']}",
                       flush=True)
                 if t["rc"] != 0:
                     why = [l for l in tail(err, 40).splitlines() if re.search(r"error|fatal", l, re.I)]
@@ -395,7 +403,7 @@ def cmd_bench(a):
                                            (" (timed out)" if t["timed_out"] else "") +
                                            (f": {why[0][:300]}" if why else ""))
                     continue
-                want = "cuda" if dev == "gpu" else "cpu"
+                want = "cuda" if dev.startswith("gpu") else "cpu"
                 if run["backend"] != want:
                     rec["problems"].append(f"{step} {dev} run {r + 1}: backend "
                                            f"{run['backend']!r}, not {want!r}")
@@ -403,7 +411,7 @@ def cmd_bench(a):
                 if os.path.getsize(out) > (1 << 20):   # p = 1000: cov_params alone is ~24 MB
                     with open(out, "w") as f:
                         f.write(f"(JSON of {t['wall_s']:.2f} s run removed after parsing: too large)\n")
-        for dev in ("gpu", "cpu"):
+        for dev in devs:
             walls = [x["wall_s"] for x in srec[dev] if x["rc"] == 0]
             if walls:
                 srec[dev + "_median_s"] = statistics.median(walls)
@@ -411,12 +419,22 @@ def cmd_bench(a):
                 srec[dev + "_maxrss_mb"] = max(x["maxrss_mb"] for x in srec[dev] if x["rc"] == 0)
         if srec.get("gpu_median_s") and srec.get("cpu_median_s"):
             srec["cpu_over_gpu"] = srec["cpu_median_s"] / srec["gpu_median_s"]
+        srec["gpu_decode"] = next((x["decode"] for x in srec["gpu"] if x["rc"] == 0), None)
         d = rel_diff(results.get("gpu"), results.get("cpu"))
         srec["agreement"] = d
         srec["agreement_of"] = key
         if d is not None and d > a.tol:
             rec["problems"].append(f"{step}: GPU and CPU {key} differ by {d:.3g} (relative, "
                                    f"normwise) > {a.tol:g}")
+        if host_decode:
+            if srec.get("gpu-host_median_s") and srec.get("gpu_median_s"):
+                srec["host_decode_over_gpu_decode"] = srec["gpu-host_median_s"] / srec["gpu_median_s"]
+            # the same rows into the same update: equal unless the GPU libraries round differently
+            dh = rel_diff(results.get("gpu"), results.get("gpu-host"))
+            srec["decode_agreement"] = dh
+            if dh is not None and dh > a.tol:
+                rec["problems"].append(f"{step}: GPU-decoded and host-decoded {key} differ by "
+                                       f"{dh:.3g} > {a.tol:g}")
         if srec["skipped_runs"]:
             rec["problems_soft"] = rec.get("problems_soft", []) + [
                 f"{step}: {srec['skipped_runs']} run(s) left out to stay within the time budget"]
@@ -620,20 +638,28 @@ def cmd_report(a):
             for s in b.get("steps", []):
                 cw = [x["wall_s"] for x in s["cpu"] if x["rc"] == 0]
                 gw = [x["wall_s"] for x in s["gpu"] if x["rc"] == 0]
-                L.append(f"| {label} | {s['step']} | {fmt(s.get('cpu_median_s'))} "
+                dec = f" (GPU decode: {s['gpu_decode']})" if s.get("gpu_decode") else ""
+                L.append(f"| {label} | {s['step']}{dec} | {fmt(s.get('cpu_median_s'))} "
                          f"[{', '.join(f'{x:.2f}' for x in cw)}] | {fmt(s.get('gpu_median_s'))} "
                          f"[{', '.join(f'{x:.2f}' for x in gw)}] | {fmt(s.get('cpu_over_gpu'), '.2f')}× | "
                          f"{inproc(s['cpu'])} / {inproc(s['gpu'])} | "
                          f"{fmt(s.get('cpu_maxrss_mb'), '.0f')} / {fmt(s.get('gpu_maxrss_mb'), '.0f')} | "
                          f"{fmt(s.get('agreement'), '.1e')} ({s.get('agreement_of')}) |")
+                if s.get("gpu-host"):
+                    hw = [x["wall_s"] for x in s["gpu-host"] if x["rc"] == 0]
+                    L.append(f"| {label} | {s['step']}, GPU decoding on the host (--gpu-decode off) "
+                             f"| – | {fmt(s.get('gpu-host_median_s'))} [{', '.join(f'{x:.2f}' for x in hw)}] "
+                             f"| host/GPU decode {fmt(s.get('host_decode_over_gpu_decode'), '.2f')}× | "
+                             f"– / {inproc(s['gpu-host'])} | – / {fmt(s.get('gpu-host_maxrss_mb'), '.0f')} | "
+                             f"{fmt(s.get('decode_agreement'), '.1e')} (vs GPU-decoded) |")
             if b.get("decode_limit_s") is not None:
                 L.append(f"| {label} | decompression limit (bench_decode, {b.get('threads')} threads) | "
                          f"{fmt(b['decode_limit_s'])} | – | – | – | – | – |")
         profs = []
         for b in benches:
             for s in b.get("steps", []):
-                for dev in ("cpu", "gpu"):
-                    if s[dev] and s[dev][0].get("profile"):
+                for dev in ("cpu", "gpu", "gpu-host"):
+                    if s.get(dev) and s[dev][0].get("profile"):
                         p = s[dev][0]["profile"]
                         head = next((x for x in p if x.startswith("profile: wall")), "")
                         bound = next((x for x in p if x.startswith("bounded by:")), "")

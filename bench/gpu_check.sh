@@ -49,7 +49,8 @@
 #                 also with the response I(y > 1), for glm); then fit qr, fit normal, svd and
 #                 (W1) glm --family binomial with --device gpu and --device cpu (--threads =
 #                 all cores), alternating, --profile traces, peak RSS, GPU-vs-CPU agreement,
-#                 and bench_decode's decompression limit
+#                 and bench_decode's decompression limit; fit qr also with --device gpu
+#                 --gpu-decode off: chunks inflated on the GPU (nvCOMP) against the host
 #   nvidia-smi-after   clocks, temperature, memory after the runs
 # OUTDIR gets results.md, results.json, nvidia-smi-q.txt, traces.tar.gz, logs.tar.gz (<= 8
 # files, each well under 16 MiB).  Exit status: 0 when no stage failed, 1 otherwise, 2 usage.
@@ -137,6 +138,15 @@ pack_main() {
         /usr/include/lapacke_mangling.h /usr/include/lapacke_utils.h /usr/include/libdeflate.h \
         /usr/include/isa-l.h /usr/include/isa-l /usr/include/blosc.h /usr/include/blosc-export.h \
         "$tree/include/"
+  # nvCOMP (the GPU decoder, --gpu-decode): the wheel tests/requirements.txt installs in .venv
+  local nvc
+  nvc=$(ls -d "$ROOT"/.venv/lib/python3*/site-packages/nvidia/libnvcomp 2>/dev/null | head -1)
+  [ -n "$nvc" ] && [ -f "$nvc/lib64/libnvcomp.so.6" ] ||
+    { echo "--pack: nvCOMP missing: install tests/requirements.txt into .venv (nvidia-libnvcomp-cu13)" >&2; exit 1; }
+  mkdir -p "$tree/nvcomp/lib64"
+  cp -L "$nvc/lib64/libnvcomp.so.6" "$tree/nvcomp/lib64/"
+  ln -s libnvcomp.so.6 "$tree/nvcomp/lib64/libnvcomp.so"
+  cp -a "$nvc/include" "$tree/nvcomp/include"
   cp -L /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h \
         /usr/include/x86_64-linux-gnu/openblas-pthread/f77blas.h \
         /usr/include/x86_64-linux-gnu/openblas-pthread/openblas_config.h "$tree/include/"
@@ -166,6 +176,7 @@ on $(. /etc/os-release; echo "$PRETTY_NAME") ($(uname -m)), tree commit $commit.
 lib/      shared libraries by SONAME (MANIFEST.tsv: source file, Debian package, version) and
           the unversioned names the linker wants; needs glibc >= $glibc, libgcc_s and libstdc++.
 include/  HDF5 (serial), cblas/openblas_config, LAPACKE, libdeflate, ISA-L, blosc headers.
+nvcomp/   nvCOMP's library and headers from the nvidia-libnvcomp-cu13 wheel (the GPU decoder).
 bench/gpu_check.sh builds with HDF5_ROOT and the find modules' variables pointing here and
 links with -Wl,--disable-new-dtags + RPATH to lib/, so the binaries load these copies (and their
 libcurl/libcrypto/... dependencies) without LD_LIBRARY_PATH.
@@ -350,8 +361,7 @@ stage_build() {
   local P="$PACK_TREE" gen=() arch=() lf
   command -v ninja >/dev/null && gen=(-G Ninja)
   if command -v nvidia-smi >/dev/null; then
-    # device/ has no kernels (cuBLAS/cuSOLVER only, LANGUAGES C): no architecture flag is used
-    # today; passed for the day device/ gets kernels.
+    # the GPU decoder's kernels (device/decode_kernels.cu) for this GPU
     local cc; cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
     [ -n "$cc" ] && arch=(-DCMAKE_CUDA_ARCHITECTURES="$cc")
   fi
@@ -361,7 +371,7 @@ stage_build() {
   cmake -S "$ROOT" -B "$B" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DOOC_CUDA=ON -DOOC_BUILD_TESTS=ON \
     -DOOC_PYTHON="$PY" "${arch[@]}" \
     -DHDF5_ROOT="$P" -DHDF5_NO_FIND_PACKAGE_CONFIG_FILE=ON -DHDF5_PREFER_PARALLEL=OFF \
-    -DCMAKE_PREFIX_PATH="$P" \
+    -DCMAKE_PREFIX_PATH="$P" -DNVCOMP_ROOT="$P/nvcomp" \
     -DLibDeflate_INCLUDE_DIR="$P/include" -DLibDeflate_LIBRARY="$P/lib/libdeflate.so" \
     -DISAL_INCLUDE_DIR="$P/include" -DISAL_LIBRARY="$P/lib/libisal.so" \
     -DBlosc_INCLUDE_DIR="$P/include" -DBlosc_LIBRARY="$P/lib/libblosc.so" \
@@ -371,7 +381,7 @@ stage_build() {
     -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON -DCMAKE_DISABLE_FIND_PACKAGE_Zstd=ON \
     -DCMAKE_DISABLE_FIND_PACKAGE_BZip2=ON -DCMAKE_DISABLE_FIND_PACKAGE_LibLZMA=ON \
     -DCMAKE_EXE_LINKER_FLAGS="$lf" -DCMAKE_SHARED_LINKER_FLAGS="$lf" -DCMAKE_MODULE_LINKER_FLAGS="$lf" \
-    -DCMAKE_BUILD_RPATH="$P/lib" || { note "configure failed"; return 1; }
+    -DCMAKE_BUILD_RPATH="$P/lib;$P/nvcomp/lib64" || { note "configure failed"; return 1; }
   local tconf=$((SECONDS - t0))
   # only what the check runs: the CLI (its dependency builds the plugin), bench_decode, the
   # gpu-labelled test programs (test names that are targets), and emulated: the emulated plugin
@@ -539,8 +549,10 @@ except (OSError, ValueError):
     sys.exit(0)
 parts = []
 for s in b.get("steps", []):
-    g, c = s.get("gpu_median_s"), s.get("cpu_median_s")
-    parts.append(f"{s['step']} CPU {c:.2f} s / GPU {g:.2f} s" if g and c else f"{s['step']} incomplete")
+    g, c, h = s.get("gpu_median_s"), s.get("cpu_median_s"), s.get("gpu-host_median_s")
+    parts.append(f"{s['step']} CPU {c:.2f} s / GPU {g:.2f} s (decode {s.get('gpu_decode')})"
+                 + (f" / GPU, host decode {h:.2f} s" if h else "") if g and c
+                 else f"{s['step']} incomplete")
 if b.get("decode_limit_s") is not None:
     parts.append(f"decode limit {b['decode_limit_s']:.2f} s")
 probs = b.get("problems", [])

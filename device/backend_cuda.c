@@ -1,7 +1,9 @@
 /*
  * backend_cuda.c — the accumulator seam (backend.h) on NVIDIA GPUs with the
  * CUDA runtime, cuBLAS and cuSOLVER (64-bit generic API).  Plain C against
- * the runtime API: no custom kernels.
+ * the runtime API; the only kernels are the optional GPU decoder's
+ * (decode_launch.h, with OOC_HAVE_NVCOMP: accumulate_raw inflates an HDF5
+ * source's deflate chunks with nvCOMP, see cuda_accumulate_raw).
  *
  * Per device: a copy stream, a compute stream, two staging slots (device
  * block buffer + √w vector, events `copied` and `consumed`).  accumulate()
@@ -62,11 +64,23 @@
 #include <cuda_runtime_api.h>
 #include <cusolverDn.h>
 #include <nvtx3/nvToolsExt.h>
+#ifdef OOC_HAVE_NVCOMP
+#include "decode_launch.h"
+
+#include <dlfcn.h>
+#include <nvcomp.h>
+#include <nvcomp/deflate.h>
+#endif
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define OOC_STR_(x) #x
+#define OOC_STR(x) OOC_STR_(x)
 
 #define CUDA_TRY(call)                                                                             \
     do {                                                                                           \
@@ -150,6 +164,25 @@ typedef struct cuda_final {
     signed char svd_jobu;
 } cuda_final;
 
+#ifdef OOC_HAVE_NVCOMP
+/* The GPU decoder's buffers on the first (only) device, grown on demand and
+ * kept for the backend's life.  `small` holds the per-chunk arrays
+ * (raw_layout), pinned on the host and mirrored on the device. */
+typedef struct cuda_raw {
+    unsigned char *h_in, *d_in;   /* the block's deflate payloads (plain chunks' elements) */
+    unsigned char *d_dec;         /* the inflated chunks */
+    double *d_rows, *d_scale;     /* the decoded block's rows and their √w */
+    unsigned char *h_small, *d_small;
+    uint32_t *d_sums;             /* Adler-32 segment sums */
+    void *d_temp;                 /* nvCOMP's temporary memory */
+    int *d_info, *h_info;         /* geqrf devInfo of each panel of the last block */
+    size_t h_in_cap, d_in_cap, d_dec_cap, d_rows_cap, d_scale_cap, h_small_cap, d_small_cap,
+        d_sums_cap, d_temp_cap, d_info_cap, h_info_cap; /* bytes */
+    size_t infos_pending;         /* panels of the last block whose devInfo is unchecked */
+    size_t blocks;                /* raw blocks accumulated (messages) */
+} cuda_raw;
+#endif
+
 typedef struct cuda_ctx {
     int ndev;
     cuda_dev dev[OOC_CUDA_MAX_DEVICES];
@@ -162,6 +195,9 @@ typedef struct cuda_ctx {
     ooc_log_sink log;
     bool warned_pageable;
     cuda_final final;      /* on dev[0] */
+#ifdef OOC_HAVE_NVCOMP
+    cuda_raw raw;          /* on dev[0] */
+#endif
 } cuda_ctx;
 
 static const char *cusolver_status_name(cusolverStatus_t s)
@@ -378,6 +414,10 @@ static ooc_status cuda_begin(ooc_backend *be, const ooc_backend_layout *layout, 
     c->begun = false;
     c->next_dev = 0;
     c->chunks = 0;
+#ifdef OOC_HAVE_NVCOMP
+    c->raw.infos_pending = 0;   /* a failed pass's last panels: dropped with its rows */
+    c->raw.blocks = 0;
+#endif
     size_t min_rows = p > MIN_PANEL_ROWS ? p : MIN_PANEL_ROWS;
     size_t rows = c->requested_panel_rows < min_rows ? min_rows : c->requested_panel_rows;
     /* the largest row count cuBLAS's int dimensions accept for these buffers */
@@ -436,8 +476,11 @@ out:
     return status;
 }
 
-/* Queue the update of the slot's chunk (m rows) on the compute stream. */
-static ooc_status enqueue_update(cuda_ctx *c, cuda_dev *d, cuda_slot *sl, const ooc_backend_layout *lay,
+/* Queue the update of m rows on device d's compute stream: the rows at
+ * d_rows (ld apart; scaled in place when weighted, by d_scale), the geqrf
+ * devInfo into d_info and copied to h_info. */
+static ooc_status enqueue_update(cuda_ctx *c, cuda_dev *d, double *d_rows, const double *d_scale,
+                                 int *d_info, int *h_info, const ooc_backend_layout *lay,
                                  size_t m, ooc_error *err)
 {
     ooc_status status = OOC_OK;
@@ -446,10 +489,10 @@ static ooc_status enqueue_update(cuda_ctx *c, cuda_dev *d, cuda_slot *sl, const 
     bool weighted = lay->weight_col >= 0;
     if (c->method == OOC_METHOD_NORMAL) {
         if (weighted)
-            CUBLAS_TRY(cublasDdgmm(d->blas, CUBLAS_SIDE_RIGHT, p, rows, sl->d_rows, ld,
-                                   sl->d_scale, 1, sl->d_rows, ld));
+            CUBLAS_TRY(cublasDdgmm(d->blas, CUBLAS_SIDE_RIGHT, p, rows, d_rows, ld,
+                                   d_scale, 1, d_rows, ld));
         CUBLAS_TRY(cublasDsyrk(d->blas, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, p, rows, &one,
-                               sl->d_rows, ld, &one, d->d_acc, p));
+                               d_rows, ld, &one, d->d_acc, p));
         return OOC_OK;
     }
     size_t lds = (size_t)p + c->panel_rows;
@@ -458,20 +501,20 @@ static ooc_status enqueue_update(cuda_ctx *c, cuda_dev *d, cuda_slot *sl, const 
     CUDA_TRY(cudaMemcpy2DAsync(d->d_stack, lds * sizeof(double), d->d_acc,
                                (size_t)p * sizeof(double), (size_t)p * sizeof(double), (size_t)p,
                                cudaMemcpyDeviceToDevice, d->compute_stream));
-    CUBLAS_TRY(cublasDgeam(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p, &one, sl->d_rows, ld, &zero,
+    CUBLAS_TRY(cublasDgeam(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p, &one, d_rows, ld, &zero,
                            bottom, (int)lds, bottom, (int)lds));
     if (weighted)
-        CUBLAS_TRY(cublasDdgmm(d->blas, CUBLAS_SIDE_LEFT, rows, p, bottom, (int)lds, sl->d_scale,
+        CUBLAS_TRY(cublasDdgmm(d->blas, CUBLAS_SIDE_LEFT, rows, p, bottom, (int)lds, d_scale,
                                1, bottom, (int)lds));
     CUSOLVER_TRY(cusolverDnXgeqrf(d->solver, d->params, (int64_t)(p + rows), (int64_t)p,
                                   CUDA_R_64F, d->d_stack, (int64_t)lds, CUDA_R_64F, d->d_tau,
                                   CUDA_R_64F, d->d_work, d->work_bytes, d->h_work, d->h_work_bytes,
-                                  sl->d_info));
+                                  d_info));
     /* R = triu(S_top) · I: zeros below the diagonal, no kernel needed */
     CUBLAS_TRY(cublasDtrmm(d->blas, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N,
                            CUBLAS_DIAG_NON_UNIT, p, p, &one, d->d_stack, (int)lds, d->d_eye, p,
                            d->d_acc, p));
-    CUDA_TRY(cudaMemcpyAsync(sl->h_info, sl->d_info, sizeof(int), cudaMemcpyDeviceToHost,
+    CUDA_TRY(cudaMemcpyAsync(h_info, d_info, sizeof(int), cudaMemcpyDeviceToHost,
                              d->compute_stream));
 out:
     return status;
@@ -503,7 +546,7 @@ static ooc_status push_chunk(cuda_ctx *c, cuda_dev *d, const ooc_backend_layout 
     nvtxRangePop();
     nvtxRangePushA("ooc update");
     CUDA_TRY(cudaStreamWaitEvent(d->compute_stream, sl->copied, 0));
-    OOC_CHECK(enqueue_update(c, d, sl, lay, m, err));
+    OOC_CHECK(enqueue_update(c, d, sl->d_rows, sl->d_scale, sl->d_info, sl->h_info, lay, m, err));
     CUDA_TRY(cudaEventRecord(sl->consumed, d->compute_stream));
     sl->in_flight = true;
     sl->chunk_index = c->chunks++;
@@ -539,6 +582,432 @@ static ooc_status cuda_accumulate(ooc_backend *be, const double *rows, size_t nr
         c->begun = false;
     return status;
 }
+
+/* ------------------------------------------------ decoding on the device -- */
+
+#ifdef OOC_HAVE_NVCOMP
+/* The three nvCOMP functions the decoder calls.  The real plugin opens
+ * libnvcomp.so.6 when a backend is created (found through the plugin's
+ * RPATH, where the build found it, or the loader's path), so a plugin built
+ * with nvCOMP still loads where nvCOMP is missing and decodes on the host;
+ * the emulated builds link the stand-in (tests/cuda_emu/nvcomp.c). */
+typedef struct nvcomp_api {
+    nvcompStatus_t (*temp_size)(size_t, size_t, nvcompBatchedDeflateDecompressOpts_t, size_t *,
+                                size_t, cudaStream_t);
+    nvcompStatus_t (*decompress)(const void *const *, const size_t *, const size_t *, size_t *,
+                                 size_t, void *const, size_t, void *const *,
+                                 nvcompBatchedDeflateDecompressOpts_t, nvcompStatus_t *,
+                                 cudaStream_t);
+    const char *(*status_string)(nvcompStatus_t);
+} nvcomp_api;
+
+static nvcomp_api nvcomp;
+
+/* Resolve nvcomp (once per process; the library stays loaded).  false with
+ * the reason in why when it cannot be loaded. */
+static bool nvcomp_load(char *why, size_t why_size)
+{
+#ifdef OOC_NVCOMP_EMULATED
+    (void)why;
+    (void)why_size;
+    nvcomp = (nvcomp_api){nvcompBatchedDeflateDecompressGetTempSize,
+                          nvcompBatchedDeflateDecompressAsync, nvcompGetStatusString};
+    return true;
+#else
+    static const char *const file = "libnvcomp.so." OOC_STR(NVCOMP_VER_MAJOR);
+    if (nvcomp.decompress)
+        return true;
+    void *lib = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    void *sym[3] = {NULL, NULL, NULL};
+    if (lib) {
+        sym[0] = dlsym(lib, "nvcompBatchedDeflateDecompressGetTempSize");
+        sym[1] = dlsym(lib, "nvcompBatchedDeflateDecompressAsync");
+        sym[2] = dlsym(lib, "nvcompGetStatusString");
+    }
+    if (!lib || !sym[0] || !sym[1] || !sym[2]) {
+        const char *msg = dlerror();
+        snprintf(why, why_size, "cannot load nvCOMP (%s): %s", file, msg ? msg : "symbol missing");
+        if (lib)
+            dlclose(lib);
+        return false;
+    }
+    /* POSIX: dlsym's object pointer is the function */
+    memcpy(&nvcomp.temp_size, &sym[0], sizeof sym[0]);
+    memcpy(&nvcomp.status_string, &sym[2], sizeof sym[2]);
+    memcpy(&nvcomp.decompress, &sym[1], sizeof sym[1]);
+    return true;
+#endif
+}
+
+#define NVCOMP_TRY(call)                                                                           \
+    do {                                                                                           \
+        nvcompStatus_t nvcomp_rc_ = (call);                                                        \
+        if (nvcomp_rc_ != nvcompSuccess) {                                                         \
+            status = OOC_FAIL(err, OOC_ERR_BACKEND, "nvCOMP: %s in %s",                            \
+                              nvcomp.status_string(nvcomp_rc_), #call);                            \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+static size_t round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* Grow a device buffer to hold need bytes (its contents are not kept). */
+static ooc_status grow_device(void **p, size_t *cap, size_t need, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    if (need <= *cap)
+        return OOC_OK;
+    bool oom = false;
+    (void)cudaFree(*p);
+    *p = NULL;
+    *cap = 0;
+    status = device_alloc(p, need, &oom, err);
+    OOC_FAIL_IF(oom, err, OOC_ERR_BACKEND,
+                "out of GPU memory for %zu bytes of the decoder's buffers; use --gpu-decode off "
+                "or fewer rows per block (--block-rows)",
+                need);
+    OOC_CHECK(status);
+    *cap = need;
+out:
+    return status;
+}
+
+/* Grow a pinned host buffer (pinned_alloc) to hold need bytes. */
+static ooc_status grow_pinned(cuda_ctx *c, void **p, size_t *cap, size_t need, ooc_error *err)
+{
+    if (need <= *cap)
+        return OOC_OK;
+    pinned_free(*p, NULL);
+    *cap = 0;
+    *p = pinned_alloc(need, c);
+    if (!*p)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "cuda backend: out of host memory (%zu bytes)", need);
+    *cap = need;
+    return OOC_OK;
+}
+
+static void raw_free(cuda_ctx *c)
+{
+    cuda_raw *r = &c->raw;
+    if (c->ndev < 1 || cudaSetDevice(c->dev[0].ordinal) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return;
+    }
+    pinned_free(r->h_in, NULL);
+    pinned_free(r->h_small, NULL);
+    pinned_free(r->h_info, NULL);
+    (void)cudaFree(r->d_in);
+    (void)cudaFree(r->d_dec);
+    (void)cudaFree(r->d_rows);
+    (void)cudaFree(r->d_scale);
+    (void)cudaFree(r->d_small);
+    (void)cudaFree(r->d_sums);
+    (void)cudaFree(r->d_temp);
+    (void)cudaFree(r->d_info);
+    memset(r, 0, sizeof *r);
+}
+
+/* Wait for the last raw block's update and check its panels' devInfo. */
+static ooc_status raw_retire(cuda_ctx *c, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    cuda_raw *r = &c->raw;
+    if (!r->infos_pending)
+        return OOC_OK;
+    CUDA_TRY(cudaSetDevice(c->dev[0].ordinal));
+    CUDA_TRY(cudaStreamSynchronize(c->dev[0].compute_stream));
+    for (size_t k = 0; k < r->infos_pending; k++)
+        OOC_FAIL_IF(c->method == OOC_METHOD_QR && r->h_info[k] != 0, err, OOC_ERR_BACKEND,
+                    "cusolverDnXgeqrf on panel %zu of decoded block %zu returned devInfo %d "
+                    "(argument %d invalid)",
+                    k, r->blocks, r->h_info[k], -r->h_info[k]);
+out:
+    r->infos_pending = 0;
+    return status;
+}
+
+/* Where each per-chunk array lives in `small` for n chunks (8-byte aligned):
+ * uploaded [0, upload): the kernels' chunk table, nvCOMP's input pointers,
+ * output pointers, input sizes and output buffer sizes; downloaded [upload,
+ * total): nvCOMP's output sizes and statuses, the computed Adler-32s. */
+typedef struct raw_layout {
+    size_t meta, in_ptr, out_ptr, in_size, buf_size, upload;
+    size_t out_size, status, adler, total;
+} raw_layout;
+
+static raw_layout raw_layout_for(size_t n)
+{
+    raw_layout l;
+    l.meta = 0;
+    l.in_ptr = round8(n * sizeof(ooc_gpu_chunk));
+    l.out_ptr = l.in_ptr + n * sizeof(void *);
+    l.in_size = l.out_ptr + n * sizeof(void *);
+    l.buf_size = l.in_size + n * sizeof(size_t);
+    l.upload = l.buf_size + n * sizeof(size_t);
+    l.out_size = l.upload;
+    l.status = l.out_size + n * sizeof(size_t);
+    l.adler = l.status + round8(n * sizeof(nvcompStatus_t));
+    l.total = l.adler + round8(n * sizeof(uint32_t));
+    return l;
+}
+
+/* OOC_ERR_CORRUPT: chunk i of raw as raw->describe names it, then the reason. */
+static ooc_status raw_chunk_error(const ooc_raw_block *raw, size_t i, ooc_error *err,
+                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static ooc_status raw_chunk_error(const ooc_raw_block *raw, size_t i, ooc_error *err,
+                                  const char *fmt, ...)
+{
+    char where[768] = "", reason[512];
+    raw->describe(raw->describe_ctx, i, where, sizeof where);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    return OOC_FAIL(err, OOC_ERR_CORRUPT, "%s: %s (decoded on the GPU)", where, reason);
+}
+
+/* The stored zlib stream's problem before any decoding (too short, or a
+ * header that is not RFC 1950 deflate), as raw_chunk_error; OOC_OK if none. */
+static ooc_status check_zlib_chunk(const ooc_raw_block *raw, size_t i, ooc_error *err)
+{
+    static const char *const rule[] = {"", "the compression method is not deflate (CM != 8)",
+                                       "the window is larger than 32 KiB (CINFO > 7)",
+                                       "the header check bits are wrong (FCHECK)",
+                                       "a preset dictionary is asked for (FDICT)"};
+    const ooc_raw_chunk *k = &raw->chunks[i];
+    if (k->nbytes < 7)
+        return raw_chunk_error(raw, i, err, "%zu stored bytes are too few for a zlib stream",
+                               k->nbytes);
+    int bad = ooc_zlib_header_check(k->bytes[0], k->bytes[1]);
+    if (bad)
+        return raw_chunk_error(raw, i, err, "bad zlib header %02x %02x: %s", k->bytes[0],
+                               k->bytes[1], rule[bad]);
+    return OOC_OK;
+}
+
+/* The totals a raw block needs (bytes, segments), its chunks checked. */
+typedef struct raw_sizes {
+    size_t in_total, dec_total, nz, nseg, max_dec;
+    uint64_t max_seg, max_values;
+} raw_sizes;
+
+static ooc_status raw_measure(const ooc_raw_block *raw, size_t nrows, size_t ld, raw_sizes *z,
+                              ooc_error *err)
+{
+    memset(z, 0, sizeof *z);
+    for (size_t i = 0; i < raw->nchunks; i++) {
+        const ooc_raw_chunk *k = &raw->chunks[i];
+        size_t dec = k->chunk_rows * k->chunk_cols * sizeof(double);
+        if (k->row_skip + k->rows > k->chunk_rows || k->cols > k->chunk_cols ||
+            k->block_row + k->rows > nrows || k->dest_col + k->cols > ld || dec > UINT32_MAX ||
+            (k->kind == OOC_RAW_PLAIN && k->nbytes != dec) ||
+            (k->kind != OOC_RAW_PLAIN && k->kind != OOC_RAW_ZLIB))
+            return OOC_FAIL(err, OOC_ERR_INTERNAL,
+                            "cuda backend: raw chunk %zu does not fit a block of %zu rows", i,
+                            nrows);
+        if ((uint64_t)k->rows * k->cols > z->max_values)
+            z->max_values = (uint64_t)k->rows * k->cols;
+        if (k->kind == OOC_RAW_PLAIN) {
+            z->in_total += round8(dec);
+            continue;
+        }
+        ooc_status st = check_zlib_chunk(raw, i, err);
+        if (st != OOC_OK)
+            return st;
+        z->in_total += round8(k->nbytes - 6);
+        z->dec_total += round8(dec);
+        z->nseg += ooc_adler_segments(dec);
+        if (ooc_adler_segments(dec) > z->max_seg)
+            z->max_seg = ooc_adler_segments(dec);
+        if (dec > z->max_dec)
+            z->max_dec = dec;
+        z->nz++;
+    }
+    return OOC_OK;
+}
+
+/* Fill the pinned payload buffer and the per-chunk arrays (layout L) for
+ * device buffers d_in, d_dec. */
+static void raw_pack(const cuda_raw *r, const ooc_raw_block *raw, const raw_layout *L)
+{
+    ooc_gpu_chunk *meta = (ooc_gpu_chunk *)(void *)(r->h_small + L->meta);
+    void **in_ptr = (void **)(void *)(r->h_small + L->in_ptr);
+    void **out_ptr = (void **)(void *)(r->h_small + L->out_ptr);
+    size_t *in_size = (size_t *)(void *)(r->h_small + L->in_size);
+    size_t *buf_size = (size_t *)(void *)(r->h_small + L->buf_size);
+    size_t in_at = 0, dec_at = 0, seg = 0, z = 0;
+    for (size_t i = 0; i < raw->nchunks; i++) {
+        const ooc_raw_chunk *k = &raw->chunks[i];
+        size_t dec = k->chunk_rows * k->chunk_cols * sizeof(double);
+        bool zlib = k->kind == OOC_RAW_ZLIB;
+        size_t payload = zlib ? k->nbytes - 6 : k->nbytes;
+        memcpy(r->h_in + in_at, zlib ? k->bytes + 2 : k->bytes, payload);
+        meta[i] = (ooc_gpu_chunk){
+            .src = (uint64_t)(uintptr_t)(zlib ? r->d_dec + dec_at : r->d_in + in_at),
+            .nbytes = dec,
+            .seg_base = seg,
+            .chunk_cols = (uint32_t)k->chunk_cols,
+            .shuffled = zlib && k->shuffled,
+            .row_skip = (uint32_t)k->row_skip,
+            .rows = (uint32_t)k->rows,
+            .block_row = (uint32_t)k->block_row,
+            .cols = (uint32_t)k->cols,
+            .dest_col = (uint32_t)k->dest_col,
+            .check_adler = zlib};
+        if (zlib) {
+            in_ptr[z] = r->d_in + in_at;
+            in_size[z] = payload;
+            out_ptr[z] = r->d_dec + dec_at;
+            buf_size[z] = dec;
+            z++;
+            dec_at += round8(dec);
+            seg += ooc_adler_segments(dec);
+        }
+        in_at += round8(payload);
+    }
+}
+
+/* After the device ran: every zlib chunk's nvCOMP status, inflated size and
+ * Adler-32 (against its stream's big-endian trailer). */
+static ooc_status raw_verify(const cuda_raw *r, const ooc_raw_block *raw, const raw_layout *L,
+                             ooc_error *err)
+{
+    const size_t *out_size = (const size_t *)(const void *)(r->h_small + L->out_size);
+    const nvcompStatus_t *st = (const nvcompStatus_t *)(const void *)(r->h_small + L->status);
+    const uint32_t *adler = (const uint32_t *)(const void *)(r->h_small + L->adler);
+    for (size_t i = 0, z = 0; i < raw->nchunks; i++) {
+        const ooc_raw_chunk *k = &raw->chunks[i];
+        if (k->kind != OOC_RAW_ZLIB)
+            continue;
+        size_t dec = k->chunk_rows * k->chunk_cols * sizeof(double);
+        if (st[z] != nvcompSuccess)
+            return raw_chunk_error(raw, i, err,
+                                   "nvCOMP cannot inflate its deflate stream of %zu bytes (%s)",
+                                   k->nbytes - 6, nvcomp.status_string(st[z]));
+        if (out_size[z] != dec)
+            return raw_chunk_error(raw, i, err,
+                                   "its deflate stream inflates to %zu bytes, not the chunk's %zu",
+                                   out_size[z], dec);
+        const unsigned char *t = k->bytes + k->nbytes - 4;
+        uint32_t stored = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
+        if (adler[i] != stored)
+            return raw_chunk_error(raw, i, err,
+                                   "Adler-32 mismatch: the stream says %08x, the inflated %zu "
+                                   "bytes sum to %08x",
+                                   stored, dec, adler[i]);
+        z++;
+    }
+    return OOC_OK;
+}
+
+/* backend.h accumulate_raw on the first (only) device, all on its compute
+ * stream:
+ *   host:   each zlib header checked (RFC 1950: CM 8, CINFO <= 7, FCHECK, no
+ *           FDICT); the deflate payloads (the streams without their 2-byte
+ *           header and 4-byte Adler-32 trailer) packed 8-byte aligned into
+ *           a pinned buffer with the chunk table and nvCOMP's arrays;
+ *   device: H2D of the payloads and arrays (only compressed bytes cross to
+ *           the GPU), nvcompBatchedDeflateDecompressAsync of the zlib chunks,
+ *           the Adler-32 kernels, the scatter kernel (unshuffling on the
+ *           fly) into the block's rows, D2H of the rows into rows_out and of
+ *           nvCOMP's sizes and statuses and the Adler-32s; synchronise;
+ *   host:   every chunk checked (status, size, Adler-32) before any row is
+ *           added: a damaged chunk is OOC_ERR_CORRUPT naming it;
+ *   device: √w by a kernel (weighted), then accumulate()'s update on panels
+ *           of at most panel_rows rows, left running: the next call (or
+ *           finish) waits for it and checks its devInfo. */
+static ooc_status cuda_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw, size_t nrows,
+                                      double *rows_out, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    cuda_ctx *c = be->ctx;
+    cuda_dev *d = &c->dev[0];
+    cuda_raw *r = &c->raw;
+    const ooc_backend_layout *lay = &be->layout;
+    const size_t n = raw->nchunks, ld = lay->ld;
+    const nvcompBatchedDeflateDecompressOpts_t opts = nvcompBatchedDeflateDecompressDefaultOpts;
+    cudaStream_t stream = d->compute_stream;
+    bool queued = false;
+    raw_sizes z;
+    if (!c->begun)
+        return OOC_FAIL(err, OOC_ERR_INTERNAL, "cuda backend: accumulate before begin");
+    if (c->ndev != 1)
+        return OOC_FAIL(err, OOC_ERR_INTERNAL, "cuda backend: GPU decoding on %d GPUs", c->ndev);
+    if (n > 65535)
+        return OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
+                        "a block of %zu chunks is too many to decode on the GPU at once (at most "
+                        "65535): use fewer rows per block (--block-rows)",
+                        n);
+    nvtxRangePushA("ooc decode");
+    CUDA_TRY(cudaSetDevice(d->ordinal));
+    OOC_CHECK(raw_retire(c, err));
+    OOC_CHECK(raw_measure(raw, nrows, ld, &z, err));
+    const raw_layout L = raw_layout_for(n);
+    size_t temp_bytes = 0;
+    if (z.nz)
+        NVCOMP_TRY(nvcomp.temp_size(z.nz, z.max_dec, opts, &temp_bytes, z.dec_total, stream));
+    const size_t npanels = (nrows + c->panel_rows - 1) / c->panel_rows;
+    OOC_CHECK(grow_pinned(c, (void **)&r->h_in, &r->h_in_cap, z.in_total + 8, err));
+    OOC_CHECK(grow_pinned(c, (void **)&r->h_small, &r->h_small_cap, L.total, err));
+    OOC_CHECK(grow_pinned(c, (void **)&r->h_info, &r->h_info_cap, (npanels + 1) * sizeof(int),
+                          err));
+    OOC_CHECK(grow_device((void **)&r->d_in, &r->d_in_cap, z.in_total + 8, err));
+    OOC_CHECK(grow_device((void **)&r->d_dec, &r->d_dec_cap, z.dec_total + 8, err));
+    OOC_CHECK(grow_device((void **)&r->d_small, &r->d_small_cap, L.total, err));
+    OOC_CHECK(grow_device((void **)&r->d_sums, &r->d_sums_cap, 8 * z.nseg + 8, err));
+    OOC_CHECK(grow_device(&r->d_temp, &r->d_temp_cap, temp_bytes + 8, err));
+    OOC_CHECK(grow_device((void **)&r->d_rows, &r->d_rows_cap, nrows * ld * sizeof(double) + 8,
+                          err));
+    OOC_CHECK(grow_device((void **)&r->d_scale, &r->d_scale_cap, nrows * sizeof(double) + 8, err));
+    OOC_CHECK(grow_device((void **)&r->d_info, &r->d_info_cap, (npanels + 1) * sizeof(int), err));
+    raw_pack(r, raw, &L);
+
+    queued = true;
+    CUDA_TRY(cudaMemcpyAsync(r->d_in, r->h_in, z.in_total, cudaMemcpyHostToDevice, stream));
+    CUDA_TRY(cudaMemcpyAsync(r->d_small, r->h_small, L.upload, cudaMemcpyHostToDevice, stream));
+    if (z.nz) {
+        NVCOMP_TRY(nvcomp.decompress(
+            (const void *const *)(r->d_small + L.in_ptr), (const size_t *)(r->d_small + L.in_size),
+            (const size_t *)(r->d_small + L.buf_size), (size_t *)(r->d_small + L.out_size), z.nz,
+            r->d_temp, temp_bytes, (void *const *)(r->d_small + L.out_ptr), opts,
+            (nvcompStatus_t *)(r->d_small + L.status), stream));
+        CUDA_TRY(ooc_gpu_adler((const ooc_gpu_chunk *)(r->d_small + L.meta), n, z.max_seg,
+                               r->d_sums, (uint32_t *)(r->d_small + L.adler), stream));
+    }
+    CUDA_TRY(ooc_gpu_scatter((const ooc_gpu_chunk *)(r->d_small + L.meta), n, z.max_values,
+                             r->d_rows, ld, stream));
+    CUDA_TRY(cudaMemcpyAsync(r->h_small + L.upload, r->d_small + L.upload, L.total - L.upload,
+                             cudaMemcpyDeviceToHost, stream));
+    CUDA_TRY(cudaMemcpyAsync(rows_out, r->d_rows, nrows * ld * sizeof(double),
+                             cudaMemcpyDeviceToHost, stream));
+    CUDA_TRY(cudaStreamSynchronize(stream));
+    queued = false;
+    OOC_CHECK(raw_verify(r, raw, &L, err));
+
+    r->blocks++;
+    if (lay->weight_col >= 0)
+        CUDA_TRY(ooc_gpu_sqrt_column(r->d_rows, ld, (uint64_t)lay->weight_col, nrows, r->d_scale,
+                                     stream));
+    for (size_t k = 0, done = 0; done < nrows; k++) {
+        size_t m = nrows - done < c->panel_rows ? nrows - done : c->panel_rows;
+        OOC_CHECK(enqueue_update(c, d, r->d_rows + done * ld, r->d_scale + done, r->d_info + k,
+                                 r->h_info + k, lay, m, err));
+        r->infos_pending = k + 1;
+        done += m;
+    }
+out:
+    if (queued && cudaStreamSynchronize(stream) != cudaSuccess)
+        (void)cudaGetLastError();   /* already failing: no copy may still use the buffers */
+    if (status != OOC_OK)
+        c->begun = false;
+    nvtxRangePop();
+    return status;
+}
+#endif
 
 /* ------------------------------------------------------------- finish -- */
 
@@ -648,6 +1117,9 @@ static ooc_status cuda_finish(ooc_backend *be, double *r_aug, ooc_error *err)
     OOC_FAIL_IF(!acc || !part, err, OOC_ERR_NOMEM, "cuda backend: out of host memory");
     for (int i = 0; i < c->ndev; i++)
         OOC_CHECK(drain_device(c, &c->dev[i], err));
+#ifdef OOC_HAVE_NVCOMP
+    OOC_CHECK(raw_retire(c, err));
+#endif
     if (c->method == OOC_METHOD_NORMAL) {
         if (c->ndev > 1) {
             for (int i = 0; i < c->ndev; i++) {
@@ -896,6 +1368,9 @@ static void cuda_destroy(ooc_backend *be)
     if (!c)
         return;
     final_free(c);
+#ifdef OOC_HAVE_NVCOMP
+    raw_free(c);
+#endif
     for (int i = 0; i < c->ndev; i++)
         destroy_device(&c->dev[i]);
     free(c);
@@ -935,6 +1410,9 @@ static const ooc_backend_ops cuda_ops = {
     .project = NULL,
     .solve_triangle = cuda_solve_triangle,
     .svd_triangle = cuda_svd_triangle,
+#ifdef OOC_HAVE_NVCOMP
+    .accumulate_raw = cuda_accumulate_raw,
+#endif
     .destroy = cuda_destroy,
 };
 
@@ -976,13 +1454,30 @@ ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_bac
     c->requested_panel_rows = opts && opts->panel_rows > 0 ? opts->panel_rows : DEFAULT_PANEL_ROWS;
     if (opts)
         c->log = opts->log;
+    ooc_gpu_decode decode = opts ? opts->gpu_decode : OOC_GPU_DECODE_AUTO;
+    char nvcomp_why[512] = "";
+#ifdef OOC_HAVE_NVCOMP
+    const char *no_decode = ndev > 1 ? "decoding on the GPU uses one GPU" : NULL;
+    if (!no_decode && decode != OOC_GPU_DECODE_OFF && !nvcomp_load(nvcomp_why, sizeof nvcomp_why)) {
+        no_decode = nvcomp_why;
+        if (decode == OOC_GPU_DECODE_AUTO)
+            ooc_log(&c->log, OOC_LOG_DEBUG, "%s: chunks are decoded on the host", nvcomp_why);
+    }
+#else
+    const char *no_decode = "this CUDA plugin was built without nvCOMP";
+    (void)nvcomp_why;
+#endif
     be->caps = (ooc_backend_caps){
         .name = "cuda",
         .supports_qr = true,
         .supports_normal = true,
         .wants_pinned_memory = true,
         .allocator = {pinned_alloc, pinned_free, c},
+        .raw_codecs = !no_decode && decode != OOC_GPU_DECODE_OFF ? OOC_RAW_ZLIB : 0,
+        .raw_requested = decode == OOC_GPU_DECODE_ON,
     };
+    OOC_FAIL_IF(decode == OOC_GPU_DECODE_ON && no_decode, err, OOC_ERR_UNSUPPORTED,
+                "--gpu-decode on: %s; use --gpu-decode off (or auto)", no_decode);
     for (int i = 0; i < ndev; i++) {
         c->ndev = i + 1;
         OOC_CHECK(init_device(c, &c->dev[i], devices[i], err));
@@ -1005,6 +1500,16 @@ static const ooc_cuda_plugin plugin_table = {
     .sizeof_error = sizeof(ooc_error),
     .sizeof_backend_options = sizeof(ooc_cuda_backend_options),
     .sizeof_device_info = sizeof(ooc_cuda_device_info),
+    .sizeof_raw_block = sizeof(ooc_raw_block),
+    .sizeof_raw_chunk = sizeof(ooc_raw_chunk),
+#if defined(OOC_HAVE_NVCOMP) && defined(OOC_NVCOMP_EMULATED)
+    .decoders = "deflate (the emulator's nvCOMP stand-in, libdeflate)",
+#elif defined(OOC_HAVE_NVCOMP)
+    .decoders = "deflate (nvCOMP " OOC_STR(NVCOMP_VER_MAJOR) "." OOC_STR(NVCOMP_VER_MINOR) "."
+                OOC_STR(NVCOMP_VER_PATCH) ")",
+#else
+    .decoders = "",
+#endif
     .device_count = ooc_cuda_device_count,
     .device_query = ooc_cuda_device_query,
     .backend_create = ooc_cuda_backend_create,

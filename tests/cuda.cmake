@@ -7,22 +7,37 @@ if(NOT OOC_HAVE_CUDA)
 endif()
 
 # The emulator: compiled against the real CUDA headers so its signatures cannot drift.
-# Position-independent: it is also linked into the emulated plugin.
-add_library(ooc_cuda_emu STATIC cuda_emu/runtime.c cuda_emu/cublas.c cuda_emu/cusolver.c)
+# Position-independent: it is also linked into the emulated plugin.  With nvCOMP's headers
+# (cmake/FindNVCOMP.cmake: the .venv's wheel) it also emulates the GPU decoder: the kernels'
+# CPU twins (decode_emu.c, over device/decode_kernels.h) and an nvCOMP stand-in inflating with
+# libdeflate (nvcomp.c), and the emulated backends are built with the decoder.
+set(ooc_emu_sources cuda_emu/runtime.c cuda_emu/cublas.c cuda_emu/cusolver.c)
+set(ooc_emu_decoder "")
+if(NVCOMP_INCLUDE_DIR)
+  list(APPEND ooc_emu_sources cuda_emu/decode_emu.c cuda_emu/nvcomp.c)
+  set(ooc_emu_decoder OOC_HAVE_NVCOMP=1 OOC_NVCOMP_EMULATED=1)
+endif()
+add_library(ooc_cuda_emu STATIC ${ooc_emu_sources})
 target_include_directories(ooc_cuda_emu PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/cuda_emu)
 target_include_directories(ooc_cuda_emu SYSTEM PUBLIC ${CUDAToolkit_INCLUDE_DIRS})
 target_link_libraries(ooc_cuda_emu PUBLIC OpenBLASLapacke::OpenBLASLapacke m)
+if(NVCOMP_INCLUDE_DIR)
+  target_include_directories(ooc_cuda_emu PRIVATE ${OOC_DEVICE_DIR})
+  target_include_directories(ooc_cuda_emu SYSTEM PRIVATE ${NVCOMP_INCLUDE_DIR})
+  target_link_libraries(ooc_cuda_emu PUBLIC LibDeflate::LibDeflate)
+endif()
 set_target_properties(ooc_cuda_emu PROPERTIES POSITION_INDEPENDENT_CODE ON)
 ooc_set_warnings(ooc_cuda_emu)
 
 # backend_cuda.c built again, linked to the emulator instead of the toolkit's libraries;
 # the "racy" variant returns from accumulate() before its copy completed (planted bug).
-ooc_add_cuda_backend(ooc_device_emu LIBS ooc_cuda_emu)
-ooc_add_cuda_backend(ooc_device_emu_racy LIBS ooc_cuda_emu DEFINES OOC_CUDA_TEST_SKIP_COPY_WAIT)
+ooc_add_cuda_backend(ooc_device_emu LIBS ooc_cuda_emu DEFINES ${ooc_emu_decoder})
+ooc_add_cuda_backend(ooc_device_emu_racy LIBS ooc_cuda_emu DEFINES OOC_CUDA_TEST_SKIP_COPY_WAIT
+                     ${ooc_emu_decoder})
 
 # The plugin over the emulator (1 device unless OOC_EMU_DEVICE_COUNT says otherwise): loaded
 # through OOC_CUDA_PLUGIN it exercises the real dlopen path of oocsolve on a machine without GPU.
-ooc_add_cuda_plugin(oocsolve_cuda_emu LIBS ooc_cuda_emu)
+ooc_add_cuda_plugin(oocsolve_cuda_emu LIBS ooc_cuda_emu DEFINES ${ooc_emu_decoder})
 
 # Modules that look like plugins but must be refused: wrong ABI version, right version with
 # other struct sizes, no entry symbol (test_cuda_plugin_fake.c, one per OOC_FAKE_PLUGIN).
@@ -50,6 +65,9 @@ function(ooc_add_cuda_test name source)
 endfunction()
 
 ooc_add_cuda_test(test_cuda_emu unit/test_cuda_emu.c LIBS ooc_cuda_emu LABELS unit)
+# The GPU decoder's per-element functions (device/decode_kernels.h) against references.
+ooc_add_cuda_test(test_decode_kernels unit/test_decode_kernels.c LABELS unit)
+target_include_directories(test_decode_kernels PRIVATE ${OOC_DEVICE_DIR})
 ooc_add_cuda_test(test_cuda_backend_emu unit/test_cuda_backend.c
   LIBS oocsolve_core ooc_device_emu ooc_cuda_emu
   DEFINES OOC_TEST_EMULATED=1 ARGS ${OOC_NIST_DIR} LABELS unit)
@@ -73,3 +91,12 @@ set_tests_properties(cuda_plugin_cli PROPERTIES LABELS interop ENVIRONMENT
 # The same comparisons on real GPUs (the only place the toolkit's libraries run).
 ooc_add_cuda_test(test_cuda_backend_gpu unit/test_cuda_backend.c
   LIBS oocsolve_core ooc_device ARGS ${OOC_NIST_DIR} LABELS gpu)
+# Chunks decoded on the GPU (--gpu-decode) through the emulated plugin: bit for bit the host
+# decoder's rows, damaged chunks named; needs the emulated decoder (nvCOMP's headers).
+if(NVCOMP_INCLUDE_DIR)
+  add_test(NAME gpu_decode_emulated
+           COMMAND ${OOC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/interop/gpu_decode.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(gpu_decode_emulated PROPERTIES LABELS interop ENVIRONMENT
+    "OOCSOLVE=$<TARGET_FILE:oocsolve>;OOC_PLUGIN_EMU=$<TARGET_FILE:oocsolve_cuda_emu>;PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/interop")
+endif()

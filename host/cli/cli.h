@@ -189,7 +189,7 @@ enum {
     OOC_CLI_OPT_KEEP_NA, OOC_CLI_OPT_NO_NA, OOC_CLI_OPT_DTYPE, OOC_CLI_OPT_MAX_LEVELS,
     OOC_CLI_OPT_THREADS, OOC_CLI_OPT_JSON, OOC_CLI_OPT_PROGRESS, OOC_CLI_OPT_PROFILE,
     OOC_CLI_OPT_METHOD, OOC_CLI_OPT_WEIGHTS, OOC_CLI_OPT_XDS, OOC_CLI_OPT_YCOL, OOC_CLI_OPT_YDS,
-    OOC_CLI_OPT_DEVICE, OOC_CLI_OPT_GRAM_BLAS, OOC_CLI_OPT_BLOCK,
+    OOC_CLI_OPT_DEVICE, OOC_CLI_OPT_GRAM_BLAS, OOC_CLI_OPT_BLOCK, OOC_CLI_OPT_GPU_DECODE,
     OOC_CLI_OPT_OWN
 };
 
@@ -219,7 +219,8 @@ enum {
 
 /* getopt_long entries of the options fit, svd and glm share (-f, the CSV
  * and run options above, --method, --weights, --x-dataset, --device,
- * --gram-blas, --block-rows); a command adds its own and the {NULL} end. */
+ * --gram-blas, --block-rows, --gpu-decode); a command adds its own and the
+ * {NULL} end. */
 #define OOC_CLI_PIPELINE_LONGOPTS                                                                  \
     {"formula", required_argument, NULL, 'f'},                                                     \
     OOC_CLI_CSV_LONGOPTS(OOC_CLI_OPT_),                                                            \
@@ -229,7 +230,8 @@ enum {
     {"x-dataset", required_argument, NULL, OOC_CLI_OPT_XDS},                                       \
     {"device", required_argument, NULL, OOC_CLI_OPT_DEVICE},                                       \
     {"gram-blas", required_argument, NULL, OOC_CLI_OPT_GRAM_BLAS},                                 \
-    {"block-rows", required_argument, NULL, OOC_CLI_OPT_BLOCK}
+    {"block-rows", required_argument, NULL, OOC_CLI_OPT_BLOCK},                                    \
+    {"gpu-decode", required_argument, NULL, OOC_CLI_OPT_GPU_DECODE}
 
 /* getopt_long entries of --y-column and --y-dataset (the commands that read
  * a response: fit, glm); ooc_cli_pipeline_parse handles them. */
@@ -248,6 +250,7 @@ typedef struct ooc_cli_pipeline {
     ooc_cli_dtypes dtypes;
     ooc_method method;
     const char *device;              /* --device spec */
+    ooc_gpu_decode gpu_decode;       /* --gpu-decode */
     ooc_log_level device_log_min;    /* least severe backend message shown */
     bool json;
     bool quiet;                      /* -q: no progress line, no notes */

@@ -8,7 +8,10 @@
  * the report (or the JSON document) alone.  The CPU facts (cpuinfo.h) go into
  * the JSON "cpu" object and the trace metadata; a run on the CPU backend
  * warns once (stderr, and the JSON's warnings) when OpenBLAS runs kernels far
- * below the CPU's.  Under mpirun (fit, svd, glm) every rank opens its share of
+ * below the CPU's.  --gpu-decode (auto, on, off) goes to the CUDA backend:
+ * on fails here when the backend opened cannot decode; the reports say
+ * which decoder ran ("decode": "gpu" when the source handed the backend
+ * its chunks raw).  Under mpirun (fit, svd, glm) every rank opens its share of
  * the rows (cli_mpi.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -88,6 +91,11 @@ static int shared_option(int c, const char *arg, ooc_cli_pipeline *a)
                 arg);
         return -1;
     case OOC_CLI_OPT_BLOCK: return ooc_cli_parse_size("--block-rows", arg, &a->block_rows) ? 1 : -1;
+    case OOC_CLI_OPT_GPU_DECODE:
+        if (ooc_gpu_decode_parse(arg, &a->gpu_decode))
+            return 1;
+        fprintf(stderr, "oocsolve: error: --gpu-decode must be auto, on or off, got '%s'\n", arg);
+        return -1;
     case OOC_CLI_OPT_PROGRESS:
         return ooc_cli_parse_progress(arg, &a->prof.progress_mode) ? 1 : -1;
     case OOC_CLI_OPT_PROFILE: a->prof.trace_path = arg; return 1;
@@ -207,9 +215,16 @@ static int open_pipeline_here(ooc_cli_pipeline *a, const char *label, int argc, 
                                            .gram_blas = a->gram_blas,
                                            .trace = a->prof.trace},
                                    .log = {device_log, a},
-                                   .process_index = ranks ? ranks->rank : 0};
+                                   .process_index = ranks ? ranks->rank : 0,
+                                   .gpu_decode = a->gpu_decode};
     if (ooc_backend_open(a->device, &bo, &a->backend, &err) != OOC_OK)
         return ooc_cli_fail(&err);
+    if (a->gpu_decode == OOC_GPU_DECODE_ON && !a->backend->caps.raw_codecs) {
+        fprintf(stderr, "oocsolve: error: --gpu-decode on needs a GPU backend that decodes "
+                        "(this run uses the %s backend): use --device gpu\n",
+                a->backend->caps.name);
+        return 2;
+    }
     ooc_cpu_info_gather((int)a->threads, &a->cpu);
     const char *gram_blas = ooc_cpu_backend_gram_blas(a->backend);
     if (gram_blas)
@@ -248,6 +263,8 @@ static int open_pipeline_here(ooc_cli_pipeline *a, const char *label, int argc, 
     else
         ooc_trace_set_meta(a->prof.trace, "threads", "auto");
     ooc_trace_set_meta(a->prof.trace, "block_rows", "%zu", a->source->block_rows);
+    ooc_trace_set_meta(a->prof.trace, "gpu_decode", "%s",
+                       a->backend->caps.raw_codecs ? "available" : "off");
     trace_cpu_facts(a->prof.trace, &a->cpu);
     return 0;
 }
@@ -263,6 +280,7 @@ int ooc_cli_pipeline_open(ooc_cli_pipeline *a, const char *label, int argc, char
 ooc_report_info ooc_cli_pipeline_report_info(const ooc_cli_pipeline *a)
 {
     return (ooc_report_info){.input = a->input_label, .backend = a->backend->caps.name,
+                             .decode = a->source->raw_blocks ? "gpu" : "host",
                              .seconds_total = ooc_clock_seconds() - a->t0, .cpu = &a->cpu,
                              .cpu_warning = a->cpu_warning,
                              .rows_dropped = a->source->rows_dropped};

@@ -9,6 +9,7 @@
  * Exit 0 either way; 1 only when a device's properties cannot be read.
  */
 #include "backend/backend_select.h"
+#include "backend/device.h"
 #include "cli.h"
 #include "backend/cpuinfo.h"
 #include "base/json.h"
@@ -33,11 +34,11 @@ static void devices_usage(FILE *to)
             "capability), or says why there are none.  The GPU backend is the plugin\n"
             "oocsolve_cuda.so, found next to the executable, in the installation's\n"
             "lib/oocsolve directory, or at the path in the environment variable\n"
-            "OOC_CUDA_PLUGIN.\n"
+            "OOC_CUDA_PLUGIN.  It says what it decodes on the GPU (--gpu-decode).\n"
             "\n"
             "options:\n"
             "      --json   one JSON object on stdout: \"cpu\" (as in fit --json), \"cuda_plugin\",\n"
-            "               \"gpus\" and \"no_gpus_reason\"\n" OOC_CLI_EXIT_HELP);
+            "               \"gpu_decode\", \"gpus\" and \"no_gpus_reason\"\n" OOC_CLI_EXIT_HELP);
 }
 
 /* The CPU section of the text output. */
@@ -61,13 +62,15 @@ static void print_cpu(const ooc_cpu_info *cpu)
 }
 
 /* The whole --json document; `why` is NULL when there are GPUs. */
-static void print_json(const ooc_cpu_info *cpu, const char *plugin_path, const ooc_gpu_info *gpus,
-                       int count, const char *why)
+static void print_json(const ooc_cpu_info *cpu, const char *plugin_path, const char *decoders,
+                       const ooc_gpu_info *gpus, int count, const char *why)
 {
     fputs("{\n  \"cpu\": ", stdout);
     ooc_report_cpu_json(stdout, cpu);
     fputs(",\n  \"cuda_plugin\": ", stdout);
     ooc_json_write_string(stdout, plugin_path);
+    fputs(",\n  \"gpu_decode\": ", stdout);
+    ooc_json_write_string(stdout, decoders && *decoders ? decoders : NULL);
     fputs(",\n  \"gpus\": [", stdout);
     for (int i = 0; i < count; i++) {
         printf("%s{\"ordinal\": %d, \"name\": ", i ? ", " : "", gpus[i].ordinal);
@@ -114,12 +117,14 @@ int ooc_cmd_devices(int argc, char **argv)
         snprintf(why, sizeof why, "the CUDA runtime reports none");
     }
     if (json) {
-        print_json(&cpu, plugin_path, gpus, count, count ? NULL : why);
+        print_json(&cpu, plugin_path, plugin ? plugin->decoders : NULL, gpus, count,
+                   count ? NULL : why);
     } else {
         print_cpu(&cpu);
         printf("\n");
         if (plugin_path)
-            printf("CUDA plugin: %s\n", plugin_path);
+            printf("CUDA plugin: %s\nGPU decoding (--gpu-decode): %s\n", plugin_path,
+                   *plugin->decoders ? plugin->decoders : "none (built without nvCOMP)");
         if (count == 0)
             printf("no GPUs: %s\n", why);
         for (int i = 0; i < count; i++)

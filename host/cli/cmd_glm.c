@@ -53,6 +53,7 @@ static void glm_usage(FILE *to)
         "      --y-column NAME, --x-dataset PATH, --y-dataset PATH      HDF5, as for fit\n"
         "      --json             JSON on stdout (statsmodels' names) instead of the summary\n"
         "      --device D, --threads N, --gram-blas B, --block-rows N   as for fit\n"
+        "      --gpu-decode M     accepted as for fit; glm's passes decode on the host\n"
         "      --progress MODE    auto (default: on when stderr is a terminal) | on | off: the\n"
         "                         line names the iteration and the last deviance change\n"
         "  -q, --quiet            no progress line and no notes on stderr (warnings stay)\n"

@@ -28,6 +28,8 @@ typedef struct ooc_emu_stats {
     size_t trsv_calls;         /* cublasDtrsv calls accepted (queued) */
     size_t gesvd_calls;        /* cusolverDnXgesvd calls accepted (queued) */
     size_t gesvd_size_queries; /* cusolverDnXgesvd_bufferSize calls answered */
+    size_t nvcomp_batches;     /* nvcompBatchedDeflateDecompressAsync calls queued (nvcomp.c) */
+    size_t nvcomp_chunks;      /* chunks in them */
 } ooc_emu_stats;
 
 /* Copy the counters into *out. */
@@ -56,6 +58,11 @@ size_t ooc_emu_pending_ops(void);
 /* The last diagnostic the emulator produced for a rejected call ("" if
  * none); static storage, overwritten by the next diagnostic. */
 const char *ooc_emu_last_diagnostic(void);
+
+/* The nvCOMP stand-in (nvcomp.c): chunk `index` of every later batch
+ * reports nvcompErrorCannotDecompress without being inflated; -1 stops it.
+ * Default: the environment variable OOC_EMU_NVCOMP_FAIL, else -1. */
+void ooc_emu_nvcomp_fail_chunk(long index);
 
 /* True when ptr lies inside memory returned by cudaMalloc. */
 bool ooc_emu_is_device_pointer(const void *ptr);

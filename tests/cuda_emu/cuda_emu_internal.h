@@ -76,7 +76,8 @@ typedef enum op_kind {
     OP_TRSV,
     OP_GEQRF,    /* cuSOLVER operations (cusolver.c executes them) */
     OP_POTRF,
-    OP_GESVD
+    OP_GESVD,
+    OP_FUNCTION  /* a kernel twin or an nvCOMP call: op->run(op), then op->arg freed */
 } op_kind;
 
 /* A queued stream operation; the fields each kind uses are set by the call
@@ -98,6 +99,8 @@ typedef struct emu_op {
     double alpha, beta;
     struct CUstream_st *wait_stream;
     uint64_t wait_seq;
+    void (*run)(struct emu_op *op);   /* OP_FUNCTION */
+    void *arg;                        /* OP_FUNCTION: its arguments (malloc'd, freed after) */
 } emu_op;
 
 struct CUstream_st {
@@ -160,6 +163,12 @@ emu_op *emu_new_op(op_kind kind);
 
 /* Append op to stream s, which owns it from now on (it is executed lazily). */
 void emu_enqueue(struct CUstream_st *s, emu_op *op);
+
+/* Queue run(op) on the stream work of the current device's `stream` goes
+ * to, arg (malloc'd; freed after run, or now when queueing fails) in op->arg:
+ * how decode_emu.c's kernel twins and nvcomp.c's decompression run lazily,
+ * device memory accessible.  cudaErrorMemoryAllocation when out of memory. */
+cudaError_t emu_enqueue_function(cudaStream_t stream, void (*run)(emu_op *op), void *arg);
 
 /* Execute a queued cuBLAS operation (cublas.c), device memory accessible. */
 void emu_execute_blas(emu_op *op);

@@ -166,6 +166,21 @@ void emu_enqueue(struct CUstream_st *s, emu_op *op)
     emu.stats.ops_enqueued++;
 }
 
+/* See cuda_emu_internal.h. */
+cudaError_t emu_enqueue_function(cudaStream_t stream, void (*run)(emu_op *op), void *arg)
+{
+    emu_init();
+    emu_op *op = emu_new_op(OP_FUNCTION);
+    if (!op) {
+        free(arg);
+        return cudaErrorMemoryAllocation;
+    }
+    op->run = run;
+    op->arg = arg;
+    emu_enqueue(resolve_stream(stream), op);
+    return cudaSuccess;
+}
+
 static void run_copy(emu_op *op)
 {
     char *d = op->dst;
@@ -198,6 +213,9 @@ static void execute(emu_op *op)
     case OP_GESVD:
         emu_execute_solver(op);
         break;
+    case OP_FUNCTION:
+        op->run(op);
+        break;
     }
 }
 
@@ -215,6 +233,7 @@ static void run_stream_until(struct CUstream_st *s, uint64_t seq)
             execute(op);
         s->executed = op->seq;
         emu.stats.ops_executed++;
+        free(op->arg);
         free(op);
     }
     device_close();

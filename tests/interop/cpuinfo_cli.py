@@ -51,7 +51,7 @@ def test_devices():
     doc = json.loads(js.stdout)
     cpu = doc["cpu"]
     check(list(cpu) == KEYS, f"devices --json: cpu keys {list(cpu)}")
-    check(set(doc) == {"cpu", "cuda_plugin", "gpus", "no_gpus_reason"}, f"devices --json: {list(doc)}")
+    check(set(doc) == {"cpu", "cuda_plugin", "gpu_decode", "gpus", "no_gpus_reason"}, f"devices --json: {list(doc)}")
     check(isinstance(cpu["extensions"], list) and
           set(cpu["extensions"]) <= {"sse4.2", "avx", "avx2", "fma", "avx512f", "avx512dq",
                                      "avx512bw", "avx512vl"}, f"extensions {cpu['extensions']}")

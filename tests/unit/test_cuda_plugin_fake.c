@@ -22,6 +22,9 @@ static const ooc_cuda_plugin fake_table = {
     .sizeof_backend_ops = sizeof(ooc_backend_ops),
     .sizeof_backend_options = sizeof(ooc_cuda_backend_options),
     .sizeof_device_info = sizeof(ooc_cuda_device_info),
+    .sizeof_raw_block = sizeof(ooc_raw_block),
+    .sizeof_raw_chunk = sizeof(ooc_raw_chunk),
+    .decoders = "",
 };
 
 const ooc_cuda_plugin *ooc_cuda_plugin_entry(void)

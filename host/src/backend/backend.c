@@ -68,6 +68,15 @@ ooc_status ooc_backend_project(ooc_backend *be, const double *rows, size_t nrows
     return OOC_OK;
 }
 
+ooc_status ooc_backend_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw, size_t nrows,
+                                      double *rows_out, ooc_error *err)
+{
+    if (!be->ops->accumulate_raw || !be->caps.raw_codecs)
+        return OOC_FAIL(err, OOC_ERR_UNSUPPORTED, "backend '%s' does not decode chunks",
+                        be->caps.name);
+    return be->ops->accumulate_raw(be, raw, nrows, rows_out, err);
+}
+
 ooc_status ooc_backend_solve_triangle(ooc_backend *be, const double *r, size_t k, size_t ld,
                                       double *rhs_inout, ooc_error *err)
 {

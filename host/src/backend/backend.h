@@ -39,6 +39,10 @@ typedef struct ooc_backend_caps {
     bool supports_normal;
     bool wants_pinned_memory;    /* ring buffers should come from `allocator` */
     ooc_allocator allocator;     /* allocator for ring buffers (pinned for GPUs) */
+    unsigned raw_codecs;         /* raw chunks accumulate_raw decodes (OOC_RAW_ZLIB, source.h);
+                                  * 0: blocks must come decoded */
+    bool raw_requested;          /* the user asked for decoding in the backend (--gpu-decode on):
+                                  * a source that cannot hand chunks over says why in a note */
 } ooc_backend_caps;
 
 /* Shape of the blocks handed to accumulate(). */
@@ -83,6 +87,15 @@ typedef struct ooc_backend_ops {
      * OOC_ERR_NOMEM. */
     ooc_status (*svd_triangle)(ooc_backend *be, const double *r, size_t k, size_t ld,
                                double *sigma, double *vt, ooc_error *err);
+    /* Optional (NULL, or caps.raw_codecs 0: never called): add the rows of a
+     * raw block (source.h) of nrows rows, decoding its chunks in the backend,
+     * and write the decoded rows (layout.ld doubles apart) into rows_out, for
+     * the caller's checks and side statistics.  A chunk that does not decode
+     * (bad zlib header, corrupt stream, wrong size, Adler-32 mismatch) is
+     * OOC_ERR_CORRUPT naming it (raw->describe), and no row of its block is
+     * added.  Errors: OOC_ERR_CORRUPT, OOC_ERR_BACKEND, OOC_ERR_NOMEM. */
+    ooc_status (*accumulate_raw)(ooc_backend *be, const ooc_raw_block *raw, size_t nrows,
+                                 double *rows_out, ooc_error *err);
     /* Free the backend's context (not the ooc_backend itself; see ooc_backend_free). */
     void (*destroy)(ooc_backend *be);
 } ooc_backend_ops;
@@ -95,6 +108,14 @@ struct ooc_backend {
     void *pass_owner;            /* the accumulator whose pass is open, or NULL: host
                                   * bookkeeping (solve/accumulator.c), zeroed by the creator */
 };
+
+/* --gpu-decode: where a deflate (+shuffle) HDF5 design's chunks are
+ * inflated during the accumulation pass. */
+typedef enum ooc_gpu_decode {
+    OOC_GPU_DECODE_AUTO = 0,   /* on the GPU when the backend can (nvCOMP, one GPU) */
+    OOC_GPU_DECODE_ON = 1,     /* on the GPU; creating the backend fails when it cannot */
+    OOC_GPU_DECODE_OFF = 2     /* on the host's decode workers */
+} ooc_gpu_decode;
 
 /* Which kernel the CPU backend's qr method uses (see backend_cpu.c). */
 typedef enum ooc_cpu_qr_kernel {
@@ -157,6 +178,12 @@ const char *ooc_cpu_backend_gram_blas(const ooc_backend *be);
  * nrows x p copy).  Errors: OOC_ERR_NOMEM (that copy), the op's. */
 ooc_status ooc_backend_project(ooc_backend *be, const double *rows, size_t nrows, const double *m,
                                size_t k, double *out, ooc_error *err);
+
+/* The backend's accumulate_raw (see ooc_backend_ops); OOC_ERR_UNSUPPORTED
+ * when it has none, so callers put a source in raw mode only for a backend
+ * whose caps.raw_codecs say it decodes (host decoding is the fallback). */
+ooc_status ooc_backend_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw, size_t nrows,
+                                      double *rows_out, ooc_error *err);
 
 /* Solve R x = b in place (rhs_inout: b in, x out) for the k x k upper
  * triangle R, row-major with leading dimension ld (>= k); entries below the

@@ -136,12 +136,16 @@ static ooc_status open_plugin_file(const char *path, ooc_error *err)
                     table->sizeof_backend_ops != sizeof(ooc_backend_ops) ||
                     table->sizeof_error != sizeof(ooc_error) ||
                     table->sizeof_backend_options != sizeof(ooc_cuda_backend_options) ||
-                    table->sizeof_device_info != sizeof(ooc_cuda_device_info),
+                    table->sizeof_device_info != sizeof(ooc_cuda_device_info) ||
+                    table->sizeof_raw_block != sizeof(ooc_raw_block) ||
+                    table->sizeof_raw_chunk != sizeof(ooc_raw_chunk),
                 err, OOC_ERR_BACKEND,
                 "the CUDA plugin %s was built with different structure layouts than this "
                 "oocsolve (same ABI version %u): install the plugin built with this oocsolve",
                 path, (unsigned)OOC_CUDA_PLUGIN_ABI);
-    OOC_FAIL_IF(!table->device_count || !table->device_query || !table->backend_create, err,
+    OOC_FAIL_IF(!table->device_count || !table->device_query || !table->backend_create ||
+                    !table->decoders,
+                err,
                 OOC_ERR_BACKEND, "the CUDA plugin %s has an incomplete function table", path);
     OOC_FAIL_IF((size_t)snprintf(loaded_path, sizeof loaded_path, "%s", path) >=
                     sizeof loaded_path,
@@ -253,6 +257,19 @@ static bool cuda_driver_present(char *why, size_t why_size)
     return true;
 }
 
+bool ooc_gpu_decode_parse(const char *text, ooc_gpu_decode *out)
+{
+    static const char *const names[] = {"auto", "on", "off"};
+    static const ooc_gpu_decode values[] = {OOC_GPU_DECODE_AUTO, OOC_GPU_DECODE_ON,
+                                            OOC_GPU_DECODE_OFF};
+    for (size_t i = 0; i < 3; i++)
+        if (!strcmp(text, names[i])) {
+            *out = values[i];
+            return true;
+        }
+    return false;
+}
+
 static ooc_status open_gpu(const ooc_cuda_plugin *plugin, const ooc_device_spec *spec,
                            const ooc_backend_open_options *opts, ooc_backend **out,
                            ooc_error *err)
@@ -263,6 +280,7 @@ static ooc_status open_gpu(const ooc_cuda_plugin *plugin, const ooc_device_spec 
     o.ndevices = spec->ngpus;
     o.panel_rows = opts->gpu_panel_rows;
     o.log = opts->log;
+    o.gpu_decode = opts->gpu_decode;
     return plugin->backend_create(&o, out, err);
 }
 

@@ -34,6 +34,9 @@ typedef struct ooc_device_spec {
     int gpus[OOC_MAX_GPUS];    /* distinct device ordinals in the order given */
 } ooc_device_spec;
 
+/* --gpu-decode's "auto", "on", "off" → *out; false for any other text. */
+bool ooc_gpu_decode_parse(const char *text, ooc_gpu_decode *out);
+
 /* Parse text (case-sensitive: "auto", "cpu", "gpu", "gpu:N", "gpu:N,M,...")
  * into *out.  NULL or "" means auto.  Errors: OOC_ERR_INVALID_ARG quoting
  * the text (unknown word, bad or repeated ordinal, too many GPUs). */
@@ -60,6 +63,7 @@ ooc_status ooc_cuda_plugin_load(const ooc_cuda_plugin **plugin, const char **pat
 typedef struct ooc_backend_open_options {
     ooc_cpu_backend_options cpu;   /* for the CPU backend (zeroed: its defaults) */
     size_t gpu_panel_rows;         /* for the CUDA backend (0: its default) */
+    ooc_gpu_decode gpu_decode;     /* for the CUDA backend (0: auto); the CPU backend ignores it */
     /* Where notes go (the CUDA backend's too).  auto falling back to the CPU
      * logs one line saying why: OOC_LOG_DEBUG when no plugin is installed
      * (the normal state of a CPU-only installation), OOC_LOG_NOTE when a

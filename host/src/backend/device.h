@@ -45,6 +45,8 @@ typedef struct ooc_cuda_backend_options {
     int ndevices;         /* entries in devices (1..OOC_CUDA_MAX_DEVICES); 0: 1 */
     size_t panel_rows;    /* rows per device staging buffer; 0: 65536.  Halved on device OOM. */
     ooc_log_sink log;     /* notes (panel fallback) and warnings (pageable fallback) */
+    ooc_gpu_decode gpu_decode; /* decode deflate chunks on the GPU (nvCOMP): 0 auto (when the
+                                * plugin has nvCOMP and drives one GPU), on, off */
 } ooc_cuda_backend_options;
 
 /* Create the CUDA backend: streams, events, cuBLAS/cuSOLVER handles on each
@@ -54,8 +56,13 @@ typedef struct ooc_cuda_backend_options {
  * a warning when pinning fails); its free function needs no backend, so ring
  * buffers may outlive the backend, but alloc must be called while it lives.
  * Free with ooc_backend_free.
+ * Built with nvCOMP (OOC_HAVE_NVCOMP), with gpu_decode not off, on one GPU,
+ * and libnvcomp loading, caps.raw_codecs is OOC_RAW_ZLIB and accumulate_raw
+ * inflates deflate chunks on the device (backend_cuda.c says how).
  * Errors: OOC_ERR_INVALID_ARG (device list), OOC_ERR_BACKEND (CUDA, cuBLAS or
  * cuSOLVER failure; the message names the library status and the call),
+ * OOC_ERR_UNSUPPORTED (gpu_decode on, and no nvCOMP, it does not load, or
+ * several GPUs),
  * OOC_ERR_NOMEM. */
 ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_backend **out,
                                    ooc_error *err);
@@ -70,14 +77,18 @@ ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_bac
 
 /* Version of the table below and of everything it passes across the
  * boundary (ooc_backend, ooc_backend_ops, ooc_backend_caps, ooc_allocator,
- * ooc_error, ooc_log_sink, ooc_cuda_backend_options, ooc_cuda_device_info).
+ * ooc_error, ooc_log_sink, ooc_cuda_backend_options, ooc_cuda_device_info,
+ * ooc_raw_block and ooc_raw_chunk).
  * Bump it when any of them changes shape or meaning.  The loader also compares
  * the struct sizes the plugin was compiled with, to catch a forgotten bump. */
-#define OOC_CUDA_PLUGIN_ABI 5u   /* 2: ooc_backend_ops gained solve_triangle, svd_triangle;
+#define OOC_CUDA_PLUGIN_ABI 6u   /* 2: ooc_backend_ops gained solve_triangle, svd_triangle;
                                   * 3: ooc_backend_caps lost preferred_block_rows;
                                   * 4: ooc_backend_ops lost hc_meat (the host HC pass, now
                                   *    solve/second_passes.c);
-                                  * 5: ooc_backend gained pass_owner */
+                                  * 5: ooc_backend gained pass_owner;
+                                  * 6: ooc_backend_ops gained accumulate_raw, ooc_backend_caps
+                                  *    raw_codecs and raw_requested, the options gpu_decode,
+                                  *    the table the raw structs' sizes and `decoders` */
 
 /* The plugin's table.  abi_version stays the first member in every version so
  * that a loader can read it from a plugin of any version. */
@@ -88,6 +99,10 @@ typedef struct ooc_cuda_plugin {
     uint32_t sizeof_error;
     uint32_t sizeof_backend_options;
     uint32_t sizeof_device_info;
+    uint32_t sizeof_raw_block;
+    uint32_t sizeof_raw_chunk;
+    const char *decoders;            /* what the GPU can decode, for `oocsolve devices`
+                                      * ("deflate (nvCOMP 6.0.0)"); "" when nothing */
     int (*device_count)(char *why, size_t why_size);                      /* ooc_cuda_device_count */
     ooc_status (*device_query)(int index, ooc_cuda_device_info *info,     /* ooc_cuda_device_query */
                                ooc_error *err);

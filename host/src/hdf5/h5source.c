@@ -16,6 +16,12 @@
  *     to double and scatter them into the block's row-major [X y w] buffer,
  *     then check every value is finite.
  *   consumer: receives blocks in row order through the ring (ring.h).
+ * Raw mode (set_raw, for a pass): when every dataset is deflate or shuffle +
+ * deflate float64 read by direct chunk reads, laid out in the rows as
+ * stored, the workers only list the block's chunks (ooc_raw_block: the
+ * stored zlib streams; a chunk that skipped a filter or was never written is
+ * decoded here and listed as values) and the backend decodes them
+ * (backend.h accumulate_raw, on the GPU).
  *
  * A file whose X (and Y, weights) are virtual datasets joining whole datasets
  * of other files one after the other (a parallel ingest's output, h5join.h)
@@ -131,8 +137,11 @@ typedef struct chunk_ref {
     bool dense; /* H5Dread doubles for the block's rows x all columns */
 } chunk_ref;
 
+typedef struct h5_source h5_source;
+
 /* Everything the producer prepared for one block. */
 typedef struct slot_job {
+    const h5_source *owner;
     uint64_t first_row;
     size_t nrows;
     unsigned char *staging;
@@ -141,6 +150,11 @@ typedef struct slot_job {
     chunk_ref *chunks;
     size_t nchunks;
     size_t chunks_cap;
+    /* raw pass: chunk i of `chunks` as raw_chunks[i], its bytes at raw_offset[i] of staging */
+    ooc_raw_chunk *raw_chunks;
+    size_t *raw_offset;
+    size_t raw_cap;
+    ooc_raw_block raw;
 } slot_job;
 
 /* Per worker thread: zlib decompressor and two ping-pong decode buffers. */
@@ -150,7 +164,7 @@ typedef struct worker_scratch {
     double *converted; /* chunk converted to double (non-native element types) */
 } worker_scratch;
 
-typedef struct h5_source {
+struct h5_source {
     ooc_source pub;              /* pub.nrows: the rows of the range read */
     uint64_t row_begin;          /* first dataset row read (options' row_begin) */
     char *path;
@@ -171,7 +185,10 @@ typedef struct h5_source {
     ooc_trace *trace;                /* may be NULL */
     atomic_uint_least64_t bytes_read; /* stored bytes staged by the producer (all passes) */
     int counter_in_use, counter_bytes; /* trace counter ids, -1 when not registered */
-} h5_source;
+    ooc_log_sink log;
+    bool raw_next;                   /* set_raw: the next pass delivers raw blocks */
+    bool raw_pass;                   /* this pass does (read by the ring's threads) */
+};
 
 /* Producer thread start: no HDF5 error printing, and its trace lane name. */
 static void producer_begin(void *ctx)
@@ -413,6 +430,32 @@ static ooc_status decode_chunk(const h5_source *s, const h5_input *in, const chu
     return OOC_OK;
 }
 
+/* The part of chunk c of `in` that lands in the job's block: dataset rows
+ * [*r_begin, *r_end) and columns [c->col0, *c_end). */
+static void chunk_span(const h5_input *in, const chunk_ref *c, const slot_job *job,
+                       uint64_t *r_begin, uint64_t *r_end, uint64_t *c_end)
+{
+    *r_begin = c->row0 > job->first_row ? c->row0 : job->first_row;
+    *r_end = c->row0 + in->chunk_rows;
+    if (*r_end > job->first_row + job->nrows)
+        *r_end = job->first_row + job->nrows;
+    *c_end = c->col0 + in->chunk_cols < in->ncols ? c->col0 + in->chunk_cols : in->ncols;
+}
+
+/* decode_chunk with the chunk named in the error (describe_chunk). */
+static ooc_status decode_named(const h5_source *s, const h5_input *in, const chunk_ref *c,
+                               unsigned char *raw, worker_scratch *ws, const unsigned char **out,
+                               ooc_error *err)
+{
+    ooc_status st = decode_chunk(s, in, c, raw, ws, out, err);
+    if (st != OOC_OK) {
+        char where[768];
+        describe_chunk(s, in, c->row0, c->col0, where, sizeof where);
+        ooc_error_prefix(err, "%s", where);
+    }
+    return st;
+}
+
 /* 1 when v is NaN or infinite (all exponent bits set), else 0; branch-free so
  * the copy loops can accumulate it. */
 static inline unsigned nonfinite(double v)
@@ -430,12 +473,8 @@ static unsigned scatter_chunk(const h5_source *s, const h5_input *in, const chun
                               double *block)
 {
     const size_t ncols = s->pub.ncols;
-    const uint64_t r_begin = c->row0 > job->first_row ? c->row0 : job->first_row;
-    uint64_t r_end = c->row0 + in->chunk_rows;
-    if (r_end > job->first_row + job->nrows)
-        r_end = job->first_row + job->nrows;
-    const uint64_t c_end =
-        c->col0 + in->chunk_cols < in->ncols ? c->col0 + in->chunk_cols : in->ncols;
+    uint64_t r_begin, r_end, c_end;
+    chunk_span(in, c, job, &r_begin, &r_end, &c_end);
     const size_t width = (size_t)(c_end - c->col0);
     const int *dest = in->dest_col + c->col0;
 
@@ -478,12 +517,8 @@ static unsigned scatter_chunk(const h5_source *s, const h5_input *in, const chun
 static void fill_chunk(const h5_source *s, const h5_input *in, const chunk_ref *c,
                        const slot_job *job, double *block)
 {
-    const uint64_t r_begin = c->row0 > job->first_row ? c->row0 : job->first_row;
-    uint64_t r_end = c->row0 + in->chunk_rows;
-    if (r_end > job->first_row + job->nrows)
-        r_end = job->first_row + job->nrows;
-    const uint64_t c_end =
-        c->col0 + in->chunk_cols < in->ncols ? c->col0 + in->chunk_cols : in->ncols;
+    uint64_t r_begin, r_end, c_end;
+    chunk_span(in, c, job, &r_begin, &r_end, &c_end);
     for (uint64_t r = r_begin; r < r_end; r++)
         for (uint64_t j = c->col0; j < c_end; j++)
             block[(size_t)(r - job->first_row) * s->pub.ncols + (size_t)in->dest_col[j]] = in->fill;
@@ -536,15 +571,92 @@ static ooc_status report_nonfinite(const h5_source *s, const slot_job *job, cons
     return OOC_OK;
 }
 
+static ooc_status staging_reserve(slot_job *job, size_t nbytes, size_t *offset, ooc_error *err);
+
+/* raw->describe for the chunks of a raw block (ctx: its slot_job). */
+static void describe_raw_chunk(const void *ctx, size_t i, char *buf, size_t size)
+{
+    const slot_job *job = ctx;
+    const chunk_ref *c = &job->chunks[i];
+    describe_chunk(job->owner, &job->owner->inputs[c->input], c->row0, c->col0, buf, size);
+}
+
+/* A raw pass's block (set_raw): each chunk's stored zlib stream handed over
+ * as it is, or, for a chunk that skipped a filter or was never written, its
+ * elements decoded here (OOC_RAW_PLAIN, appended to the staging buffer).
+ * The rows are left to the backend's decoder (block->raw). */
+static ooc_status process_raw(h5_source *s, slot_job *job, worker_scratch *ws, ooc_block *block,
+                              ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    if (job->nchunks > job->raw_cap) {
+        ooc_raw_chunk *chunks = realloc(job->raw_chunks, job->nchunks * sizeof *chunks);
+        if (chunks)
+            job->raw_chunks = chunks;
+        size_t *offsets = realloc(job->raw_offset, job->nchunks * sizeof *offsets);
+        if (offsets)
+            job->raw_offset = offsets;
+        OOC_FAIL_IF(!chunks || !offsets, err, OOC_ERR_NOMEM, "out of memory listing %zu chunks",
+                    job->nchunks);
+        job->raw_cap = job->nchunks;
+    }
+    for (size_t i = 0; i < job->nchunks; i++) {
+        const chunk_ref *c = &job->chunks[i];
+        const h5_input *in = &s->inputs[c->input];
+        uint64_t r_begin, r_end, c_end;
+        chunk_span(in, c, job, &r_begin, &r_end, &c_end);
+        ooc_raw_chunk *rc = &job->raw_chunks[i];
+        *rc = (ooc_raw_chunk){.kind = OOC_RAW_ZLIB,
+                              .shuffled = in->nfilters == 2,
+                              .nbytes = c->nbytes,
+                              .chunk_rows = (size_t)in->chunk_rows,
+                              .chunk_cols = (size_t)in->chunk_cols,
+                              .row_skip = (size_t)(r_begin - c->row0),
+                              .rows = (size_t)(r_end - r_begin),
+                              .block_row = (size_t)(r_begin - job->first_row),
+                              .cols = (size_t)(c_end - c->col0),
+                              .dest_col = (size_t)in->dest_col[c->col0]};
+        job->raw_offset[i] = c->offset;
+        if (c->nbytes > 0 && c->filter_mask == 0)
+            continue;
+        /* decoded here: reserve first (the staging buffer may move), then decode */
+        size_t at = 0;
+        OOC_CHECK(staging_reserve(job, in->chunk_nbytes, &at, err));
+        rc->kind = OOC_RAW_PLAIN;
+        rc->shuffled = 0;
+        rc->nbytes = in->chunk_nbytes;
+        job->raw_offset[i] = at;
+        double *plain = (double *)(void *)(job->staging + at);
+        if (c->nbytes == 0) {
+            for (size_t k = 0; k < in->chunk_nbytes / sizeof(double); k++)
+                plain[k] = in->fill;
+            continue;
+        }
+        const unsigned char *decoded = NULL;
+        OOC_CHECK(decode_named(s, in, c, job->staging + c->offset, ws, &decoded, err));
+        memcpy(plain, decoded, in->chunk_nbytes);
+    }
+    for (size_t i = 0; i < job->nchunks; i++)
+        job->raw_chunks[i].bytes = job->staging + job->raw_offset[i];
+    job->raw = (ooc_raw_block){.chunks = job->raw_chunks, .nchunks = job->nchunks,
+                               .describe = describe_raw_chunk, .describe_ctx = job};
+    block->raw = &job->raw;
+out:
+    return status;
+}
+
 static ooc_status process_block(void *ctx, int worker, int slot, uint64_t seq, void *buffer,
                                 ooc_error *err)
 {
     (void)seq;
     h5_source *s = ctx;
-    const slot_job *job = &s->jobs[slot];
+    slot_job *job = &s->jobs[slot];
     worker_scratch *ws = &s->scratch[worker];
     double *block = buffer;
     unsigned bad = 0;
+    s->blocks[slot].raw = NULL;
+    if (s->raw_pass)
+        return process_raw(s, job, ws, &s->blocks[slot], err);
     for (size_t i = 0; i < job->nchunks; i++) {
         const chunk_ref *c = &job->chunks[i];
         const h5_input *in = &s->inputs[c->input];
@@ -556,13 +668,9 @@ static ooc_status process_block(void *ctx, int worker, int slot, uint64_t seq, v
             bad |= nonfinite(in->fill);
         } else {
             const unsigned char *decoded = NULL;
-            ooc_status st = decode_chunk(s, in, c, job->staging + c->offset, ws, &decoded, err);
-            if (st != OOC_OK) {
-                char where[768];
-                describe_chunk(s, in, c->row0, c->col0, where, sizeof where);
-                ooc_error_prefix(err, "%s", where);
+            ooc_status st = decode_named(s, in, c, job->staging + c->offset, ws, &decoded, err);
+            if (st != OOC_OK)
                 return st;
-            }
             bad |= scatter_chunk(s, in, c, job, decoded, ws, block);
         }
     }
@@ -755,6 +863,7 @@ static ooc_status produce_block(void *ctx, int slot, uint64_t seq, void *buffer,
         *end = true;
         return OOC_OK;
     }
+    job->owner = s;
     job->first_row = first_row;
     job->nrows = (size_t)((aligned + rows < row_end ? aligned + rows : row_end) - first_row);
     job->staging_used = 0;
@@ -781,6 +890,7 @@ static ooc_status h5_next(ooc_source *src, ooc_block **blk, ooc_error *err)
     h5_source *s = (h5_source *)src;
     *blk = NULL;
     if (!s->pass_started) {
+        s->raw_pass = s->raw_next; /* before the ring's threads start: they read it */
         ooc_status st = ooc_ring_start(s->ring, err);
         if (st != OOC_OK)
             return st;
@@ -788,9 +898,51 @@ static ooc_status h5_next(ooc_source *src, ooc_block **blk, ooc_error *err)
     }
     int slot = -1;
     ooc_status st = ooc_ring_next(s->ring, &slot, NULL, err);
-    if (st == OOC_OK && slot >= 0)
+    if (st == OOC_OK && slot >= 0) {
         *blk = &s->blocks[slot];
+        s->pub.raw_blocks += (*blk)->raw != NULL;
+    }
     return st;
+}
+
+/* Why input `in` cannot be handed over raw to a decoder of `codecs`, or NULL. */
+static const char *raw_refusal(const h5_input *in, unsigned codecs)
+{
+    if (!(codecs & OOC_RAW_ZLIB))
+        return "cannot be decoded by the backend";
+    if (!in->direct)
+        return "is read through the HDF5 library (H5Dread), not by direct chunk reads";
+    if (!is_native_double(&in->fmt))
+        return "does not hold little-endian float64 values";
+    bool deflate_alone = in->nfilters == 1 && in->filters[0] == FILTER_DEFLATE;
+    bool shuffle_deflate = in->nfilters == 2 && in->filters[0] == FILTER_SHUFFLE &&
+                           in->filters[1] == FILTER_DEFLATE;
+    if (!deflate_alone && !shuffle_deflate)
+        return "is not compressed with deflate alone or shuffle + deflate";
+    if (!in->dest_contiguous)
+        return "gives the response or the weights from columns of X";
+    if (in->chunk_nbytes > ((size_t)1 << 30))
+        return "has chunks over 1 GiB";
+    return NULL;
+}
+
+static bool h5_set_raw(ooc_source *src, unsigned codecs, bool requested)
+{
+    h5_source *s = (h5_source *)src;
+    s->raw_next = false;
+    if (!codecs)
+        return false;
+    for (int i = 0; i < s->ninputs; i++) {
+        const char *why = raw_refusal(&s->inputs[i], codecs);
+        if (why) {
+            ooc_log(&s->log, requested ? OOC_LOG_NOTE : OOC_LOG_DEBUG,
+                    "'%s' in '%s' %s: its chunks are decoded on the host, not the GPU",
+                    s->inputs[i].name, s->path, why);
+            return false;
+        }
+    }
+    s->raw_next = true;
+    return true;
 }
 
 static void h5_release(ooc_source *src, ooc_block *blk)
@@ -828,6 +980,8 @@ static void h5_destroy(ooc_source *src)
         for (int i = 0; i < s->nslots; i++) {
             free(s->jobs[i].staging);
             free(s->jobs[i].chunks);
+            free(s->jobs[i].raw_chunks);
+            free(s->jobs[i].raw_offset);
         }
         free(s->jobs);
     }
@@ -1379,7 +1533,10 @@ ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc
     h5_source *s = calloc(1, sizeof *s);
     OOC_FAIL_IF(!s, err, OOC_ERR_NOMEM, "out of memory");
     s->pub.vt = &h5_vtable;
-    s->pub.values_finite = true; /* the copy loops check every value (nonfinite) */
+    s->pub.values_finite = true; /* the copy loops check every value (nonfinite); not in
+                                  * raw blocks: the accumulator checks their decoded rows */
+    s->pub.set_raw = h5_set_raw;
+    s->log = o->log;
     s->file = H5I_INVALID_HID;
     s->trace = o->trace;
     atomic_init(&s->bytes_read, 0);

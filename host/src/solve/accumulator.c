@@ -163,6 +163,8 @@ ooc_status ooc_accumulator_check_source(const ooc_accumulator *acc, const ooc_so
  * file and line) when there is one. */
 typedef struct row_origin {
     const ooc_source *src; /* NULL: rows pushed by the caller */
+    bool unchecked;        /* rows a backend decoded (raw block): checked here, whatever the
+                            * source's values_finite says */
 } row_origin;
 
 static const char *column_label(const ooc_accumulator *acc, size_t j)
@@ -246,7 +248,7 @@ static ooc_status scan_block(ooc_accumulator *acc, row_origin origin, const doub
 {
     /* a source that checked every value itself (HDF5) is not checked again;
      * weights still are (>= 0) */
-    const bool finite_known = origin.src && origin.src->values_finite;
+    const bool finite_known = origin.src && origin.src->values_finite && !origin.unchecked;
     const size_t p = acc->p, p_aug = acc->p_aug;
     const bool has_y = acc->with_y;
     ooc_side_stats *st = &acc->st;
@@ -378,7 +380,15 @@ static ooc_status accumulate_block(void *ctx, const ooc_block *b, ooc_error *err
     ooc_status status = OOC_OK;
     source_pass *sp = ctx;
     ooc_accumulator *acc = sp->acc;
-    row_origin origin = {sp->src};
+    row_origin origin = {sp->src, b->raw != NULL};
+    if (b->raw) {
+        /* the backend decodes the chunks, adds the rows and hands them back:
+         * the same rows are then checked and scanned as decoded ones */
+        OOC_CHECK(ooc_backend_accumulate_raw(acc->be, b->raw, b->nrows, b->data, err));
+        OOC_CHECK(scan_block(acc, origin, b->data, b->nrows, b->ncols,
+                             acc->pass_layout.weight_col, b->first_row, err));
+        goto out;
+    }
     OOC_CHECK(scan_block(acc, origin, b->data, b->nrows, b->ncols,
                          acc->pass_layout.weight_col, b->first_row, err));
     OOC_CHECK(acc->be->ops->accumulate(acc->be, b->data, b->nrows, err));
@@ -394,9 +404,15 @@ ooc_status ooc_accumulator_add_pass(ooc_accumulator *acc, ooc_source *src,
                 "the input has no response (y)");
     OOC_CHECK(ensure_pass(acc, src->ncols, src->has_weights ? (long)src->ncols - 1 : -1, err));
     source_pass sp = {acc, src};
+    /* chunks decoded by the backend when it can and the source can hand
+     * them over (this pass only: later passes need the rows on the host) */
+    bool raw = acc->be->caps.raw_codecs && acc->be->ops->accumulate_raw && src->set_raw &&
+               src->set_raw(src, acc->be->caps.raw_codecs, acc->be->caps.raw_requested);
     /* a pass starts where the source stands: a fresh source is not rewound */
-    OOC_CHECK(ooc_for_each_block(src, false, "accumulate", OOC_STAGE_ACCUMULATE, env,
-                                 accumulate_block, &sp, err));
+    status = ooc_for_each_block(src, false, "accumulate", OOC_STAGE_ACCUMULATE, env,
+                                accumulate_block, &sp, err);
+    if (raw)
+        src->set_raw(src, 0, false);
 out:
     return status;
 }
@@ -473,7 +489,7 @@ ooc_status ooc_accumulator_push(ooc_accumulator *acc, const ooc_rows *r, ooc_err
     }
     long wcol = acc->weighted ? (long)ncols - 1 : -1;
     OOC_CHECK(ensure_pass(acc, ncols, wcol, err));
-    row_origin caller = {NULL};
+    row_origin caller = {.src = NULL};
     for (size_t i0 = 0; i0 < r->nrows; i0 += STAGE_ROWS) {
         size_t n = r->nrows - i0 < STAGE_ROWS ? r->nrows - i0 : STAGE_ROWS;
         for (size_t i = 0; i < n; i++) {

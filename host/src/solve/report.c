@@ -333,6 +333,7 @@ void ooc_report_json_run(FILE *f, const ooc_report_info *info)
 {
     ooc_report_json_str(f, "input", info ? info->input : NULL);
     ooc_report_json_str(f, "backend", info ? info->backend : NULL);
+    ooc_report_json_str(f, "decode", info ? info->decode : NULL);
     json_cpu(f, info);
 }
 
@@ -452,6 +453,7 @@ ooc_status ooc_report_svd_json(FILE *f, const ooc_svd_result *r, const ooc_repor
     fputs("{\n  \"input\": ", f);
     ooc_json_write_string(f, info ? info->input : NULL);
     ooc_report_json_str(f, "backend", info ? info->backend : NULL);
+    ooc_report_json_str(f, "decode", info ? info->decode : NULL);
     json_cpu(f, info);
     ooc_report_json_rows(f, "nrows", r->nrows, info);
     ooc_report_json_key(f, "p");

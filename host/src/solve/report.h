@@ -18,6 +18,7 @@
 typedef struct ooc_report_info {
     const char *input;        /* input file name */
     const char *backend;      /* backend name */
+    const char *decode;       /* which decoder inflated the chunks: "gpu", "host"; NULL: unsaid */
     double seconds_total;     /* wall time of the whole command, 0: omitted */
     const ooc_cpu_info *cpu;  /* the JSON "cpu" object; NULL: null */
     const char *cpu_warning;  /* the BLAS kernel warning given for this run (cpuinfo.h),
@@ -102,7 +103,7 @@ void ooc_report_json_key(FILE *f, const char *key);
 void ooc_report_json_num(FILE *f, const char *key, double x);
 void ooc_report_json_str(FILE *f, const char *key, const char *s);
 void ooc_report_json_bool(FILE *f, const char *key, bool b);
-/* "input", "backend" and "cpu" (the facts, or null without them): the run
+/* "input", "backend", "decode" and "cpu" (the facts, or null without them): the run
  * of a model's report (info may be NULL). */
 void ooc_report_json_run(FILE *f, const ooc_report_info *info);
 /* `key` with the rows used, then "rows_read" (used + the rows the input

@@ -22,12 +22,51 @@
 
 #include <stdint.h>
 
+/* Raw chunk mode (a source's optional set_raw, below): a block whose chunks
+ * are handed over still compressed, for a backend that decodes them itself
+ * (backend.h accumulate_raw: the CUDA backend with nvCOMP).  Kinds of chunk: */
+enum {
+    OOC_RAW_ZLIB = 1u,   /* a zlib stream (RFC 1950: 2-byte header, deflate, Adler-32) of the
+                          * chunk's float64 elements, HDF5-shuffled first when `shuffled` */
+    OOC_RAW_PLAIN = 2u   /* the chunk's float64 elements as stored in memory (decoded by the
+                          * source: a chunk that skipped a filter, or was never written) */
+};
+
+/* One chunk of a raw block: where its bytes are, and which of its decoded
+ * elements (chunk_rows x chunk_cols float64, row-major, little-endian) go
+ * where in the block's row-major [X y w] rows. */
+typedef struct ooc_raw_chunk {
+    const unsigned char *bytes;   /* nbytes stored bytes; the source's, valid during the call */
+    size_t nbytes;
+    uint32_t kind;                /* OOC_RAW_ZLIB or OOC_RAW_PLAIN */
+    uint32_t shuffled;            /* ZLIB: the inflated bytes are HDF5-shuffled (8-byte elements) */
+    size_t chunk_rows, chunk_cols;/* decoded shape: chunk_rows * chunk_cols * 8 bytes */
+    size_t row_skip;              /* first chunk row that lands in the block */
+    size_t rows;                  /* chunk rows that land in the block (consecutive) */
+    size_t block_row;             /* block row of chunk row row_skip */
+    size_t cols;                  /* chunk columns copied (the first `cols`) */
+    size_t dest_col;              /* block column of chunk column 0 (then dest_col + 1, ...) */
+} ooc_raw_chunk;
+
+/* The chunks of a raw block: together they cover each of its nrows x ncols
+ * values once.  describe() names chunk i for messages ("'/X' chunk at row 3000,
+ * column 0 of 'f.h5' (chunk 3, rows 3000..3999)"). */
+typedef struct ooc_raw_block {
+    const ooc_raw_chunk *chunks;
+    size_t nchunks;
+    void (*describe)(const void *ctx, size_t i, char *buf, size_t size);
+    const void *describe_ctx;
+} ooc_raw_block;
+
 typedef struct ooc_block {
-    double *data;         /* nrows*ncols, row-major; owned by the source's ring */
+    double *data;         /* nrows*ncols, row-major; owned by the source's ring (a raw
+                           * block's: the decoder's to fill, see `raw`) */
     size_t nrows;
     size_t ncols;
     uint64_t first_row;   /* 0-based index of the block's first row in the whole matrix */
     int slot;             /* ring slot (private to the source) */
+    const ooc_raw_block *raw; /* NULL: data holds the rows.  Else data is not filled yet: the
+                               * chunks are, valid until the block is released */
 } ooc_block;
 
 /* The default allocator: ooc_alloc_huge / free. */
@@ -79,6 +118,14 @@ struct ooc_source {
      * with attached_free after the source; NULL: nothing. */
     void *attached;
     void (*attached_free)(void *attached);
+    /* Optional (NULL: never raw): from the next pass on (the one a fresh
+     * source starts with, or the next rewind), deliver raw blocks (ooc_block
+     * raw) when `codecs` (OOC_RAW_ZLIB) covers every dataset; 0 turns raw
+     * mode off.  Returns whether the next pass will be raw.  When a dataset
+     * does not qualify it logs why to the source's log, as a note when
+     * `requested` (the user asked for it), else a debug line. */
+    bool (*set_raw)(ooc_source *src, unsigned codecs, bool requested);
+    uint64_t raw_blocks;       /* blocks delivered raw so far (all passes) */
 };
 
 /* For the sources' destroy functions: free the description the constructor
