@@ -22,6 +22,21 @@ def _array(pointer, n):
     return np.ctypeslib.as_array(pointer, shape=(n,)).copy() if n else np.empty(0)
 
 
+
+def _coefficient_tables(res, r, p):
+    """Set res's aliased, params, bse, tvalues, pvalues (Series over exog_names), the
+    confidence limits and the covariance (DataFrames) from the C result r of p columns: the
+    fields OLS and GLM results share."""
+    res.aliased = pd.Series(np.ctypeslib.as_array(r.aliased, shape=(p,)).astype(bool),
+                            index=res.exog_names, name="aliased")
+    index = pd.Index(res.exog_names)
+    for field in ("params", "bse", "tvalues", "pvalues"):
+        setattr(res, field, pd.Series(_array(getattr(r, field), p), index=index, name=field))
+    res._conf = pd.DataFrame({0: _array(r.conf_lower, p), 1: _array(r.conf_upper, p)},
+                             index=index)
+    res._cov = pd.DataFrame(_array(r.cov_params, p * p).reshape(p, p), index=index,
+                            columns=index)
+
 class RegressionResults:
     """Results of oocsolve.ols / Accumulator.fit.
 
@@ -44,15 +59,7 @@ class RegressionResults:
         self.rank = int(r.rank)
         self.use_t = bool(r.use_t)
         self.k_constant = int(r.k_constant)
-        self.aliased = pd.Series(np.ctypeslib.as_array(r.aliased, shape=(p,)).astype(bool),
-                                 index=self.exog_names, name="aliased")
-        index = pd.Index(self.exog_names)
-        for name in ("params", "bse", "tvalues", "pvalues"):
-            setattr(self, name, pd.Series(_array(getattr(r, name), p), index=index, name=name))
-        self._conf = pd.DataFrame({0: _array(r.conf_lower, p), 1: _array(r.conf_upper, p)},
-                                  index=index)
-        self._cov = pd.DataFrame(_array(r.cov_params, p * p).reshape(p, p), index=index,
-                                 columns=index)
+        _coefficient_tables(self, r, p)
         self.singular_values = _array(r.singular_values, p)
         for name in _SCALARS:
             setattr(self, name, float(getattr(r, name)))
@@ -162,15 +169,7 @@ class GLMResults:
         self.rank = int(r.rank)
         self.use_t = bool(r.use_t)
         self.cov_type = "nonrobust"
-        self.aliased = pd.Series(np.ctypeslib.as_array(r.aliased, shape=(p,)).astype(bool),
-                                 index=self.exog_names, name="aliased")
-        index = pd.Index(self.exog_names)
-        for field in ("params", "bse", "tvalues", "pvalues"):
-            setattr(self, field, pd.Series(_array(getattr(r, field), p), index=index, name=field))
-        self._conf = pd.DataFrame({0: _array(r.conf_lower, p), 1: _array(r.conf_upper, p)},
-                                  index=index)
-        self._cov = pd.DataFrame(_array(r.cov_params, p * p).reshape(p, p), index=index,
-                                 columns=index)
+        _coefficient_tables(self, r, p)
         for field in _GLM_SCALARS:
             setattr(self, field, float(getattr(r, field)))
         self.bic_llf = self.bic

@@ -40,11 +40,12 @@ int ooc_tempfile_open(const char *dir)
     return fd;
 }
 
-bool ooc_pwrite_all(int fd, const void *data, size_t n, uint64_t offset)
+/* Write (writing) or read n bytes at `offset`, retrying short transfers and
+ * EINTR; false with errno set (EIO when no progress is made). */
+static bool transfer_all(int fd, char *p, size_t n, uint64_t offset, bool writing)
 {
-    const char *p = data;
     while (n) {
-        ssize_t k = pwrite(fd, p, n, (off_t)offset);
+        ssize_t k = writing ? pwrite(fd, p, n, (off_t)offset) : pread(fd, p, n, (off_t)offset);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
@@ -59,21 +60,12 @@ bool ooc_pwrite_all(int fd, const void *data, size_t n, uint64_t offset)
     return true;
 }
 
+bool ooc_pwrite_all(int fd, const void *data, size_t n, uint64_t offset)
+{
+    return transfer_all(fd, (char *)data, n, offset, true);
+}
+
 bool ooc_pread_all(int fd, void *dst, size_t n, uint64_t offset)
 {
-    char *p = dst;
-    while (n) {
-        ssize_t k = pread(fd, p, n, (off_t)offset);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                errno = EIO;
-            return false;
-        }
-        p += k;
-        n -= (size_t)k;
-        offset += (uint64_t)k;
-    }
-    return true;
+    return transfer_all(fd, dst, n, offset, false);
 }
