@@ -22,6 +22,9 @@ cr/cc with constraints='center' (numpy's float64 pairwise column means and BLAS 
 against our long double means and plain sums) and cc (numpy.linalg.solve's LU through its own
 BLAS).
 
+C() of a numeric expression with its levels given (np.floor, a division, np.minimum, a
+difference, under Treatment, Sum, Helmert and Diff) equals patsy's dmatrices bit for bit.
+
 Then: a second file built with --transforms-from the first equals patsy's
 build_design_matrices with the first file's design info on the second data; fit over both files
 is refused when the second learned its own knots and accepted with --transforms-from; the
@@ -57,6 +60,15 @@ TRANSFORMS = [
     "cr(z, df=5)", "cr(x, df=4)", "cr(a, df=6)", "cr(w, df=4)", "cc(z, df=4)", "cc(x, df=6)",
     "cr(z, df=4, constraints='center')", "cc(a, df=5, constraints='center')",
     "cr(z, knots=[3, 6], lower_bound=0, upper_bound=10)",
+]
+# C() of a numeric expression, with its levels given (their names would otherwise follow
+# pandas' dtypes), against patsy's dmatrices on every row
+CATEGORICAL_EXPRESSIONS = [
+    "y ~ C(np.floor(z), levels=range(10))",
+    "y ~ C(np.floor(z / 2), Sum, levels=[0, 1, 2, 3, 4])",
+    "y ~ C(np.minimum(a, 30), levels=range(18, 31)):z",
+    "y ~ 0 + C(a - 18, Helmert, levels=list(range(72)))",
+    "y ~ C(np.ceil(w), Diff, levels=[1, 2, 3, 4, 8]) + x",
 ]
 CONTEXTS = ["y ~ {t}", "y ~ 0 + {t}", "y ~ {t}:g", "y ~ {t} * g", "y ~ C(g, Sum) + {t}",
             "y ~ {t}:a + z"]
@@ -227,6 +239,10 @@ def check_errors(workdir, csv, failures):
         ("y ~ bs(z, knots=[-5, 2])", ["outside"]),
         ("y ~ standardize(z > 1)", ["needs numbers, not booleans"]),
         ("y ~ te(cr(x, df=3), cr(z, df=3))", ["te() tensor-product smooths are not supported"]),
+        ("y ~ C(np.floor(z))", ["needs its levels as numbers"]),
+        ("y ~ C(np.floor(z), levels=['a'])", ["needs its levels as numbers"]),
+        ("y ~ C(np.floor(z), levels=[0, 1])", ["which is not among the given levels",
+                                               "line "]),
     ]
     for formula, must in cases:
         problem = refused(workdir, csv, formula, must)
@@ -288,6 +304,11 @@ def main():
                 count += 1
                 if err:
                     failures.append("%s: %s" % (formula, err))
+        for formula in CATEGORICAL_EXPRESSIONS:
+            err, _ = compare(workdir, csv, df, formula)
+            count += 1
+            if err:
+                failures.append("%s: %s" % (formula, err))
         check_second_file(workdir, csv, df, failures)
         check_errors(workdir, csv, failures)
         check_note_and_csv_fit(workdir, csv, failures)

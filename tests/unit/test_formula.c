@@ -256,7 +256,8 @@ static void test_errors(void)
     expect_formula_error("y ~ a ~ b", "'~' can only be used once", 0, 5);
     expect_formula_error("a + b ~ c", "left-hand side must be a single", 0, 5);
     expect_formula_error("C(s) ~ a", "response cannot be categorical", 0, 4);
-    expect_formula_error("y ~ C(a + b)", "C() of a numeric expression is not supported", 6, 1);
+    expect_formula_error("y ~ C(a + b)", "C() of a numeric expression needs its levels as numbers",
+                         6, 1);
     expect_formula_error("y ~ 'text'", "strings are supported only as levels", 4, 6);
     expect_formula_error("y ~ I(s == 'lo')", "string comparisons are not supported", 11, 4);
     /* expressions: arity, types numpy would change or refuse, Python's keywords */

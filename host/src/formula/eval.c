@@ -135,6 +135,31 @@ static inline bool read_number(const ooc_model *m, const char *t, size_t len, do
     return ooc_field_is_na(m, t, len) || ooc_parse_double(t, len, x);
 }
 
+/* Level index of the number x among numeric (or boolean) levels; false when
+ * it is none of them. */
+static bool lookup_number(const ooc_factor *f, const ooc_factor_lookup *lk, double x,
+                          size_t *level)
+{
+    if (f->levels.items[0].kind == OOC_LEVEL_BOOL) {
+        if ((x != 0 && x != 1) || lk->bool_index[x != 0] == SIZE_MAX)
+            return false;
+        *level = lk->bool_index[x != 0];
+        return true;
+    }
+    size_t lo = 0, hi = lk->nsorted;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lk->sorted_values[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == lk->nsorted || lk->sorted_values[lo] != x)
+        return false;
+    *level = lk->sorted_index[lo];
+    return true;
+}
+
 /* Level index of the text of a categorical factor; false when not a level. */
 static bool lookup_level(const ooc_factor *f, const ooc_factor_lookup *lk, const char *s,
                          size_t len, size_t *level)
@@ -150,20 +175,7 @@ static bool lookup_level(const ooc_factor *f, const ooc_factor_lookup *lk, const
     }
     default: {
         double x;
-        if (!ooc_parse_double(s, len, &x))
-            return false;
-        size_t lo = 0, hi = lk->nsorted;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (lk->sorted_values[mid] < x)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo == lk->nsorted || lk->sorted_values[lo] != x)
-            return false;
-        *level = lk->sorted_index[lo];
-        return true;
+        return ooc_parse_double(s, len, &x) && lookup_number(f, lk, x, level);
     }
     }
 }
@@ -236,6 +248,17 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
                                 m->file_name, (unsigned long long)blk->line_numbers[r], f->code,
                                 b ? "True" : "False");
             s->level[i] = m->lookups[i].bool_index[b];
+        } else if (f->kind == OOC_FACTOR_CATEXPR) {
+            double x = run_program(f, s->var_value, s->stack);
+            na = isnan(x);
+            if (!na && !lookup_number(f, &m->lookups[i], x, &s->level[i])) {
+                char xs[40];
+                ooc_python_float_repr(x, xs, sizeof xs);
+                return OOC_FAIL(err, OOC_ERR_DATA,
+                                "%s, line %llu: '%s' is %s, which is not among the given levels",
+                                m->file_name, (unsigned long long)blk->line_numbers[r], f->code,
+                                xs);
+            }
         } else if (f->categorical) {
             na = s->var_missing[f->var];
             if (!na) {

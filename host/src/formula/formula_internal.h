@@ -218,8 +218,10 @@ typedef enum ooc_factor_kind {
     OOC_FACTOR_EXPR, /* numeric expression: I(...), np.log(x), ... */
     OOC_FACTOR_BOOL, /* boolean expression (a > 0, I((a > 0) & (b < 1)), C(a > 0, ...)):
                       * categorical, levels [False, True] unless given */
-    OOC_FACTOR_SPLINE /* bs(), cr(), cc() of an expression: prog computes the argument,
-                       * tf[0] the columns */
+    OOC_FACTOR_SPLINE, /* bs(), cr(), cc() of an expression: prog computes the argument,
+                        * tf[0] the columns */
+    OOC_FACTOR_CATEXPR /* C() of a numeric expression with given numeric levels: prog
+                        * computes the value, matched to a level as a number */
 } ooc_factor_kind;
 
 /* The factor reads one CSV column as its value (VAR, CAT); else it runs prog. */

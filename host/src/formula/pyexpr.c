@@ -1611,21 +1611,17 @@ static bool column_argument(const pyctx *c)
 static ooc_status parse_categorical(pyctx *c, ooc_factor *f)
 {
     ooc_status status;
+    size_t expr_tok = 0;
     c->pos++; /* C */
     OOC_CHECK(py_expect(c, "("));
     if (column_argument(c)) {
         OOC_CHECK(parse_variable_ref(c, &f->var));
         f->kind = OOC_FACTOR_CAT;
     } else {
-        size_t expr_tok = c->pos;
         int root;
+        expr_tok = c->pos;
         OOC_CHECK(parse_test(c, &root));
         OOC_CHECK(expression_factor(c, f, root, expr_tok));
-        if (f->kind != OOC_FACTOR_BOOL) {
-            status = py_error(c, expr_tok, "C() of a numeric expression is not supported: C() "
-                                           "takes a column or a boolean expression");
-            goto out;
-        }
     }
     f->categorical = true;
     f->contrast = OOC_CONTRAST_TREATMENT;
@@ -1680,6 +1676,21 @@ static ooc_status parse_categorical(pyctx *c, ooc_factor *f)
     OOC_CHECK(py_expect(c, ")"));
     if (f->kind == OOC_FACTOR_BOOL && !f->has_given_levels)
         OOC_CHECK(bool_levels(c, f));
+    if (f->kind == OOC_FACTOR_EXPR) {
+        /* C() of a numeric expression: its levels' names would follow pandas' dtypes (1 for an
+         * int64 result, 1.0 for a float64 one), which float64 columns do not keep, so the
+         * levels are given; values are matched to them as numbers (1.0 == 1) */
+        if (!f->has_given_levels || f->levels.items[0].kind == OOC_LEVEL_STR) {
+            status = py_error(c, expr_tok, "C() of a numeric expression needs its levels as "
+                                           "numbers: C(np.floor(x), levels=[0, 1, 2])");
+            goto out;
+        }
+        if (f->ntf) {
+            status = py_error(c, expr_tok, "C() of a stateful transform is not supported");
+            goto out;
+        }
+        f->kind = OOC_FACTOR_CATEXPR;
+    }
 out:
     return status;
 }

@@ -794,7 +794,7 @@ ooc_status ooc_formula_build(ooc_model *m, const ooc_formula_var *vars, size_t n
             goto out;
         }
         size_t f = first_live(&lhs.terms)->factors[0];
-        if (m->factors[f].kind == OOC_FACTOR_CAT || m->factors[f].kind == OOC_FACTOR_BOOL) {
+        if (m->factors[f].categorical) {
             status = ooc_formula_error(err, m->formula, ln->start, ln->end - ln->start,
                                        "the response cannot be categorical");
             goto out;
