@@ -190,6 +190,8 @@ enum {
     OOC_CLI_OPT_THREADS, OOC_CLI_OPT_JSON, OOC_CLI_OPT_PROGRESS, OOC_CLI_OPT_PROFILE,
     OOC_CLI_OPT_METHOD, OOC_CLI_OPT_WEIGHTS, OOC_CLI_OPT_XDS, OOC_CLI_OPT_YCOL, OOC_CLI_OPT_YDS,
     OOC_CLI_OPT_DEVICE, OOC_CLI_OPT_GRAM_BLAS, OOC_CLI_OPT_BLOCK, OOC_CLI_OPT_GPU_DECODE,
+    OOC_CLI_OPT_GROUPS, OOC_CLI_OPT_NO_CLUSTER_CORR, OOC_CLI_OPT_NO_DF_CORR,
+    OOC_CLI_OPT_MAX_CLUSTER,
     OOC_CLI_OPT_OWN
 };
 
@@ -239,6 +241,32 @@ enum {
     {"y-column", required_argument, NULL, OOC_CLI_OPT_YCOL},                                       \
     {"y-dataset", required_argument, NULL, OOC_CLI_OPT_YDS}
 
+/* getopt_long entries of the cluster covariance's options (fit, glm):
+ * --groups COL[,COL], --no-cluster-correction, --no-df-correction,
+ * --max-cluster-memory MIB; ooc_cli_pipeline_parse handles them (the group
+ * columns become the source's kept columns). */
+#define OOC_CLI_CLUSTER_LONGOPTS                                                                   \
+    {"groups", required_argument, NULL, OOC_CLI_OPT_GROUPS},                                       \
+    {"no-cluster-correction", no_argument, NULL, OOC_CLI_OPT_NO_CLUSTER_CORR},                     \
+    {"no-df-correction", no_argument, NULL, OOC_CLI_OPT_NO_DF_CORR},                               \
+    {"max-cluster-memory", required_argument, NULL, OOC_CLI_OPT_MAX_CLUSTER}
+
+/* -1 when --cov cluster (cluster) and --groups come together or not at all,
+ * else 2 (message printed). */
+struct ooc_cli_pipeline;
+int ooc_cli_cluster_check(const struct ooc_cli_pipeline *a, bool cluster);
+
+/* The cluster options' help lines (fit, glm). */
+#define OOC_CLI_CLUSTER_HELP                                                                       \
+    "      --groups COL[,COL] the cluster covariance's group columns (one-way, or two-way as\n" \
+    "                         statsmodels: V1 + V2 - V12): CSV columns (numbers or texts, in\n" \
+    "                         or outside the formula) or, in HDF5, columns `ingest --keep`\n"   \
+    "                         stored; with --cov cluster (one more pass)\n"                    \
+    "      --no-cluster-correction  statsmodels' use_correction=False (no G/(G-1)(n-1)/(n-p))\n" \
+    "      --no-df-correction tests with df_resid instead of G - 1 (df_correction=False)\n"    \
+    "      --max-cluster-memory MIB  refuse when the groups' tables (about G*(16k+80) bytes at\n" \
+    "                         most, k coefficients) would need more (default: half the RAM)\n"
+
 /* The shared options of a pipeline command, parsed, and the pipeline:
  * the backend, the source and what opening them gathers.  All owned, freed
  * by ooc_cli_pipeline_end. */
@@ -266,6 +294,9 @@ typedef struct ooc_cli_pipeline {
     char rank_trace_path[4096];      /* --profile FILE.rank-N of an MPI rank other than 0 */
     ooc_backend *backend;            /* opened by ooc_cli_pipeline_open, else NULL */
     ooc_source *source;              /* the same */
+    char *groups_text;               /* --groups, copied and cut at the comma */
+    const char *groups[2];
+    ooc_cluster_options cluster;     /* --groups and the cluster options */
 } ooc_cli_pipeline;
 
 /* The defaults of the shared options, and the start time; need_y: the

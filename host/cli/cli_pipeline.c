@@ -99,8 +99,53 @@ static int shared_option(int c, const char *arg, ooc_cli_pipeline *a)
     case OOC_CLI_OPT_PROGRESS:
         return ooc_cli_parse_progress(arg, &a->prof.progress_mode) ? 1 : -1;
     case OOC_CLI_OPT_PROFILE: a->prof.trace_path = arg; return 1;
+    case OOC_CLI_OPT_GROUPS: {
+        free(a->groups_text);
+        a->groups_text = strdup(arg);
+        if (!a->groups_text) {
+            fprintf(stderr, "oocsolve: error: out of memory\n");
+            return -1;
+        }
+        char *comma = strchr(a->groups_text, ',');
+        if (comma)
+            *comma = '\0';
+        a->groups[0] = a->groups_text;
+        a->groups[1] = comma ? comma + 1 : NULL;
+        a->cluster.ngroups = comma ? 2 : 1;
+        if (!a->groups[0][0] || (comma && (!a->groups[1][0] || strchr(a->groups[1], ',')))) {
+            fprintf(stderr, "oocsolve: error: --groups takes one column or two separated by a "
+                            "comma, got '%s'\n", arg);
+            return -1;
+        }
+        a->cluster.groups = a->groups;
+        a->src.keep_columns = a->groups;
+        a->src.n_keep = a->cluster.ngroups;
+        return 1;
+    }
+    case OOC_CLI_OPT_NO_CLUSTER_CORR: a->cluster.no_correction = true; return 1;
+    case OOC_CLI_OPT_NO_DF_CORR: a->cluster.no_df_correction = true; return 1;
+    case OOC_CLI_OPT_MAX_CLUSTER: {
+        size_t mib;
+        if (!ooc_cli_parse_size("--max-cluster-memory", arg, &mib) || mib == 0 ||
+            mib > SIZE_MAX / (1024 * 1024)) {
+            fprintf(stderr, "oocsolve: error: --max-cluster-memory must be a positive number "
+                            "of MiB, got '%s'\n", arg);
+            return -1;
+        }
+        a->cluster.max_bytes = mib * 1024 * 1024;
+        return 1;
+    }
     default: return 0;
     }
+}
+
+int ooc_cli_cluster_check(const ooc_cli_pipeline *a, bool cluster)
+{
+    if (cluster == (a->cluster.ngroups > 0))
+        return -1;
+    fprintf(stderr, "oocsolve: error: %s\n",
+            cluster ? "--cov cluster needs --groups COL[,COL]" : "--groups is for --cov cluster");
+    return 2;
 }
 
 int ooc_cli_pipeline_parse(int argc, char **argv, const char *label, const char *shortopts,
@@ -299,5 +344,6 @@ int ooc_cli_pipeline_end(ooc_cli_pipeline *a, int rc)
     ooc_cli_na_storage_free(&a->na);
     ooc_cli_dtypes_free(&a->dtypes);
     free(a->input_label);
+    free(a->groups_text);
     return rc == 0 && !written ? 1 : rc;
 }

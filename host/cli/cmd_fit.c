@@ -27,7 +27,8 @@ static void fit_usage(FILE *to)
             "      --refine           iterative refinement passes in extended precision (default:\n"
             "                         only when the first pass's error bound exceeds 1e-9)\n"
             "      --no-refine        never refine (one pass)\n"
-            "      --cov T            nonrobust (default) | HC0 | HC1 (one more pass)\n"
+            "      --cov T            nonrobust (default) | HC0 | HC1 | cluster (one more pass)\n"
+            OOC_CLI_CLUSTER_HELP
             "      --weights NAME     observation weights: a column name, or /DATASET in HDF5\n"
             "      --y-column NAME    HDF5: take y from this column of X\n"
             "      --x-dataset PATH   HDF5: design matrix dataset (default /X)\n"
@@ -107,8 +108,11 @@ static int fit_option(int c, const char *arg, ooc_cli_pipeline *a, void *own)
             fo->cov = OOC_COV_HC0;
         else if (!strcmp(arg, "HC1"))
             fo->cov = OOC_COV_HC1;
+        else if (!strcmp(arg, "cluster"))
+            fo->cov = OOC_COV_CLUSTER;
         else {
-            fprintf(stderr, "oocsolve: error: --cov must be nonrobust, HC0 or HC1, got '%s'\n",
+            fprintf(stderr,
+                    "oocsolve: error: --cov must be nonrobust, HC0, HC1 or cluster, got '%s'\n",
                     arg);
             return -1;
         }
@@ -142,6 +146,7 @@ int ooc_cmd_fit(int argc, char **argv)
     static const struct option longopts[] = {
         OOC_CLI_PIPELINE_LONGOPTS,
         OOC_CLI_RESPONSE_LONGOPTS,
+        OOC_CLI_CLUSTER_LONGOPTS,
         {"refine", no_argument, NULL, OPT_REFINE},
         {"no-refine", no_argument, NULL, OPT_NO_REFINE},
         {"cov", required_argument, NULL, OPT_COV},
@@ -159,8 +164,11 @@ int ooc_cmd_fit(int argc, char **argv)
     if (rc < 0)
         rc = ooc_cli_pipeline_inputs(&a, &(ooc_cli_file){"--resume", fo.resume_state}, 1,
                                      &(ooc_cli_file){"--save-state", fo.save_state}, 1);
+    if (rc < 0)
+        rc = ooc_cli_cluster_check(&a, fo.cov == OOC_COV_CLUSTER);
     if (rc >= 0)
         goto out;
+    fo.cluster = a.cluster;
     rc = ooc_cli_pipeline_open(&a, "fit", argc, argv, NULL, NULL);
     if (rc != 0)
         goto out;

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void glm_usage(FILE *to)
 {
@@ -44,6 +45,8 @@ static void glm_usage(FILE *to)
         "                         name, or /DATASET in HDF5\n"
         "      --freq-weights COL frequency weights (statsmodels' freq_weights, >= 0): row i\n"
         "                         counts as COL_i observations (df_resid, log-likelihood)\n"
+        "      --cov T            nonrobust (default) | cluster (one more pass)\n"
+        OOC_CLI_CLUSTER_HELP
         "      --maxiter N        IRLS iterations at most (default 100)\n"
         "      --tol T            converged when the deviance changes by at most T (1e-8)\n"
         "      --method M         qr (default: each iteration's weighted triangle by TSQR) |\n"
@@ -83,7 +86,8 @@ enum {
     OPT_EXPOSURE,
     OPT_FREQ_WEIGHTS,
     OPT_MAXITER,
-    OPT_TOL
+    OPT_TOL,
+    OPT_COV
 };
 
 /* glm's own options (own: its glm_args): 1 handled, -1 invalid (message
@@ -110,6 +114,13 @@ static int glm_option(int c, const char *arg, ooc_cli_pipeline *common, void *ow
                 "oocsolve: error: unknown --link '%s' (identity, log, logit, probit, "
                 "cloglog, loglog, cauchy, inverse_power, inverse_squared, sqrt)\n",
                 arg);
+        return -1;
+    case OPT_COV:
+        if (!strcmp(arg, "nonrobust") || !strcmp(arg, "cluster")) {
+            a->glm.cov = arg[0] == 'c' ? OOC_COV_CLUSTER : OOC_COV_NONROBUST;
+            return 1;
+        }
+        fprintf(stderr, "oocsolve: error: --cov must be nonrobust or cluster, got '%s'\n", arg);
         return -1;
     case OPT_OFFSET: a->glm.offset_column = arg; return 1;
     case OPT_EXPOSURE: a->glm.exposure_column = arg; return 1;
@@ -151,6 +162,8 @@ static int parse_command_line(int argc, char **argv, glm_args *a)
         {"freq-weights", required_argument, NULL, OPT_FREQ_WEIGHTS},
         {"maxiter", required_argument, NULL, OPT_MAXITER},
         {"tol", required_argument, NULL, OPT_TOL},
+        {"cov", required_argument, NULL, OPT_COV},
+        OOC_CLI_CLUSTER_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     int rc = ooc_cli_pipeline_parse(argc, argv, "glm", "f:qh", longopts, &a->common, glm_option,
@@ -161,6 +174,9 @@ static int parse_command_line(int argc, char **argv, glm_args *a)
         return 2;
     }
     a->glm.method = a->common.method;
+    a->glm.cluster = a->common.cluster;
+    if (rc < 0)
+        rc = ooc_cli_cluster_check(&a->common, a->glm.cov == OOC_COV_CLUSTER);
     return rc < 0 ? ooc_cli_pipeline_inputs(&a->common, NULL, 0, NULL, 0) : rc;
 }
 

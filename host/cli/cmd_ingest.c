@@ -14,7 +14,8 @@
 
 static void ingest_usage(FILE *to)
 {
-    fprintf(to,
+    /* two pieces: one string literal would exceed the 4095 characters C guarantees */
+    static const char options_a[] =
             "usage: oocsolve ingest CSV -f FORMULA -o OUT.h5 [options]\n"
             "\n"
             "Evaluates a patsy-compatible formula on every row of CSV and writes the design\n"
@@ -45,7 +46,8 @@ static void ingest_usage(FILE *to)
             "                         (categorical); repeat or comma-separate, e.g. a=float,g=str\n"
             "      --max-levels N     refuse a categorical with more levels (default 10000; 0: no\n"
             "                         limit)\n"
-            "      --missing MODE     drop (default: drop rows with missing values, as patsy) | error\n"
+            "      --missing MODE     drop (default: drop rows with missing values, as patsy) | error\n";
+    static const char options_b[] =
             "      --transforms-from F  use what the stateful transforms (center, standardize,\n"
             "                         scale, bs, cr, cc) learned when F (an oocsolve HDF5 file of\n"
             "                         the same formula) was ingested, instead of learning from\n"
@@ -62,19 +64,26 @@ static void ingest_usage(FILE *to)
             "                         filter for deflate, blosc's own for blosc)\n"
             "      --chunk-rows N     rows per HDF5 chunk (default: about 1 MiB of X)\n"
             "      --threads N        worker threads (default: all cores)\n"
+            "      --keep COL[,COL]   also store these CSV columns (not in X: the group columns\n"
+            "                         of a later fit --cov cluster --groups) as /keep (n x m\n"
+            "                         float64, chunked like /X; attribute column_names); a column\n"
+            "                         of texts as codes 0, 1, ... (order of first appearance)\n"
+            "                         with its texts in /keep_levels/COL (fixed-width bytes);\n"
+            "                         not under mpirun (repeatable)\n"
             "      --fsync            flush OUT.h5 to disk before renaming it into place (durable\n"
             "                         against power loss; costs the time to write it to disk)\n"
             "      --json             print statistics as JSON on stdout\n"
             "      --progress MODE    auto (default: on when stderr is a terminal) | on | off\n"
             "      --profile FILE     write a Chrome trace (Perfetto) of the run and print a stage summary\n"
-            "  -q, --quiet            no summary line on stderr\n" OOC_CLI_EXIT_HELP);
+            "  -q, --quiet            no summary line on stderr\n" OOC_CLI_EXIT_HELP;
+    fprintf(to, "%s%s", options_a, options_b);
 }
 
 int ooc_cmd_ingest(int argc, char **argv)
 {
     enum { OPT_VAR = 256, OPT_DELIM, OPT_NA, OPT_MISSING, OPT_LEVEL, OPT_NOSHUF, OPT_CHUNK,
            OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_PROFILE, OPT_FSYNC, OPT_KEEP_NA, OPT_NO_NA,
-           OPT_DTYPE, OPT_MAX_LEVELS, OPT_CODEC, OPT_TRANSFORMS_FROM };
+           OPT_DTYPE, OPT_MAX_LEVELS, OPT_CODEC, OPT_TRANSFORMS_FROM, OPT_KEEP };
     static const struct option longopts[] = {
         {"formula", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
@@ -85,6 +94,7 @@ int ooc_cmd_ingest(int argc, char **argv)
         {"chunk-rows", required_argument, NULL, OPT_CHUNK},
         {"fsync", no_argument, NULL, OPT_FSYNC},
         {"transforms-from", required_argument, NULL, OPT_TRANSFORMS_FROM},
+        {"keep", required_argument, NULL, OPT_KEEP},
         OOC_CLI_RUN_LONGOPTS(OPT_),
         {NULL, 0, NULL, 0},
     };
@@ -97,6 +107,9 @@ int ooc_cmd_ingest(int argc, char **argv)
     ooc_cli_profile prof = {0};
     bool json = false, quiet = false;
     char rank_trace_path[4096]; /* --profile FILE.rank-N of an MPI rank other than 0 */
+    char **keep_texts = NULL;   /* --keep's arguments, copied and cut at the commas */
+    size_t nkeep_texts = 0;
+    const char **keep = NULL;   /* the column names in them */
     int rc = 2;
     size_t value;
 
@@ -172,6 +185,38 @@ int ooc_cmd_ingest(int argc, char **argv)
                 goto out;
             break;
         case OPT_PROFILE: prof.trace_path = optarg; break;
+        case OPT_KEEP: {
+            char **texts = realloc(keep_texts, (nkeep_texts + 1) * sizeof *texts);
+            char *copy = texts ? strdup(optarg) : NULL;
+            if (texts)
+                keep_texts = texts;
+            if (!copy) {
+                fprintf(stderr, "oocsolve: error: out of memory\n");
+                rc = 1;
+                goto out;
+            }
+            keep_texts[nkeep_texts++] = copy;
+            for (char *name = copy, *next; name; name = next) {
+                next = strchr(name, ',');
+                if (next)
+                    *next++ = '\0';
+                const char **grown = realloc(keep, (o.n_keep + 1) * sizeof *grown);
+                if (!grown) {
+                    fprintf(stderr, "oocsolve: error: out of memory\n");
+                    rc = 1;
+                    goto out;
+                }
+                keep = grown;
+                if (!*name) {
+                    fprintf(stderr, "oocsolve: error: --keep takes column names separated by "
+                                    "commas, got '%s'\n", optarg);
+                    goto out;
+                }
+                keep[o.n_keep++] = name;
+            }
+            o.keep_columns = keep;
+            break;
+        }
         default: ingest_usage(stderr); goto out;
         }
     }
@@ -230,5 +275,9 @@ out:
     ooc_cli_vars_free(&vars);
     ooc_cli_na_storage_free(&na);
     ooc_cli_dtypes_free(&dtypes);
+    for (size_t i = 0; i < nkeep_texts; i++)
+        free(keep_texts[i]);
+    free(keep_texts);
+    free(keep);
     return rc;
 }

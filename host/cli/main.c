@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 volatile int ooc_cli_cancel = 0;
 
@@ -86,6 +87,43 @@ static void install_signal_handlers(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+/* The errno of the first write to standard output that failed (0: none).
+ * stdio reports only that a stream failed, and a write can fail inside a
+ * long fprintf, errno long gone by the final fflush: stdout's writes go
+ * through record_write, which keeps it. */
+static int stdout_errno;
+
+static ssize_t record_write(void *cookie, const char *buf, size_t n)
+{
+    (void)cookie;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = write(STDOUT_FILENO, buf + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (!stdout_errno)
+                stdout_errno = k < 0 ? errno : EIO;
+            return done ? (ssize_t)done : -1;
+        }
+        done += (size_t)k;
+    }
+    return (ssize_t)done;
+}
+
+/* Route stdout's writes through record_write (fully buffered, as stdio
+ * buffers a file or pipe; line buffered on a terminal).  Left as it is if
+ * the stream cannot be made. */
+static void watch_stdout(void)
+{
+    cookie_io_functions_t io = {.write = record_write};
+    FILE *f = fopencookie(NULL, "w", io);
+    if (!f)
+        return;
+    setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+    stdout = f;
+}
+
 /* After the command: everything printed must have reached standard output
  * (a full disk, a closed descriptor).  Returns the exit code: rc when the
  * command failed already (it said why); else 1 with a message when stdout
@@ -95,7 +133,7 @@ static int finish_stdout(int rc)
 {
     errno = 0;
     bool flushed = fflush(stdout) == 0;
-    int saved = errno;
+    int saved = stdout_errno ? stdout_errno : errno;
     if (rc != 0 || (flushed && !ferror(stdout)))
         return rc;
     if (saved == EPIPE || ooc_cli_cancel == SIGPIPE)
@@ -149,6 +187,7 @@ static void stop_blas_threads(void)
 int main(int argc, char **argv)
 {
     stop_blas_threads();
+    watch_stdout();
     if (argc < 2) {
         usage(stderr);
         return 2;

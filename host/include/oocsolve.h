@@ -154,6 +154,18 @@ typedef struct ooc_ingest_options {
                                   * scale, bs, cr, cc) are used instead of learning them from
                                   * this CSV, so both files' designs agree (and can be fitted
                                   * together); NULL: they learn from this CSV */
+    const char *const *keep_columns; /* CSV columns stored besides X and Y, for a later fit's
+                                  * cluster covariance (ooc_source_options.keep_columns):
+                                  * /keep, n x m float64 chunked and compressed as /X, its
+                                  * attribute column_names; a column of numbers holds them,
+                                  * a column of texts (one whose first records hold a value
+                                  * that is not a number, as pandas types it, unless
+                                  * csv.dtypes pins it) codes 0, 1, ... in order of first
+                                  * appearance, its texts
+                                  * in /keep_levels/NAME (fixed-width byte strings).  A row
+                                  * dropped for the formula is dropped here; a kept row
+                                  * without a value is OOC_ERR_DATA.  Not with collective */
+    size_t n_keep;
 } ooc_ingest_options;
 
 /* Fill `opts` with defaults (all pointers NULL: codec deflate). */
@@ -225,6 +237,15 @@ typedef struct ooc_source_options {
                                    * use" and "bytes read"; CSV: the design stream's spans */
     ooc_progress *progress;       /* CSV: the level-scan pass reports here (the caller reports
                                    * the blocks it consumes) */
+    /* group keys (fit's and glm's cluster covariance) */
+    const char *const *keep_columns; /* columns delivered with every row besides [X y w], as
+                                   * group keys (numbers, or texts compared as texts): CSV:
+                                   * any header column (not necessarily in the formula; a
+                                   * row kept for the fit that misses one is OOC_ERR_DATA);
+                                   * HDF5: the columns of /keep that `ingest --keep` wrote.
+                                   * A column of texts cannot be kept across several files
+                                   * (each numbers its texts; OOC_ERR_UNSUPPORTED) */
+    size_t n_keep;
 } ooc_source_options;
 
 /* A stream of row blocks; opaque.  A source is used by one thread at a time
@@ -314,10 +335,45 @@ OOC_API void ooc_backend_free(ooc_backend *be);
  * Fit: least squares (OLS / WLS) with statsmodels' statistics.           *
  * ===================================================================== */
 
-typedef enum ooc_cov_type { OOC_COV_NONROBUST = 0, OOC_COV_HC0 = 1, OOC_COV_HC1 = 2 } ooc_cov_type;
+typedef enum ooc_cov_type {
+    OOC_COV_NONROBUST = 0,
+    OOC_COV_HC0 = 1,
+    OOC_COV_HC1 = 2,
+    OOC_COV_CLUSTER = 3 /* cluster-robust (statsmodels' cov_type="cluster", CRV1): one-way or
+                         * two-way over the source's kept columns (ooc_cluster_options) */
+} ooc_cov_type;
 
-/* "nonrobust" / "HC0" / "HC1". */
+/* "nonrobust" / "HC0" / "HC1" / "cluster". */
 OOC_API const char *ooc_cov_name(ooc_cov_type c);
+
+/* The cluster-robust covariance (cov OOC_COV_CLUSTER), as statsmodels'
+ * fit(cov_type="cluster", cov_kwds={"groups": g, "use_correction": ...,
+ * "df_correction": ...}).  The meat Σ_g S_g S_gᵀ sums each group's scores
+ * S_g in a hash table of O(G·k) memory (G groups, k kept columns): at most
+ * G·(16k + 80) bytes per grouping while its arrays grow by doubling (the
+ * intersections' table of a two-way one: G₁₂·(16k + 96)), the rows in any
+ * order.  Two-way:
+ * V₁ + V₂ - V₁₂, V₁₂ over the intersections, each with its own correction
+ * (statsmodels' cov_cluster_2groups). */
+typedef struct ooc_cluster_options {
+    const char *const *groups;  /* 1 or 2 names among the source's kept columns
+                                 * (ooc_source_options.keep_columns) */
+    size_t ngroups;
+    bool no_correction;         /* statsmodels' use_correction=False: no G/(G-1)·(n-1)/(n-p) */
+    bool no_df_correction;      /* df_correction=False: tests keep df_resid, not G - 1 */
+    size_t max_bytes;           /* refuse (OOC_ERR_NOMEM, naming the estimate) when the
+                                 * groups' tables would need more (two-way: a third each
+                                 * to the three tables); 0: half the physical memory */
+} ooc_cluster_options;
+
+/* What a cluster covariance found (zero otherwise). */
+typedef struct ooc_cluster_info {
+    size_t ndims;               /* 1 or 2 groupings; 0: not clustered */
+    uint64_t n_groups[2];       /* groups of each (statsmodels' n_groups) */
+    bool use_correction;
+    double df_resid_inference;  /* statsmodels': min(n_groups) - 1, or NaN without the
+                                 * df correction */
+} ooc_cluster_info;
 
 /* When to run iterative refinement passes.  AUTO refines when the standard
  * least-squares perturbation bound for the first-pass β,
@@ -379,6 +435,7 @@ typedef struct ooc_fit_options {
                                  * the rows (the source's row range): every process gets the
                                  * result of the whole; NULL: alone.  save_state/resume_state
                                  * are refused with it */
+    ooc_cluster_options cluster;/* with cov OOC_COV_CLUSTER */
 } ooc_fit_options;
 
 /* Defaults (qr, nonrobust, automatic refinement). */
@@ -418,6 +475,8 @@ typedef struct ooc_fit_result {
     char **warnings;            /* nwarnings messages (statsmodels' wording where it has one) */
     size_t nwarnings;
     double seconds_accumulate, seconds_refine, seconds_second_pass, seconds_finalize;
+    ooc_cluster_info cluster;   /* cov OOC_COV_CLUSTER: the groups; the F test's
+                                 * denominator df is cluster.df_resid_inference */
 } ooc_fit_result;
 
 /* Fit y on X by least squares (weighted when the source has weights).
@@ -689,6 +748,10 @@ typedef struct ooc_glm_options {
                                  * and sums are merged across them (as ooc_fit_options') and
                                  * rank 0's β and decisions broadcast; every process gets the
                                  * result of the whole.  NULL: alone */
+    ooc_cov_type cov;           /* nonrobust (default) or cluster: statsmodels' sandwich of
+                                 * the scores with the observed Hessian at the final β (one
+                                 * more pass) */
+    ooc_cluster_options cluster;
 } ooc_glm_options;
 
 /* Defaults (binomial, its default link, qr, statsmodels' maxiter and tol). */
@@ -736,6 +799,8 @@ typedef struct ooc_glm_result {
     size_t nwarnings;
     double seconds_passes;      /* wall time of all passes */
     double seconds_finalize;
+    ooc_cov_type cov;           /* nonrobust or cluster */
+    ooc_cluster_info cluster;
 } ooc_glm_result;
 
 /* Fit a GLM of the source's response (or o->response_column) on its other

@@ -7,7 +7,8 @@
       fresh venv WORK_DIR/venv that sees .venv's packages (numpy, pandas, statsmodels, scipy)
       through a .pth file.
   python_package.py check                       (run by WORK_DIR/venv's Python)
-      compares oocsolve.ols with statsmodels OLS/WLS (nonrobust, HC0, HC1) on random data and on
+      compares oocsolve.ols with statsmodels OLS/WLS (nonrobust, HC0, HC1, cluster one- and
+      two-way) on random data and on
       NIST's Longley; a DataFrame, the same data as chunks and as a CSV path give identical
       results; oocsolve.Error carries status and message; the Accumulator, resume=, svd and
       ingest (deflate and codec="blosc:lz4") agree with ols / numpy; progress= reports each
@@ -126,6 +127,35 @@ def check_random_vs_statsmodels(oocsolve, rng):
     assert "WLS Regression Results" in res.summary() and "HC1" in res.summary(), res.summary()
     json.dumps(res.to_dict())
     assert repr(res).startswith("<oocsolve WLS results: y ~ x1 + x2 + C(g)"), repr(res)
+
+
+def check_cluster(oocsolve, rng):
+    """cov_type="cluster": one-way on a column outside the formula, two-way (numbers and
+    texts), without the corrections, against statsmodels' cov_kwds (the same random data: κ < 10,
+    so 1e-9 relative leaves the same margin as above)."""
+    import pandas as pd
+    import statsmodels.formula.api as smf
+    df = random_frame(rng)
+    df["firm"] = rng.integers(0, 40, size=len(df))
+    df["site"] = np.array([f"s{i}" for i in rng.integers(0, 15, size=len(df))])
+    formula = "y ~ x1 + x2 + C(g)"
+    codes = {name: pd.factorize(df[name])[0] for name in ("firm", "site")}
+    for groups, kw in ((["firm"], {}), (["firm", "site"], {}),
+                       (["site"], {"use_correction": False, "df_correction": False})):
+        res = oocsolve.ols(formula, df, cov_type="cluster",
+                           groups=groups[0] if len(groups) == 1 else groups, device="cpu", **kw)
+        g = codes[groups[0]] if len(groups) == 1 else np.column_stack([codes[n] for n in groups])
+        ref = smf.ols(formula, df).fit(cov_type="cluster", cov_kwds={"groups": g, **kw})
+        compare_statsmodels(f"cluster {groups} {kw}", res, ref)
+        want = [len(np.unique(codes[n])) for n in groups]
+        assert res.n_groups == (want[0] if len(want) == 1 else tuple(want)), res.n_groups
+        assert res.cov_type == "cluster" and "cluster" in res.summary(), res.summary()
+    try:
+        oocsolve.ols(formula, df, cov_type="cluster", device="cpu")
+    except ValueError as e:
+        assert "groups" in str(e), e
+    else:
+        raise AssertionError("cov_type='cluster' without groups was accepted")
 
 
 def check_longley(oocsolve):
@@ -498,6 +528,7 @@ def run_checks():
     rng = np.random.default_rng(13)
     with tempfile.TemporaryDirectory() as tmp:
         check_random_vs_statsmodels(oocsolve, rng)
+        check_cluster(oocsolve, np.random.default_rng(17))
         check_longley(oocsolve)
         check_frame_routes(oocsolve, rng, tmp)
         check_errors(oocsolve, rng, tmp)

@@ -52,7 +52,8 @@ class IngestOptions(Structure):
                 ("nthreads", c_int), ("max_levels", c_size_t), ("durable", c_bool),
                 ("cancel", POINTER(c_int)), ("log", LogSink), ("trace", c_void_p),
                 ("progress", c_void_p), ("codec", c_char_p), ("collective", c_void_p),
-                ("transforms_from", c_char_p)]
+                ("transforms_from", c_char_p),
+                ("keep_columns", POINTER(c_char_p)), ("n_keep", c_size_t)]
 
 
 class Allocator(Structure):
@@ -67,7 +68,8 @@ class SourceOptions(Structure):
                 ("csv", CsvSettings), ("weights_name", c_char_p), ("max_levels", c_size_t),
                 ("block_rows", c_size_t), ("ring_size", c_int), ("nthreads", c_int),
                 ("allocator", Allocator), ("cancel", POINTER(c_int)), ("log", LogSink),
-                ("trace", c_void_p), ("progress", c_void_p)]
+                ("trace", c_void_p), ("progress", c_void_p),
+                ("keep_columns", POINTER(c_char_p)), ("n_keep", c_size_t)]
 
 
 class BackendOptions(Structure):
@@ -75,7 +77,20 @@ class BackendOptions(Structure):
 
 
 METHODS = {"qr": 0, "normal": 1}
-COV_TYPES = {"nonrobust": 0, "HC0": 1, "HC1": 2}
+COV_TYPES = {"nonrobust": 0, "HC0": 1, "HC1": 2, "cluster": 3}
+
+
+class ClusterOptions(Structure):
+    _fields_ = [("groups", POINTER(c_char_p)), ("ngroups", c_size_t),
+                ("no_correction", c_bool), ("no_df_correction", c_bool),
+                ("max_bytes", c_size_t)]
+
+
+class ClusterInfo(Structure):
+    _fields_ = [("ndims", c_size_t), ("n_groups", c_uint64 * 2), ("use_correction", c_bool),
+                ("df_resid_inference", c_double)]
+
+
 REFINE_MODES = {"auto": 0, True: 1, False: 2}   # ooc_refine_mode
 
 
@@ -83,7 +98,7 @@ class FitOptions(Structure):
     _fields_ = [("method", c_int), ("refine", c_int), ("max_refine", c_int), ("cov", c_int),
                 ("save_state", c_char_p), ("resume_state", c_char_p),
                 ("cancel", POINTER(c_int)), ("log", LogSink), ("trace", c_void_p),
-                ("progress", c_void_p), ("collective", c_void_p)]
+                ("progress", c_void_p), ("collective", c_void_p), ("cluster", ClusterOptions)]
 
 
 class FitResult(Structure):
@@ -103,7 +118,8 @@ class FitResult(Structure):
                  ("refine_passes", c_int), ("refine_last_step", c_double),
                  ("warnings", POINTER(c_char_p)), ("nwarnings", c_size_t),
                  ("seconds_accumulate", c_double), ("seconds_refine", c_double),
-                 ("seconds_second_pass", c_double), ("seconds_finalize", c_double)]
+                 ("seconds_second_pass", c_double), ("seconds_finalize", c_double),
+                 ("cluster", ClusterInfo)]
 
 
 class SvdOptions(Structure):
@@ -124,7 +140,8 @@ class GlmOptions(Structure):
                 ("tol", c_double), ("response_column", c_char_p), ("y_name", c_char_p),
                 ("offset_column", c_char_p), ("exposure_column", c_char_p),
                 ("freq_weights_column", c_char_p), ("cancel", POINTER(c_int)), ("log", LogSink),
-                ("trace", c_void_p), ("progress", c_void_p), ("collective", c_void_p)]
+                ("trace", c_void_p), ("progress", c_void_p), ("collective", c_void_p),
+                ("cov", c_int), ("cluster", ClusterOptions)]
 
 
 class GlmResult(Structure):
@@ -143,7 +160,8 @@ class GlmResult(Structure):
     _fields_ += [("iterations", c_int), ("converged", c_bool),
                  ("deviance_history", POINTER(c_double)), ("passes", c_int),
                  ("warnings", POINTER(c_char_p)), ("nwarnings", c_size_t),
-                 ("seconds_passes", c_double), ("seconds_finalize", c_double)]
+                 ("seconds_passes", c_double), ("seconds_finalize", c_double),
+                 ("cov", c_int), ("cluster", ClusterInfo)]
 
 
 class AccumulatorOptions(Structure):

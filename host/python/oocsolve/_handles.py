@@ -36,9 +36,10 @@ class Source:
     _formula_vars.FormulaVars, which must outlive the source); need_y: fail without a response;
     glm: the _capi.GlmOptions of a GLM, whose columns (offset, exposure, frequency weights, a
     categorical binomial response) ooc_glm_source_open adds to a CSV's formula.
+    keep: column names delivered with the rows as group keys (CSV columns, or ingest --keep's).
     """
 
-    def __init__(self, inputs, formula, formula_vars, backend, call, need_y, glm=None):
+    def __init__(self, inputs, formula, formula_vars, backend, call, need_y, glm=None, keep=()):
         options = _capi.SourceOptions()
         _capi.lib.ooc_source_options_init(ctypes.byref(options))
         options.need_y = need_y
@@ -57,8 +58,10 @@ class Source:
         options.log = call.log
         if call.progress is not None:
             options.progress = call.progress.handle   # CSV: the level scan
+        kept = (ctypes.c_char_p * max(len(keep), 1))(*[k.encode() for k in keep])
+        options.keep_columns, options.n_keep = kept, len(keep)
         paths = (ctypes.c_char_p * len(inputs.paths))(*[p.encode() for p in inputs.paths])
-        self._keep = (options, paths)   # the source may point into them while open
+        self._keep = (options, paths, kept)   # the source may point into them while open
         self.handle = ctypes.c_void_p()
         if glm is None:
             call.run(_capi.lib.ooc_source_open_files, paths, len(inputs.paths),

@@ -26,14 +26,18 @@ def _option(table, value, what):
 
 def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="auto",
         progress=None, resume=None, dtype=None, na_values=None, keep_default_na=True, sep=",",
-        vars=None, eval_env=0, refine="auto", max_refine=3):
+        vars=None, eval_env=0, refine="auto", max_refine=3, groups=None, use_correction=True,
+        df_correction=True):
     """Fit a least-squares model out of core, with statsmodels' statistics.
 
     formula: patsy-style "y ~ terms" (used for CSV files and DataFrames; HDF5 files already
     hold X and Y).  data: a CSV or HDF5 path, a list of them (their rows in order), a pandas
     DataFrame or an iterable of DataFrames (e.g. pd.read_csv(path, chunksize=...)).
     weights: a column name (HDF5: a column of X, or a dataset such as '/W'), or values when
-    data is a DataFrame (WLS).  cov_type: "nonrobust", "HC0" or "HC1".  method: "qr" (stable)
+    data is a DataFrame (WLS).  cov_type: "nonrobust", "HC0", "HC1" or "cluster" (statsmodels'
+    CRV1 with groups: one column name, or two for two-way clustering; the columns of a CSV or
+    DataFrame, in the formula or not, or those `ingest --keep` stored; use_correction and
+    df_correction as statsmodels' cov_kwds).  method: "qr" (stable)
     or "normal" (Gram + Cholesky, faster).  device: "auto", "cpu", "gpu", "gpu:N".
     resume: a state saved by RegressionResults.save_state / Accumulator.save: the result is
     that of its rows and data's together (nonrobust only).  dtype, na_values,
@@ -55,6 +59,14 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
     _capi.lib.ooc_fit_options_init(ctypes.byref(options))
     options.method = _option(_capi.METHODS, method, "method")
     options.cov = _option(_capi.COV_TYPES, cov_type, "cov_type")
+    keep = [groups] if isinstance(groups, str) else list(groups or ())
+    if (cov_type == "cluster") != bool(keep) or len(keep) > 2:
+        raise ValueError("cov_type='cluster' needs groups: one column name or two (and groups "
+                         f"is only for it), got cov_type={cov_type!r}, groups={groups!r}")
+    group_names = (ctypes.c_char_p * max(len(keep), 1))(*[g.encode() for g in keep])
+    options.cluster.groups, options.cluster.ngroups = group_names, len(keep)
+    options.cluster.no_correction = not use_correction
+    options.cluster.no_df_correction = not df_correction
     options.refine = _option(_capi.REFINE_MODES, refine, "refine")
     if int(max_refine) < 1:
         raise ValueError(f"max_refine must be at least 1, got {max_refine!r}")
@@ -64,7 +76,8 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
             Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
             tempfile.TemporaryDirectory(prefix="oocsolve-state-") as state_dir, \
             Backend(device, call) as backend, \
-            Source(inputs, formula, formula_vars, backend, call, need_y=True) as source:
+            Source(inputs, formula, formula_vars, backend, call, need_y=True,
+                   keep=keep) as source:
         options.progress = counter.handle
         state_path = os.path.join(state_dir, "state.h5")
         options.save_state = state_path.encode()

@@ -43,7 +43,8 @@ class RegressionResults:
     params, bse, tvalues, pvalues: Series indexed by the design's column names (NaN for an
     aliased column); conf_int(alpha), cov_params(): DataFrames; the scalars rsquared,
     rsquared_adj, fvalue, f_pvalue, llf, aic, bic, nobs, df_model, df_resid, scale, ssr, ess,
-    centered_tss, uncentered_tss, condition_number; summary(): the CLI's text report.
+    centered_tss, uncentered_tss, condition_number; with cov_type "cluster", n_groups and
+    df_resid_inference; summary(): the CLI's text report.
     """
 
     def __init__(self, c_result, state=None):
@@ -65,6 +66,10 @@ class RegressionResults:
             setattr(self, name, float(getattr(r, name)))
         self.warnings = _strings(r.warnings, r.nwarnings)
         self.refine_passes = int(r.refine_passes)
+        c = r.cluster   # statsmodels' n_groups (a tuple for two-way) and df_resid_inference
+        self.n_groups = (None if c.ndims == 0 else int(c.n_groups[0]) if c.ndims == 1
+                         else (int(c.n_groups[0]), int(c.n_groups[1])))
+        self.df_resid_inference = float(c.df_resid_inference) if c.ndims else None
         self._summary = _summary_text(c_result)
         self._state = state
 

@@ -3,7 +3,8 @@
  *
  * Rows come from the design stream (parallel, ordered formula evaluation)
  * already in the blocks' layout [X y w], the weights read by the stream as
- * an extra column of the CSV, and each block is copied whole into a fixed
+ * an extra column of the CSV (and the kept columns' group keys as further
+ * extra columns, moved into the block's keys), and each block is copied into a fixed
  * ring of buffers allocated with the caller's allocator (pinned memory for a
  * GPU backend), so memory does not grow with n.  The total row count is
  * known only after a full pass.
@@ -22,6 +23,8 @@ typedef struct csv_source {
     ooc_allocator alloc;
     int nbuffers;
     ooc_block *blocks;
+    uint64_t **keys;       /* per buffer: block_rows x nkeys group keys */
+    const char **extras;   /* the stream's extra columns: the weights, then the kept ones */
     bool *in_use;
     uint64_t next_row;
     bool pass_done;
@@ -55,7 +58,15 @@ static ooc_status csv_next(ooc_source *src, ooc_block **out, ooc_error *err)
         return OOC_OK;
     }
     ooc_block *b = &cs->blocks[slot];
-    memcpy(b->data, rows.X, rows.nrows * rows.ld * sizeof(double)); /* ld == ncols */
+    const size_t nk = cs->base.nkeys, nc = cs->base.ncols;
+    if (nk == 0) {
+        memcpy(b->data, rows.X, rows.nrows * rows.ld * sizeof(double)); /* ld == ncols */
+    } else {
+        for (size_t i = 0; i < rows.nrows; i++) { /* [X y w keys] → [X y w] and the keys */
+            memcpy(b->data + i * nc, rows.X + i * rows.ld, nc * sizeof(double));
+            memcpy(cs->keys[slot] + i * nk, rows.X + i * rows.ld + nc, nk * sizeof(uint64_t));
+        }
+    }
     b->nrows = rows.nrows;
     b->first_row = cs->next_row;
     cs->next_row += rows.nrows;
@@ -89,6 +100,11 @@ static void csv_destroy(ooc_source *src)
             if (cs->blocks[i].data)
                 cs->alloc.free(cs->blocks[i].data, cs->alloc.ctx);
     free(cs->blocks);
+    if (cs->keys)
+        for (int i = 0; i < cs->nbuffers; i++)
+            free(cs->keys[i]);
+    free(cs->keys);
+    free(cs->extras);
     free(cs->in_use);
     ooc_source_free_description(&cs->base);
     ooc_design_stream_close(cs->ds);
@@ -127,8 +143,15 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     cs->alloc = o->allocator.alloc ? o->allocator : ooc_default_allocator;
 
     /* The weights are an extra column of the stream's rows: a row with a missing
-     * weight is dropped with the others. */
+     * weight is dropped with the others.  The kept columns follow, as keys. */
     size_t block_records = o->block_rows ? o->block_rows : 32768;
+    const size_t nw = o->weights_name ? 1 : 0;
+    cs->extras = calloc(nw + o->n_keep + 1, sizeof *cs->extras);
+    OOC_FAIL_IF(!cs->extras, err, OOC_ERR_NOMEM, "out of memory");
+    if (nw)
+        cs->extras[0] = o->weights_name;
+    for (size_t k = 0; k < o->n_keep; k++)
+        cs->extras[nw + k] = o->keep_columns[k];
     ooc_design_stream_options so = {
         .csv_path = path,
         .formula = o->formula,
@@ -143,8 +166,9 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
         .progress = o->progress,
         .log = o->log,
         .augmented = true,
-        .extra_columns = &o->weights_name,
-        .nextra = o->weights_name ? 1 : 0,
+        .extra_columns = cs->extras,
+        .nextra = nw + o->n_keep,
+        .nextra_keys = o->n_keep,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &cs->ds, err));
     block_records = ooc_design_stream_block_rows(cs->ds); /* lowered for wide designs */
@@ -166,6 +190,9 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
         cs->base.has_weights = true;
     }
     cs->base.ncols = cs->base.p + (cs->base.has_y ? 1 : 0) + (cs->base.has_weights ? 1 : 0);
+    OOC_CHECK(ooc_source_set_key_names(&cs->base, o->keep_columns, o->n_keep, err));
+    for (size_t k = 0; k < o->n_keep; k++)
+        cs->base.key_local[k] = ooc_model_key_is_text(m, k); /* the texts' ids are this file's */
     cs->base.locate_nonfinite = csv_locate_nonfinite;
     cs->base.block_rows = block_records;
     cs->base.formula = strdup(o->formula);
@@ -181,13 +208,19 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
     cs->nbuffers = o->ring_size > 0 ? o->ring_size : 4;
     cs->blocks = calloc((size_t)cs->nbuffers, sizeof *cs->blocks);
     cs->in_use = calloc((size_t)cs->nbuffers, sizeof *cs->in_use);
-    OOC_FAIL_IF(!cs->blocks || !cs->in_use, err, OOC_ERR_NOMEM, "out of memory");
+    cs->keys = calloc((size_t)cs->nbuffers, sizeof *cs->keys);
+    OOC_FAIL_IF(!cs->blocks || !cs->in_use || !cs->keys, err, OOC_ERR_NOMEM, "out of memory");
     for (int i = 0; i < cs->nbuffers; i++) {
         cs->blocks[i].data =
             cs->alloc.alloc(block_records * cs->base.ncols * sizeof(double), cs->alloc.ctx);
         OOC_FAIL_IF(!cs->blocks[i].data, err, OOC_ERR_NOMEM, "out of memory for ring buffers");
         cs->blocks[i].ncols = cs->base.ncols;
         cs->blocks[i].slot = i;
+        if (o->n_keep) {
+            cs->keys[i] = malloc(block_records * o->n_keep * sizeof(uint64_t));
+            OOC_FAIL_IF(!cs->keys[i], err, OOC_ERR_NOMEM, "out of memory for ring buffers");
+            cs->blocks[i].keys = cs->keys[i];
+        }
     }
     *out = &cs->base;
 out:

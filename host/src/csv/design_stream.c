@@ -39,6 +39,7 @@ typedef struct slot {
     ooc_csv_block blk;
     double *X;            /* the rows (augmented: [X y extra...]) */
     double *y;            /* y, when not augmented (NULL otherwise) */
+    double *extra;        /* the extra columns, when not augmented (NULL otherwise) */
     ooc_model_rows out;   /* where evaluation writes into X and y */
     size_t nrows;
     size_t ndropped;
@@ -230,6 +231,7 @@ static ooc_status bind_model(ooc_design_stream *ds, ooc_error *err)
         .ndtypes = o->csv.ndtypes,
         .extra_columns = o->extra_columns,
         .nextra = o->nextra,
+        .nextra_keys = o->nextra_keys,
     };
     OOC_CHECK(ooc_model_bind(ds->model, names, ncsv, &sample, &mo, err));
 out:
@@ -348,7 +350,10 @@ static ooc_status start_workers(ooc_design_stream *ds, ooc_error *err)
         } else {
             s->y = malloc((rows + 1) * sizeof(double));
             OOC_FAIL_IF(!s->y, err, OOC_ERR_NOMEM, "out of memory for row blocks");
-            s->out = (ooc_model_rows){s->X, ds->ld, s->y, 1, NULL, 0};
+            const size_t ne = ds->opts.nextra;
+            s->extra = ne ? malloc(rows * ne * sizeof(double)) : NULL;
+            OOC_FAIL_IF(ne && !s->extra, err, OOC_ERR_NOMEM, "out of memory for row blocks");
+            s->out = (ooc_model_rows){s->X, ds->ld, s->y, 1, s->extra, ne};
         }
     }
     for (int i = 0; i < ds->nthreads; i++) {
@@ -398,8 +403,6 @@ ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design
     local = OOC_OK;
     if (!o->csv_path || !o->formula)
         local = OOC_FAIL(err, OOC_ERR_INVALID_ARG, "a CSV path and a formula are required");
-    else if (o->nextra && !o->augmented)
-        local = OOC_FAIL(err, OOC_ERR_INVALID_ARG, "extra columns need augmented rows");
     else if (split && (!o->one_pass || o->augmented))
         local = OOC_FAIL(err, OOC_ERR_INVALID_ARG,
                          "a CSV split among processes is read once, as X and y (ingest)");
@@ -567,6 +570,7 @@ ooc_status ooc_design_stream_next(ooc_design_stream *ds, ooc_design_rows *rows, 
             ds->delivered_slot = i;
             rows->X = s->X;
             rows->y = s->y && ds->has_y ? s->y : NULL;
+            rows->extra = s->extra;
             rows->nrows = s->nrows;
             rows->ncols = ds->ncols;
             rows->ld = ds->ld;
@@ -642,6 +646,7 @@ void ooc_design_stream_close(ooc_design_stream *ds)
             ooc_nonfinite_free(&ds->slots[i].nf);
             free(ds->slots[i].X);
             free(ds->slots[i].y);
+            free(ds->slots[i].extra);
         }
     for (size_t i = 0; i < ds->nf_n; i++)
         free(ds->nf_cols[i].what);

@@ -49,15 +49,17 @@ typedef struct ooc_design_stream_options {
     bool augmented;              /* rows [X y extra...] (y when the formula has a response)
                                   * instead of X packed and y apart */
     const char *const *extra_columns; /* CSV columns read as plain numbers after X and y in
-                                  * augmented rows (the weights); a row where one is missing
-                                  * is dropped, as for the formula's variables.  Only with
-                                  * `augmented` */
+                                  * augmented rows (the weights), else apart (rows.extra); a
+                                  * row where one is missing is dropped, as for the
+                                  * formula's variables */
     size_t nextra;
     const char *transforms;      /* what the formula's stateful transforms learned, as JSON
                                   * (ooc_model_transforms_json of another file: its centres
                                   * and knots are used, nothing is learned here); NULL: they
                                   * learn from this file in the scan pass */
     const char *transforms_source; /* where `transforms` came from, for messages */
+    size_t nextra_keys;          /* the last nextra_keys extra columns are group keys, not
+                                  * numbers (ooc_model_data_options, OOC_KEY_TEXT_BASE) */
     const ooc_collective *collective; /* one of several processes, each reading its share of
                                   * the records of the same plain file (csv_split.h) with
                                   * the levels of the whole file (every process's gathered
@@ -72,8 +74,8 @@ typedef struct ooc_design_stream_options {
  * where another process reports why).  Errors: those of the CSV reader and
  * the model (OOC_ERR_IO, OOC_ERR_CSV, OOC_ERR_FORMULA, OOC_ERR_DATA),
  * OOC_ERR_DATA for a categorical with more than max_levels levels (naming it,
- * its column and its count), OOC_ERR_INVALID_ARG (extra columns without
- * `augmented`, or not in the header), OOC_ERR_UNSUPPORTED (a pipe or a
+ * its column and its count), OOC_ERR_INVALID_ARG (extra columns not in the
+ * header), OOC_ERR_UNSUPPORTED (a pipe or a
  * compressed file split among processes), OOC_ERR_REMOTE, OOC_ERR_NOMEM. */
 ooc_status ooc_design_stream_open(const ooc_design_stream_options *o, ooc_design_stream **out,
                                   ooc_error *err);
@@ -91,6 +93,8 @@ typedef struct ooc_design_rows {
     const double *X;     /* nrows rows of ld doubles: X's ncols values (then, augmented, y
                           * and the extra columns) */
     const double *y;     /* nrows, or NULL without a response or with augmented rows */
+    const double *extra; /* nrows x nextra extra columns (keys as bits, ooc_model.h), or NULL
+                          * with augmented rows or none */
     size_t nrows;
     size_t ncols;        /* columns of X */
     size_t ld;           /* doubles from one row to the next: ncols, or augmented

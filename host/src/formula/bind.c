@@ -90,10 +90,12 @@ static ooc_status unknown_column(const ooc_model *m, const ooc_variable *v,
 }
 
 /* Bind the data options' extra columns to the header (m->extra_columns,
- * m->extra_names).  Errors: OOC_ERR_INVALID_ARG (not in the header, with its
+ * m->extra_names; with keys, their dictionary and whether each column holds
+ * texts: pinned by dtypes, else as the sample's values look).  Errors: OOC_ERR_INVALID_ARG (not in the header, with its
  * start), OOC_ERR_NOMEM. */
 static ooc_status bind_extra_columns(ooc_model *m, const ooc_text_index *header,
                                      const char *const *names, size_t ncols,
+                                     const ooc_csv_block *sample,
                                      const ooc_model_data_options *opts, ooc_error *err)
 {
     size_t n = opts ? opts->nextra : 0;
@@ -114,6 +116,29 @@ static ooc_status bind_extra_columns(ooc_model *m, const ooc_text_index *header,
         if (!(m->extra_names[k] = strdup(name)))
             return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
         m->nextra = k + 1;
+    }
+    m->nextra_keys = opts->nextra_keys < n ? opts->nextra_keys : n;
+    if (m->nextra_keys == 0)
+        return OOC_OK;
+    m->key_dict = ooc_key_dict_new();
+    m->key_text = calloc(m->nextra_keys, sizeof *m->key_text);
+    if (!m->key_dict || !m->key_text)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    /* a key column of texts when pinned so, or when a sample value is not a number */
+    for (size_t k = 0; k < m->nextra_keys; k++) {
+        size_t col = m->extra_columns[n - m->nextra_keys + k];
+        const char *name = m->extra_names[n - m->nextra_keys + k];
+        ooc_column_type pinned = 0;
+        for (size_t d = 0; d < opts->ndtypes; d++)
+            if (opts->dtypes[d].column && !strcmp(opts->dtypes[d].column, name))
+                pinned = opts->dtypes[d].type;
+        m->key_text[k] = pinned == OOC_COLUMN_CATEGORICAL;
+        for (size_t r = 0; !pinned && sample && r < sample->nrecords && !m->key_text[k]; r++) {
+            size_t len;
+            const char *t = ooc_field_text(sample, r, col, &len);
+            double v;
+            m->key_text[k] = !ooc_field_is_na(m, t, len) && !ooc_parse_double(t, len, &v);
+        }
     }
     return OOC_OK;
 }
@@ -147,7 +172,7 @@ ooc_status ooc_model_bind(ooc_model *m, const char *const *names, size_t ncols,
                     err, OOC_ERR_INVALID_ARG, "--dtype names column '%s', which %s does not have",
                     d->column ? d->column : "", m->file_name);
     }
-    OOC_CHECK(bind_extra_columns(m, &header, names, ncols, opts, err));
+    OOC_CHECK(bind_extra_columns(m, &header, names, ncols, sample, opts, err));
     for (size_t i = 0; i < m->nvars; i++) {
         ooc_variable *v = &m->vars[i];
         size_t j;

@@ -15,6 +15,7 @@
 #include "csv/numparse.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -180,6 +181,137 @@ static bool lookup_level(const ooc_factor *f, const ooc_factor_lookup *lk, const
     }
 }
 
+/* The group keys' dictionary: texts -> ids under one lock (the evaluation
+ * threads share it), and the texts by id.  Ids are in order of first sight,
+ * so they differ from run to run with several threads; a key is only
+ * compared for equality (ingest numbers them in row order). */
+struct ooc_key_dict {
+    pthread_mutex_t lock;
+    ooc_text_index ix;  /* its keys borrowed from texts */
+    char **texts; /* ix.n texts by id (owned) */
+    size_t *lens;
+    size_t cap;
+};
+
+ooc_key_dict *ooc_key_dict_new(void)
+{
+    ooc_key_dict *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    if (pthread_mutex_init(&d->lock, NULL) != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void ooc_key_dict_free(ooc_key_dict *d)
+{
+    if (!d)
+        return;
+    const size_t n = d->ix.n; /* the index forgets it when freed */
+    ooc_text_index_free(&d->ix);
+    for (size_t i = 0; i < n; i++)
+        free(d->texts[i]);
+    free(d->texts);
+    free(d->lens);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
+/* The id of t[0..len), added when new (under d's lock).  False when out of
+ * memory. */
+static bool key_dict_id(ooc_key_dict *d, const char *t, size_t len, size_t *id)
+{
+    bool ok = true;
+    pthread_mutex_lock(&d->lock);
+    if (!ooc_text_index_find(&d->ix, t, len, id)) {
+        *id = d->ix.n;
+        if (*id == d->cap) {
+            size_t cap = d->cap ? 2 * d->cap : 64;
+            char **texts = realloc(d->texts, cap * sizeof *texts);
+            if (texts)
+                d->texts = texts;
+            size_t *lens = texts ? realloc(d->lens, cap * sizeof *lens) : NULL;
+            if (lens)
+                d->lens = lens;
+            ok = texts && lens;
+            if (ok)
+                d->cap = cap;
+        }
+        char *copy = ok ? malloc(len + 1) : NULL;
+        if (copy) {
+            memcpy(copy, t, len);
+            copy[len] = '\0';
+        }
+        ok = copy && ooc_text_index_insert(&d->ix, copy, len, *id);
+        if (ok) {
+            d->texts[*id] = copy;
+            d->lens[*id] = len;
+        } else {
+            free(copy);
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return ok;
+}
+
+const char *ooc_model_key_text(const ooc_model *m, uint64_t key, size_t *len)
+{
+    const ooc_key_dict *d = m->key_dict;
+    if (!d || key < OOC_KEY_TEXT_BASE || key - OOC_KEY_TEXT_BASE >= d->ix.n)
+        return NULL;
+    *len = d->lens[key - OOC_KEY_TEXT_BASE];
+    return d->texts[key - OOC_KEY_TEXT_BASE];
+}
+
+bool ooc_model_key_is_text(const ooc_model *m, size_t k)
+{
+    return m->key_text && k < m->nextra_keys && m->key_text[k];
+}
+
+/* A missing key (no number or text has it). */
+#define KEY_MISSING UINT64_C(0x7FF8000000000000)
+
+/* The key of key column k's text t[0..len) (ooc_model.h, OOC_KEY_TEXT_BASE)
+ * into *slot's bits; KEY_MISSING for a missing value.  Errors: OOC_ERR_DATA
+ * (a numeric key column's text that is not a number), OOC_ERR_NOMEM. */
+static ooc_status group_key(const ooc_model *m, size_t k, const ooc_csv_block *blk, size_t r,
+                            size_t column, const char *t, size_t len, double *slot,
+                            ooc_error *err)
+{
+    uint64_t key = KEY_MISSING;
+    double v;
+    if (ooc_field_is_na(m, t, len) || ooc_field_is_nan(t, len)) {
+        /* missing */
+    } else if (!ooc_model_key_is_text(m, k)) {
+        if (!ooc_parse_double(t, len, &v))
+            return field_error(m, err, blk, r, column,
+                               m->extra_names[m->nextra - m->nextra_keys + k],
+                               "expected a number (the group column's first records are "
+                               "numbers; --dtype NAME=str reads its values as texts), found");
+        v = v == 0.0 ? 0.0 : v;
+        memcpy(&key, &v, sizeof key);
+    } else {
+        size_t id;
+        if (!key_dict_id(m->key_dict, t, len, &id))
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for the group keys");
+        key = OOC_KEY_TEXT_BASE + id;
+    }
+    memcpy(slot, &key, sizeof key);
+    return OOC_OK;
+}
+
+/* True when extra column k's slot holds a missing key. */
+static bool key_missing(const double *slot)
+{
+    uint64_t key;
+    memcpy(&key, slot, sizeof key);
+    return key == KEY_MISSING;
+}
+
+/* Read record r's variables into s (numbers, NaN when missing; whether each
+ * is missing).  Errors (OOC_ERR_DATA): a non-number in a numeric variable. */
 ooc_status ooc_model_read_variables(const ooc_model *m, ooc_model_scratch *s,
                                     const ooc_csv_block *blk, size_t r, ooc_error *err)
 {
@@ -227,9 +359,17 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
     ooc_status status = ooc_model_read_variables(m, s, blk, r, err);
     if (status != OOC_OK)
         return status;
+    const size_t nnum = m->nextra - m->nextra_keys; /* extra columns read as numbers */
     for (size_t k = 0; k < m->nextra; k++) {
         size_t len;
         const char *t = ooc_field_text(blk, r, m->extra_columns[k], &len);
+        if (k >= nnum) {
+            ooc_status st = group_key(m, k - nnum, blk, r, m->extra_columns[k], t, len,
+                                      &s->extra_value[k], err);
+            if (st != OOC_OK)
+                return st;
+            continue;
+        }
         if (!read_number(m, t, len, &s->extra_value[k]))
             return field_error(m, err, blk, r, m->extra_columns[k], m->extra_names[k],
                                "expected a number, found");
@@ -284,9 +424,15 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
         if (na && *missing == SIZE_MAX)
             *missing = i;
     }
-    for (size_t k = 0; k < m->nextra && *missing == SIZE_MAX; k++)
+    for (size_t k = 0; k < nnum && *missing == SIZE_MAX; k++)
         if (isnan(s->extra_value[k]))
             *missing = m->nfactors + k;
+    /* a row kept for the fit must have its groups (statsmodels has no rule for a
+     * missing group: np.unique would make NaN a group of its own) */
+    for (size_t k = nnum; k < m->nextra && *missing == SIZE_MAX; k++)
+        if (key_missing(&s->extra_value[k]))
+            return field_error(m, err, blk, r, m->extra_columns[k], m->extra_names[k],
+                               "missing group value in a row that is otherwise complete:");
     return OOC_OK;
 }
 

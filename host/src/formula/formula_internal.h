@@ -44,6 +44,16 @@ typedef struct ooc_text_index {
     bool owns_keys;      /* keys are copies freed with the index; else borrowed */
 } ooc_text_index;
 
+/* The group keys' dictionary of texts (eval.c): text -> id, shared by the
+ * evaluation threads under its lock. */
+typedef struct ooc_key_dict ooc_key_dict;
+
+/* A new, empty dictionary; NULL when out of memory. */
+ooc_key_dict *ooc_key_dict_new(void);
+
+/* Free it.  NULL is a no-op. */
+void ooc_key_dict_free(ooc_key_dict *d);
+
 /* Value stored for text s[0..len) in ix; false when absent. */
 bool ooc_text_index_find(const ooc_text_index *ix, const char *s, size_t len, size_t *value);
 
@@ -401,6 +411,9 @@ struct ooc_model {
     size_t *extra_columns;            /* CSV columns of the data options' extra_columns ... */
     char **extra_names;               /* ... and their names (owned) */
     size_t nextra;
+    size_t nextra_keys;               /* the last nextra_keys extra columns are group keys */
+    struct ooc_key_dict *key_dict;    /* their texts' ids (eval.c); NULL: no keys */
+    bool *key_text;                   /* per key column: texts (else numbers) */
     /* resolve levels */
     bool levels_resolved;
     ooc_factor_lookup *lookups;       /* per factor (used for categoricals) */

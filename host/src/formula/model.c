@@ -90,6 +90,8 @@ void ooc_model_free(ooc_model *m)
         free(m->extra_names[i]);
     free(m->extra_names);
     free(m->extra_columns);
+    ooc_key_dict_free(m->key_dict);
+    free(m->key_text);
     for (size_t i = 0; i < m->ncols; i++)
         free(m->columns[i].name);
     free(m->columns);

@@ -78,7 +78,28 @@ typedef struct ooc_model_data_options {
                                        * missing is dropped (an error when missing_is_error), as
                                        * for the formula's variables */
     size_t nextra;
+    size_t nextra_keys;             /* the last nextra_keys extra columns are group keys
+                                     * (ooc_model_key below), not numbers: a missing one in a
+                                     * row kept for the fit is an OOC_ERR_DATA error */
 } ooc_model_data_options;
+
+/* A group key's 64 bits, as ooc_model_eval_rows writes it into an extra
+ * column's double slot (memcpy'd, so read it back with memcpy).  A key
+ * column is of numbers or of texts, as pandas types a column: texts when
+ * some value of the first records (bind's sample) is not a number, unless
+ * --dtype pins it (numeric, or str/categorical: texts).  A number's key is
+ * its IEEE bits (-0 as +0: "1" and "1.0" are one group); a text's an id
+ * from the model's dictionary of texts (thread-safe; ids in the NaN
+ * patterns OOC_KEY_TEXT_BASE + n, which no number has). */
+#define OOC_KEY_TEXT_BASE UINT64_C(0x7FF8000000000001)
+
+/* Whether key column k (of the nextra_keys) holds texts. */
+bool ooc_model_key_is_text(const ooc_model *m, size_t k);
+
+/* The text of a text key (its length in *len, the text NUL-terminated), or
+ * NULL for any other key.  Valid while the model lives; not to be called
+ * while rows are evaluated on other threads. */
+const char *ooc_model_key_text(const ooc_model *m, uint64_t key, size_t *len);
 
 /* Resolve variable names against the CSV header (`names`, `ncols`) and infer
  * the type of each plain variable from `sample` (typically the first block;

@@ -96,6 +96,9 @@
  * the chunk is reported as a size mismatch rather than an overflow. */
 #define DECODE_SLACK 64
 
+/* X, Y, weights, kept columns. */
+#define MAX_INPUTS 4
+
 /* How a stored element is converted to double. */
 typedef struct elem_format {
     bool is_float;  /* IEEE float (size 4 or 8) else integer */
@@ -169,7 +172,10 @@ struct h5_source {
     uint64_t row_begin;          /* first dataset row read (options' row_begin) */
     char *path;
     hid_t file;
-    h5_input inputs[3];
+    h5_input inputs[MAX_INPUTS]; /* X, then Y, the weights, /keep as asked for */
+    size_t width;         /* doubles per row in the ring: ncols, then /keep's columns */
+    size_t *key_col;      /* pub.nkeys: the block column of each key */
+    uint64_t **keys;      /* per slot: block_rows x nkeys */
     int ninputs;
     int *col_input;      /* block column -> input index */
     hsize_t *col_source; /* block column -> dataset column */
@@ -472,7 +478,7 @@ static unsigned scatter_chunk(const h5_source *s, const h5_input *in, const chun
                               const slot_job *job, const unsigned char *chunk, worker_scratch *ws,
                               double *block)
 {
-    const size_t ncols = s->pub.ncols;
+    const size_t ncols = s->width;
     uint64_t r_begin, r_end, c_end;
     chunk_span(in, c, job, &r_begin, &r_end, &c_end);
     const size_t width = (size_t)(c_end - c->col0);
@@ -521,7 +527,7 @@ static void fill_chunk(const h5_source *s, const h5_input *in, const chunk_ref *
     chunk_span(in, c, job, &r_begin, &r_end, &c_end);
     for (uint64_t r = r_begin; r < r_end; r++)
         for (uint64_t j = c->col0; j < c_end; j++)
-            block[(size_t)(r - job->first_row) * s->pub.ncols + (size_t)in->dest_col[j]] = in->fill;
+            block[(size_t)(r - job->first_row) * s->width + (size_t)in->dest_col[j]] = in->fill;
 }
 
 /* Copy H5Dread doubles (the block's rows x all dataset columns) into the
@@ -533,7 +539,7 @@ static unsigned scatter_dense(const h5_source *s, const h5_input *in, const doub
     for (size_t r = 0; r < job->nrows; r++)
         for (hsize_t j = 0; j < in->ncols; j++) {
             double v = values[r * in->ncols + j];
-            block[r * s->pub.ncols + (size_t)in->dest_col[j]] = v;
+            block[r * s->width + (size_t)in->dest_col[j]] = v;
             bad |= nonfinite(v);
         }
     return bad;
@@ -557,7 +563,7 @@ static void describe_column(const h5_source *s, size_t k, char *dst, size_t cap)
 static ooc_status report_nonfinite(const h5_source *s, const slot_job *job, const double *block,
                                    ooc_error *err)
 {
-    const size_t ncols = s->pub.ncols;
+    const size_t ncols = s->width;
     const size_t total = job->nrows * ncols;
     for (size_t i = 0; i < total; i++) {
         if (isfinite(block[i]))
@@ -898,11 +904,26 @@ static ooc_status h5_next(ooc_source *src, ooc_block **blk, ooc_error *err)
     }
     int slot = -1;
     ooc_status st = ooc_ring_next(s->ring, &slot, NULL, err);
-    if (st == OOC_OK && slot >= 0) {
-        *blk = &s->blocks[slot];
-        s->pub.raw_blocks += (*blk)->raw != NULL;
+    if (st != OOC_OK || slot < 0)
+        return st;
+    ooc_block *b = &s->blocks[slot];
+    s->pub.raw_blocks += b->raw != NULL;
+    const size_t nk = s->pub.nkeys, nc = s->pub.ncols;
+    if (nk) { /* rows [X y w kept...] → [X y w] and the keys (-0 as +0); never raw */
+        uint64_t *keys = s->keys[slot];
+        for (size_t i = 0; i < b->nrows; i++) {
+            const double *row = b->data + i * s->width;
+            for (size_t k = 0; k < nk; k++) {
+                double v = row[s->key_col[k]];
+                v = v == 0.0 ? 0.0 : v;
+                memcpy(&keys[i * nk + k], &v, sizeof v);
+            }
+            memmove(b->data + i * nc, row, nc * sizeof(double));
+        }
+        b->keys = keys;
     }
-    return st;
+    *blk = b;
+    return OOC_OK;
 }
 
 /* Why input `in` cannot be handed over raw to a decoder of `codecs`, or NULL. */
@@ -932,6 +953,13 @@ static bool h5_set_raw(ooc_source *src, unsigned codecs, bool requested)
     s->raw_next = false;
     if (!codecs)
         return false;
+    if (s->pub.nkeys) {
+        ooc_log(&s->log, requested ? OOC_LOG_NOTE : OOC_LOG_DEBUG,
+                "'%s': the group keys of /keep are read with the rows, so its chunks are "
+                "decoded on the host, not the GPU",
+                s->path);
+        return false;
+    }
     for (int i = 0; i < s->ninputs; i++) {
         const char *why = raw_refusal(&s->inputs[i], codecs);
         if (why) {
@@ -986,11 +1014,16 @@ static void h5_destroy(ooc_source *src)
         free(s->jobs);
     }
     free(s->blocks);
+    if (s->keys)
+        for (int i = 0; i < s->nslots; i++)
+            free(s->keys[i]);
+    free(s->keys);
+    free(s->key_col);
     /* Datasets before the file.  Nothing to report to: a read-only close
      * writes nothing, and an error would only leave the stack to clear. */
     ooc_h5_quiet quiet;
     ooc_h5_quiet_begin(&quiet);
-    for (int i = 0; i < 3; i++) { /* also a failed, half-opened input */
+    for (int i = 0; i < MAX_INPUTS; i++) { /* also a failed, half-opened input */
         (void)ooc_h5_close(&s->inputs[i].dset, OOC_OK, NULL);
         free(s->inputs[i].name);
         free(s->inputs[i].dest_col);
@@ -1069,7 +1102,7 @@ static ooc_status open_input(h5_source *s, h5_input *in, const char *role, const
     OOC_FAIL_IF(rank < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0, err, OOC_ERR_HDF5,
                 "'%s' in '%s': cannot read its shape", name, s->path);
     in->rank = rank;
-    if (strcmp(role, "X") == 0) {
+    if (strcmp(role, "X") == 0 || strcmp(role, "kept columns") == 0) { /* X, /keep: n x m */
         OOC_FAIL_IF(rank != 2, err, OOC_ERR_HDF5,
                     "'%s' in '%s' has %d dimension(s); the design matrix X must be 2-D (n x p)",
                     name, s->path, rank);
@@ -1188,7 +1221,8 @@ static long find_column(char *const *names, size_t count, const char *name)
 }
 
 static ooc_status column_not_found(const h5_source *s, const char *what, const char *name,
-                                   char *const *names, size_t count, ooc_error *err)
+                                   const char *dataset, char *const *names, size_t count,
+                                   ooc_error *err)
 {
     char list[512] = "";
     size_t used = 0;
@@ -1201,7 +1235,7 @@ static ooc_status column_not_found(const h5_source *s, const char *what, const c
         used += (size_t)n;
     }
     return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "%s column '%s' is not a column of '%s' in '%s' (%s)",
-                    what, name, s->inputs[0].name, s->path, list);
+                    what, name, dataset, s->path, list);
 }
 
 /* Text before '~' of a formula, trimmed; NULL when there is none. */
@@ -1230,7 +1264,7 @@ static char *formula_response(const char *formula)
 static ooc_status build_pipeline(h5_source *s, const ooc_source_options *o, ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    const size_t row_nbytes = s->pub.ncols * sizeof(double);
+    const size_t row_nbytes = s->width * sizeof(double);
     size_t rows = o->block_rows;
     if (rows == 0) {
         rows = AUTO_BLOCK_NBYTES / row_nbytes;
@@ -1294,7 +1328,12 @@ static ooc_status build_pipeline(h5_source *s, const ooc_source_options *o, ooc_
     }
     s->jobs = calloc((size_t)s->nslots, sizeof *s->jobs);
     s->blocks = calloc((size_t)s->nslots, sizeof *s->blocks);
-    OOC_FAIL_IF(!s->jobs || !s->blocks, err, OOC_ERR_NOMEM, "out of memory");
+    s->keys = calloc((size_t)s->nslots, sizeof *s->keys);
+    OOC_FAIL_IF(!s->jobs || !s->blocks || !s->keys, err, OOC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < s->nslots && s->pub.nkeys; i++) {
+        s->keys[i] = malloc(rows * s->pub.nkeys * sizeof(uint64_t));
+        OOC_FAIL_IF(!s->keys[i], err, OOC_ERR_NOMEM, "out of memory for the group keys");
+    }
     /* Staging sized for a block's chunks stored uncompressed, plus one more
      * chunk per input for chunks that straddle the block's ends, so it rarely
      * grows (staging_reserve reallocates when it must). */
@@ -1331,6 +1370,53 @@ static ooc_status build_pipeline(h5_source *s, const ooc_source_options *o, ooc_
             "'%s': %llu rows, blocks of %zu rows, ring of %d x %zu bytes, %d threads", s->path,
             (unsigned long long)s->pub.nrows, rows, s->nslots, rows * row_nbytes, s->nworkers);
 out:
+    return status;
+}
+
+/* Open /keep (ingest --keep's columns) as input `in` and find the kept
+ * columns o->keep_columns among its column_names: s->key_col and the
+ * source's key names.  Errors: OOC_ERR_HDF5 (no /keep, a 1-D one),
+ * OOC_ERR_INVALID_ARG (a name /keep does not have, naming those it has),
+ * OOC_ERR_NOMEM. */
+static ooc_status open_kept(h5_source *s, const ooc_source_options *o, h5_input *in,
+                            ooc_log_sink *log, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    char **names = NULL;
+    size_t nnames = 0;
+    htri_t exists = H5Lexists(s->file, "/keep", H5P_DEFAULT);
+    OOC_FAIL_IF(exists <= 0, err, OOC_ERR_HDF5,
+                "'%s' has no kept columns (/keep): ingest it with --keep %s", s->path,
+                o->keep_columns[0] ? o->keep_columns[0] : "COL");
+    OOC_CHECK(open_input(s, in, "kept columns", "/keep", log, err));
+    OOC_FAIL_IF(in->nrows != s->inputs[0].nrows, err, OOC_ERR_HDF5,
+                "row count mismatch in '%s': '%s' has %llu rows but '/keep' has %llu", s->path,
+                s->inputs[0].name, (unsigned long long)s->inputs[0].nrows,
+                (unsigned long long)in->nrows);
+    const ooc_h5_obj obj = {in->dset, in->name, s->path};
+    OOC_CHECK(ooc_h5_attr_read_strings(&obj, "column_names", &names, &nnames, err));
+    OOC_FAIL_IF(nnames != in->ncols, err, OOC_ERR_HDF5,
+                "'/keep' of '%s' has %zu column_names for %llu columns", s->path, nnames,
+                (unsigned long long)in->ncols);
+    s->key_col = calloc(o->n_keep, sizeof *s->key_col);
+    OOC_FAIL_IF(!s->key_col, err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < o->n_keep; k++) {
+        long j = find_column(names, nnames, o->keep_columns[k] ? o->keep_columns[k] : "");
+        if (j < 0)
+            OOC_CHECK(column_not_found(s, "kept", o->keep_columns[k] ? o->keep_columns[k] : "",
+                                       "/keep", names, nnames, err));
+        s->key_col[k] = (size_t)j; /* of /keep, made a block column by the caller */
+    }
+    OOC_CHECK(ooc_source_set_key_names(&s->pub, o->keep_columns, o->n_keep, err));
+    /* a column of texts is stored as this file's codes, its texts in /keep_levels */
+    htri_t levels = H5Lexists(s->file, "/keep_levels", H5P_DEFAULT);
+    for (size_t k = 0; k < o->n_keep && levels > 0; k++) {
+        char path[1100];
+        snprintf(path, sizeof path, "/keep_levels/%s", o->keep_columns[k]);
+        s->pub.key_local[k] = H5Lexists(s->file, path, H5P_DEFAULT) > 0;
+    }
+out:
+    ooc_h5_strings_free(names, nnames);
     return status;
 }
 
@@ -1389,12 +1475,12 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
     if (o->y_column) {
         y_col = find_column(names, nnames, o->y_column);
         if (y_col < 0)
-            OOC_CHECK(column_not_found(s, "response", o->y_column, names, nnames, err));
+            OOC_CHECK(column_not_found(s, "response", o->y_column, x->name, names, nnames, err));
     }
     if (o->w_column) {
         w_col = find_column(names, nnames, o->w_column);
         if (w_col < 0)
-            OOC_CHECK(column_not_found(s, "weights", o->w_column, names, nnames, err));
+            OOC_CHECK(column_not_found(s, "weights", o->w_column, x->name, names, nnames, err));
         OOC_FAIL_IF(w_col == y_col, err, OOC_ERR_INVALID_ARG,
                     "column '%s' cannot be both the response and the weights", o->w_column);
     }
@@ -1430,9 +1516,17 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
 
     s->pub.p = p;
     s->pub.ncols = p + s->pub.has_y + s->pub.has_weights;
+    s->width = s->pub.ncols;
+    int keep_input = -1;
+    if (o->n_keep) {
+        keep_input = s->ninputs;
+        OOC_CHECK(open_kept(s, o, &s->inputs[s->ninputs], &log, err));
+        s->ninputs++;
+        s->width += (size_t)s->inputs[keep_input].ncols;
+    }
     const size_t y_dest = p, w_dest = p + s->pub.has_y;
-    s->col_input = calloc(s->pub.ncols, sizeof *s->col_input);
-    s->col_source = calloc(s->pub.ncols, sizeof *s->col_source);
+    s->col_input = calloc(s->width, sizeof *s->col_input);
+    s->col_source = calloc(s->width, sizeof *s->col_source);
     s->pub.column_names = calloc(p, sizeof *s->pub.column_names);
     OOC_FAIL_IF(!s->col_input || !s->col_source || !s->pub.column_names, err, OOC_ERR_NOMEM,
                 "out of memory");
@@ -1453,11 +1547,22 @@ static ooc_status open_datasets(h5_source *s, const ooc_source_options *o, ooc_e
         s->col_source[dest] = j;
     }
     for (int i = 1; i < s->ninputs; i++) {
+        if (i == keep_input) {
+            for (hsize_t j = 0; j < s->inputs[i].ncols; j++) {
+                size_t dest = s->pub.ncols + (size_t)j;
+                s->inputs[i].dest_col[j] = (int)dest;
+                s->col_input[dest] = i;
+                s->col_source[dest] = j;
+            }
+            continue;
+        }
         size_t dest = strcmp(s->inputs[i].role, "Y") == 0 ? y_dest : w_dest;
         s->inputs[i].dest_col[0] = (int)dest;
         s->col_input[dest] = i;
         s->col_source[dest] = 0;
     }
+    for (size_t k = 0; k < s->pub.nkeys; k++)
+        s->key_col[k] += s->pub.ncols;
     for (int i = 0; i < s->ninputs; i++) {
         h5_input *in = &s->inputs[i];
         in->dest_contiguous = true;
@@ -1541,7 +1646,7 @@ ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc
     s->trace = o->trace;
     atomic_init(&s->bytes_read, 0);
     s->counter_in_use = s->counter_bytes = -1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < MAX_INPUTS; i++)
         s->inputs[i].dset = H5I_INVALID_HID;
     s->path = strdup(path);
     OOC_FAIL_IF(!s->path, err, OOC_ERR_NOMEM, "out of memory");

@@ -80,7 +80,7 @@ typedef struct chunk_part {
 typedef struct chunk_slot {
     uint64_t index;  /* chunk number (row offset / chunk_rows) */
     size_t nrows;    /* rows of data (the rest is zero padding) */
-    chunk_part x, y; /* y unused without /Y */
+    chunk_part x, y, k; /* y unused without /Y, k without /keep */
 } chunk_slot;
 
 typedef struct encode_worker {
@@ -99,10 +99,11 @@ struct ooc_h5_writer {
     ooc_codec codec;
     bool blosc;    /* the blosc filter alone (codec.blosc and level > 0) */
     bool durable;  /* fsync before rename */
-    size_t x_chunk_nbytes, y_chunk_nbytes;
+    size_t nkeep;  /* columns of /keep (0: none) */
+    size_t x_chunk_nbytes, y_chunk_nbytes, k_chunk_nbytes;
     unsigned compress_skip_mask; /* filter-mask bit of the deflate or blosc filter */
 
-    hid_t file, dset_x, dset_y; /* H5I_INVALID_HID when not open */
+    hid_t file, dset_x, dset_y, dset_k; /* H5I_INVALID_HID when not open */
     int io_errno;               /* first write error the driver met (sink driver); 0: none */
     ooc_trace *trace;           /* may be NULL */
 
@@ -197,7 +198,11 @@ static ooc_status encode_slot(void *ctx, int worker, int slot, uint64_t seq, ooc
     ooc_status status = encode_part(w, wk, &s->x, w->x_chunk_nbytes, err);
     if (status == OOC_OK && w->with_y)
         status = encode_part(w, wk, &s->y, w->y_chunk_nbytes, err);
-    ooc_trace_end_bytes(w->trace, span, w->x_chunk_nbytes + (w->with_y ? w->y_chunk_nbytes : 0));
+    if (status == OOC_OK && w->nkeep)
+        status = encode_part(w, wk, &s->k, w->k_chunk_nbytes, err);
+    ooc_trace_end_bytes(w->trace, span,
+                        w->x_chunk_nbytes + (w->with_y ? w->y_chunk_nbytes : 0) +
+                            (w->nkeep ? w->k_chunk_nbytes : 0));
     if (status != OOC_OK)
         ooc_error_prefix(err, "'%s': cannot compress chunk %llu", w->path,
                          (unsigned long long)s->index);
@@ -453,9 +458,9 @@ static ooc_status remember_failure(ooc_h5_writer *w, ooc_status status, const oo
 
 /* Grow a dataset to `nrows` rows. */
 static ooc_status set_rows(ooc_h5_writer *w, hid_t dset, const char *name, uint64_t nrows,
-                           ooc_error *err)
+                           size_t ncols, ooc_error *err)
 {
-    hsize_t dims[2] = {(hsize_t)nrows, (hsize_t)w->p};
+    hsize_t dims[2] = {(hsize_t)nrows, (hsize_t)ncols};
     if (H5Dset_extent(dset, dims) < 0 || w->io_errno)
         return writer_fail(w, err, "'%s': cannot extend %s to %llu rows", w->path, name,
                            (unsigned long long)nrows);
@@ -472,7 +477,7 @@ static ooc_status write_slot(ooc_h5_writer *w, const chunk_slot *s, ooc_error *e
     uint64_t end_row = first_row + s->nrows;
     hsize_t offset[2] = {(hsize_t)first_row, 0};
 
-    OOC_CHECK(set_rows(w, w->dset_x, "/X", end_row, err));
+    OOC_CHECK(set_rows(w, w->dset_x, "/X", end_row, w->p, err));
     WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_x, H5P_DEFAULT, s->x.filter_mask, offset,
                                  s->x.encoded_nbytes, s->x.encoded) < 0,
                   w, err, "'%s': cannot write /X chunk %llu (rows %llu..%llu)", w->path,
@@ -481,7 +486,7 @@ static ooc_status write_slot(ooc_h5_writer *w, const chunk_slot *s, ooc_error *e
     w->stats.raw_bytes += w->x_chunk_nbytes;
     w->stats.stored_bytes += s->x.encoded_nbytes;
     if (w->with_y) {
-        OOC_CHECK(set_rows(w, w->dset_y, "/Y", end_row, err));
+        OOC_CHECK(set_rows(w, w->dset_y, "/Y", end_row, 1, err));
         WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_y, H5P_DEFAULT, s->y.filter_mask, offset,
                                      s->y.encoded_nbytes, s->y.encoded) < 0,
                       w, err, "'%s': cannot write /Y chunk %llu (rows %llu..%llu)", w->path,
@@ -490,9 +495,20 @@ static ooc_status write_slot(ooc_h5_writer *w, const chunk_slot *s, ooc_error *e
         w->stats.raw_bytes += w->y_chunk_nbytes;
         w->stats.stored_bytes += s->y.encoded_nbytes;
     }
+    if (w->nkeep) {
+        OOC_CHECK(set_rows(w, w->dset_k, "/keep", end_row, w->nkeep, err));
+        WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_k, H5P_DEFAULT, s->k.filter_mask, offset,
+                                     s->k.encoded_nbytes, s->k.encoded) < 0,
+                      w, err, "'%s': cannot write /keep chunk %llu (rows %llu..%llu)", w->path,
+                      (unsigned long long)s->index, (unsigned long long)first_row,
+                      (unsigned long long)end_row - 1);
+        w->stats.raw_bytes += w->k_chunk_nbytes;
+        w->stats.stored_bytes += s->k.encoded_nbytes;
+    }
     w->stats.nrows = end_row;
     ooc_trace_end_bytes(w->trace, span,
-                        s->x.encoded_nbytes + (w->with_y ? s->y.encoded_nbytes : 0));
+                        s->x.encoded_nbytes + (w->with_y ? s->y.encoded_nbytes : 0) +
+                            (w->nkeep ? s->k.encoded_nbytes : 0));
 out:
     return status;
 }
@@ -548,6 +564,8 @@ static ooc_status queue_filling(ooc_h5_writer *w, ooc_error *err)
         memset(s->x.raw + s->nrows * w->p, 0, pad_rows * w->p * sizeof(double));
         if (w->with_y)
             memset(s->y.raw + s->nrows, 0, pad_rows * sizeof(double));
+        if (w->nkeep)
+            memset(s->k.raw + s->nrows * w->nkeep, 0, pad_rows * w->nkeep * sizeof(double));
     }
     w->filling = NULL;
     ooc_ordered_pool_submit(w->pool, (int)(s - w->slots), OOC_OK, NULL);
@@ -563,6 +581,12 @@ static ooc_status queue_filling(ooc_h5_writer *w, ooc_error *err)
 ooc_status ooc_h5w_append(ooc_h5_writer *w, const double *X, const double *y, size_t nrows,
                           ooc_error *err)
 {
+    return ooc_h5w_append_kept(w, X, y, NULL, nrows, err);
+}
+
+ooc_status ooc_h5w_append_kept(ooc_h5_writer *w, const double *X, const double *y,
+                               const double *keep, size_t nrows, ooc_error *err)
+{
     ooc_status status = OOC_OK;
     ooc_h5_quiet quiet = {0};
     if (!w)
@@ -574,9 +598,9 @@ ooc_status ooc_h5w_append(ooc_h5_writer *w, const double *X, const double *y, si
     }
     if (nrows == 0)
         return OOC_OK;
-    if (!X || (w->with_y && !y))
+    if (!X || (w->with_y && !y) || (w->nkeep && !keep))
         return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "'%s': append of %zu rows without %s", w->path,
-                        nrows, X ? "y values" : "X values");
+                        nrows, !X ? "X values" : keep || !w->nkeep ? "y values" : "kept values");
     ooc_h5_quiet_begin(&quiet);
     while (nrows > 0) {
         if (!w->filling)
@@ -591,6 +615,10 @@ ooc_status ooc_h5w_append(ooc_h5_writer *w, const double *X, const double *y, si
             memcpy(s->y.raw + s->nrows, y, take * sizeof(double));
             y += take;
         }
+        if (w->nkeep) {
+            memcpy(s->k.raw + s->nrows * w->nkeep, keep, take * w->nkeep * sizeof(double));
+            keep += take * w->nkeep;
+        }
         s->nrows += take;
         nrows -= take;
         if (s->nrows == w->chunk_rows)
@@ -598,6 +626,57 @@ ooc_status ooc_h5w_append(ooc_h5_writer *w, const double *X, const double *y, si
     }
 out:
     ooc_h5_quiet_end(&quiet);
+    if (status != OOC_OK)
+        remember_failure(w, status, err);
+    return status;
+}
+
+ooc_status ooc_h5w_put_levels(ooc_h5_writer *w, const char *name, const char *const *texts,
+                              const size_t *lens, size_t n, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_h5_quiet quiet = {0};
+    hid_t group = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID,
+          dset = H5I_INVALID_HID;
+    char *buf = NULL;
+    if (!w || w->file < 0)
+        return OOC_FAIL(err, OOC_ERR_INVALID_ARG, "ooc_h5w_put_levels: no open writer");
+    if (w->failed) {
+        if (err)
+            *err = w->failure;
+        return w->failure.status;
+    }
+    size_t width = 1;
+    for (size_t i = 0; i < n; i++)
+        width = lens[i] > width ? lens[i] : width;
+    OOC_FAIL_IF(n && width > SIZE_MAX / n, err, OOC_ERR_NOMEM, "too many level texts");
+    buf = calloc(n ? n * width : 1, 1);
+    OOC_FAIL_IF(!buf, err, OOC_ERR_NOMEM, "out of memory for %zu level texts", n);
+    for (size_t i = 0; i < n; i++)
+        memcpy(buf + i * width, texts[i], lens[i]);
+    ooc_h5_quiet_begin(&quiet);
+    htri_t exists = H5Lexists(w->file, "keep_levels", H5P_DEFAULT);
+    group = exists > 0 ? H5Gopen2(w->file, "keep_levels", H5P_DEFAULT)
+                       : H5Gcreate2(w->file, "keep_levels", H5P_DEFAULT, H5P_DEFAULT,
+                                    H5P_DEFAULT);
+    WRITE_FAIL_IF(exists < 0 || group < 0, w, err, "'%s': cannot create /keep_levels", w->path);
+    type = H5Tcopy(H5T_C_S1);
+    hsize_t dims[1] = {(hsize_t)n};
+    space = H5Screate_simple(1, dims, NULL);
+    OOC_H5_FAIL_IF(type < 0 || H5Tset_size(type, width) < 0 ||
+                       H5Tset_strpad(type, H5T_STR_NULLPAD) < 0 || space < 0,
+                   err, "'%s': cannot set up the type of /keep_levels/%s", w->path, name);
+    dset = H5Dcreate2(group, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    WRITE_FAIL_IF(dset < 0, w, err, "'%s': cannot create /keep_levels/%s", w->path, name);
+    WRITE_FAIL_IF(n && H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0, w, err,
+                  "'%s': cannot write /keep_levels/%s", w->path, name);
+out:
+    status = ooc_h5_close(&dset, status, err);
+    status = ooc_h5_close(&space, status, err);
+    status = ooc_h5_close(&type, status, err);
+    status = ooc_h5_close(&group, status, err);
+    ooc_h5_quiet_end(&quiet);
+    free(buf);
     if (status != OOC_OK)
         remember_failure(w, status, err);
     return status;
@@ -664,11 +743,12 @@ static herr_t set_filters(const ooc_h5_writer *w, hid_t dcpl, size_t chunk_nbyte
  * `extendible`), the creation properties dcpl, and PyTables' EArray
  * attributes. */
 static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, hsize_t nrows,
-                                 bool extendible, hid_t dcpl, hid_t *out, ooc_error *err)
+                                 size_t ncols, bool extendible, hid_t dcpl, hid_t *out,
+                                 ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    hsize_t dims[2] = {nrows, (hsize_t)w->p};
-    hsize_t maxdims[2] = {extendible ? H5S_UNLIMITED : nrows, (hsize_t)w->p};
+    hsize_t dims[2] = {nrows, (hsize_t)ncols};
+    hsize_t maxdims[2] = {extendible ? H5S_UNLIMITED : nrows, (hsize_t)ncols};
     hid_t space = H5I_INVALID_HID;
     *out = H5I_INVALID_HID;
 
@@ -676,7 +756,7 @@ static ooc_status create_dataset(ooc_h5_writer *w, const char *name, int rank, h
     OOC_H5_FAIL_IF(space < 0, err, "'%s': cannot create the dataspace of /%s", w->path, name);
     *out = H5Dcreate2(w->file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     WRITE_FAIL_IF(*out < 0, w, err, "'%s': cannot create dataset /%s", w->path, name);
-    char what[32], obj_name[8];
+    char what[40], obj_name[16];
     snprintf(what, sizeof what, "the attributes of /%s", name);
     snprintf(obj_name, sizeof obj_name, "/%s", name);
     const ooc_h5_obj dset = {*out, obj_name, w->path};
@@ -686,20 +766,20 @@ out:
     return ooc_h5_close(&space, status, err);
 }
 
-/* Create /X (rank 2) or /Y (rank 1), empty, with the writer's chunking and
- * filters. */
-static ooc_status create_chunked(ooc_h5_writer *w, const char *name, int rank, hid_t *out,
-                                 ooc_error *err)
+/* Create /X (rank 2, p columns), /Y (rank 1) or /keep (rank 2, nkeep
+ * columns), empty, with the writer's chunking and filters. */
+static ooc_status create_chunked(ooc_h5_writer *w, const char *name, int rank, size_t ncols,
+                                 hid_t *out, ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    hsize_t chunk[2] = {(hsize_t)w->chunk_rows, (hsize_t)w->p};
+    hsize_t chunk[2] = {(hsize_t)w->chunk_rows, (hsize_t)ncols};
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     OOC_H5_FAIL_IF(dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 ||
-                       set_filters(w, dcpl, rank == 2 ? w->x_chunk_nbytes : w->y_chunk_nbytes) <
-                           0 ||
+                       set_filters(w, dcpl, w->chunk_rows * (rank == 2 ? ncols : 1) *
+                                                sizeof(double)) < 0 ||
                        H5Pset_obj_track_times(dcpl, 0) < 0,
                    err, "'%s': cannot set up chunking and filters of /%s", w->path, name);
-    OOC_CHECK(create_dataset(w, name, rank, 0, true, dcpl, out, err));
+    OOC_CHECK(create_dataset(w, name, rank, 0, ncols, true, dcpl, out, err));
 out:
     return ooc_h5_close(&dcpl, status, err);
 }
@@ -732,32 +812,36 @@ out:
     return ooc_h5_close(&fapl, status, err);
 }
 
-/* /X's attributes: the formula, w->p column names, what the transforms
- * learned (each may be NULL). */
-static ooc_status put_x_attrs(ooc_h5_writer *w, hid_t dset_x, const char *formula,
-                              const char *const *column_names, const char *transforms,
-                              ooc_error *err)
+/* The attributes of dataset `name` (/X or /keep): the formula, ncols column
+ * names, what the formula's stateful transforms learned (each may be NULL). */
+static ooc_status put_names(ooc_h5_writer *w, hid_t dset, const char *name, const char *formula,
+                            const char *const *column_names, size_t ncols,
+                            const char *transforms, ooc_error *err)
 {
     ooc_status status = OOC_OK;
-    const ooc_h5_obj x = {dset_x, "/X", w->path};
+    const ooc_h5_obj x = {dset, name, w->path};
     ooc_error attr_err = {0};
+    char what[64];
+    snprintf(what, sizeof what, "the formula attribute of %s", name);
     if (formula)
         OOC_CHECK(attrs_written(
             w, ooc_h5_attr_put_string(&x, "formula", formula, H5T_CSET_UTF8, &attr_err),
-            &attr_err, "the formula attribute of /X", err));
+            &attr_err, what, err));
     if (column_names) {
-        for (size_t j = 0; j < w->p; j++)
+        for (size_t j = 0; j < ncols; j++)
             OOC_FAIL_IF(!column_names[j], err, OOC_ERR_INVALID_ARG,
-                        "'%s': column name %zu is missing", w->path, j);
+                        "'%s': column name %zu of %s is missing", w->path, j, name);
+        snprintf(what, sizeof what, "the column_names attribute of %s", name);
         OOC_CHECK(attrs_written(
-            w, ooc_h5_attr_put_strings(&x, "column_names", column_names, w->p, &attr_err),
-            &attr_err, "the column_names attribute of /X", err));
+            w, ooc_h5_attr_put_strings(&x, "column_names", column_names, ncols, &attr_err),
+            &attr_err, what, err));
     }
     if (transforms)
         OOC_CHECK(attrs_written(w,
                                 ooc_h5_attr_put_string(&x, OOC_H5_TRANSFORMS_ATTR, transforms,
                                                        H5T_CSET_UTF8, &attr_err),
-                                &attr_err, "the " OOC_H5_TRANSFORMS_ATTR " attribute of /X", err));
+                                &attr_err, "the " OOC_H5_TRANSFORMS_ATTR " attribute of /X",
+                                err));
 out:
     return status;
 }
@@ -781,12 +865,17 @@ static ooc_status start_pipeline(ooc_h5_writer *w, int nthreads, ooc_error *err)
             OOC_FAIL_IF(!s->x.encoded_buf, err, OOC_ERR_NOMEM,
                         "out of memory allocating chunk buffers");
         }
-        if (w->with_y) {
-            s->y.raw = malloc(w->y_chunk_nbytes);
-            OOC_FAIL_IF(!s->y.raw, err, OOC_ERR_NOMEM, "out of memory allocating chunk buffers");
+        chunk_part *parts[2] = {w->with_y ? &s->y : NULL, w->nkeep ? &s->k : NULL};
+        size_t nbytes[2] = {w->y_chunk_nbytes, w->k_chunk_nbytes};
+        for (int j = 0; j < 2; j++) {
+            if (!parts[j])
+                continue;
+            parts[j]->raw = malloc(nbytes[j]);
+            OOC_FAIL_IF(!parts[j]->raw, err, OOC_ERR_NOMEM,
+                        "out of memory allocating chunk buffers");
             if (filters) {
-                s->y.encoded_buf = malloc(w->y_chunk_nbytes);
-                OOC_FAIL_IF(!s->y.encoded_buf, err, OOC_ERR_NOMEM,
+                parts[j]->encoded_buf = malloc(nbytes[j]);
+                OOC_FAIL_IF(!parts[j]->encoded_buf, err, OOC_ERR_NOMEM,
                             "out of memory allocating chunk buffers");
             }
         }
@@ -796,8 +885,9 @@ static ooc_status start_pipeline(ooc_h5_writer *w, int nthreads, ooc_error *err)
         if (w->level > 0 && !w->blosc) {
             OOC_CHECK(ooc_zlib_compressor_new(w->level, &wk->compressor, err));
             if (w->shuffle) {
-                wk->scratch = malloc(w->x_chunk_nbytes > w->y_chunk_nbytes ? w->x_chunk_nbytes
-                                                                           : w->y_chunk_nbytes);
+                size_t most = w->x_chunk_nbytes > w->y_chunk_nbytes ? w->x_chunk_nbytes
+                                                                    : w->y_chunk_nbytes;
+                wk->scratch = malloc(most > w->k_chunk_nbytes ? most : w->k_chunk_nbytes);
                 OOC_FAIL_IF(!wk->scratch, err, OOC_ERR_NOMEM, "out of memory");
             }
         }
@@ -822,6 +912,7 @@ static void discard_hdf5(ooc_h5_writer *w)
     ooc_status status = OOC_OK;
     status = ooc_h5_close(&w->dset_x, status, NULL);
     status = ooc_h5_close(&w->dset_y, status, NULL);
+    status = ooc_h5_close(&w->dset_k, status, NULL);
     (void)ooc_h5_close(&w->file, status, NULL);
 }
 
@@ -840,6 +931,8 @@ static void free_writer(ooc_h5_writer *w)
             free(w->slots[i].x.encoded_buf);
             free(w->slots[i].y.raw);
             free(w->slots[i].y.encoded_buf);
+            free(w->slots[i].k.raw);
+            free(w->slots[i].k.encoded_buf);
         }
     }
     free(w->workers);
@@ -868,11 +961,12 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
 
     w = calloc(1, sizeof *w);
     OOC_FAIL_IF(!w, err, OOC_ERR_NOMEM, "out of memory");
-    w->file = w->dset_x = w->dset_y = H5I_INVALID_HID;
+    w->file = w->dset_x = w->dset_y = w->dset_k = H5I_INVALID_HID;
     w->path = strdup(opts->path);
     OOC_FAIL_IF(!w->path, err, OOC_ERR_NOMEM, "out of memory");
     w->p = opts->ncols;
     w->with_y = opts->with_y;
+    w->nkeep = opts->nkeep;
     w->level = opts->level;
     w->shuffle = opts->shuffle;
     w->codec = opts->codec;
@@ -899,6 +993,10 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
                 w->path, w->chunk_rows, w->p, BLOSC_MAX_BUFFERSIZE);
     w->x_chunk_nbytes = w->chunk_rows * w->p * sizeof(double);
     w->y_chunk_nbytes = w->chunk_rows * sizeof(double);
+    OOC_FAIL_IF(w->nkeep && w->chunk_rows > MAX_CHUNK_NBYTES / (w->nkeep * sizeof(double)), err,
+                OOC_ERR_INVALID_ARG, "'%s': chunks of %zu rows x %zu kept columns are too large",
+                w->path, w->chunk_rows, w->nkeep);
+    w->k_chunk_nbytes = w->chunk_rows * w->nkeep * sizeof(double);
     w->stats.chunk_rows = w->chunk_rows;
 
     int nthreads = ooc_ordered_pool_default_threads(opts->nthreads);
@@ -910,11 +1008,15 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
 
     ooc_h5_quiet_begin(&quiet);
     OOC_CHECK(create_file(w, err));
-    OOC_CHECK(create_chunked(w, "X", 2, &w->dset_x, err));
-    OOC_CHECK(put_x_attrs(w, w->dset_x, opts->formula, opts->column_names, opts->transforms,
-                          err));
+    OOC_CHECK(create_chunked(w, "X", 2, w->p, &w->dset_x, err));
+    OOC_CHECK(put_names(w, w->dset_x, "/X", opts->formula, opts->column_names, w->p,
+                        opts->transforms, err));
     if (w->with_y)
-        OOC_CHECK(create_chunked(w, "Y", 1, &w->dset_y, err));
+        OOC_CHECK(create_chunked(w, "Y", 1, 1, &w->dset_y, err));
+    if (w->nkeep) {
+        OOC_CHECK(create_chunked(w, "keep", 2, w->nkeep, &w->dset_k, err));
+        OOC_CHECK(put_names(w, w->dset_k, "/keep", NULL, opts->keep_names, w->nkeep, NULL, err));
+    }
     *out = w;
     w = NULL;
 out:
@@ -939,6 +1041,11 @@ static ooc_status close_file(ooc_h5_writer *w, ooc_error *err)
         herr_t rc_y = H5Dclose(w->dset_y);
         w->dset_y = H5I_INVALID_HID;
         WRITE_FAIL_IF(rc_y < 0, w, err, "'%s': cannot close /Y", w->path);
+    }
+    if (w->dset_k >= 0) {
+        herr_t rc_k = H5Dclose(w->dset_k);
+        w->dset_k = H5I_INVALID_HID;
+        WRITE_FAIL_IF(rc_k < 0, w, err, "'%s': cannot close /keep", w->path);
     }
     herr_t rc_f = H5Fclose(w->file);
     w->file = H5I_INVALID_HID;
@@ -1079,7 +1186,7 @@ ooc_status ooc_h5_join_write(const ooc_h5_join_options *o, ooc_outfile *out, ooc
     /* a writer without a pipeline: its path, shape, file and driver state */
     ooc_h5_writer w = {.path = (char *)o->path, .p = o->ncols, .with_y = o->with_y,
                        .file = H5I_INVALID_HID, .dset_x = H5I_INVALID_HID,
-                       .dset_y = H5I_INVALID_HID};
+                       .dset_y = H5I_INVALID_HID, .dset_k = H5I_INVALID_HID};
     OOC_FAIL_IF(o->ncols == 0, err, OOC_ERR_INVALID_ARG, "'%s': X needs at least one column",
                 o->path);
     OOC_CHECK(ooc_outfile_begin(&w.out, o->path, err));
@@ -1092,10 +1199,12 @@ ooc_status ooc_h5_join_write(const ooc_h5_join_options *o, ooc_outfile *out, ooc
         const char *name = rank == 2 ? "X" : "Y";
         hid_t *dset = rank == 2 ? &w.dset_x : &w.dset_y;
         OOC_CHECK(virtual_dcpl(&w, o, name, rank, &dcpl, err));
-        OOC_CHECK(create_dataset(&w, name, rank, (hsize_t)total, false, dcpl, dset, err));
+        OOC_CHECK(create_dataset(&w, name, rank, (hsize_t)total, rank == 2 ? w.p : 1, false,
+                                 dcpl, dset, err));
         OOC_CHECK(ooc_h5_close(&dcpl, OOC_OK, err));
     }
-    OOC_CHECK(put_x_attrs(&w, w.dset_x, o->formula, o->column_names, o->transforms, err));
+    OOC_CHECK(put_names(&w, w.dset_x, "/X", o->formula, o->column_names, w.p, o->transforms,
+                        err));
     OOC_CHECK(close_file(&w, err));
     *out = w.out;
     w.out = (ooc_outfile){0};

@@ -1,7 +1,9 @@
 /*
  * h5write.h — writes a design matrix to HDF5 as PyTables-compatible EArrays.
  *
- * Layout: /X (n x p float64) and, optionally, /Y (n float64); chunked along
+ * Layout: /X (n x p float64) and, optionally, /Y (n float64) and /keep (n x m
+ * float64, ingest --keep's columns; a column of texts holds codes, its texts
+ * in /keep_levels/NAME); chunked along
  * rows, first dimension unlimited.  The codec (zcodec.h) picks the filters
  * declared in the dataset's pipeline: shuffle + deflate (the default), which
  * any HDF5 reader decodes without plugins, or blosc alone (filter 32001 with
@@ -53,6 +55,10 @@ typedef struct ooc_h5_writer_options {
     const char *formula;              /* stored as attribute on /X (may be NULL) */
     const char *const *column_names;  /* ncols names stored as attribute on /X (may be NULL) */
     const char *transforms;           /* stored as attribute on /X (may be NULL) */
+    size_t nkeep;                     /* columns of /keep (n x nkeep float64, chunked and
+                                         filtered as /X, attribute column_names): ingest
+                                         --keep; 0: no /keep */
+    const char *const *keep_names;    /* their nkeep names */
     ooc_trace *trace;                 /* spans: compress (workers "compress N"), chunk write; may be NULL */
 } ooc_h5_writer_options;
 
@@ -67,6 +73,19 @@ ooc_status ooc_h5w_create(const ooc_h5_writer_options *opts, ooc_h5_writer **out
  * OOC_ERR_INVALID_ARG; after one, every later call returns it. */
 ooc_status ooc_h5w_append(ooc_h5_writer *w, const double *X, const double *y, size_t nrows,
                           ooc_error *err);
+
+/* ooc_h5w_append with the kept columns' values: keep row-major nrows*nkeep
+ * (required when the writer has /keep).  Errors: as ooc_h5w_append. */
+ooc_status ooc_h5w_append_kept(ooc_h5_writer *w, const double *X, const double *y,
+                               const double *keep, size_t nrows, ooc_error *err);
+
+/* Write /keep_levels/NAME: the n texts (lens bytes each) of a kept column of
+ * texts, whose /keep values are their codes 0..n-1, as a 1-D fixed-width
+ * byte-string dataset (h5py: bytes; PyTables: an Array of StringAtom).  Call
+ * after the last append, before finish.  Errors: OOC_ERR_HDF5, OOC_ERR_IO,
+ * OOC_ERR_NOMEM. */
+ooc_status ooc_h5w_put_levels(ooc_h5_writer *w, const char *name, const char *const *texts,
+                              const size_t *lens, size_t n, ooc_error *err);
 
 /* Statistics after commit. */
 typedef struct ooc_h5_write_stats {

@@ -39,9 +39,113 @@ typedef struct part_counts {
     uint64_t rows_read, rows_written, rows_dropped, bytes_in, bytes_out;
 } part_counts;
 
-/* Every block of the design stream into the writer. */
+/* The kept columns' values as stored: numbers as they are, texts as codes
+ * in order of first appearance (so the file does not depend on the order in
+ * which threads met them). */
+typedef struct kept_values {
+    size_t n;             /* columns */
+    bool *text;           /* per column */
+    size_t **code_of_id;  /* per text column: the dictionary id's code, SIZE_MAX: none yet */
+    size_t *ids_cap;
+    uint64_t **key_of_code; /* per text column: codes -> keys */
+    size_t *ncodes, *codes_cap;
+    double *values;       /* one block's rows x n */
+} kept_values;
+
+static void kept_free(kept_values *kv)
+{
+    for (size_t k = 0; kv->code_of_id && k < kv->n; k++) {
+        free(kv->code_of_id[k]);
+        free(kv->key_of_code[k]);
+    }
+    free(kv->text);
+    free(kv->code_of_id);
+    free(kv->ids_cap);
+    free(kv->key_of_code);
+    free(kv->ncodes);
+    free(kv->codes_cap);
+    free(kv->values);
+}
+
+/* Block `rows`'s kept values (keys as the design stream delivers them) into
+ * kv->values.  Errors: OOC_ERR_NOMEM. */
+static ooc_status kept_convert(kept_values *kv, const ooc_design_rows *rows, ooc_error *err)
+{
+    const size_t n = kv->n;
+    for (size_t i = 0; i < rows->nrows; i++) {
+        for (size_t k = 0; k < n; k++) {
+            uint64_t key;
+            memcpy(&key, &rows->extra[i * n + k], sizeof key);
+            if (!kv->text[k]) {
+                memcpy(&kv->values[i * n + k], &key, sizeof key);
+                continue;
+            }
+            size_t id = (size_t)(key - OOC_KEY_TEXT_BASE);
+            if (id >= kv->ids_cap[k]) {
+                size_t cap = kv->ids_cap[k] ? kv->ids_cap[k] : 64;
+                while (cap <= id)
+                    cap *= 2;
+                size_t *grown = realloc(kv->code_of_id[k], cap * sizeof *grown);
+                if (!grown)
+                    return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for kept texts");
+                for (size_t j = kv->ids_cap[k]; j < cap; j++)
+                    grown[j] = SIZE_MAX;
+                kv->code_of_id[k] = grown;
+                kv->ids_cap[k] = cap;
+            }
+            if (kv->code_of_id[k][id] == SIZE_MAX) {
+                if (kv->ncodes[k] == kv->codes_cap[k]) {
+                    size_t cap = kv->codes_cap[k] ? 2 * kv->codes_cap[k] : 64;
+                    uint64_t *grown = realloc(kv->key_of_code[k], cap * sizeof *grown);
+                    if (!grown)
+                        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory for kept texts");
+                    kv->key_of_code[k] = grown;
+                    kv->codes_cap[k] = cap;
+                }
+                kv->key_of_code[k][kv->ncodes[k]] = key;
+                kv->code_of_id[k][id] = kv->ncodes[k]++;
+            }
+            kv->values[i * n + k] = (double)kv->code_of_id[k][id];
+        }
+    }
+    return OOC_OK;
+}
+
+/* The kept columns of texts: /keep_levels/NAME.  Errors: the writer's,
+ * OOC_ERR_NOMEM. */
+static ooc_status kept_levels(const kept_values *kv, const ooc_model *m,
+                              const ooc_ingest_options *opts, ooc_h5_writer *writer,
+                              ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    const char **texts = NULL;
+    size_t *lens = NULL;
+    for (size_t k = 0; k < kv->n; k++) {
+        if (!kv->text[k])
+            continue;
+        size_t n = kv->ncodes[k];
+        free(texts);
+        free(lens);
+        texts = malloc((n ? n : 1) * sizeof *texts);
+        lens = malloc((n ? n : 1) * sizeof *lens);
+        OOC_FAIL_IF(!texts || !lens, err, OOC_ERR_NOMEM, "out of memory for kept texts");
+        for (size_t c = 0; c < n; c++) {
+            texts[c] = ooc_model_key_text(m, kv->key_of_code[k][c], &lens[c]);
+            OOC_FAIL_IF(!texts[c], err, OOC_ERR_INTERNAL, "a kept text without its key");
+        }
+        OOC_CHECK(ooc_h5w_put_levels(writer, opts->keep_columns[k], texts, lens, n, err));
+    }
+out:
+    free(texts);
+    free(lens);
+    return status;
+}
+
+/* Every block of the design stream into the writer (kv: the kept columns,
+ * n = 0 without). */
 static ooc_status write_rows(const ooc_ingest_options *opts, ooc_design_stream *ds,
-                             ooc_h5_writer *writer, uint64_t *rows_written, ooc_error *err)
+                             ooc_h5_writer *writer, kept_values *kv, uint64_t *rows_written,
+                             ooc_error *err)
 {
     ooc_status status = OOC_OK;
     ooc_design_stream_progress before;
@@ -55,7 +159,10 @@ static ooc_status write_rows(const ooc_ingest_options *opts, ooc_design_stream *
         if (done)
             break;
         OOC_FAIL_IF(opts->cancel && *opts->cancel, err, OOC_ERR_INTERRUPTED, "interrupted");
-        OOC_CHECK(ooc_h5w_append(writer, rows.X, rows.y, rows.nrows, err));
+        if (kv->n)
+            OOC_CHECK(kept_convert(kv, &rows, err));
+        OOC_CHECK(ooc_h5w_append_kept(writer, rows.X, rows.y, kv->n ? kv->values : NULL,
+                                      rows.nrows, err));
         *rows_written += rows.nrows;
         ooc_design_stream_progress now;
         ooc_design_stream_get_progress(ds, &now);
@@ -129,6 +236,7 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
     ooc_codec codec;
     const ooc_collective *c = opts->collective;
     const bool split = ooc_coll_active(c);
+    kept_values kv = {0};
 
     if (!opts->csv_path || !opts->formula || !opts->output_path)
         local = OOC_FAIL(err, OOC_ERR_INVALID_ARG,
@@ -136,6 +244,10 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
     else if (opts->compression_level < 0 || opts->compression_level > 9)
         local = OOC_FAIL(err, OOC_ERR_INVALID_ARG, "compression level must be 0..9, got %d",
                          opts->compression_level);
+    else if (opts->n_keep && split)
+        local = OOC_FAIL(err, OOC_ERR_UNSUPPORTED,
+                         "ingest --keep is for one process: the kept texts' codes would have to "
+                         "agree across the parts; ingest without MPI");
     else
         local = ooc_codec_parse(opts->codec, &codec, err);
     if (local == OOC_OK && opts->transforms_from)
@@ -158,6 +270,9 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .transforms = transforms,
         .transforms_source = opts->transforms_from,
         .collective = c,
+        .extra_columns = opts->keep_columns,
+        .nextra = opts->n_keep,
+        .nextra_keys = opts->n_keep,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &ds, err));
     const ooc_model *model = ooc_design_stream_model(ds);
@@ -174,6 +289,22 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
     free(transforms); /* the model's own JSON is stored: the same text when it was given */
     transforms = NULL;
     OOC_CHECK(ooc_coll_agree(c, ooc_model_transforms_json(model, &transforms, err), true, err));
+    if (opts->n_keep) {
+        const size_t n = opts->n_keep;
+        kv.n = n;
+        kv.text = calloc(n, sizeof *kv.text);
+        kv.code_of_id = calloc(n, sizeof *kv.code_of_id);
+        kv.ids_cap = calloc(n, sizeof *kv.ids_cap);
+        kv.key_of_code = calloc(n, sizeof *kv.key_of_code);
+        kv.ncodes = calloc(n, sizeof *kv.ncodes);
+        kv.codes_cap = calloc(n, sizeof *kv.codes_cap);
+        kv.values = malloc(ooc_design_stream_block_rows(ds) * n * sizeof *kv.values);
+        OOC_FAIL_IF(!kv.text || !kv.code_of_id || !kv.ids_cap || !kv.key_of_code || !kv.ncodes ||
+                        !kv.codes_cap || !kv.values,
+                    err, OOC_ERR_NOMEM, "out of memory");
+        for (size_t k = 0; k < n; k++)
+            kv.text[k] = ooc_model_key_is_text(model, k);
+    }
 
     if (split && !(part = ooc_h5_part_path(opts->output_path, c->rank, c->size)))
         local = OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
@@ -190,6 +321,8 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
         .formula = opts->formula,
         .column_names = names,
         .transforms = transforms,
+        .nkeep = opts->n_keep,
+        .keep_names = opts->keep_columns,
         .trace = opts->trace,
     };
     if (local == OOC_OK)
@@ -206,7 +339,9 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
     ooc_trace_set_meta(opts->trace, "compression_level", "%d", opts->compression_level);
     ooc_trace_set_meta(opts->trace, "codec", "%s",
                        opts->codec && *opts->codec ? opts->codec : "deflate");
-    local = write_rows(opts, ds, writer, &rows_written, err);
+    local = write_rows(opts, ds, writer, &kv, &rows_written, err);
+    if (local == OOC_OK)
+        local = kept_levels(&kv, model, opts, writer, err);
 
     ooc_h5_write_stats ws = {0};
     ooc_trace_token commit_span = ooc_trace_begin(opts->trace, OOC_STAGE_WRITE_OUTPUT);
@@ -244,5 +379,6 @@ out:
     free(names);
     free(transforms);
     ooc_design_stream_close(ds);
+    kept_free(&kv);
     return status;
 }

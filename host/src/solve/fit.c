@@ -30,6 +30,7 @@
  * round differently.  The passes' sums are reduced over the processes.
  */
 #include "solve/accumulator.h"
+#include "solve/cluster.h"
 #include "solve/collective.h"
 #include "solve/ols_stats.h"
 #include "solve/second_passes.h"
@@ -53,6 +54,8 @@ const char *ooc_cov_name(ooc_cov_type c)
         return "HC0";
     case OOC_COV_HC1:
         return "HC1";
+    case OOC_COV_CLUSTER:
+        return "cluster";
     default:
         return "nonrobust";
     }
@@ -268,8 +271,33 @@ out:
     return status;
 }
 
-/* scale·(RᵀR)⁻¹, or the HC sandwich R⁻¹ M R⁻ᵀ (second pass), then the
- * standard errors, tests and intervals of the kept coefficients. */
+/* A cluster pass's scores: s_i = w_i·e_i, e_i in long double (as the HC pass). */
+typedef struct ols_scores {
+    const ooc_backend_layout *lay;
+    size_t p;
+    const double *beta_full;
+} ols_scores;
+
+static ooc_status ols_score_rows(void *ctx, const ooc_block *b, double *s, double *h,
+                                 ooc_error *err)
+{
+    (void)h;
+    (void)err;
+    const ols_scores *c = ctx;
+    for (size_t i = 0; i < b->nrows; i++) {
+        const double *row = b->data + i * c->lay->ld;
+        long double fit = 0.0L;
+        for (size_t j = 0; j < c->p; j++)
+            fit += (long double)row[j] * c->beta_full[j];
+        double w = c->lay->weight_col >= 0 ? row[c->lay->weight_col] : 1.0;
+        s[i] = w * (double)((long double)row[c->p] - fit);
+    }
+    return OOC_OK;
+}
+
+/* scale·(RᵀR)⁻¹, or the HC sandwich R⁻¹ M R⁻ᵀ (second pass), or the cluster
+ * one (cluster.c), then the standard errors, tests and intervals of the kept
+ * coefficients. */
 static ooc_status covariance(fit_work *w, ooc_error *err)
 {
     ooc_status status = OOC_OK;
@@ -288,8 +316,23 @@ static ooc_status covariance(fit_work *w, ooc_error *err)
                     "the triangular factor is singular at column '%s'",
                     r->names[w->kept_index[i]]);
     double factor = o->cov == OOC_COV_HC1 ? (double)w->acc->st.nobs / r->df_resid : 1.0;
+    double df_denom = r->df_resid;
     if (o->cov == OOC_COV_NONROBUST) {
         ooc_sandwich_cov(rk, k + 1, k, NULL, r->scale, cov_k);
+    } else if (o->cov == OOC_COV_CLUSTER) {
+        double t0 = ooc_clock_seconds();
+        meat = malloc(k * k * sizeof(double));
+        OOC_FAIL_IF(!meat, err, OOC_ERR_NOMEM, "out of memory");
+        ols_scores sc = {&w->layout, p, w->beta_full};
+        ooc_trace_end(o->trace, w->fin);
+        status = ooc_cluster_covariance(w->src, &o->cluster, p, w->kept_index, k, rk,
+                                        ols_score_rows, &sc, false, o->collective, &w->env,
+                                        cov_k, meat, &r->cluster, err);
+        w->fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);
+        OOC_CHECK(status);
+        if (!isnan(r->cluster.df_resid_inference))
+            df_denom = r->cluster.df_resid_inference;
+        r->seconds_second_pass = ooc_clock_seconds() - t0;
     } else {
         double t0 = ooc_clock_seconds();
         meat = malloc(k * k * sizeof(double));
@@ -321,7 +364,8 @@ static ooc_status covariance(fit_work *w, ooc_error *err)
             r->cov_params[j * p + w->kept_index[c]] = cov_k[i * k + c];
     }
     if (o->cov != OOC_COV_NONROBUST)
-        OOC_CHECK(ooc_robust_f_test(r, rk, k, w->z_k, meat, factor, w->kept_index, err));
+        OOC_CHECK(ooc_robust_f_test(r, rk, k, w->z_k, meat, factor, df_denom, w->kept_index,
+                                    err));
 out:
     free(cov_k);
     free(meat);
@@ -418,11 +462,12 @@ static ooc_status start_state(ooc_source *src, ooc_backend *be, const ooc_fit_op
         return ooc_accumulator_for_source(src, true, be, o->method, acc, err);
     OOC_FAIL_IF(o->cov != OOC_COV_NONROBUST || o->refine == OOC_REFINE_ALWAYS, err,
                 OOC_ERR_UNSUPPORTED,
-                "%s needs another pass over every row, and the rows of the saved state '%s' "
-                "are not read again: resume with the nonrobust covariance and automatic "
+                "%s%s%s needs another pass over every row, and the rows of the saved state "
+                "'%s' are not read again: resume with the nonrobust covariance and automatic "
                 "refinement, or fit all the data from its files",
-                o->cov != OOC_COV_NONROBUST ? "a robust (HC) covariance" : "refinement",
-                o->resume_state);
+                o->cov != OOC_COV_NONROBUST ? "a robust (" : "refinement",
+                o->cov != OOC_COV_NONROBUST ? ooc_cov_name(o->cov) : "",
+                o->cov != OOC_COV_NONROBUST ? ") covariance" : "", o->resume_state);
     OOC_CHECK(ooc_accumulator_load(o->resume_state, be, acc, err));
     char what[1100];
     snprintf(what, sizeof what, "the saved state '%s'", o->resume_state);

@@ -52,6 +52,7 @@
  * failure there is met by all at once, and reported by rank 0 alone.
  */
 #include "solve/accumulator.h"
+#include "solve/cluster.h"
 #include "solve/collective.h"
 #include "solve/glm_family.h"
 #include "solve/glm_input.h"
@@ -259,6 +260,54 @@ static ooc_status run_pass(glm_work *w, glm_pass *ps, bool accumulate, const cha
 out:
     ooc_accumulator_free(ps->acc);
     ps->acc = NULL;
+    return status;
+}
+
+/* The cluster pass's rows (cluster.h) at the final β: s_i = W_i·(z_i - x_iβ)
+ * = w_i(y_i - μ_i)/(g'(μ_i)V(μ_i)) and h_i the observed Hessian's factor
+ * (W_i for a canonical link), statsmodels' score_obs and hessian_factor
+ * times the scale, which cancels in the sandwich. */
+static ooc_status glm_cluster_rows(void *ctx, const ooc_block *b, double *s, double *h,
+                                   ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    glm_work *w = ctx;
+    const size_t n = b->nrows;
+    ooc_glm_sums sums = {0};
+    ooc_glm_rows_job job = {.data = b->data, .n = n, .first_row = b->first_row,
+                            .y_name = w->r->y_name, .xb = w->xb, .null_mu = NAN,
+                            .irls_w = w->irls_w, .irls_z = w->irls_z, .oim = h};
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)w->p, 1.0, b->data, (int)b->ncols,
+                w->beta_x, 1, 0.0, w->xb, 1);
+    OOC_CHECK(ooc_glm_rows(w->family, w->link, &w->lay, &job, &sums, err));
+    for (size_t i = 0; i < n; i++)
+        s[i] = w->irls_w[i] * (w->irls_z[i] - w->xb[i]);
+out:
+    return status;
+}
+
+/* The cluster-robust covariance (cluster.c) from a pass at the final β, in
+ * the basis of the last triangle.  Errors: those of ooc_cluster_covariance,
+ * OOC_ERR_NOMEM. */
+static ooc_status cluster_covariance(glm_work *w, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    const size_t k = w->k;
+    size_t *cols = malloc((k ? k : 1) * sizeof *cols);
+    double *cov = malloc((k ? k * k : 1) * sizeof *cov), *meat = malloc((k ? k * k : 1) * sizeof *meat);
+    OOC_FAIL_IF(!cols || !cov || !meat, err, OOC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < k; i++)
+        cols[i] = w->reg[w->kept[i]];
+    OOC_CHECK(ooc_cluster_covariance(w->src, &w->o->cluster, w->nreg, cols, k, w->rk,
+                                     glm_cluster_rows, w, true, w->coll, &w->env, cov,
+                                     meat, &w->r->cluster, err));
+    w->r->passes++;
+    w->r->cov = OOC_COV_CLUSTER;
+    OOC_CHECK(ooc_glm_covariance(w->r, w->rk, k, w->kept, w->beta_k, cov, err));
+out:
+    free(cols);
+    free(cov);
+    free(meat);
     return status;
 }
 
@@ -708,7 +757,9 @@ static ooc_status iterate(glm_work *w, ooc_error *err)
     t0 = ooc_clock_seconds();
     /* rk is still the triangle that gave β_j: the weights of μ_{j-1} */
     ooc_glm_statistics(r, &totals);
-    OOC_CHECK(ooc_glm_covariance(r, w->rk, w->k, w->kept, w->beta_k, err));
+    OOC_CHECK(w->o->cov == OOC_COV_CLUSTER ? cluster_covariance(w, err)
+                                           : ooc_glm_covariance(r, w->rk, w->k, w->kept,
+                                                                w->beta_k, NULL, err));
     OOC_CHECK(fit_warnings(w, &end, change, err));
     if (has_offset && !has_null)
         OOC_CHECK(ooc_glm_add_warning(r, err,

@@ -261,6 +261,54 @@ static inline double link_deriv(ooc_glm_link l, double mu, double eta)
     }
 }
 
+/* g''(μ): statsmodels' Link.deriv2 (the probit's from η as link_deriv) */
+static inline double link_deriv2(ooc_glm_link l, double mu, double eta)
+{
+    switch (l) {
+    case OOC_GLM_LINK_LOG: {
+        double p = clip_pos(mu);
+        return -1.0 / (p * p);
+    }
+    case OOC_GLM_LINK_LOGIT: {
+        double v = mu * (1 - mu);
+        return (2 * mu - 1) / (v * v);
+    }
+    case OOC_GLM_LINK_PROBIT: {
+        double q = mu < EPS ? -PROBIT_CLIP : mu > 1.0 - EPS ? PROBIT_CLIP : eta;
+        double d = exp(-0.5 * q * q) * INV_SQRT_2PI;
+        return q / (d * d);
+    }
+    case OOC_GLM_LINK_CAUCHY: {
+        double a = M_PI * (clip_prob(mu) - 0.5), c = cos(a);
+        return 2 * M_PI * M_PI * sin(a) / (c * c * c);
+    }
+    case OOC_GLM_LINK_CLOGLOG: {
+        double p = clip_prob(mu), fl = log(1 - p);
+        return -1 / ((1 - p) * (1 - p) * fl) * (1 + 1 / fl);
+    }
+    case OOC_GLM_LINK_LOGLOG: {
+        double p = clip_prob(mu), lp = p * log(p);
+        return (1 + log(p)) / (lp * lp);
+    }
+    case OOC_GLM_LINK_INVERSE_POWER: return 2.0 * pow(mu, -3.0);
+    case OOC_GLM_LINK_INVERSE_SQUARED: return 6.0 * pow(mu, -4.0);
+    case OOC_GLM_LINK_SQRT: return -0.25 * pow(mu, -1.5);
+    default: return 0.0;
+    }
+}
+
+/* V'(μ): statsmodels' variance functions' deriv */
+static inline double variance_deriv(ooc_glm_family f, double mu)
+{
+    switch (f) {
+    case OOC_GLM_BINOMIAL: return 1 - 2 * clip_prob(mu);
+    case OOC_GLM_POISSON: return mu < 0 ? -1.0 : 1.0;
+    case OOC_GLM_GAMMA: return 2.0 * mu;
+    case OOC_GLM_INVERSE_GAUSSIAN: return 3.0 * mu * fabs(mu);
+    default: return 0.0;
+    }
+}
+
 /* V(μ): statsmodels' variance functions */
 static inline double variance(ooc_glm_family f, double mu)
 {
@@ -482,6 +530,11 @@ ooc_status ooc_glm_rows(ooc_glm_family f, ooc_glm_link l, const ooc_glm_layout *
             double d = link_deriv(l, mu, eta);
             job->irls_w[i] = w * (1.0 / (d * d * v));
             job->irls_z[i] = eta + d * resid - off;
+            /* statsmodels' hessian_factor(observed=True): W·(1 + (y-μ)/(g'V)·(V g'' + V' g')) */
+            if (job->oim)
+                job->oim[i] = job->irls_w[i] *
+                              (1 + resid / (d * v) *
+                                       (v * link_deriv2(l, mu, eta) + variance_deriv(f, mu) * d));
         }
     }
 out:

@@ -101,6 +101,9 @@ typedef struct ooc_glm_rows_job {
     bool constants;          /* sum the constants */
     double *irls_w, *irls_z; /* n IRLS weights w/(g'(μ)²V(μ)) and working responses
                               * η + g'(μ)(y - μ) - offset, or NULL: none wanted */
+    double *oim;             /* with irls_w: n observed-Hessian factors (statsmodels'
+                              * hessian_factor, scale 1; the IRLS weight for a canonical
+                              * link), or NULL */
 } ooc_glm_rows_job;
 
 /* Check the job's rows (a finite response in the family's range, a weight

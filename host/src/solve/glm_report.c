@@ -39,15 +39,17 @@ ooc_status ooc_report_glm_text(FILE *f, const ooc_glm_result *r, const ooc_repor
     ooc_report_header_row(f, width, "Date:", date, "Deviance:", v[5]);
     ooc_report_header_row(f, width, "Time:", clock_s, "Pearson chi2:", v[6]);
     ooc_report_header_row(f, width, "No. Iterations:", v[8], "Pseudo R-squ. (CS):", v[7]);
-    ooc_report_header_row(f, width, "Covariance Type:", "nonrobust", "", "");
+    ooc_report_header_row(f, width, "Covariance Type:", ooc_cov_name(r->cov), "", "");
     ooc_report_coef_table(f, &OOC_REPORT_COEFS(r), namew, width);
     fprintf(f, "Rank %zu/%zu   Solver %s   Passes %d", r->rank, r->p, ooc_method_name(r->method),
             r->passes);
     ooc_report_table_end(f, info, width);
     int note = 1;
     if (r->offset_name || r->exposure_name || r->weighted || r->freq_weights_name ||
-        r->nwarnings)
+        r->nwarnings || r->cluster.ndims)
         fprintf(f, "\nNotes:\n");
+    if (r->cluster.ndims)
+        ooc_report_cluster_note(f, note++, &r->cluster);
     if (r->offset_name)
         fprintf(f, "[%d] Offset: %s.\n", note++, r->offset_name);
     if (r->exposure_name)
@@ -69,7 +71,7 @@ ooc_status ooc_report_glm_json(FILE *f, const ooc_glm_result *r, const ooc_repor
     ooc_report_json_str(f, "method", "IRLS");
     ooc_report_json_str(f, "solver", ooc_method_name(r->method));
     ooc_report_json_run(f, info);
-    ooc_report_json_str(f, "cov_type", "nonrobust");
+    ooc_report_json_str(f, "cov_type", ooc_cov_name(r->cov));
     ooc_report_json_str(f, "dep_variable", r->y_name);
     ooc_report_json_str(f, "formula", r->formula);
     ooc_report_json_str(f, "offset", r->offset_name);
@@ -81,6 +83,7 @@ ooc_status ooc_report_glm_json(FILE *f, const ooc_glm_result *r, const ooc_repor
     ooc_report_json_key(f, "rank");
     fprintf(f, "%zu", r->rank);
     ooc_report_json_bool(f, "use_t", r->use_t);
+    ooc_report_json_cluster(f, &r->cluster);
     ooc_report_json_coefs(f, &OOC_REPORT_COEFS(r));
     ooc_report_json_num(f, "df_model", r->df_model);
     ooc_report_json_num(f, "df_resid", r->df_resid);

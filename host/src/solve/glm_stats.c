@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 void ooc_glm_result_free(ooc_glm_result *r)
 {
@@ -115,13 +116,16 @@ void ooc_glm_statistics(ooc_glm_result *r, const ooc_glm_totals *t)
 }
 
 ooc_status ooc_glm_covariance(ooc_glm_result *r, const double *rk, size_t k, const size_t *kept,
-                              const double *beta_k, ooc_error *err)
+                              const double *beta_k, const double *cov_k, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     const size_t p = r->p;
     double *cov = malloc((k ? k * k : 1) * sizeof(double));
     OOC_FAIL_IF(!cov, err, OOC_ERR_NOMEM, "out of memory for a %zux%zu covariance", k, k);
-    ooc_sandwich_cov(rk, k + 1, k, NULL, r->scale, cov);
+    if (cov_k)
+        memcpy(cov, cov_k, k * k * sizeof(double));
+    else
+        ooc_sandwich_cov(rk, k + 1, k, NULL, r->scale, cov);
     /* statsmodels' GLM: use_t False, so z and the normal distribution */
     r->use_t = false;
     const double q = ooc_norm_ppf(0.975);

@@ -37,10 +37,11 @@ typedef struct ooc_glm_totals {
 void ooc_glm_statistics(ooc_glm_result *r, const ooc_glm_totals *t);
 
 /* cov = r->scale·(R_KᵀR_K)⁻¹ from rk ((k+1) x (k+1), R_K in its first k
- * columns, a positive diagonal), then params (beta_k), bse, z, P>|z| and
- * the 95% interval of the kept regressors (kept: their k indexes).
+ * columns, a positive diagonal), or the given k x k cov_k (a robust one;
+ * NULL: the former), then params (beta_k), bse, z, P>|z| and the 95%
+ * interval of the kept regressors (kept: their k indexes).
  * Errors: OOC_ERR_NOMEM. */
 ooc_status ooc_glm_covariance(ooc_glm_result *r, const double *rk, size_t k, const size_t *kept,
-                              const double *beta_k, ooc_error *err);
+                              const double *beta_k, const double *cov_k, ooc_error *err);
 
 #endif

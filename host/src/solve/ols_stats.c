@@ -213,6 +213,49 @@ ooc_fit_result *ooc_fit_result_alloc(const ooc_accumulator *acc)
     return r;
 }
 
+/* The robust Wald F when f·M is not positive definite (a two-way cluster
+ * meat V₁ + V₂ - V₁₂ need not be): as statsmodels, β_Lᵀ V_LL⁻¹ β_L / q with
+ * V = R⁻¹(f·M)R⁻ᵀ and L the kept columns but the constant c (c = k: none),
+ * solved by Bunch-Kaufman (cond(X)² times less accurate than the definite
+ * case, which never forms V).  NaN when V_LL is singular.  Errors:
+ * OOC_ERR_NOMEM. */
+static ooc_status indefinite_wald(ooc_fit_result *r, const double *rk, size_t k, const double *z,
+                                  const double *mq, double factor, size_t c, size_t q,
+                                  double df_denom, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    double *v = malloc(k * k * sizeof(double)), *vll = malloc(q * q * sizeof(double));
+    double *beta = malloc(k * sizeof(double)), *bl = malloc(q * sizeof(double));
+    lapack_int *ipiv = malloc(q * sizeof(lapack_int));
+    OOC_FAIL_IF(!v || !vll || !beta || !bl || !ipiv, err, OOC_ERR_NOMEM, "out of memory");
+    ooc_sandwich_cov(rk, k + 1, k, mq, factor, v);
+    memcpy(beta, z, k * sizeof(double));
+    cblas_dtrsv(CblasRowMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)k, rk, (int)(k + 1),
+                beta, 1);
+    for (size_t i = 0, a = 0; i < k; i++) {
+        if (i == c)
+            continue;
+        bl[a] = beta[i];
+        for (size_t j = 0, b = 0; j < k; j++)
+            if (j != c)
+                vll[a * q + b++] = v[i * k + j];
+        a++;
+    }
+    memcpy(beta, bl, q * sizeof(double));
+    if (LAPACKE_dsysv(LAPACK_ROW_MAJOR, 'U', (lapack_int)q, 1, vll, (lapack_int)q, ipiv, bl, 1) !=
+        0)
+        goto out;
+    r->fvalue = cblas_ddot((int)q, beta, 1, bl, 1) / (double)q;
+    r->f_pvalue = ooc_f_sf(r->fvalue, (double)q, df_denom);
+out:
+    free(v);
+    free(vll);
+    free(beta);
+    free(bl);
+    free(ipiv);
+    return status;
+}
+
 /* Robust Wald F that the coefficients other than the constant are zero
  * (statsmodels' fvalue for cov_type != nonrobust), in the basis of R_K, never
  * through the covariance: with V = R⁻¹(f·M)R⁻ᵀ (sandwich_cov) and L the kept
@@ -222,12 +265,12 @@ ooc_fit_result *ooc_fit_result_alloc(const ooc_accumulator *acc)
  * u = C⁻¹z from the line through v = C⁻¹r_c, or ‖u‖² without a constant.
  * Its condition is that of the meat; solving with V_LL, whose condition is
  * about cond(X)² times larger, lost 5 digits on Longley.  z: k values (kept
- * in step with a refined β); mq: k x k, upper triangle.  NaN when f·M is not
- * positive definite, and for an implicit constant (statsmodels: its issue
- * #2444).  Errors: OOC_ERR_NOMEM. */
+ * in step with a refined β); mq: k x k, upper triangle.  When f·M is not
+ * positive definite, indefinite_wald.  NaN for an implicit constant
+ * (statsmodels: its issue #2444).  Errors: OOC_ERR_NOMEM. */
 ooc_status ooc_robust_f_test(ooc_fit_result *r, const double *rk, size_t k, const double *z,
-                                const double *mq, double factor, const size_t *kept_index,
-                                ooc_error *err)
+                                const double *mq, double factor, double df_denom,
+                                const size_t *kept_index, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     r->fvalue = r->f_pvalue = NAN;
@@ -246,8 +289,10 @@ ooc_status ooc_robust_f_test(ooc_fit_result *r, const double *rk, size_t k, cons
     for (size_t i = 0; i < k; i++)
         for (size_t j = 0; j <= i; j++)
             chol[i * k + j] = factor * mq[j * k + i];
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)k, chol, (lapack_int)k) != 0)
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)k, chol, (lapack_int)k) != 0) {
+        status = indefinite_wald(r, rk, k, z, mq, factor, c, q, df_denom, err);
         goto out;
+    }
     memcpy(u, z, k * sizeof(double));
     cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)k, chol, (int)k, u, 1);
     double t = 0.0;
@@ -264,7 +309,7 @@ ooc_status ooc_robust_f_test(ooc_fit_result *r, const double *rk, size_t k, cons
         wald += d * d;
     }
     r->fvalue = wald / (double)q;
-    r->f_pvalue = ooc_f_sf(r->fvalue, (double)q, r->df_resid);
+    r->f_pvalue = ooc_f_sf(r->fvalue, (double)q, df_denom);
 out:
     free(chol);
     free(u);

@@ -68,12 +68,13 @@ void ooc_sandwich_cov(const double *r, size_t ldr, size_t k, const double *m, do
 double ooc_first_pass_error_bound(const double *rk, size_t k, double ssr, double yy,
                                   ooc_error *err, ooc_status *status);
 
-/* The robust Wald F (statsmodels' fvalue for an HC covariance) into r, in
- * R's basis: z = Rβ (k values), mq the meat (k x k, upper), factor the HC1
- * scaling.  Errors: OOC_ERR_NOMEM. */
+/* The robust Wald F (statsmodels' fvalue for an HC or cluster covariance)
+ * into r, in R's basis: z = Rβ (k values), mq the meat (k x k, upper),
+ * factor the HC1 scaling, df_denom the F's denominator df (df_resid; a
+ * cluster's G - 1).  Errors: OOC_ERR_NOMEM. */
 ooc_status ooc_robust_f_test(ooc_fit_result *r, const double *rk, size_t k, const double *z,
-                             const double *mq, double factor, const size_t *kept_index,
-                             ooc_error *err);
+                             const double *mq, double factor, double df_denom,
+                             const size_t *kept_index, ooc_error *err);
 
 /* statsmodels' sums of squares, R², llf, aic, bic and the nonrobust F into
  * r from the side statistics and rk (k kept columns; r->ssr already set). */

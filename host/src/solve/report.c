@@ -171,6 +171,8 @@ ooc_status ooc_report_fit_text(FILE *f, const ooc_fit_result *r, const ooc_repor
         fprintf(f, "[%d] Standard Errors assume that the covariance matrix of the errors is "
                    "correctly specified.\n",
                 note++);
+    else if (r->cov == OOC_COV_CLUSTER)
+        ooc_report_cluster_note(f, note++, &r->cluster);
     else
         fprintf(f, "[%d] Standard Errors are heteroscedasticity robust (%s)\n", note++,
                 ooc_cov_name(r->cov));
@@ -220,6 +222,33 @@ void ooc_report_json_bool(FILE *f, const char *key, bool b)
 {
     ooc_report_json_key(f, key);
     fputs(b ? "true" : "false", f);
+}
+
+void ooc_report_json_cluster(FILE *f, const ooc_cluster_info *c)
+{
+    if (c->ndims == 0)
+        return;
+    ooc_report_json_key(f, "n_groups");
+    if (c->ndims == 1)
+        fprintf(f, "%llu", (unsigned long long)c->n_groups[0]);
+    else
+        fprintf(f, "[%llu, %llu]", (unsigned long long)c->n_groups[0],
+                (unsigned long long)c->n_groups[1]);
+    ooc_report_json_num(f, "df_resid_inference", c->df_resid_inference);
+    ooc_report_json_key(f, "cov_kwds");
+    fprintf(f, "{\"use_correction\": %s, \"df_correction\": %s}",
+            c->use_correction ? "true" : "false",
+            isnan(c->df_resid_inference) ? "false" : "true");
+}
+
+void ooc_report_cluster_note(FILE *f, int note, const ooc_cluster_info *c)
+{
+    fprintf(f, "[%d] Standard Errors are robust to cluster correlation (CRV1)", note);
+    if (c->ndims == 2)
+        fprintf(f, ", two-way: %llu and %llu groups.\n", (unsigned long long)c->n_groups[0],
+                (unsigned long long)c->n_groups[1]);
+    else
+        fprintf(f, ": %llu groups.\n", (unsigned long long)c->n_groups[0]);
 }
 
 void ooc_report_json_rows(FILE *f, const char *key, uint64_t used, const ooc_report_info *info)
@@ -375,6 +404,7 @@ ooc_status ooc_report_fit_json(FILE *f, const ooc_fit_result *r, const ooc_repor
     ooc_report_json_key(f, "rank");
     fprintf(f, "%zu", r->rank);
     ooc_report_json_bool(f, "use_t", r->use_t);
+    ooc_report_json_cluster(f, &r->cluster);
     ooc_report_json_key(f, "k_constant");
     fprintf(f, "%d", r->k_constant);
     ooc_report_json_key(f, "const_idx");

@@ -109,6 +109,13 @@ void ooc_report_json_run(FILE *f, const ooc_report_info *info);
 /* `key` with the rows used, then "rows_read" (used + the rows the input
  * dropped) and "rows_dropped", as ingest --json reports them. */
 void ooc_report_json_rows(FILE *f, const char *key, uint64_t used, const ooc_report_info *info);
+/* The cluster covariance's facts (statsmodels' names): "n_groups" (a number,
+ * or two for two-way), "df_resid_inference" and "cov_kwds" {"use_correction",
+ * "df_correction"}; nothing when c->ndims is 0. */
+void ooc_report_json_cluster(FILE *f, const ooc_cluster_info *c);
+/* Note `note` of a summary: statsmodels' "Standard Errors are robust to
+ * cluster correlation (CRV1)" and the groups counted. */
+void ooc_report_cluster_note(FILE *f, int note, const ooc_cluster_info *c);
 /* "names", "aliased", "params" ... "cov_params" of a coefficient table. */
 void ooc_report_json_coefs(FILE *f, const ooc_report_coefs *c);
 /* "warnings": the n warnings, then the run's BLAS warning (info's). */

@@ -154,6 +154,7 @@ static concat_block *wrap_block(concat_source *c, size_t k, ooc_block *inner)
     w->pub.nrows = inner->nrows;
     w->pub.ncols = inner->ncols;
     w->pub.first_row = c->part_offset + inner->first_row;
+    w->pub.keys = inner->keys;
     return w;
 }
 
@@ -284,6 +285,14 @@ static ooc_status copy_description(concat_source *c, const ooc_source *first, oo
         c->pub.column_names[j] = strdup(text_or_empty(first->column_names[j]));
         OOC_FAIL_IF(!c->pub.column_names[j], err, OOC_ERR_NOMEM, "out of memory");
     }
+    OOC_CHECK(ooc_source_set_key_names(&c->pub, (const char *const *)first->key_names,
+                                       first->nkeys, err));
+    for (size_t k = 0; k < first->nkeys; k++)
+        OOC_FAIL_IF(first->key_local[k] && c->nparts > 1, err, OOC_ERR_UNSUPPORTED,
+                    "the group column '%s' holds texts, which each of the %zu inputs numbers "
+                    "on its own (so one text could be two groups): cluster one input (join the "
+                    "CSV files, or ingest them as one file), or on a column of numbers",
+                    first->key_names[k], c->nparts);
     c->pub.formula = first->formula ? strdup(first->formula) : NULL;
     c->pub.y_name = first->y_name ? strdup(first->y_name) : NULL;
     c->pub.transforms = first->transforms ? strdup(first->transforms) : NULL;

@@ -64,12 +64,36 @@ void ooc_source_free_description(ooc_source *src)
         free(src->column_names);
         src->column_names = NULL;
     }
+    if (src->key_names) {
+        for (size_t j = 0; j < src->nkeys; j++)
+            free(src->key_names[j]);
+        free(src->key_names);
+        src->key_names = NULL;
+    }
+    free(src->key_local);
+    src->key_local = NULL;
     free(src->formula);
     src->formula = NULL;
     free(src->y_name);
     src->y_name = NULL;
     free(src->transforms);
     src->transforms = NULL;
+}
+
+ooc_status ooc_source_set_key_names(ooc_source *src, const char *const *names, size_t n,
+                                    ooc_error *err)
+{
+    if (n == 0)
+        return OOC_OK;
+    src->key_names = calloc(n, sizeof *src->key_names);
+    src->key_local = calloc(n, sizeof *src->key_local);
+    if (!src->key_names || !src->key_local)
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    src->nkeys = n;
+    for (size_t j = 0; j < n; j++)
+        if (!(src->key_names[j] = strdup(names[j] ? names[j] : "")))
+            return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory");
+    return OOC_OK;
 }
 
 void ooc_source_options_init(ooc_source_options *o)

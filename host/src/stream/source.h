@@ -64,6 +64,8 @@ typedef struct ooc_block {
     size_t nrows;
     size_t ncols;
     uint64_t first_row;   /* 0-based index of the block's first row in the whole matrix */
+    const uint64_t *keys; /* nrows x nkeys group keys, row-major (the source's kept columns,
+                           * ooc_source.nkeys): equal keys, equal groups; NULL without */
     int slot;             /* ring slot (private to the source) */
     const ooc_raw_block *raw; /* NULL: data holds the rows.  Else data is not filled yet: the
                                * chunks are, valid until the block is released */
@@ -106,6 +108,11 @@ struct ooc_source {
                                 * learned, as JSON (formula/model.h), when the file says
                                 * (owned; may be NULL) */
     size_t block_rows;         /* maximum rows per block */
+    size_t nkeys;              /* group keys per row (ooc_source_options.keep_columns) */
+    char **key_names;          /* their nkeys column names (owned) */
+    bool *key_local;           /* per key: its values are ids meaningful in this file only (a
+                                * CSV's texts, an ingested file's text codes), not across
+                                * files (owned) */
     uint64_t rows_dropped;     /* CSV sources: rows dropped for missing values during the last pass */
     bool values_finite;        /* every value delivered is finite: the source checked each one
                                 * (HDF5, naming dataset, row and column), so consumers need not */
@@ -129,9 +136,14 @@ struct ooc_source {
 };
 
 /* For the sources' destroy functions: free the description the constructor
- * filled in (column_names with its p entries, formula, y_name, transforms) and set those
+ * filled in (column_names with its p entries, key_names, formula, y_name, transforms) and set those
  * fields to NULL.  NULL fields and entries are fine (a half-built source). */
 void ooc_source_free_description(ooc_source *src);
+
+/* For the sources' constructors: src->nkeys = n, src->key_names copies of
+ * names, src->key_local all false.  Errors: OOC_ERR_NOMEM. */
+ooc_status ooc_source_set_key_names(ooc_source *src, const char *const *names, size_t n,
+                                    ooc_error *err);
 
 /* ooc_source_options_init, ooc_source_open, ooc_source_open_files (concat_source.c)
  * and the accessors are declared in oocsolve.h. */
