@@ -20,7 +20,8 @@ if(OOC_FUZZ)
       ${PROJECT_SOURCE_DIR}/host/src/csv/csv.c
       ${PROJECT_SOURCE_DIR}/host/src/csv/bytesource.c
       ${PROJECT_SOURCE_DIR}/host/src/csv/numparse.c
-      ${PROJECT_SOURCE_DIR}/host/src/base/error.c)
+      ${PROJECT_SOURCE_DIR}/host/src/base/error.c
+      ${PROJECT_SOURCE_DIR}/host/src/base/tempfile.c)
     target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/host/src
                                ${PROJECT_SOURCE_DIR}/host/include)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined

@@ -155,7 +155,7 @@ ooc_status ooc_sorted_spill_rewind(ooc_sorted_spill *s, ooc_error *err)
         s->reading = true;
         if (s->fd >= 0 && s->run_n)
             OOC_CHECK(flush_run(s, err));
-        else
+        else if (s->run_n)
             qsort(s->run, s->run_n, sizeof *s->run, cmp_double);
         size_t nruns = s->fd >= 0 ? (size_t)((s->on_disk + s->run_values - 1) / s->run_values) : 1;
         s->cursors = calloc(nruns, sizeof *s->cursors);
