@@ -23,6 +23,15 @@ def _array(pointer, n):
 
 
 
+def _coefficient_dict(res, out):
+    """Add res's coefficient table (params, bse, tvalues, pvalues, conf_int, cov_params) to the
+    dict out, as lists: what OLS and GLM results' to_dict share."""
+    for name in ("params", "bse", "tvalues", "pvalues"):
+        out[name] = getattr(res, name).tolist()
+    out["conf_int"] = res._conf.values.tolist()
+    out["cov_params"] = res._cov.values.tolist()
+
+
 def _coefficient_tables(res, r, p):
     """Set res's aliased, params, bse, tvalues, pvalues (Series over exog_names), the
     confidence limits and the covariance (DataFrames) from the C result r of p columns: the
@@ -107,10 +116,7 @@ class RegressionResults:
                    weighted=self.weighted, use_t=self.use_t, exog_names=list(self.exog_names),
                    endog_name=self.endog_name, formula=self.formula,
                    warnings=list(self.warnings), aliased=self.aliased.tolist())
-        for name in ("params", "bse", "tvalues", "pvalues"):
-            out[name] = getattr(self, name).tolist()
-        out["conf_int"] = self._conf.values.tolist()
-        out["cov_params"] = self._cov.values.tolist()
+        _coefficient_dict(self, out)
         return out
 
     def __repr__(self):
@@ -233,10 +239,7 @@ class GLMResults:
                    use_t=self.use_t, converged=self.converged, iterations=self.iterations,
                    fit_history=dict(self.fit_history), passes=self.passes,
                    warnings=list(self.warnings), aliased=self.aliased.tolist())
-        for name in ("params", "bse", "tvalues", "pvalues"):
-            out[name] = getattr(self, name).tolist()
-        out["conf_int"] = self._conf.values.tolist()
-        out["cov_params"] = self._cov.values.tolist()
+        _coefficient_dict(self, out)
         return out
 
     def __repr__(self):

@@ -467,7 +467,28 @@ static ooc_status set_rows(ooc_h5_writer *w, hid_t dset, const char *name, uint6
     return OOC_OK;
 }
 
-/* Write the encoded chunk in slot s to both datasets (one "chunk write"
+/* Write one dataset's part of the chunk of rows [first_row, end_row) (chunk
+ * `index`), `ncols` columns and raw_nbytes before encoding; counted in the
+ * writer's statistics. */
+static ooc_status write_part(ooc_h5_writer *w, hid_t dset, const char *name, size_t ncols,
+                             const chunk_part *part, size_t raw_nbytes, uint64_t index,
+                             uint64_t first_row, uint64_t end_row, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    hsize_t offset[2] = {(hsize_t)first_row, 0};
+    OOC_CHECK(set_rows(w, dset, name, end_row, ncols, err));
+    WRITE_FAIL_IF(H5Dwrite_chunk(dset, H5P_DEFAULT, part->filter_mask, offset,
+                                 part->encoded_nbytes, part->encoded) < 0,
+                  w, err, "'%s': cannot write %s chunk %llu (rows %llu..%llu)", w->path, name,
+                  (unsigned long long)index, (unsigned long long)first_row,
+                  (unsigned long long)end_row - 1);
+    w->stats.raw_bytes += raw_nbytes;
+    w->stats.stored_bytes += part->encoded_nbytes;
+out:
+    return status;
+}
+
+/* Write the encoded chunk in slot s to every dataset (one "chunk write"
  * span with the stored byte count). */
 static ooc_status write_slot(ooc_h5_writer *w, const chunk_slot *s, ooc_error *err)
 {
@@ -475,36 +496,14 @@ static ooc_status write_slot(ooc_h5_writer *w, const chunk_slot *s, ooc_error *e
     ooc_trace_token span = ooc_trace_begin(w->trace, OOC_STAGE_CHUNK_WRITE);
     uint64_t first_row = s->index * (uint64_t)w->chunk_rows;
     uint64_t end_row = first_row + s->nrows;
-    hsize_t offset[2] = {(hsize_t)first_row, 0};
-
-    OOC_CHECK(set_rows(w, w->dset_x, "/X", end_row, w->p, err));
-    WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_x, H5P_DEFAULT, s->x.filter_mask, offset,
-                                 s->x.encoded_nbytes, s->x.encoded) < 0,
-                  w, err, "'%s': cannot write /X chunk %llu (rows %llu..%llu)", w->path,
-                  (unsigned long long)s->index, (unsigned long long)first_row,
-                  (unsigned long long)end_row - 1);
-    w->stats.raw_bytes += w->x_chunk_nbytes;
-    w->stats.stored_bytes += s->x.encoded_nbytes;
-    if (w->with_y) {
-        OOC_CHECK(set_rows(w, w->dset_y, "/Y", end_row, 1, err));
-        WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_y, H5P_DEFAULT, s->y.filter_mask, offset,
-                                     s->y.encoded_nbytes, s->y.encoded) < 0,
-                      w, err, "'%s': cannot write /Y chunk %llu (rows %llu..%llu)", w->path,
-                      (unsigned long long)s->index, (unsigned long long)first_row,
-                      (unsigned long long)end_row - 1);
-        w->stats.raw_bytes += w->y_chunk_nbytes;
-        w->stats.stored_bytes += s->y.encoded_nbytes;
-    }
-    if (w->nkeep) {
-        OOC_CHECK(set_rows(w, w->dset_k, "/keep", end_row, w->nkeep, err));
-        WRITE_FAIL_IF(H5Dwrite_chunk(w->dset_k, H5P_DEFAULT, s->k.filter_mask, offset,
-                                     s->k.encoded_nbytes, s->k.encoded) < 0,
-                      w, err, "'%s': cannot write /keep chunk %llu (rows %llu..%llu)", w->path,
-                      (unsigned long long)s->index, (unsigned long long)first_row,
-                      (unsigned long long)end_row - 1);
-        w->stats.raw_bytes += w->k_chunk_nbytes;
-        w->stats.stored_bytes += s->k.encoded_nbytes;
-    }
+    OOC_CHECK(write_part(w, w->dset_x, "/X", w->p, &s->x, w->x_chunk_nbytes, s->index, first_row,
+                         end_row, err));
+    if (w->with_y)
+        OOC_CHECK(write_part(w, w->dset_y, "/Y", 1, &s->y, w->y_chunk_nbytes, s->index,
+                             first_row, end_row, err));
+    if (w->nkeep)
+        OOC_CHECK(write_part(w, w->dset_k, "/keep", w->nkeep, &s->k, w->k_chunk_nbytes,
+                             s->index, first_row, end_row, err));
     w->stats.nrows = end_row;
     ooc_trace_end_bytes(w->trace, span,
                         s->x.encoded_nbytes + (w->with_y ? s->y.encoded_nbytes : 0) +
