@@ -336,6 +336,18 @@ def check_svd_ingest(oocsolve, rng, tmp):
     except oocsolve.Error as e:
         assert e.status == "OOC_ERR_INVALID_ARG" and "blosc:lz4" in e.message, e
     assert not os.path.exists(os.path.join(tmp, "bad_codec.h5"))
+    # transforms_from= and keep=: a second file built with the first's knots (the same design
+    # for the same rows, bit for bit) and the group column beside it, used by a cluster fit
+    import h5py
+    spline = "y ~ bs(x1, df=4) + center(x2)"
+    first, second = os.path.join(tmp, "first.h5"), os.path.join(tmp, "second.h5")
+    oocsolve.ingest(csv, spline, first)
+    oocsolve.ingest(csv, spline, second, transforms_from=first, keep="g")
+    with h5py.File(first, "r") as a, h5py.File(second, "r") as b:
+        assert np.array_equal(a["X"][...], b["X"][...]), "transforms_from gave another design"
+        assert "keep" in b and b["keep"].shape == (len(df), 1), list(b)
+    res = oocsolve.ols(None, second, cov_type="cluster", groups="g", device="cpu")
+    assert res.cov_type == "cluster", res.cov_type
 
 
 def check_progress(oocsolve, rng, tmp):

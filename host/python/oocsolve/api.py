@@ -229,14 +229,17 @@ def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, met
 
 def ingest(csv, formula, out, compression_level=1, chunk_rows=0, nthreads=0, durable=False,
            dtype=None, na_values=None, keep_default_na=True, sep=",", progress=None, vars=None,
-           eval_env=0, codec="deflate"):
+           eval_env=0, codec="deflate", transforms_from=None, keep=None):
     """Evaluate formula on a CSV file (or a DataFrame / chunks, as for ols) and write the design matrix (/X, and /Y when the
     formula has a response) to the HDF5 file out, replaced atomically.  Returns the
     statistics (rows_read, rows_written, rows_dropped, ncols, bytes_in, bytes_out, seconds)
     as a dict.  codec: "deflate" (readable by any HDF5 reader) or "blosc:lz4", "blosc:zstd",
     "blosc:blosclz", "blosc:lz4hc", "blosc:zlib" (PyTables' blosc filter: read by PyTables, or
     by h5py after `import hdf5plugin`), compressed at compression_level.  progress, vars,
-    eval_env: as for ols."""
+    eval_env: as for ols.  transforms_from: an HDF5 file ingested with the same formula whose
+    stateful transforms' centres and knots (center, standardize, bs, cr, cc) are used instead
+    of learning them from this CSV.  keep: CSV column names stored besides X as /keep (group
+    columns for a later ols(..., cov_type="cluster", groups=...))."""
     formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
     counter = Progress(progress)
     call = Call(counter)
@@ -259,5 +262,9 @@ def ingest(csv, formula, out, compression_level=1, chunk_rows=0, nthreads=0, dur
         options.durable = durable
         options.cancel, options.log = call.cancel, call.log
         options.progress = counter.handle
+        options.transforms_from = os.fsencode(transforms_from) if transforms_from else None
+        keep = [keep] if isinstance(keep, str) else list(keep or [])
+        kept = (ctypes.c_char_p * max(len(keep), 1))(*[k.encode() for k in keep])
+        options.keep_columns, options.n_keep = kept, len(keep)
         call.run(_capi.lib.ooc_ingest, ctypes.byref(options), ctypes.byref(stats))
     return {name: getattr(stats, name) for name, _ in _capi.IngestStats._fields_}
