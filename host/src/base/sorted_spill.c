@@ -28,6 +28,7 @@ struct ooc_sorted_spill {
     char *what;
     size_t run_values;
     double *run;          /* the run being filled */
+    uint64_t *scratch;    /* sort_run's second buffer (run_values), while runs are sorted */
     size_t run_n;
     uint64_t count;       /* values added */
     uint64_t on_disk;     /* values written to the file */
@@ -58,16 +59,59 @@ ooc_status ooc_sorted_spill_create(size_t run_values, const char *what, ooc_sort
     return OOC_OK;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The run's values in ascending order: an LSD radix sort, a byte at a time,
+ * of the doubles' bits mapped to unsigned integers of the same order
+ * (negative: all bits flipped; positive: the sign bit set; -0.0 before
+ * 0.0), through s->scratch (run_values doubles); a byte that every key
+ * shares is skipped.  qsort took 17% of an ingest with two splines. */
+static ooc_status sort_run(ooc_sorted_spill *s, ooc_error *err)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    size_t n = s->run_n;
+    if (n < 2)
+        return OOC_OK;
+    if (!s->scratch && !(s->scratch = malloc(s->run_values * sizeof *s->scratch)))
+        return OOC_FAIL(err, OOC_ERR_NOMEM, "out of memory sorting %s", s->what);
+    /* keys into the scratch buffer (the doubles' bits read with memcpy), sorted back and
+     * forth between it and the run's storage, then turned back into doubles */
+    uint64_t *a = s->scratch, *b = (uint64_t *)(void *)s->run;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &s->run[i], sizeof bits);
+        a[i] = bits >> 63 ? ~bits : bits | UINT64_C(1) << 63;
+    }
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(a[i] >> shift) & 0xff]++;
+        if (count[(a[0] >> shift) & 0xff] == n)
+            continue; /* every key has this byte */
+        size_t at = 0;
+        for (int d = 0; d < 256; d++) {
+            size_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[count[(a[i] >> shift) & 0xff]++] = a[i];
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t key = a[i], bits = key >> 63 ? key & ~(UINT64_C(1) << 63) : ~key;
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        s->run[i] = v;
+    }
+    return OOC_OK;
 }
 
 /* Sort the run in memory and append it to the file (made on first use). */
 static ooc_status flush_run(ooc_sorted_spill *s, ooc_error *err)
 {
-    qsort(s->run, s->run_n, sizeof *s->run, cmp_double);
+    ooc_status status = sort_run(s, err);
+    if (status != OOC_OK)
+        return status;
     if (s->fd < 0) {
         const char *dir = ooc_tempfile_dir();
         s->dir = strdup(dir);
@@ -155,8 +199,10 @@ ooc_status ooc_sorted_spill_rewind(ooc_sorted_spill *s, ooc_error *err)
         s->reading = true;
         if (s->fd >= 0 && s->run_n)
             OOC_CHECK(flush_run(s, err));
-        else if (s->run_n)
-            qsort(s->run, s->run_n, sizeof *s->run, cmp_double);
+        else
+            OOC_CHECK(sort_run(s, err));
+        free(s->scratch); /* no run is sorted any more */
+        s->scratch = NULL;
         size_t nruns = s->fd >= 0 ? (size_t)((s->on_disk + s->run_values - 1) / s->run_values) : 1;
         s->cursors = calloc(nruns, sizeof *s->cursors);
         s->heap = malloc(nruns * sizeof *s->heap);
@@ -229,6 +275,7 @@ void ooc_sorted_spill_free(ooc_sorted_spill *s)
     free(s->cursors);
     free(s->heap);
     free(s->run);
+    free(s->scratch);
     free(s->dir);
     free(s->what);
     free(s);

@@ -5,7 +5,8 @@
  * in $TMPDIR (base/tempfile.h); reading merges the runs with a heap, any
  * number of times.  When every value fits in one run no file is made.
  *
- * Memory: run_values doubles while adding, then MERGE_BUFFER doubles per
+ * Memory: 2 x run_values doubles while adding (a run and the radix sort's
+ * second buffer), then MERGE_BUFFER doubles per
  * run while reading (32 KiB a run: 1e9 values in runs of 2^20 need about
  * 30 MiB); disk: 8 bytes a value.  Used for exact quantiles of a column
  * (formula/transforms.c: the knots of bs, cr and cc).
