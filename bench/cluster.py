@@ -22,7 +22,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import DATA, PY, build_dir, timed_rss  # noqa: E402
+from run import DATA, build_dir, reference_cells, timed_rss  # noqa: E402
 
 P = 5
 GROUPS = {"g5": 100_000, "g6": 1_000_000}
@@ -93,11 +93,7 @@ def main():
         s_med = statistics.median(s for s, _ in runs)
         sm_cell, diff_cell = "–", "–"
         if not args.no_statsmodels:
-            s, rss, out = timed_rss([PY, "-c", STATSMODELS, h5, str(j)])
-            ref = json.loads(out)
-            sm_cell = f"{ref['seconds']:.2f} fit, {s:.2f} with reading ({rss:.0f})"
-            diff = max(abs(a - b) / abs(b) for a, b in zip(doc["bse"], ref["bse"]))
-            diff_cell = f"{diff:.1e}"
+            sm_cell, diff_cell = reference_cells(STATSMODELS, [h5, str(j)], doc["bse"], "bse")
         print(f"| {args.rows} | {doc['n_groups']} | {fit_s:.2f} ({max(m for _, m in fit):.0f}) | "
               f"{s_med:.2f} ({max(m for _, m in runs):.0f}) | "
               f"{doc['timings']['second_pass']:.2f} | {sm_cell} | {diff_cell} |")

@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import DATA, PY, build_dir, timed_rss  # noqa: E402
+from run import DATA, build_dir, reference_cells, timed_rss  # noqa: E402
 
 P = 7
 
@@ -89,11 +89,7 @@ def main():
     print("|---:|---:|---:|---:|---:|---:|---:|")
     sm_cell, diff_cell = "–", "–"
     if not args.no_statsmodels:
-        s, rss, out = timed_rss([PY, "-c", STATSMODELS, h5])
-        ref = json.loads(out)
-        sm_cell = f"{ref['seconds']:.2f} fit, {s:.2f} with reading ({rss:.0f})"
-        diff = max(abs(a - b) / abs(b) for a, b in zip(doc["params"], ref["params"]) if b)
-        diff_cell = f"{diff:.1e}"
+        sm_cell, diff_cell = reference_cells(STATSMODELS, [h5], doc["params"], "params")
     # IRLS makes iterations + 1 passes (the last one computes the covariance's weights)
     print(f"| {args.rows} | {glm_s:.2f} ({max(m for _, m in glm):.0f}) | {iters} | "
           f"{glm_s / (iters + 1):.2f} | {fit_s:.2f} | {sm_cell} | {diff_cell} |")

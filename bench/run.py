@@ -24,6 +24,7 @@ When `oocsolve devices` finds a GPU, fit also runs with --device gpu beside --de
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -71,6 +72,17 @@ def timed_rss(cmd):
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {err.decode()[-2000:]}")
     return dt, ru.ru_maxrss / 1024.0, out.decode()
+
+
+def reference_cells(script, args, ours, key):
+    """Run a statsmodels reference (`PY -c script args...`, printing JSON with "seconds" and
+    `key`) in a child; its table cells: "fit s, with reading s (RSS MB)" and the largest
+    relative difference of `key` between ours (a list) and its (entries where it is 0 left
+    out)."""
+    s, rss, out = timed_rss([PY, "-c", script] + list(args))
+    ref = json.loads(out)
+    diff = max(abs(a - b) / abs(b) for a, b in zip(ours, ref[key]) if b)
+    return f"{ref['seconds']:.2f} fit, {s:.2f} with reading ({rss:.0f})", f"{diff:.1e}"
 
 
 def formula(extra):

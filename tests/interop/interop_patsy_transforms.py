@@ -237,6 +237,8 @@ def check_errors(workdir, csv, failures):
         ("y ~ center(x, ddof=1)", ["unknown keyword argument"]),
         ("y ~ bs(x, df=4, df=5)", ["argument given twice"]),
         ("y ~ bs(z, knots=[-5, 2])", ["outside"]),
+        ("y ~ bs(z, df=4, upper_bound=-1)", ["has lower_bound > upper_bound"]),
+        ("y ~ cr(z, df=4, lower_bound=20)", ["has lower_bound > upper_bound"]),
         ("y ~ standardize(z > 1)", ["needs numbers, not booleans"]),
         ("y ~ te(cr(x, df=3), cr(z, df=3))", ["te() tensor-product smooths are not supported"]),
         ("y ~ C(np.floor(z))", ["needs its levels as numbers"]),

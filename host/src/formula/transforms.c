@@ -289,6 +289,24 @@ static ooc_status learn_error(const ooc_transform *t, const char *file_name, ooc
     return OOC_FAIL(err, OOC_ERR_DATA, "%s: %s %s", file_name, t->code, what);
 }
 
+/* A spline's exterior knots (*lo, *hi: the given bounds, else the data's
+ * extremes), checked as patsy checks them: lo <= hi, and the n inner knots
+ * `inner` within [lo, hi].  Errors: OOC_ERR_DATA naming the call. */
+static ooc_status spline_bounds(const ooc_transform *t, const char *file_name,
+                                const double *inner, size_t n, double *lo, double *hi,
+                                ooc_error *err)
+{
+    *lo = t->has_lower ? t->lower : t->min;
+    *hi = t->has_upper ? t->upper : t->max;
+    if (*lo > *hi)
+        return learn_error(t, file_name, err, "has lower_bound > upper_bound");
+    for (size_t i = 0; i < n; i++)
+        if (inner[i] < *lo || inner[i] > *hi)
+            return OOC_FAIL(err, OOC_ERR_DATA, "%s: %s has a knot (%.17g) outside [%.17g, %.17g]",
+                            file_name, t->code, inner[i], *lo, *hi);
+    return OOC_OK;
+}
+
 /* bs: patsy's BS.memorize_finish. */
 static ooc_status learn_bs(ooc_transform *t, const char *file_name, ooc_error *err)
 {
@@ -305,13 +323,8 @@ static ooc_status learn_bs(ooc_transform *t, const char *file_name, ooc_error *e
             q[i] = (100.0 * ((double)(i + 1) * step)) / 100.0; /* np.percentile(x, 100 * p) */
         OOC_CHECK(percentiles(t, t->n, q, ninner, false, 0, 0, inner, err));
     }
-    double lo = t->has_lower ? t->lower : t->min, hi = t->has_upper ? t->upper : t->max;
-    if (lo > hi)
-        return learn_error(t, file_name, err, "has lower_bound > upper_bound");
-    for (size_t i = 0; i < ninner; i++)
-        OOC_FAIL_IF(inner[i] < lo || inner[i] > hi, err, OOC_ERR_DATA,
-                    "%s: %s has a knot (%.17g) outside [%.17g, %.17g]", file_name, t->code,
-                    inner[i], lo, hi);
+    double lo, hi;
+    OOC_CHECK(spline_bounds(t, file_name, inner, ninner, &lo, &hi, err));
     for (size_t i = 0; i < order; i++) {
         t->all_knots[2 * i] = lo;
         t->all_knots[2 * i + 1] = hi;
@@ -332,15 +345,10 @@ static ooc_status learn_crs_knots(ooc_transform *t, const char *file_name, ooc_e
     double *inner = malloc((ninner + 1) * sizeof *inner), *q = malloc((ninner + 1) * sizeof *q);
     double *all = malloc((ninner + 2) * sizeof *all);
     OOC_FAIL_IF(!inner || !q || !all, err, OOC_ERR_NOMEM, "out of memory");
-    double lo = t->has_lower ? t->lower : t->min, hi = t->has_upper ? t->upper : t->max;
-    if (hi < lo)
-        return learn_error(t, file_name, err, "has lower_bound > upper_bound");
+    double lo, hi; /* given knots checked here; quantiles fall within by construction */
+    OOC_CHECK(spline_bounds(t, file_name, t->knots, t->has_knots ? ninner : 0, &lo, &hi, err));
     if (t->has_knots) {
         memcpy(inner, t->knots, ninner * sizeof *inner);
-        for (size_t i = 0; i < ninner; i++)
-            OOC_FAIL_IF(inner[i] < lo || inner[i] > hi, err, OOC_ERR_DATA,
-                        "%s: %s has a knot (%.17g) outside [%.17g, %.17g]", file_name, t->code,
-                        inner[i], lo, hi);
     } else if (ninner) {
         uint64_t d = 0;
         OOC_CHECK(count_distinct(t, lo, hi, &d, err));
