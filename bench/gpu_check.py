@@ -447,6 +447,9 @@ def cmd_bench(a):
         text = open(out, errors="replace").read()
         m = re.search(r"limit\s+pipelined read\+decode\s+([0-9.]+) s", text)
         rec["decode_limit_s"] = float(m.group(1)) if m else None
+        # the host's share when the GPU decodes: reading the stored chunks and packing them
+        raw = re.search(r"raw source \(GPU decodes\)\s+([0-9.]+) s", text)
+        rec["raw_floor_s"] = float(raw.group(1)) if raw else None
         if t["rc"] != 0 or not m:
             rec["problems"].append(f"bench_decode: exit {t['rc']}, limit line "
                                    f"{'found' if m else 'not found'}")
@@ -655,6 +658,9 @@ def cmd_report(a):
             if b.get("decode_limit_s") is not None:
                 L.append(f"| {label} | decompression limit (bench_decode, {b.get('threads')} threads) | "
                          f"{fmt(b['decode_limit_s'])} | – | – | – | – | – |")
+            if b.get("raw_floor_s") is not None:
+                L.append(f"| {label} | host floor with --gpu-decode (bench_decode: raw source pass, "
+                         f"chunks packed) | – | {fmt(b['raw_floor_s'])} | – | – | – | – |")
         profs = []
         for b in benches:
             for s in b.get("steps", []):

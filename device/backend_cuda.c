@@ -172,12 +172,13 @@ typedef struct cuda_raw {
     unsigned char *h_in, *d_in;   /* the block's deflate payloads (plain chunks' elements) */
     unsigned char *d_dec;         /* the inflated chunks */
     double *d_rows, *d_scale;     /* the decoded block's rows and their √w */
+    double *d_seg;                /* the scan's segment vectors (block_scan.h) */
     unsigned char *h_small, *d_small;
     uint32_t *d_sums;             /* Adler-32 segment sums */
     void *d_temp;                 /* nvCOMP's temporary memory */
     int *d_info, *h_info;         /* geqrf devInfo of each panel of the last block */
-    size_t h_in_cap, d_in_cap, d_dec_cap, d_rows_cap, d_scale_cap, h_small_cap, d_small_cap,
-        d_sums_cap, d_temp_cap, d_info_cap, h_info_cap; /* bytes */
+    size_t h_in_cap, d_in_cap, d_dec_cap, d_rows_cap, d_scale_cap, d_seg_cap, h_small_cap,
+        d_small_cap, d_sums_cap, d_temp_cap, d_info_cap, h_info_cap; /* bytes */
     size_t infos_pending;         /* panels of the last block whose devInfo is unchecked */
     size_t blocks;                /* raw blocks accumulated (messages) */
 } cuda_raw;
@@ -703,6 +704,7 @@ static void raw_free(cuda_ctx *c)
     (void)cudaFree(r->d_dec);
     (void)cudaFree(r->d_rows);
     (void)cudaFree(r->d_scale);
+    (void)cudaFree(r->d_seg);
     (void)cudaFree(r->d_small);
     (void)cudaFree(r->d_sums);
     (void)cudaFree(r->d_temp);
@@ -735,10 +737,12 @@ out:
  * total): nvCOMP's output sizes and statuses, the computed Adler-32s. */
 typedef struct raw_layout {
     size_t meta, in_ptr, out_ptr, in_size, buf_size, upload;
-    size_t out_size, status, adler, total;
+    size_t out_size, status, adler, scan, total;
 } raw_layout;
 
-static raw_layout raw_layout_for(size_t n)
+/* Where the arrays of a block of n chunks, and its scan vector of width
+ * doubles, lie in h_small / d_small: what is uploaded, then what comes back. */
+static raw_layout raw_layout_for(size_t n, size_t width)
 {
     raw_layout l;
     l.meta = 0;
@@ -750,7 +754,8 @@ static raw_layout raw_layout_for(size_t n)
     l.out_size = l.upload;
     l.status = l.out_size + n * sizeof(size_t);
     l.adler = l.status + round8(n * sizeof(nvcompStatus_t));
-    l.total = l.adler + round8(n * sizeof(uint32_t));
+    l.scan = l.adler + round8(n * sizeof(uint32_t));
+    l.total = l.scan + width * sizeof(double);
     return l;
 }
 
@@ -913,14 +918,17 @@ static ooc_status raw_verify(const cuda_raw *r, const ooc_raw_block *raw, const 
  *   device: H2D of the payloads and arrays (only compressed bytes cross to
  *           the GPU), nvcompBatchedDeflateDecompressAsync of the zlib chunks,
  *           the Adler-32 kernels, the scatter kernel (unshuffling on the
- *           fly) into the block's rows, D2H of the rows into rows_out and of
- *           nvCOMP's sizes and statuses and the Adler-32s; synchronise;
+ *           fly) into the block's rows, the scan kernels (block_scan.h) over
+ *           them; D2H of nvCOMP's sizes and statuses, the Adler-32s and the
+ *           scan vector (4p + 8 doubles: the rows stay); synchronise;
  *   host:   every chunk checked (status, size, Adler-32) before any row is
- *           added: a damaged chunk is OOC_ERR_CORRUPT naming it;
+ *           added: a damaged chunk is OOC_ERR_CORRUPT naming it; a scan that
+ *           found a bad value brings the rows back into rows_out instead;
  *   device: √w by a kernel (weighted), then accumulate()'s update on panels
  *           of at most panel_rows rows, left running: the next call (or
  *           finish) waits for it and checks its devInfo. */
 static ooc_status cuda_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw, size_t nrows,
+                                      const ooc_scan_spec *spec, double *scan_out,
                                       double *rows_out, ooc_error *err)
 {
     ooc_status status = OOC_OK;
@@ -928,7 +936,8 @@ static ooc_status cuda_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw,
     cuda_dev *d = &c->dev[0];
     cuda_raw *r = &c->raw;
     const ooc_backend_layout *lay = &be->layout;
-    const size_t n = raw->nchunks, ld = lay->ld;
+    const size_t n = raw->nchunks, ld = lay->ld, width = OOC_SCAN_WIDTH(spec->p);
+    const size_t nseg = (nrows + ooc_scan_segment_rows(nrows) - 1) / ooc_scan_segment_rows(nrows);
     const nvcompBatchedDeflateDecompressOpts_t opts = nvcompBatchedDeflateDecompressDefaultOpts;
     cudaStream_t stream = d->compute_stream;
     bool queued = false;
@@ -946,7 +955,7 @@ static ooc_status cuda_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw,
     CUDA_TRY(cudaSetDevice(d->ordinal));
     OOC_CHECK(raw_retire(c, err));
     OOC_CHECK(raw_measure(raw, nrows, ld, &z, err));
-    const raw_layout L = raw_layout_for(n);
+    const raw_layout L = raw_layout_for(n, width);
     size_t temp_bytes = 0;
     if (z.nz)
         NVCOMP_TRY(nvcomp.temp_size(z.nz, z.max_dec, opts, &temp_bytes, z.dec_total, stream));
@@ -963,6 +972,8 @@ static ooc_status cuda_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw,
     OOC_CHECK(grow_device((void **)&r->d_rows, &r->d_rows_cap, nrows * ld * sizeof(double) + 8,
                           err));
     OOC_CHECK(grow_device((void **)&r->d_scale, &r->d_scale_cap, nrows * sizeof(double) + 8, err));
+    OOC_CHECK(grow_device((void **)&r->d_seg, &r->d_seg_cap, (nseg + 1) * width * sizeof(double),
+                          err));
     OOC_CHECK(grow_device((void **)&r->d_info, &r->d_info_cap, (npanels + 1) * sizeof(int), err));
     raw_pack(r, raw, &L);
 
@@ -980,13 +991,20 @@ static ooc_status cuda_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw,
     }
     CUDA_TRY(ooc_gpu_scatter((const ooc_gpu_chunk *)(r->d_small + L.meta), n, z.max_values,
                              r->d_rows, ld, stream));
+    CUDA_TRY(ooc_gpu_scan(r->d_rows, ld, *spec, nrows, r->d_seg, (double *)(r->d_small + L.scan),
+                          stream));
     CUDA_TRY(cudaMemcpyAsync(r->h_small + L.upload, r->d_small + L.upload, L.total - L.upload,
-                             cudaMemcpyDeviceToHost, stream));
-    CUDA_TRY(cudaMemcpyAsync(rows_out, r->d_rows, nrows * ld * sizeof(double),
                              cudaMemcpyDeviceToHost, stream));
     CUDA_TRY(cudaStreamSynchronize(stream));
     queued = false;
     OOC_CHECK(raw_verify(r, raw, &L, err));
+    memcpy(scan_out, r->h_small + L.scan, width * sizeof(double));
+    if (ooc_scan_bad(spec, scan_out)) {
+        /* the caller names the bad value from the rows; none is added */
+        CUDA_TRY(cudaMemcpy(rows_out, r->d_rows, nrows * ld * sizeof(double),
+                            cudaMemcpyDeviceToHost));
+        goto out;
+    }
 
     r->blocks++;
     if (lay->weight_col >= 0)
@@ -1502,6 +1520,7 @@ static const ooc_cuda_plugin plugin_table = {
     .sizeof_device_info = sizeof(ooc_cuda_device_info),
     .sizeof_raw_block = sizeof(ooc_raw_block),
     .sizeof_raw_chunk = sizeof(ooc_raw_chunk),
+    .sizeof_scan_spec = sizeof(ooc_scan_spec),
 #if defined(OOC_HAVE_NVCOMP) && defined(OOC_NVCOMP_EMULATED)
     .decoders = "deflate (the emulator's nvCOMP stand-in, libdeflate)",
 #elif defined(OOC_HAVE_NVCOMP)

@@ -1,8 +1,9 @@
 /*
  * decode_kernels.cu — the GPU decoder's kernels (decode_launch.h), thin
- * loops over the functions of decode_kernels.h, which the emulator's CPU
- * twins (tests/cuda_emu/decode_emu.c) run too.  Compiled by nvcc only in the
- * real CUDA build of the plugin with nvCOMP.
+ * loops over the functions of decode_kernels.h and backend/block_scan.h,
+ * which the emulator's CPU twins (tests/cuda_emu/decode_emu.c) run too.
+ * Compiled by nvcc only in the real CUDA build of the plugin with nvCOMP,
+ * with -fmad=false: no a·b + c fused, so the scan's sums round as the host's.
  */
 #include "decode_launch.h"
 
@@ -47,6 +48,38 @@ __global__ void adler_combine_kernel(const ooc_gpu_chunk *chunks, size_t nchunks
                              : 0u;
 }
 
+/* one thread per (segment, column): consecutive threads take a segment's
+ * consecutive columns */
+__global__ void scan_segment_kernel(const double *rows, uint64_t ld, ooc_scan_spec spec,
+                                    uint64_t nrows, double *seg)
+{
+    const uint64_t ncol = ooc_scan_columns(&spec), step = ooc_scan_segment_rows(nrows);
+    const uint64_t nseg = (nrows + step - 1) / step, width = OOC_SCAN_WIDTH(spec.p);
+    const double shift = ooc_scan_shift(rows, &spec, nrows);
+    for (uint64_t t = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; t < nseg * ncol;
+         t += (uint64_t)gridDim.x * blockDim.x) {
+        const uint64_t s = t / ncol, i0 = s * step;
+        ooc_scan_column(rows, ld, &spec, t % ncol, i0, nrows - i0 < step ? nrows : i0 + step,
+                        shift, seg + s * width);
+    }
+}
+
+/* one thread per entry of the vector */
+__global__ void scan_merge_kernel(const double *rows, ooc_scan_spec spec, uint64_t nrows,
+                                  const double *seg, double *total)
+{
+    const uint64_t p = spec.p, width = OOC_SCAN_WIDTH(p), step = ooc_scan_segment_rows(nrows);
+    const uint64_t nseg = (nrows + step - 1) / step;
+    const uint64_t e = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= width)
+        return;
+    double t = ooc_scan_initial(p, e);
+    if (ooc_scan_entry_used(&spec, e))
+        for (uint64_t s = 0; s < nseg; s++)
+            t = ooc_scan_merge_value(p, e, t, seg[s * width + e]);
+    total[e] = e == OOC_SCAN_SHIFT(p) ? ooc_scan_shift(rows, &spec, nrows) : t;
+}
+
 __global__ void sqrt_kernel(const double *rows, uint64_t ld, uint64_t col, uint64_t nrows,
                             double *out)
 {
@@ -89,6 +122,20 @@ extern "C" cudaError_t ooc_gpu_adler(const ooc_gpu_chunk *chunks, size_t nchunks
                            stream>>>(chunks, sums);
     adler_combine_kernel<<<blocks_for(nchunks), kThreads, 0, stream>>>(chunks, nchunks, sums,
                                                                         adler);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t ooc_gpu_scan(const double *rows, uint64_t ld, ooc_scan_spec spec,
+                                    uint64_t nrows, double *seg, double *total,
+                                    cudaStream_t stream)
+{
+    const uint64_t step = ooc_scan_segment_rows(nrows);
+    const uint64_t threads = (nrows + step - 1) / step * ooc_scan_columns(&spec);
+    if (threads > 0)
+        scan_segment_kernel<<<blocks_for(threads), kThreads, 0, stream>>>(rows, ld, spec, nrows,
+                                                                          seg);
+    scan_merge_kernel<<<blocks_for(OOC_SCAN_WIDTH(spec.p)), kThreads, 0, stream>>>(
+        rows, spec, nrows, seg, total);
     return cudaGetLastError();
 }
 

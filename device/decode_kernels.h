@@ -8,19 +8,16 @@
  *
  * Everything is integer and byte work, exact on any device: the decoded
  * rows are bit for bit the host decoder's (hdf5/h5source.c + zcodec.c).
- * decode_launch.h declares the launches.
+ * The scan of the decoded rows is backend/block_scan.h's.  decode_launch.h
+ * declares the launches.
  */
 #ifndef OOC_DECODE_KERNELS_H
 #define OOC_DECODE_KERNELS_H
 
+#include "backend/block_scan.h" /* OOC_HD; the scan the decoder runs on the rows */
+
 #include <stdint.h>
 #include <string.h>
-
-#ifdef __CUDACC__
-#define OOC_HD __host__ __device__
-#else
-#define OOC_HD
-#endif
 
 /* Adler-32 is summed over segments of this many bytes, one thread each, and
  * the segments combined per chunk: 4096 · 255 and 4096² · 255 / 2 stay below

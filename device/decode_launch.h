@@ -31,6 +31,15 @@ cudaError_t ooc_gpu_scatter(const ooc_gpu_chunk *chunks, size_t nchunks, uint64_
 cudaError_t ooc_gpu_adler(const ooc_gpu_chunk *chunks, size_t nchunks, uint64_t max_segments,
                           uint32_t *sums, uint32_t *adler, cudaStream_t stream);
 
+/* The scan vector (backend/block_scan.h) of the block's nrows rows (ld
+ * doubles apart) into total (OOC_SCAN_WIDTH(spec.p) doubles), in its order:
+ * ooc_scan_column for every column of every segment into seg (one vector of
+ * that width per segment), then each entry merged over the segments in
+ * order (ooc_scan_merge_value; unused entries keep their initial value) and
+ * the shift set. */
+cudaError_t ooc_gpu_scan(const double *rows, uint64_t ld, ooc_scan_spec spec, uint64_t nrows,
+                         double *seg, double *total, cudaStream_t stream);
+
 /* out[i] = sqrt(rows[i · ld + col]) for i < nrows: the weights' square roots
  * the update scales rows by (correctly rounded, as the host's sqrt). */
 cudaError_t ooc_gpu_sqrt_column(const double *rows, uint64_t ld, uint64_t col, uint64_t nrows,

@@ -22,7 +22,7 @@ target_include_directories(ooc_cuda_emu PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/cuda_
 target_include_directories(ooc_cuda_emu SYSTEM PUBLIC ${CUDAToolkit_INCLUDE_DIRS})
 target_link_libraries(ooc_cuda_emu PUBLIC OpenBLASLapacke::OpenBLASLapacke m)
 if(NVCOMP_INCLUDE_DIR)
-  target_include_directories(ooc_cuda_emu PRIVATE ${OOC_DEVICE_DIR})
+  target_include_directories(ooc_cuda_emu PRIVATE ${OOC_DEVICE_DIR} ${PROJECT_SOURCE_DIR}/host/src)
   target_include_directories(ooc_cuda_emu SYSTEM PRIVATE ${NVCOMP_INCLUDE_DIR})
   target_link_libraries(ooc_cuda_emu PUBLIC LibDeflate::LibDeflate)
 endif()

@@ -20,6 +20,8 @@ typedef struct ooc_emu_stats {
     size_t pinned_bytes;
     size_t pageable_copies;    /* host<->device copies whose host side is ordinary memory */
     size_t pageable_bytes;
+    size_t h2d_bytes;          /* bytes copied host to device (either kind of host memory) */
+    size_t d2h_bytes;          /* bytes copied device to host */
     size_t ops_enqueued;       /* stream operations queued (copies, memsets, library calls, markers) */
     size_t ops_executed;       /* of those, executed (lazily, at synchronisation points) */
     size_t sync_points;        /* host synchronisation calls that executed queued work */
@@ -35,7 +37,11 @@ typedef struct ooc_emu_stats {
 /* Copy the counters into *out. */
 void ooc_emu_get_stats(ooc_emu_stats *out);
 
-/* Zero the counters (device_bytes_in_use is kept). */
+/* Zero the counters (device_bytes_in_use is kept).  With the environment
+ * variable OOC_EMU_TRAFFIC set to a path, the emulator writes the counters
+ * of the whole process there when it exits (or its module is unloaded), as
+ * JSON {"h2d_bytes": N, "d2h_bytes": N, "nvcomp_chunks": N}: how a test of a
+ * program (the CLI over the emulated plugin) sees what crossed "PCIe". */
 void ooc_emu_reset_stats(void);
 
 /* Number of emulated devices reported by cudaGetDeviceCount (default: env

@@ -135,6 +135,8 @@ typedef struct emu_state {
     int open_depth;                /* > 0 while device memory is accessible */
     cudaError_t last_error;
     ooc_emu_stats stats;
+    ooc_emu_stats traffic;       /* copies' bytes since start, for OOC_EMU_TRAFFIC */
+    char traffic_path[1024];
     char diagnostic[512];
 } emu_state;
 

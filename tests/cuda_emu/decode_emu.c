@@ -28,6 +28,8 @@ typedef struct kernel_args {
     const double *col_src;
     uint64_t col, nrows;
     double *out;
+    ooc_scan_spec spec;
+    double *seg;
 } kernel_args;
 
 /* A device range a running twin touches: inside one allocation, or stop. */
@@ -118,6 +120,44 @@ cudaError_t ooc_gpu_adler(const ooc_gpu_chunk *chunks, size_t nchunks, uint64_t 
         return cudaErrorInvalidValue;
     return launch(stream, run_adler, &(kernel_args){.chunks = chunks, .nchunks = nchunks,
                                                     .sums = sums, .adler = adler});
+}
+
+/* The two scan kernels as the GPU runs them: every (segment, column)
+ * thread's ooc_scan_column, then every entry's merge over the segments. */
+static void run_scan(emu_op *op)
+{
+    const kernel_args *a = op->arg;
+    const ooc_scan_spec *sp = &a->spec;
+    const uint64_t p = sp->p, width = OOC_SCAN_WIDTH(p), n = a->nrows;
+    const uint64_t step = ooc_scan_segment_rows(n), nseg = (n + step - 1) / step;
+    const uint64_t ncol = ooc_scan_columns(sp);
+    if (n > 0)
+        must_be_device(a->col_src, n * a->ld * sizeof(double), "scan: rows");
+    must_be_device(a->seg, (nseg ? nseg : 1) * width * sizeof(double), "scan: segments");
+    must_be_device(a->out, width * sizeof(double), "scan: total");
+    const double shift = ooc_scan_shift(a->col_src, sp, n);
+    for (uint64_t t = 0; t < nseg * ncol; t++) {
+        const uint64_t s = t / ncol, i0 = s * step;
+        ooc_scan_column(a->col_src, a->ld, sp, t % ncol, i0, n - i0 < step ? n : i0 + step,
+                        shift, a->seg + s * width);
+    }
+    for (uint64_t e = 0; e < width; e++) {
+        double t = ooc_scan_initial(p, e);
+        if (ooc_scan_entry_used(sp, e))
+            for (uint64_t s = 0; s < nseg; s++)
+                t = ooc_scan_merge_value(p, e, t, a->seg[s * width + e]);
+        a->out[e] = e == OOC_SCAN_SHIFT(p) ? shift : t;
+    }
+}
+
+cudaError_t ooc_gpu_scan(const double *rows, uint64_t ld, ooc_scan_spec spec, uint64_t nrows,
+                         double *seg, double *total, cudaStream_t stream)
+{
+    const void *ptrs[] = {rows, seg, total};
+    if (!args_on_device(ptrs, 3, "ooc_gpu_scan"))
+        return cudaErrorInvalidValue;
+    return launch(stream, run_scan, &(kernel_args){.col_src = rows, .ld = ld, .spec = spec,
+                                                   .nrows = nrows, .seg = seg, .out = total});
 }
 
 static void run_sqrt(emu_op *op)

@@ -169,6 +169,7 @@ nvcompStatus_t nvcompBatchedDeflateDecompressAsync(
                         device_uncompressed_chunk_ptrs, device_statuses, num_chunks, fail_chunk};
     emu.stats.nvcomp_batches++;
     emu.stats.nvcomp_chunks += num_chunks;
+    emu.traffic.nvcomp_chunks += num_chunks;
     return emu_enqueue_function(stream, run_inflate, a) == cudaSuccess ? nvcompSuccess
                                                                         : nvcompErrorCudaError;
 }

@@ -19,6 +19,17 @@
 
 emu_state emu;
 
+/* OOC_EMU_TRAFFIC's report (cuda_emu.h), at exit. */
+static void write_traffic(void)
+{
+    FILE *f = fopen(emu.traffic_path, "w");
+    if (!f)
+        return;
+    fprintf(f, "{\"h2d_bytes\": %zu, \"d2h_bytes\": %zu, \"nvcomp_chunks\": %zu}\n",
+            emu.traffic.h2d_bytes, emu.traffic.d2h_bytes, emu.traffic.nvcomp_chunks);
+    fclose(f);
+}
+
 /* See cuda_emu_internal.h. */
 void emu_init(void)
 {
@@ -36,6 +47,11 @@ void emu_init(void)
     const char *mem = getenv("OOC_EMU_DEVICE_MEMORY");
     if (mem && *mem)
         emu.device_memory = (size_t)strtoull(mem, NULL, 10);
+    const char *traffic = getenv("OOC_EMU_TRAFFIC");
+    if (traffic && *traffic && strlen(traffic) < sizeof emu.traffic_path) {
+        strcpy(emu.traffic_path, traffic);
+        atexit(write_traffic);
+    }
     for (int d = 0; d < EMU_MAX_DEVICES; d++) {
         emu.defaults[d].device = d;
         emu.defaults[d].is_default = true;
@@ -663,6 +679,13 @@ static cudaError_t check_copy(void *dst, size_t dpitch, const void *src, size_t 
     if (kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToHost) {
         const void *host = kind == cudaMemcpyHostToDevice ? src : dst;
         size_t span = kind == cudaMemcpyHostToDevice ? sspan : dspan;
+        if (kind == cudaMemcpyHostToDevice) {
+            emu.stats.h2d_bytes += width * height;
+            emu.traffic.h2d_bytes += width * height;
+        } else {
+            emu.stats.d2h_bytes += width * height;
+            emu.traffic.d2h_bytes += width * height;
+        }
         if (is_pinned(host, span)) {
             emu.stats.pinned_copies++;
             emu.stats.pinned_bytes += width * height;

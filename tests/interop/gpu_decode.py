@@ -15,6 +15,10 @@ inflates with libdeflate (tests/cuda_emu/nvcomp.c).
 - damaged chunks (a bad zlib header, a flipped Adler-32 trailer, a corrupted deflate stream, an
   nvCOMP failure injected in the stand-in) end with a message naming the dataset, the chunk and
   the file, a non-zero exit and no crash; a non-finite value names its row and column;
+- only compressed bytes cross "PCIe": the emulator counts every copy's bytes (OOC_EMU_TRAFFIC);
+  decoding on the GPU uploads the chunks' stored bytes plus a chunk table, and downloads a scan
+  vector per block (backend/block_scan.h) and the final triangle, never the decoded rows; a
+  block with a bad value (NaN, a negative weight) brings its rows back for the message;
 - `--gpu-decode on` where the backend cannot decode (the CPU, two GPUs) is an error.
 Environment: OOCSOLVE, OOC_PLUGIN_EMU (set by ctest).
 """
@@ -236,6 +240,66 @@ def test_damaged_chunks(tmp):
           f"NaN decoded on the GPU: {r.returncode} {r.stderr!r}")
 
 
+def traffic(args, decode, tmp):
+    """The bytes the emulator copied each way for `args --gpu-decode decode`, and the report."""
+    out = os.path.join(tmp, f"traffic-{decode}.json")
+    r = run(args + ["--gpu-decode", decode, "--json"], {"OOC_EMU_TRAFFIC": out})
+    check(r.returncode == 0, f"{args} --gpu-decode {decode}: exit {r.returncode}: {r.stderr}")
+    with open(out) as f:
+        return json.load(f), json.loads(r.stdout)
+
+
+def test_pcie_traffic(tmp):
+    n, p, block = 200_000, 8, 20_000
+    rng = np.random.default_rng(7)
+    X = np.round(rng.normal(size=(n, p)) * 100, 2)   # prices: shuffle + deflate squeeze them
+    X[:, 0] = 1.0
+    y = np.round(X @ rng.normal(size=p) + rng.normal(size=n), 2)
+    path = os.path.join(tmp, "traffic.h5")
+    write_h5py(path, X, y, np.ones(n), (10_000, p), True, (10_000,))
+    stored = nchunks = 0
+    with h5py.File(path, "r") as f:
+        for name in ("X", "Y"):
+            for i in range(f[name].id.get_num_chunks()):
+                stored += f[name].id.get_chunk_info(i).size
+                nchunks += 1
+    rows_bytes = n * (p + 1) * 8
+    check(stored < rows_bytes * 0.75, f"the test file compresses: {stored} of {rows_bytes} bytes")
+    args = ["fit", path, "--device", "gpu", "--block-rows", str(block)]
+    on, rep_on = traffic(args, "on", tmp)
+    off, rep_off = traffic(args, "off", tmp)
+    check(rep_on["decode"] == "gpu" and rep_off["decode"] == "host", "decoded where asked")
+    nblocks = n // block
+    # up: each chunk's deflate payload (its stored bytes less the 6 of the zlib wrapper, padded
+    # to 8) and its row of the chunk table (ooc_gpu_chunk and nvCOMP's four arrays: 88 bytes)
+    check(on["h2d_bytes"] <= stored + 96 * nchunks + 4096,
+          f"GPU decode uploads {on['h2d_bytes']} bytes for {stored} stored in {nchunks} chunks")
+    # down: nvCOMP's sizes and statuses, the Adler-32s (24 bytes a chunk), a scan vector of
+    # 4p + 8 doubles a block, the triangle and the solve's small results
+    small = 24 * nchunks + nblocks * (4 * p + 8) * 8 + 64 * 1024
+    check(on["d2h_bytes"] <= small,
+          f"GPU decode downloads {on['d2h_bytes']} bytes (at most {small}; the rows are "
+          f"{rows_bytes})")
+    check(on["nvcomp_chunks"] == nchunks, f"nvCOMP inflated {on['nvcomp_chunks']} chunks")
+    check(off["h2d_bytes"] >= rows_bytes and off["nvcomp_chunks"] == 0,
+          f"host decode uploads the rows: {off['h2d_bytes']} bytes of {rows_bytes}")
+    rep_on.pop("decode"), rep_off.pop("decode")
+    for doc in (rep_on, rep_off):
+        doc.pop("timings", None), doc.pop("total", None)
+    check(rep_on == rep_off, "the traffic run's reports differ")
+
+
+def test_bad_weight(tmp):
+    """A negative weight found by the GPU's scan: the block comes back for the message."""
+    X, y, w = design(900, 3, 8)
+    w[612] = -1.5
+    path = os.path.join(tmp, "negw.h5")
+    write_h5py(path, X, y, w, (100, 3), True, (300,))
+    r = run(["fit", path, "--device", "gpu", "--gpu-decode", "on", "--weights", "/W"])
+    check(0 < r.returncode < 128 and "invalid weight -1.5 at row 613" in r.stderr,
+          f"negative weight decoded on the GPU: {r.returncode} {r.stderr!r}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_h5py_files(tmp)
@@ -244,6 +308,8 @@ def main():
         test_auto_and_fallbacks(tmp)
         test_cannot_decode(tmp)
         test_damaged_chunks(tmp)
+        test_pcie_traffic(tmp)
+        test_bad_weight(tmp)
     sys.exit(exit_status())
 
 

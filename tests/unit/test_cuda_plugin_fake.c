@@ -24,6 +24,7 @@ static const ooc_cuda_plugin fake_table = {
     .sizeof_device_info = sizeof(ooc_cuda_device_info),
     .sizeof_raw_block = sizeof(ooc_raw_block),
     .sizeof_raw_chunk = sizeof(ooc_raw_chunk),
+    .sizeof_scan_spec = sizeof(ooc_scan_spec),
     .decoders = "",
 };
 

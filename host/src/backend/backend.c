@@ -69,12 +69,13 @@ ooc_status ooc_backend_project(ooc_backend *be, const double *rows, size_t nrows
 }
 
 ooc_status ooc_backend_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw, size_t nrows,
+                                      const ooc_scan_spec *spec, double *scan_out,
                                       double *rows_out, ooc_error *err)
 {
     if (!be->ops->accumulate_raw || !be->caps.raw_codecs)
         return OOC_FAIL(err, OOC_ERR_UNSUPPORTED, "backend '%s' does not decode chunks",
                         be->caps.name);
-    return be->ops->accumulate_raw(be, raw, nrows, rows_out, err);
+    return be->ops->accumulate_raw(be, raw, nrows, spec, scan_out, rows_out, err);
 }
 
 ooc_status ooc_backend_solve_triangle(ooc_backend *be, const double *r, size_t k, size_t ld,

@@ -27,6 +27,7 @@
 #ifndef OOC_BACKEND_H
 #define OOC_BACKEND_H
 
+#include "backend/block_scan.h"
 #include "oocsolve.h"
 #include "stream/source.h"
 
@@ -87,15 +88,20 @@ typedef struct ooc_backend_ops {
      * OOC_ERR_NOMEM. */
     ooc_status (*svd_triangle)(ooc_backend *be, const double *r, size_t k, size_t ld,
                                double *sigma, double *vt, ooc_error *err);
-    /* Optional (NULL, or caps.raw_codecs 0: never called): add the rows of a
-     * raw block (source.h) of nrows rows, decoding its chunks in the backend,
-     * and write the decoded rows (layout.ld doubles apart) into rows_out, for
-     * the caller's checks and side statistics.  A chunk that does not decode
-     * (bad zlib header, corrupt stream, wrong size, Adler-32 mismatch) is
-     * OOC_ERR_CORRUPT naming it (raw->describe), and no row of its block is
-     * added.  Errors: OOC_ERR_CORRUPT, OOC_ERR_BACKEND, OOC_ERR_NOMEM. */
+    /* Optional (NULL, or caps.raw_codecs 0: never called): decode the chunks of
+     * a raw block (source.h) of nrows rows in the backend, scan the decoded
+     * rows (layout.ld doubles apart) as spec says into scan_out
+     * (OOC_SCAN_WIDTH(spec->p) doubles, block_scan.h's order) and add them,
+     * without copying them back.  When the scan finds a non-finite value or
+     * an invalid weight (ooc_scan_bad), no row is added and the decoded rows
+     * are written into rows_out (nrows · ld doubles) for the caller's message.
+     * A chunk that does not decode (bad zlib header, corrupt stream, wrong
+     * size, Adler-32 mismatch) is OOC_ERR_CORRUPT naming it (raw->describe),
+     * and no row of its block is added.  Errors: OOC_ERR_CORRUPT,
+     * OOC_ERR_BACKEND, OOC_ERR_NOMEM. */
     ooc_status (*accumulate_raw)(ooc_backend *be, const ooc_raw_block *raw, size_t nrows,
-                                 double *rows_out, ooc_error *err);
+                                 const ooc_scan_spec *spec, double *scan_out, double *rows_out,
+                                 ooc_error *err);
     /* Free the backend's context (not the ooc_backend itself; see ooc_backend_free). */
     void (*destroy)(ooc_backend *be);
 } ooc_backend_ops;
@@ -183,6 +189,7 @@ ooc_status ooc_backend_project(ooc_backend *be, const double *rows, size_t nrows
  * when it has none, so callers put a source in raw mode only for a backend
  * whose caps.raw_codecs say it decodes (host decoding is the fallback). */
 ooc_status ooc_backend_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw, size_t nrows,
+                                      const ooc_scan_spec *spec, double *scan_out,
                                       double *rows_out, ooc_error *err);
 
 /* Solve R x = b in place (rhs_inout: b in, x out) for the k x k upper

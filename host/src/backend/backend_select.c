@@ -138,7 +138,8 @@ static ooc_status open_plugin_file(const char *path, ooc_error *err)
                     table->sizeof_backend_options != sizeof(ooc_cuda_backend_options) ||
                     table->sizeof_device_info != sizeof(ooc_cuda_device_info) ||
                     table->sizeof_raw_block != sizeof(ooc_raw_block) ||
-                    table->sizeof_raw_chunk != sizeof(ooc_raw_chunk),
+                    table->sizeof_raw_chunk != sizeof(ooc_raw_chunk) ||
+                    table->sizeof_scan_spec != sizeof(ooc_scan_spec),
                 err, OOC_ERR_BACKEND,
                 "the CUDA plugin %s was built with different structure layouts than this "
                 "oocsolve (same ABI version %u): install the plugin built with this oocsolve",

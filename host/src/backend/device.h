@@ -78,17 +78,20 @@ ooc_status ooc_cuda_backend_create(const ooc_cuda_backend_options *opts, ooc_bac
 /* Version of the table below and of everything it passes across the
  * boundary (ooc_backend, ooc_backend_ops, ooc_backend_caps, ooc_allocator,
  * ooc_error, ooc_log_sink, ooc_cuda_backend_options, ooc_cuda_device_info,
- * ooc_raw_block and ooc_raw_chunk).
+ * ooc_raw_block, ooc_raw_chunk and ooc_scan_spec with block_scan.h's order).
  * Bump it when any of them changes shape or meaning.  The loader also compares
  * the struct sizes the plugin was compiled with, to catch a forgotten bump. */
-#define OOC_CUDA_PLUGIN_ABI 6u   /* 2: ooc_backend_ops gained solve_triangle, svd_triangle;
+#define OOC_CUDA_PLUGIN_ABI 7u   /* 2: ooc_backend_ops gained solve_triangle, svd_triangle;
                                   * 3: ooc_backend_caps lost preferred_block_rows;
                                   * 4: ooc_backend_ops lost hc_meat (the host HC pass, now
                                   *    solve/second_passes.c);
                                   * 5: ooc_backend gained pass_owner;
                                   * 6: ooc_backend_ops gained accumulate_raw, ooc_backend_caps
                                   *    raw_codecs and raw_requested, the options gpu_decode,
-                                  *    the table the raw structs' sizes and `decoders` */
+                                  *    the table the raw structs' sizes and `decoders`;
+                                  * 7: accumulate_raw scans the rows on the device
+                                  *    (ooc_scan_spec, block_scan.h) instead of copying
+                                  *    them back; the table gained sizeof_scan_spec */
 
 /* The plugin's table.  abi_version stays the first member in every version so
  * that a loader can read it from a plugin of any version. */
@@ -101,6 +104,7 @@ typedef struct ooc_cuda_plugin {
     uint32_t sizeof_device_info;
     uint32_t sizeof_raw_block;
     uint32_t sizeof_raw_chunk;
+    uint32_t sizeof_scan_spec;
     const char *decoders;            /* what the GPU can decode, for `oocsolve devices`
                                       * ("deflate (nvCOMP 6.0.0)"); "" when nothing */
     int (*device_count)(char *why, size_t why_size);                      /* ooc_cuda_device_count */

@@ -6,6 +6,7 @@
  */
 #include "solve/accumulator.h"
 
+#include "backend/block_scan.h"
 #include "base/error.h"
 
 #include <math.h>
@@ -41,9 +42,8 @@ ooc_status ooc_accumulator_alloc(size_t p, bool with_y, bool weighted, ooc_metho
     acc->weighted = weighted;
     size_t pa = acc->p_aug;
     acc->r_aug = calloc(pa * pa, sizeof(double));
-    acc->xw_block = malloc(p * sizeof(double));
-    acc->flags = malloc(pa * sizeof(double));
-    OOC_FAIL_IF(!acc->r_aug || !acc->xw_block || !acc->flags, err,
+    acc->scan = malloc(2 * OOC_SCAN_WIDTH(p) * sizeof(double));
+    OOC_FAIL_IF(!acc->r_aug || !acc->scan, err,
                 OOC_ERR_NOMEM, "out of memory for the state of %zu columns", p);
     if (with_y) {
         acc->st.colmin = malloc(p * sizeof(double));
@@ -115,8 +115,7 @@ void ooc_accumulator_free(ooc_accumulator *acc)
     free(acc->st.xw);
     free(acc->r_aug);
     free(acc->scratch_r);
-    free(acc->xw_block);
-    free(acc->flags);
+    free(acc->scan);
     free(acc->stage);
     free(acc);
 }
@@ -207,104 +206,66 @@ static ooc_status find_bad_value(const ooc_accumulator *acc, row_origin origin,
     return OOC_OK;
 }
 
-/* A block's weighted sums of y (shifted by the block's first y) and of w. */
-typedef struct block_sums {
-    double w, wd, wd2, wy2;
-} block_sums;
-
-/* Fold one row into the column extremes, Xᵀw and the block's sums. */
-static inline void fold_row(const double *restrict row, size_t p, long wcol, double shift,
-                            double *restrict mn, double *restrict mx, double *restrict xw,
-                            block_sums *sums)
-{
-    const double w = wcol >= 0 ? row[wcol] : 1.0;
-    for (size_t j = 0; j < p; j++) {
-        const double v = row[j];
-        mn[j] = v < mn[j] ? v : mn[j];
-        mx[j] = v > mx[j] ? v : mx[j];
-        xw[j] += w * v;
-    }
-    const double y = row[p], d = y - shift;
-    sums->w += w;
-    sums->wd += w * d;
-    sums->wd2 += w * d * d;
-    sums->wy2 += w * y * y;
-}
-
 /* Check one block's values (finite, weights >= 0) and fold it into the side
- * statistics in one pass over the rows: the only place a value is checked.
- * Sums are taken per block in double and added to the long double totals;
- * y's block mean and centered sum of squares come from sums of y - K, K the
- * block's first y (shifted data: no second pass, and no cancellation while
- * the block's values are near K), and are merged with Chan's formula.  The
- * check rides along: x·0 is NaN exactly when x is not finite, and NaN
- * sticks, so a branch-free loop (which the compiler vectorises) screens the
- * block, and only a block that fails is searched row by row (find_bad_value)
- * for the message.  Values a source has checked (values_finite) are not
- * checked again.  A bad block may have moved the column extremes: its
- * error ends the pass (pushed rows are checked before, check_rows). */
-static ooc_status scan_block(ooc_accumulator *acc, row_origin origin, const double *data,
-                             size_t n, size_t nc, long wcol, uint64_t first_row, ooc_error *err)
+ * statistics: the only place a value is checked.  The block's reductions
+ * come as a scan vector (backend/block_scan.h: sums taken per segment in
+ * double, merged in segment order), computed here from the rows or by the
+ * backend that decoded them (accumulate_raw); the sums are added to the long
+ * double totals.  y's block mean and centered sum of squares come from sums
+ * of y - K, K the block's first y (shifted data: no second pass, and no
+ * cancellation while the block's values are near K), and are merged with
+ * Chan's formula.  The check rides along: x·0 is NaN exactly when x is not
+ * finite, and NaN sticks, so the branch-free scan screens the block, and
+ * only a block that fails is searched row by row (find_bad_value, over
+ * data) for the message.  A bad block changes nothing. */
+static ooc_status fold_scan(ooc_accumulator *acc, row_origin origin, const ooc_scan_spec *sp,
+                            const double *v, const double *data, size_t n, size_t nc,
+                            uint64_t first_row, ooc_error *err)
 {
-    /* a source that checked every value itself (HDF5) is not checked again;
-     * weights still are (>= 0) */
-    const bool finite_known = origin.src && origin.src->values_finite && !origin.unchecked;
-    const size_t p = acc->p, p_aug = acc->p_aug;
-    const bool has_y = acc->with_y;
+    const size_t p = acc->p;
     ooc_side_stats *st = &acc->st;
-    double *restrict fl = acc->flags;
-    double bw = 0.0, sy = 0.0, sy2 = 0.0, bwy2 = 0.0, blogw = 0.0, wflag = 0.0;
-    const double shift = has_y && n > 0 ? data[p] : 0.0;
-    memset(fl, 0, p_aug * sizeof(double));
-    if (!has_y) {
-        for (size_t i = 0; i < n && !finite_known; i++) {
-            const double *restrict row = data + i * nc;
-            for (size_t j = 0; j < p_aug; j++)
-                fl[j] += row[j] * 0.0;
-        }
-    } else {
-        double *restrict mn = st->colmin, *restrict mx = st->colmax, *restrict xw = acc->xw_block;
-        memset(xw, 0, p * sizeof(double));
-        block_sums sums = {0};
-        if (finite_known)
-            for (size_t i = 0; i < n; i++)
-                fold_row(data + i * nc, p, wcol, shift, mn, mx, xw, &sums);
-        else
-            for (size_t i = 0; i < n; i++) {
-                const double *restrict row = data + i * nc;
-                for (size_t j = 0; j < p_aug; j++)
-                    fl[j] += row[j] * 0.0;
-                fold_row(row, p, wcol, shift, mn, mx, xw, &sums);
-            }
-        bw = sums.w;
-        sy = sums.wd;
-        sy2 = sums.wd2;
-        bwy2 = sums.wy2;
-    }
-    if (wcol >= 0)
-        for (size_t i = 0; i < n; i++) {
-            double w = data[i * nc + (size_t)wcol];
-            wflag += w * 0.0 + (w < 0.0 ? NAN : 0.0);
-            blogw += log(w);
-        }
-    bool bad = !(wflag == 0.0);
-    for (size_t j = 0; j < p_aug; j++)
-        bad |= !(fl[j] == 0.0);
-    if (bad)
-        return find_bad_value(acc, origin, data, n, nc, wcol, first_row, err);
+    if (ooc_scan_bad(sp, v))
+        return find_bad_value(acc, origin, data, n, nc, (long)sp->wcol, first_row, err);
     st->nobs += n;
-    if (!has_y)
+    if (sp->wcol >= 0)
+        st->sum_log_w += v[OOC_SCAN_LOGW(p)];
+    if (!acc->with_y || n == 0)
         return OOC_OK;
-    for (size_t j = 0; j < p; j++)
-        st->xw[j] += acc->xw_block[j];
+    const double *ys = v + OOC_SCAN_Y(p), shift = v[OOC_SCAN_SHIFT(p)];
+    for (size_t j = 0; j < p; j++) {
+        st->xw[j] += v[OOC_SCAN_XW(p) + j];
+        st->colmin[j] = v[OOC_SCAN_MIN(p) + j] < st->colmin[j] ? v[OOC_SCAN_MIN(p) + j]
+                                                                : st->colmin[j];
+        st->colmax[j] = v[OOC_SCAN_MAX(p) + j] > st->colmax[j] ? v[OOC_SCAN_MAX(p) + j]
+                                                                : st->colmax[j];
+    }
+    const double bw = ys[0], sy = ys[1], sy2 = ys[2];
     st->sum_w += bw;
-    st->sum_log_w += blogw;
-    st->sum_wy2 += bwy2;
+    st->sum_wy2 += ys[3];
     if (bw > 0.0) {
         double bm2 = sy2 - sy * (sy / bw);
         ooc_side_stats_add_y(st, bw, shift + sy / bw, bm2 < 0.0 ? 0.0 : bm2);
     }
     return OOC_OK;
+}
+
+/* What scanning a block of this accumulator's pass computes: values a source
+ * has checked (values_finite) are not checked again, rows a backend decoded
+ * (origin.unchecked) always are; weights always are (>= 0). */
+static ooc_scan_spec scan_spec(const ooc_accumulator *acc, row_origin origin, long wcol)
+{
+    const bool finite_known = origin.src && origin.src->values_finite && !origin.unchecked;
+    return (ooc_scan_spec){.p = acc->p, .has_y = acc->with_y, .check_finite = !finite_known,
+                           .wcol = wcol};
+}
+
+/* Scan a host block (nc doubles a row) and fold it in (fold_scan). */
+static ooc_status scan_block(ooc_accumulator *acc, row_origin origin, const double *data,
+                             size_t n, size_t nc, long wcol, uint64_t first_row, ooc_error *err)
+{
+    const ooc_scan_spec sp = scan_spec(acc, origin, wcol);
+    ooc_scan_block(data, nc, &sp, n, acc->scan, acc->scan + OOC_SCAN_WIDTH(acc->p));
+    return fold_scan(acc, origin, &sp, acc->scan, data, n, nc, first_row, err);
 }
 
 void ooc_side_stats_add_y(ooc_side_stats *st, double wsum, double mean, double m2)
@@ -381,16 +342,19 @@ static ooc_status accumulate_block(void *ctx, const ooc_block *b, ooc_error *err
     source_pass *sp = ctx;
     ooc_accumulator *acc = sp->acc;
     row_origin origin = {sp->src, b->raw != NULL};
+    const long wcol = acc->pass_layout.weight_col;
     if (b->raw) {
-        /* the backend decodes the chunks, adds the rows and hands them back:
-         * the same rows are then checked and scanned as decoded ones */
-        OOC_CHECK(ooc_backend_accumulate_raw(acc->be, b->raw, b->nrows, b->data, err));
-        OOC_CHECK(scan_block(acc, origin, b->data, b->nrows, b->ncols,
-                             acc->pass_layout.weight_col, b->first_row, err));
+        /* the backend decodes the chunks and scans the rows where they are:
+         * only a block that fails the check comes back (into b->data), for
+         * the message, and none of its rows is added */
+        const ooc_scan_spec spec = scan_spec(acc, origin, wcol);
+        OOC_CHECK(ooc_backend_accumulate_raw(acc->be, b->raw, b->nrows, &spec, acc->scan, b->data,
+                                             err));
+        OOC_CHECK(fold_scan(acc, origin, &spec, acc->scan, b->data, b->nrows, b->ncols,
+                            b->first_row, err));
         goto out;
     }
-    OOC_CHECK(scan_block(acc, origin, b->data, b->nrows, b->ncols,
-                         acc->pass_layout.weight_col, b->first_row, err));
+    OOC_CHECK(scan_block(acc, origin, b->data, b->nrows, b->ncols, wcol, b->first_row, err));
     OOC_CHECK(acc->be->ops->accumulate(acc->be, b->data, b->nrows, err));
 out:
     return status;

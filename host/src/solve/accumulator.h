@@ -46,7 +46,7 @@ struct ooc_accumulator {
     bool pass_open;              /* the backend holds rows not yet in r_aug */
     ooc_backend_layout pass_layout;
     double *scratch_r;           /* p_aug x p_aug, a later pass's triangle (allocated then) */
-    double *xw_block, *flags;    /* scan scratch: p and p_aug doubles */
+    double *scan;                /* a block's scan vector and a segment's (block_scan.h) */
     double *stage;               /* pushed rows as [x y w], STAGE_ROWS rows */
 };
 
