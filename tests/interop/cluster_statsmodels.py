@@ -168,7 +168,7 @@ def sm_glm(formula, df, family, groups, offset=None, var_weights=None):
 def make_data(path, n=4000, seed=7):
     """x1, x2 (x1 missing on some rows), a number group g (300 groups, unsorted), a text group s
     (120 groups), a second number group h (25), weights w, a 0/1 response b and counts c with
-    group effects, so that clustering matters."""
+    group effects, so that clustering matters, and frequencies f (1 to 3)."""
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
     df["g"] = rng.integers(0, 300, n) * 7 - 500           # numbers, negative ones too
@@ -181,6 +181,7 @@ def make_data(path, n=4000, seed=7):
     df["b"] = (df.x1 - 0.5 * df.x2 + 0.5 * u + rng.logistic(size=n) > 0).astype(int)
     df["c"] = rng.poisson(np.exp(0.2 + 0.3 * df.x1 + 0.2 * u))
     df.loc[rng.choice(n, 40, replace=False), "x1"] = np.nan
+    df["f"] = rng.integers(1, 4, n)                        # frequency weights
     df.to_csv(path, index=False)
     return df.dropna(subset=["x1"]).reset_index(drop=True)
 
@@ -265,6 +266,22 @@ def check_cases(tmp, df, csv):
             got = run("glm", args + ["--cov", "cluster", "--groups", ",".join(groups), "--json",
                                      "--device", "gpu"], env=env_gpu)
             compare(tag + " gpu", got, res, codes(df, groups), kappa, bound, ols=False)
+    # frequency weights: a row counts as f rows, in the correction (n - 1)/(n - p) too, so the
+    # reference is statsmodels on the expanded rows (its freq_weights keep n at the rows and warn
+    # that cov_type is not fully supported with them)
+    expanded = df.loc[df.index.repeat(df["f"])].reset_index(drop=True)
+    for tag, y, family, groups in (
+            ("csv logit freq_weights s", "b", sm.families.Binomial(), ["s"]),
+            ("csv poisson freq_weights g,h", "c", sm.families.Poisson(), ["g", "h"])):
+        res = sm_glm(f"{y} ~ x1 + x2", expanded, family, codes(expanded, groups))
+        kappa, bound = bound_glm(res)
+        got = run("glm", [csv, "-f", f"{y} ~ x1 + x2", "--family",
+                          "binomial" if y == "b" else "poisson",
+                          "--freq-weights", "f", "--cov", "cluster", "--groups", ",".join(groups),
+                          "--json"])
+        check(got["nobs"] == len(df) and got["wnobs"] == len(expanded),
+              f"{tag}: nobs {got['nobs']}, wnobs {got['wnobs']}")
+        compare(tag, got, res, codes(expanded, groups), kappa, bound, ols=False)
     # few groups and rows: V1 + V2 - V12 is not positive definite here, so the robust F takes
     # statsmodels' route through the covariance (ols_stats.c indefinite_wald)
     rng = np.random.default_rng(17)

@@ -184,6 +184,7 @@ typedef struct cluster_pass {
     double *s, *h, *q, *hq_rows, *hq;
     ooc_cluster_table tables[3]; /* grouping 1, grouping 2, their intersections */
     uint64_t nobs;
+    double nobs_given;           /* the correction's n when > 0 (frequency weights' sum) */
 } cluster_pass;
 
 static ooc_status cluster_block(void *ctx, const ooc_block *b, ooc_error *err)
@@ -302,7 +303,7 @@ static ooc_status combine(cluster_pass *c, const ooc_cluster_options *co, size_t
     memset(info, 0, sizeof *info);
     info->ndims = c->ndims;
     info->use_correction = !co->no_correction;
-    double n = (double)c->nobs;
+    double n = c->nobs_given > 0.0 ? c->nobs_given : (double)c->nobs;
     uint64_t gmin = UINT64_MAX;
     for (size_t d = 0; d < c->ntables; d++) {
         const ooc_cluster_table *t = &c->tables[d];
@@ -430,7 +431,7 @@ out:
 }
 
 ooc_status ooc_cluster_covariance(ooc_source *src, const ooc_cluster_options *co, size_t p,
-                                  const size_t *kept, size_t k, const double *rk,
+                                  double nobs, const size_t *kept, size_t k, const double *rk,
                                   ooc_cluster_row_fn fn, void *fn_ctx, bool with_h,
                                   const ooc_collective *coll, const ooc_pass_env *env,
                                   double *cov_k, double *meat_q, ooc_cluster_info *info,
@@ -438,7 +439,7 @@ ooc_status ooc_cluster_covariance(ooc_source *src, const ooc_cluster_options *co
 {
     ooc_status status = OOC_OK;
     cluster_pass c = {.k = k, .kept = kept, .rk = rk, .fn = fn, .fn_ctx = fn_ctx,
-                      .with_h = with_h, .src_nkeys = src->nkeys};
+                      .with_h = with_h, .src_nkeys = src->nkeys, .nobs_given = nobs};
     double *md = NULL;
     char what[3][300];
     /* every process reaches combine_across's agreement, whatever happens before */

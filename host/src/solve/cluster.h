@@ -65,7 +65,9 @@ typedef ooc_status (*ooc_cluster_row_fn)(void *ctx, const ooc_block *b, double *
 /* The cluster pass and covariance (everything but the statistics):
  *     q_i = R_K⁻ᵀ x_i,K,  S_g = Σ_{i∈g} s_i q_i  (tables of ndims groupings
  *     and, two-way, their intersections),  M_q = Σ_d ±c_d Σ_g S_g S_gᵀ,
- *     c_d = G_d/(G_d - 1)·(n - 1)/(n - p) (1 without the correction),
+ *     c_d = G_d/(G_d - 1)·(n - 1)/(n - p) (1 without the correction; n:
+ *     `nobs` when > 0, a GLM's frequency weights' sum, as if each row were
+ *     repeated that many times; else the rows),
  * and with h, H_q = Σ h_i q_i q_iᵀ (the Hessian at the final β in the basis
  * of the triangle R_K of an earlier β, close to the identity), so that
  *     cov = R_K⁻¹ H_q⁻¹ M_q H_q⁻¹ R_K⁻ᵀ,
@@ -83,7 +85,7 @@ typedef ooc_status (*ooc_cluster_row_fn)(void *ctx, const ooc_block *b, double *
  * OOC_ERR_NUMERIC (H_q singular), the source's and fn's, the collective's
  * (OOC_ERR_REMOTE where another process failed). */
 ooc_status ooc_cluster_covariance(ooc_source *src, const ooc_cluster_options *co, size_t p,
-                                  const size_t *kept, size_t k, const double *rk,
+                                  double nobs, const size_t *kept, size_t k, const double *rk,
                                   ooc_cluster_row_fn fn, void *fn_ctx, bool with_h,
                                   const ooc_collective *coll, const ooc_pass_env *env,
                                   double *cov_k, double *meat_q, ooc_cluster_info *info,

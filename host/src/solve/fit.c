@@ -325,7 +325,7 @@ static ooc_status covariance(fit_work *w, ooc_error *err)
         OOC_FAIL_IF(!meat, err, OOC_ERR_NOMEM, "out of memory");
         ols_scores sc = {&w->layout, p, w->beta_full};
         ooc_trace_end(o->trace, w->fin);
-        status = ooc_cluster_covariance(w->src, &o->cluster, p, w->kept_index, k, rk,
+        status = ooc_cluster_covariance(w->src, &o->cluster, p, 0.0, w->kept_index, k, rk,
                                         ols_score_rows, &sc, false, o->collective, &w->env,
                                         cov_k, meat, &r->cluster, err);
         w->fin = ooc_trace_begin(o->trace, OOC_STAGE_FINALIZE);

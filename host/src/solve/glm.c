@@ -298,8 +298,11 @@ static ooc_status cluster_covariance(glm_work *w, ooc_error *err)
     OOC_FAIL_IF(!cols || !cov || !meat, err, OOC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < k; i++)
         cols[i] = w->reg[w->kept[i]];
-    OOC_CHECK(ooc_cluster_covariance(w->src, &w->o->cluster, w->nreg, cols, k, w->rk,
-                                     glm_cluster_rows, w, true, w->coll, &w->env, cov,
+    /* frequency weights count as repeated rows in the correction: the fit of
+     * the expanded data (statsmodels uses the rows, and warns that cov_type
+     * is not fully supported with freq_weights) */
+    OOC_CHECK(ooc_cluster_covariance(w->src, &w->o->cluster, w->nreg, w->r->wnobs, cols, k,
+                                     w->rk, glm_cluster_rows, w, true, w->coll, &w->env, cov,
                                      meat, &w->r->cluster, err));
     w->r->passes++;
     w->r->cov = OOC_COV_CLUSTER;
