@@ -191,7 +191,7 @@ enum {
     OOC_CLI_OPT_METHOD, OOC_CLI_OPT_WEIGHTS, OOC_CLI_OPT_XDS, OOC_CLI_OPT_YCOL, OOC_CLI_OPT_YDS,
     OOC_CLI_OPT_DEVICE, OOC_CLI_OPT_GRAM_BLAS, OOC_CLI_OPT_BLOCK, OOC_CLI_OPT_GPU_DECODE,
     OOC_CLI_OPT_GROUPS, OOC_CLI_OPT_NO_CLUSTER_CORR, OOC_CLI_OPT_NO_DF_CORR,
-    OOC_CLI_OPT_MAX_CLUSTER,
+    OOC_CLI_OPT_MAX_CLUSTER, OOC_CLI_OPT_TRANSFORMS_FROM,
     OOC_CLI_OPT_OWN
 };
 
@@ -220,13 +220,14 @@ enum {
 /* ---- commands that run a pipeline: fit, svd, glm (cli_pipeline.c) ---- */
 
 /* getopt_long entries of the options fit, svd and glm share (-f, the CSV
- * and run options above, --method, --weights, --x-dataset, --device,
- * --gram-blas, --block-rows, --gpu-decode); a command adds its own and the
- * {NULL} end. */
+ * and run options above, --transforms-from, --method, --weights,
+ * --x-dataset, --device, --gram-blas, --block-rows, --gpu-decode); a
+ * command adds its own and the {NULL} end. */
 #define OOC_CLI_PIPELINE_LONGOPTS                                                                  \
     {"formula", required_argument, NULL, 'f'},                                                     \
     OOC_CLI_CSV_LONGOPTS(OOC_CLI_OPT_),                                                            \
     OOC_CLI_RUN_LONGOPTS(OOC_CLI_OPT_),                                                            \
+    {"transforms-from", required_argument, NULL, OOC_CLI_OPT_TRANSFORMS_FROM},                     \
     {"method", required_argument, NULL, OOC_CLI_OPT_METHOD},                                       \
     {"weights", required_argument, NULL, OOC_CLI_OPT_WEIGHTS},                                     \
     {"x-dataset", required_argument, NULL, OOC_CLI_OPT_XDS},                                       \
@@ -319,8 +320,8 @@ int ooc_cli_pipeline_parse(int argc, char **argv, const char *label, const char 
 
 /* After ooc_cli_pipeline_parse: join the INPUTs into a->input_label and
  * refuse (ooc_cli_check_outputs) --profile and the command's `outputs`
- * where they would destroy one of the INPUTs, the command's other inputs
- * (`inputs`) or each other (NULL paths: not given).  Returns -1 to go on,
+ * where they would destroy one of the INPUTs, --transforms-from, the
+ * command's other inputs (`inputs`) or each other (NULL paths: not given).  Returns -1 to go on,
  * else the exit code (1 out of memory, 2 refused; message printed). */
 int ooc_cli_pipeline_inputs(ooc_cli_pipeline *a, const ooc_cli_file *inputs, size_t ninputs,
                             const ooc_cli_file *outputs, size_t noutputs);

@@ -60,6 +60,7 @@ static int shared_option(int c, const char *arg, ooc_cli_pipeline *a)
             a->src.weights_name = arg;  /* CSV: a column of the file */
         }
         return 1;
+    case OOC_CLI_OPT_TRANSFORMS_FROM: a->src.transforms_from = arg; return 1;
     case OOC_CLI_OPT_XDS: a->src.x_dataset = arg; return 1;
     case OOC_CLI_OPT_YCOL: a->src.y_column = arg; return 1;
     case OOC_CLI_OPT_YDS: a->src.y_dataset = arg; return 1;
@@ -188,7 +189,7 @@ int ooc_cli_pipeline_inputs(ooc_cli_pipeline *a, const ooc_cli_file *inputs, siz
     for (size_t i = 0; i < a->ninputs; i++)
         label_len += strlen(a->inputs[i]) + 2;
     a->input_label = malloc(label_len);
-    ooc_cli_file *all_in = calloc(a->ninputs + ninputs, sizeof *all_in);
+    ooc_cli_file *all_in = calloc(a->ninputs + ninputs + 1, sizeof *all_in);
     ooc_cli_file *all_out = calloc(1 + noutputs, sizeof *all_out);
     if (!a->input_label || !all_in || !all_out) {
         free(all_in);
@@ -205,10 +206,11 @@ int ooc_cli_pipeline_inputs(ooc_cli_pipeline *a, const ooc_cli_file *inputs, siz
     }
     for (size_t i = 0; i < ninputs; i++)
         all_in[a->ninputs + i] = inputs[i];
+    all_in[a->ninputs + ninputs] = (ooc_cli_file){"--transforms-from", a->src.transforms_from};
     all_out[0] = (ooc_cli_file){"--profile", a->prof.trace_path};
     for (size_t i = 0; i < noutputs; i++)
         all_out[1 + i] = outputs[i];
-    bool ok = ooc_cli_check_outputs(all_in, a->ninputs + ninputs, all_out, 1 + noutputs);
+    bool ok = ooc_cli_check_outputs(all_in, a->ninputs + ninputs + 1, all_out, 1 + noutputs);
     free(all_in);
     free(all_out);
     return ok ? -1 : 2;

@@ -23,11 +23,16 @@ static void fit_usage(FILE *to)
             "options:\n"
             "  -f, --formula F        formula for a CSV input, e.g. \"y ~ x + I(x**2)\"\n"
             "      --var NAME=VALUE   a value the formula names (repeatable)\n"
+            "      --transforms-from F  CSV: use what the stateful transforms (center, standardize,\n"
+            "                         scale, bs, cr, cc) learned when F (an oocsolve HDF5 file of\n"
+            "                         the same formula) was ingested, instead of learning from\n"
+            "                         INPUT: new data fitted with the same centres and knots\n"
             "      --method M         qr (default: Q-less TSQR, stable) | normal (Gram + Cholesky)\n"
             "      --refine           iterative refinement passes in extended precision (default:\n"
             "                         only when the first pass's error bound exceeds 1e-9)\n"
             "      --no-refine        never refine (one pass)\n"
-            "      --cov T            nonrobust (default) | HC0 | HC1 | cluster (one more pass)\n"
+            "      --cov T            nonrobust (default) | HC0 | HC1 | cluster (one more pass)\n");
+    fprintf(to, /* two strings: one would exceed the 4095 characters C99 promises */
             OOC_CLI_CLUSTER_HELP
             "      --weights NAME     observation weights: a column name, or /DATASET in HDF5\n"
             "      --y-column NAME    HDF5: take y from this column of X\n"
@@ -75,7 +80,8 @@ static void svd_usage(FILE *to)
             "      --vectors          also print the right singular vectors V^T\n"
             "      --u-out FILE.h5    write U = X V S^-1 (rows x K) as /X of a new HDF5 file\n"
             "      --method M         qr (default) | normal\n"
-            "  -f, --formula F, --var NAME=VALUE, --weights NAME, --x-dataset PATH,\n"
+            "  -f, --formula F, --var NAME=VALUE, --transforms-from F, --weights NAME,\n"
+            "      --x-dataset PATH,\n"
             "      --delimiter C, --na-values LIST, --missing MODE, --keep-default-na B,\n"
             "      --dtype NAME=TYPE, --max-levels N                 as for fit\n"
             "      --json             JSON on stdout (with the \"cpu\" object of fit's)\n"

@@ -246,6 +246,14 @@ typedef struct ooc_source_options {
                                    * A column of texts cannot be kept across several files
                                    * (each numbers its texts; OOC_ERR_UNSUPPORTED) */
     size_t n_keep;
+    const char *transforms_from;  /* CSV: an HDF5 file ingested with the same formula: its
+                                   * stateful transforms' centres, scales and knots (center,
+                                   * standardize, scale, bs, cr, cc) are used instead of
+                                   * learning them from the CSV, as ooc_ingest_options'
+                                   * (a value outside a spline's knots: OOC_ERR_DATA naming
+                                   * the line).  A file holding none, or another formula's,
+                                   * is OOC_ERR_INVALID_ARG, and so is an HDF5 input (it holds
+                                   * its design already).  NULL: they learn from the CSV */
 } ooc_source_options;
 
 /* A stream of row blocks; opaque.  A source is used by one thread at a time

@@ -10,6 +10,8 @@ GLMResults.to_dict(), whose names are the CLI JSON's:
     them as values (the same numbers, bit for bit, as the path: the same CSV text is read);
   - family and link given as statsmodels objects; a two-level categorical response;
   - an HDF5 file from oocsolve.ingest, the columns named as columns of X;
+  - transforms_from=: new rows with the knots and centre an ingest of other rows learned,
+    against statsmodels' GLM on patsy's design of them from the other rows' design info;
   - the statsmodels-named API: tvalues/zvalues, conf_int(alpha) (alpha 0.1 needs scipy),
     pseudo_rsquared("mcf"), fit_history, converged, summary();
   - errors as oocsolve.Error (status and a message naming the row), a bad family name as
@@ -90,6 +92,23 @@ def check_random(tmp):
     compare("HDF5 poisson, offset + exposure + var and freq weights", res.to_dict(),
             sm_fit(f"count ~ {rhs}", d, F.Poisson(), offset=d.off, exposure=d.expo,
                    var_weights=d.w, freq_weights=d.fw))
+    # transforms_from=: a binomial logit of new rows (inside the first rows' range of x1) with
+    # the knots and centre an ingest of the first rows learned, against statsmodels' GLM on
+    # patsy's design of the new rows from the first rows' design info
+    import patsy
+    spline = "ybin ~ bs(x1, df=4) + center(x2) + C(g)"
+    first = os.path.join(tmp, "spline.h5")
+    oocsolve.ingest(d.iloc[:1000], spline, first)
+    new = d.iloc[1000:]
+    new = new[(new.x1 > d.x1[:1000].min()) & (new.x1 < d.x1[:1000].max())]
+    Y, X = patsy.build_design_matrices(
+        patsy.incr_dbuilders(spline, lambda: iter([d.iloc[:1000]])), new,
+        return_type="dataframe")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sm.GLM(Y.iloc[:, 0], X, family=F.Binomial()).fit()
+    compare("transforms_from", oocsolve.glm(spline, new, family="binomial",
+                                            transforms_from=first).to_dict(), ref)
     # progress: a callable sees the IRLS iterations' phases (polled: at least the last)
     phases = []
     oocsolve.glm(f"ygauss ~ {rhs}", path, family="gaussian",

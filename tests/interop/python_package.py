@@ -11,7 +11,9 @@
       two-way) on random data and on
       NIST's Longley; a DataFrame, the same data as chunks and as a CSV path give identical
       results; oocsolve.Error carries status and message; the Accumulator, resume=, svd and
-      ingest (deflate and codec="blosc:lz4") agree with ols / numpy; progress= reports each
+      ingest (deflate and codec="blosc:lz4") agree with ols / numpy, ols and svd with
+      transforms_from= (an ingested file's knots) agree with statsmodels / numpy on patsy's
+      design of the new rows; progress= reports each
       phase's rows (see check_progress).
       Ctrl-C (SIGINT) stops a fit in a child Python promptly, leaving no temporary files
       (check_interrupt); progress=True draws a real tqdm bar when tqdm is installed (check_tqdm).
@@ -348,6 +350,34 @@ def check_svd_ingest(oocsolve, rng, tmp):
         assert "keep" in b and b["keep"].shape == (len(df), 1), list(b)
     res = oocsolve.ols(None, second, cov_type="cluster", groups="g", device="cpu")
     assert res.cov_type == "cluster", res.cov_type
+    # transforms_from= of ols and svd: new rows (a DataFrame, inside the first data's range of
+    # x1: bs's knots) with the first file's knots and centre, against statsmodels and numpy on
+    # patsy's design of the new rows from the first data's design info.  Tolerances:
+    # lsq_bounds.py, the sum of two implementations' bounds (β: eta_beta·‖β‖ each; σ: ε_A·σmax
+    # each, ε_A = √p·(p·√n + 3)·ε).
+    import statsmodels.api as sm
+    from lsq_bounds import EPS, eta_beta
+    new = random_frame(rng, n=300)
+    new = new[(new.x1 > df.x1.min()) & (new.x1 < df.x1.max())]
+    Y, X = patsy.build_design_matrices(patsy.incr_dbuilders(spline, lambda: iter([df])), new,
+                                       return_type="dataframe")
+    ref = sm.OLS(Y.iloc[:, 0], X).fit()
+    n, p = X.shape
+    kappa = np.linalg.cond(X.values)
+    tan = np.linalg.norm(ref.resid) / np.linalg.norm(X.values @ ref.params.values)
+    res = oocsolve.ols(spline, new, transforms_from=first, device="cpu")
+    assert list(res.params.index) == list(X.columns), (list(res.params.index), list(X.columns))
+    check("ols transforms_from params", res.params.values, ref.params.values,
+          atol=2 * eta_beta(n, p, kappa, tan) * np.linalg.norm(ref.params.values), rtol=0.0)
+    s_ref = np.linalg.svd(X.values, compute_uv=False)
+    out = oocsolve.svd(new, formula=spline, transforms_from=first, device="cpu")
+    check("svd transforms_from s", out.s, s_ref,
+          atol=2 * np.sqrt(p) * (p * np.sqrt(n) + 3) * EPS * s_ref[0], rtol=0.0)
+    try:
+        oocsolve.ols(None, second, transforms_from=first, device="cpu")
+        failures.append("ols(HDF5 file, transforms_from=) did not raise")
+    except oocsolve.Error as e:
+        assert e.status == "OOC_ERR_INVALID_ARG" and "holds its design" in e.message, e
 
 
 def check_progress(oocsolve, rng, tmp):

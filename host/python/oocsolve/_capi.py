@@ -69,7 +69,8 @@ class SourceOptions(Structure):
                 ("block_rows", c_size_t), ("ring_size", c_int), ("nthreads", c_int),
                 ("allocator", Allocator), ("cancel", POINTER(c_int)), ("log", LogSink),
                 ("trace", c_void_p), ("progress", c_void_p),
-                ("keep_columns", POINTER(c_char_p)), ("n_keep", c_size_t)]
+                ("keep_columns", POINTER(c_char_p)), ("n_keep", c_size_t),
+                ("transforms_from", c_char_p)]
 
 
 class BackendOptions(Structure):

@@ -1,5 +1,6 @@
 """_handles.py — the library's backends and sources as Python context managers."""
 import ctypes
+import os
 
 from . import _capi
 
@@ -37,9 +38,12 @@ class Source:
     glm: the _capi.GlmOptions of a GLM, whose columns (offset, exposure, frequency weights, a
     categorical binomial response) ooc_glm_source_open adds to a CSV's formula.
     keep: column names delivered with the rows as group keys (CSV columns, or ingest --keep's).
+    transforms_from: an HDF5 file ingested with the same formula whose stateful transforms'
+    state a CSV's formula uses (ooc_source_options.transforms_from), or None.
     """
 
-    def __init__(self, inputs, formula, formula_vars, backend, call, need_y, glm=None, keep=()):
+    def __init__(self, inputs, formula, formula_vars, backend, call, need_y, glm=None, keep=(),
+                 transforms_from=None):
         options = _capi.SourceOptions()
         _capi.lib.ooc_source_options_init(ctypes.byref(options))
         options.need_y = need_y
@@ -60,6 +64,7 @@ class Source:
             options.progress = call.progress.handle   # CSV: the level scan
         kept = (ctypes.c_char_p * max(len(keep), 1))(*[k.encode() for k in keep])
         options.keep_columns, options.n_keep = kept, len(keep)
+        options.transforms_from = os.fsencode(transforms_from) if transforms_from else None
         paths = (ctypes.c_char_p * len(inputs.paths))(*[p.encode() for p in inputs.paths])
         self._keep = (options, paths, kept)   # the source may point into them while open
         self.handle = ctypes.c_void_p()

@@ -27,7 +27,7 @@ def _option(table, value, what):
 def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="auto",
         progress=None, resume=None, dtype=None, na_values=None, keep_default_na=True, sep=",",
         vars=None, eval_env=0, refine="auto", max_refine=3, groups=None, use_correction=True,
-        df_correction=True):
+        df_correction=True, transforms_from=None):
     """Fit a least-squares model out of core, with statsmodels' statistics.
 
     formula: patsy-style "y ~ terms" (used for CSV files and DataFrames; HDF5 files already
@@ -51,6 +51,9 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
     pandas Index of Python str/int/float/bool are passed (TypeError for one that cannot be).
     refine: "auto" (refinement passes in extended precision when the first pass's error bound
     asks for them), True (always) or False (never); max_refine: at most that many passes.
+    transforms_from: an HDF5 file ingested with the same formula (ingest): the formula's
+    stateful transforms (center, standardize, scale, bs, cr, cc) use the centres and knots
+    they learned there instead of learning them from data (a CSV or DataFrame, not HDF5).
     """
     formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
     counter = Progress(progress)
@@ -77,7 +80,7 @@ def ols(formula, data, weights=None, cov_type="nonrobust", method="qr", device="
             tempfile.TemporaryDirectory(prefix="oocsolve-state-") as state_dir, \
             Backend(device, call) as backend, \
             Source(inputs, formula, formula_vars, backend, call, need_y=True,
-                   keep=keep) as source:
+                   keep=keep, transforms_from=transforms_from) as source:
         options.progress = counter.handle
         state_path = os.path.join(state_dir, "state.h5")
         options.save_state = state_path.encode()
@@ -110,7 +113,7 @@ _GLM_COLUMNS = {"offset": "__oocsolve_offset__", "exposure": "__oocsolve_exposur
 def glm(formula, data, family="binomial", link=None, offset=None, exposure=None,
         freq_weights=None, var_weights=None, method="qr", maxiter=100, tol=1e-8, device="auto",
         progress=None, dtype=None, na_values=None, keep_default_na=True, sep=",", vars=None,
-        eval_env=0):
+        eval_env=0, transforms_from=None):
     """Fit a generalized linear model out of core by IRLS (one pass over data per iteration),
     as statsmodels' smf.glm(formula, data, family, ...).fit(): same starting values,
     convergence test (the deviance changing by at most tol, at most maxiter iterations),
@@ -125,8 +128,8 @@ def glm(formula, data, family="binomial", link=None, offset=None, exposure=None,
     offset, exposure (> 0, log link), freq_weights (>= 0: statsmodels' freq_weights) and
     var_weights (statsmodels' var_weights): column names (of the CSV, or of X in HDF5; HDF5
     var_weights may also be a dataset such as '/W'), or values when data is a DataFrame.
-    data, method, device, progress, dtype, na_values, keep_default_na, sep, vars, eval_env: as
-    for ols.  Returns GLMResults; raises oocsolve.Error on failure (a message naming the row for
+    data, method, device, progress, dtype, na_values, keep_default_na, sep, vars, eval_env,
+    transforms_from: as for ols.  Returns GLMResults; raises oocsolve.Error on failure (a message naming the row for
     a response outside the family's range, perfect separation, ...).
     """
     formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
@@ -163,7 +166,7 @@ def glm(formula, data, family="binomial", link=None, offset=None, exposure=None,
             Inputs(data, var_weights, dtype, na_values, keep_default_na, sep, extra) as inputs, \
             Backend(device, call) as backend, \
             Source(inputs, formula, formula_vars, backend, call, need_y=True,
-                   glm=options) as source:
+                   glm=options, transforms_from=transforms_from) as source:
         options.progress = counter.handle
         result = ctypes.POINTER(_capi.GlmResult)()
         call.run(_capi.lib.ooc_glm, source.handle, backend.handle, ctypes.byref(options),
@@ -190,11 +193,11 @@ class SVDResult:
 
 def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, method="qr",
         device="auto", progress=None, dtype=None, na_values=None, keep_default_na=True,
-        sep=",", vars=None, eval_env=0):
+        sep=",", vars=None, eval_env=0, transforms_from=None):
     """SVD of the design matrix X of data (as for ols; y is ignored; formula "terms" or
     "y ~ terms" needed for CSV and DataFrames): all min(rows, p) singular values, or the k
     largest; vectors: compute Vᵀ; u_out: write U (rows x k) as /X of this new HDF5 file.
-    progress, vars, eval_env: as for ols."""
+    progress, vars, eval_env, transforms_from: as for ols."""
     formula_vars = FormulaVars(formula, vars, caller_namespace(eval_env, 1))
     counter = Progress(progress)
     call = Call(counter)
@@ -208,7 +211,8 @@ def svd(data, k=None, vectors=False, u_out=None, formula=None, weights=None, met
     with formula_vars, counter, \
             Inputs(data, weights, dtype, na_values, keep_default_na, sep) as inputs, \
             Backend(device, call) as backend, \
-            Source(inputs, formula, formula_vars, backend, call, need_y=False) as source:
+            Source(inputs, formula, formula_vars, backend, call, need_y=False,
+                   transforms_from=transforms_from) as source:
         options.progress = counter.handle
         result = ctypes.POINTER(_capi.SvdResult)()
         call.run(_capi.lib.ooc_svd, source.handle, backend.handle, ctypes.byref(options),

@@ -7,7 +7,9 @@
  * extra columns, moved into the block's keys), and each block is copied into a fixed
  * ring of buffers allocated with the caller's allocator (pinned memory for a
  * GPU backend), so memory does not grow with n.  The total row count is
- * known only after a full pass.
+ * known only after a full pass.  With transforms_from, the formula's
+ * stateful transforms use what another file learned (read once, at open:
+ * the JSON stays the source's `transforms`), as ingest --transforms-from.
  */
 #include "csv/design_stream.h"
 #include "base/error.h"
@@ -152,6 +154,8 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
         cs->extras[0] = o->weights_name;
     for (size_t k = 0; k < o->n_keep; k++)
         cs->extras[nw + k] = o->keep_columns[k];
+    if (o->transforms_from)
+        OOC_CHECK(ooc_h5_read_transforms(o->transforms_from, &cs->base.transforms, err));
     ooc_design_stream_options so = {
         .csv_path = path,
         .formula = o->formula,
@@ -169,6 +173,8 @@ ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, oo
         .extra_columns = cs->extras,
         .nextra = nw + o->n_keep,
         .nextra_keys = o->n_keep,
+        .transforms = cs->base.transforms,
+        .transforms_source = o->transforms_from,
     };
     OOC_CHECK(ooc_design_stream_open(&so, &cs->ds, err));
     block_records = ooc_design_stream_block_rows(cs->ds); /* lowered for wide designs */

@@ -47,6 +47,10 @@
  * build (Debian's serial package is one, H5_HAVE_THREADSAFE); the source
  * itself never calls HDF5 from two of its threads at once.
  *
+ * ooc_h5_read_transforms (source.h) opens a file as this source to take what
+ * its formula's stateful transforms learned (ingest's and the CSV source's
+ * transforms_from).
+ *
  * Profiling (options.trace): the producer records "chunk read" spans (one
  * per H5Dread_chunk or H5Dread, with the stored bytes) on its lane "hdf5
  * reader"; workers ("decode N") record "decompress" and "unshuffle" spans
@@ -1669,5 +1673,26 @@ out:
         h5_destroy(&s->pub);
     ooc_h5_join_free(&join);
     ooc_h5_quiet_end(&quiet);
+    return status;
+}
+
+ooc_status ooc_h5_read_transforms(const char *path, char **out, ooc_error *err)
+{
+    ooc_status status = OOC_OK;
+    ooc_source_options so;
+    ooc_source_options_init(&so);
+    so.need_y = false; /* X alone: the file of a formula without a response has no /Y */
+    so.y_dataset = NULL;
+    ooc_source *src = NULL;
+    *out = NULL;
+    OOC_CHECK(ooc_h5_source_open(path, &so, &src, err));
+    OOC_FAIL_IF(!src->transforms, err, OOC_ERR_INVALID_ARG,
+                "'%s' holds nothing that stateful transforms learned (its formula, '%s', has "
+                "no center, standardize, scale, bs, cr or cc)",
+                path, src->formula ? src->formula : "not recorded");
+    *out = src->transforms;
+    src->transforms = NULL;
+out:
+    ooc_source_free(src);
     return status;
 }

@@ -173,27 +173,6 @@ out:
     return status;
 }
 
-/* What the stateful transforms of the file at `path` (ingested by oocsolve)
- * learned, as JSON (*out, malloc'ed).  Errors: those of opening it as a
- * source; OOC_ERR_INVALID_ARG when it holds none. */
-static ooc_status read_transforms(const char *path, char **out, ooc_error *err)
-{
-    ooc_status status = OOC_OK;
-    ooc_source_options so;
-    ooc_source_options_init(&so);
-    ooc_source *src = NULL;
-    OOC_CHECK(ooc_h5_source_open(path, &so, &src, err));
-    OOC_FAIL_IF(!src->transforms, err, OOC_ERR_INVALID_ARG,
-                "'%s' holds nothing that stateful transforms learned (its formula, '%s', has "
-                "no center, standardize, scale, bs, cr or cc)",
-                path, src->formula ? src->formula : "not recorded");
-    *out = src->transforms;
-    src->transforms = NULL;
-out:
-    ooc_source_free(src);
-    return status;
-}
-
 /* The parts published as opts->output_path (h5parts.h), and every process's
  * counts summed into *total (on every process). */
 static ooc_status publish(const ooc_ingest_options *opts, const ooc_collective *c,
@@ -251,7 +230,7 @@ ooc_status ooc_ingest(const ooc_ingest_options *opts, ooc_ingest_stats *stats, o
     else
         local = ooc_codec_parse(opts->codec, &codec, err);
     if (local == OOC_OK && opts->transforms_from)
-        local = read_transforms(opts->transforms_from, &transforms, err);
+        local = ooc_h5_read_transforms(opts->transforms_from, &transforms, err);
     OOC_CHECK(ooc_coll_agree(c, local, true, err));
 
     ooc_design_stream_options so = {

@@ -135,8 +135,16 @@ ooc_status ooc_source_open(const char *path, const ooc_source_options *o, ooc_so
         if (!probe)
             return OOC_FAIL(err, OOC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
         fclose(probe);
-        if (looks_like_hdf5(path))
+        if (looks_like_hdf5(path)) {
+            if (o && o->transforms_from)
+                return OOC_FAIL(err, OOC_ERR_INVALID_ARG,
+                                "'%s' is an HDF5 file, which holds its design already: what "
+                                "stateful transforms learned in '%s' (--transforms-from) "
+                                "applies to a CSV read through a formula (ingest the CSV with "
+                                "it instead)",
+                                path, o->transforms_from);
             return ooc_h5_source_open(path, o, out, err);
+        }
     }
     if (!o->formula)
         return OOC_FAIL(err, OOC_ERR_INVALID_ARG,

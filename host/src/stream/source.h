@@ -153,7 +153,18 @@ ooc_status ooc_source_set_key_names(ooc_source *src, const char *const *names, s
 ooc_status ooc_h5_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
                               ooc_error *err);
 
-/* CSV + formula source (csvsource.c): the ingest pipeline without the file. */
+/* What the stateful transforms (center, standardize, scale, bs, cr, cc) of
+ * the formula of the HDF5 file at `path` (ingested by oocsolve) learned: its
+ * /X attribute as JSON (formula/model.h), into *out (malloc'ed, the
+ * caller's; NULL on failure), for ingest and the CSV source's
+ * transforms_from (h5source.c).  Errors: those of opening it as an HDF5
+ * source; OOC_ERR_INVALID_ARG when it holds none. */
+ooc_status ooc_h5_read_transforms(const char *path, char **out, ooc_error *err);
+
+/* CSV + formula source (csvsource.c): the ingest pipeline without the file.
+ * With o->transforms_from, the formula's stateful transforms use what that
+ * file's learned (ooc_h5_read_transforms; src->transforms holds it) and learn
+ * nothing from this CSV. */
 ooc_status ooc_csv_source_open(const char *path, const ooc_source_options *o, ooc_source **out,
                                ooc_error *err);
 
