@@ -1,14 +1,16 @@
 # tests/formula.cmake — test registrations for the formula area: unit tests of the
 # formula module, the patsy interop tests through the CLI (the core corpus, and the
-# extended language: contrasts, boolean and numpy expressions, combinatorially; the stateful
-# transforms, and the same on 5M rows for memory and exact knots; fit, svd and glm of a CSV with
-# another file's transforms), and
+# extended language: contrasts, boolean and numpy expressions, combinatorially; string
+# comparisons; the stateful transforms, and the same on 5M rows for memory and exact knots; fit,
+# svd and glm of a CSV with another file's transforms), and
 # the libFuzzer target when OOC_FUZZ is ON.
 ooc_add_unit_test(test_formula unit/test_formula.c)
 target_link_libraries(test_formula PRIVATE Threads::Threads)
 ooc_add_py_test(interop_patsy interop/interop_patsy.py)
 ooc_add_py_test(interop_patsy_extended interop/interop_patsy_extended.py)
 ooc_add_py_test(interop_patsy_transforms interop/interop_patsy_transforms.py)
+ooc_add_py_test(interop_patsy_strings interop/interop_patsy_strings.py)
+set_tests_properties(interop_patsy_strings PROPERTIES TIMEOUT 600)
 set_tests_properties(interop_patsy_transforms PROPERTIES TIMEOUT 900)
 ooc_add_py_test(transforms_from_csv interop/transforms_from_csv.py)
 set_tests_properties(transforms_from_csv PROPERTIES TIMEOUT 600)

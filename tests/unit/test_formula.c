@@ -122,6 +122,11 @@ static const names_case names_cases[] = {
       "C(g, levels=np.arange(3))[T.np.int64(2)]"}},
     {"y ~ a - 1 + 0 + 1", 7, {"Intercept", "a"}},
     {"y ~ a * b - a - b", 6, {"Intercept", "a:b"}},
+    /* string comparisons: a missing s is False (!= True), so no row is dropped for it */
+    {"y ~ I(s == 'lo')", 7, {"Intercept", "I(s == 'lo')[T.True]"}},
+    {"y ~ (s != 'hi'):a", 7, {"Intercept", "s != 'hi'[False]:a", "s != 'hi'[True]:a"}},
+    {"y ~ (s == 'x') - (s == 'x') + a", 7, {"Intercept", "a"}},
+    {"y ~ s + ('lo' == s)", 6, {"Intercept", "s[T.lo]", "s[T.mid]", "'lo' == s[T.True]"}},
 };
 
 static void test_names(void)
@@ -258,8 +263,14 @@ static void test_errors(void)
     expect_formula_error("C(s) ~ a", "response cannot be categorical", 0, 4);
     expect_formula_error("y ~ C(a + b)", "C() of a numeric expression needs its levels as numbers",
                          6, 1);
-    expect_formula_error("y ~ 'text'", "strings are supported only as levels", 4, 6);
-    expect_formula_error("y ~ I(s == 'lo')", "string comparisons are not supported", 11, 4);
+    expect_formula_error("y ~ 'text'", "a string is supported only as a level", 4, 6);
+    expect_formula_error("y ~ I(s < 'lo')", "only == and != compare texts", 8, 1);
+    expect_formula_error("y ~ I(s == b'lo')", "a bytes literal never equals a text", 11, 5);
+    expect_formula_error("y ~ I(s == f'lo')", "f-strings are not supported", 11, 5);
+    expect_formula_error("y ~ I(s + 1 == 'lo')", "a string compares only with a column", 12, 2);
+    expect_formula_error("y ~ I(s == 'a' + 'b')", "unexpected token '+'", 15, 1);
+    expect_formula_error("y ~ s == '\\x4'", "bad escape in a string literal", 9, 5);
+    expect_formula_error("y ~ s == '\\N{DIGIT ONE}'", "\\N{...} escapes are not supported", 9, 15);
     /* expressions: arity, types numpy would change or refuse, Python's keywords */
     expect_formula_error("y ~ np.clip(a, 0)", "np.clip takes 3 arguments", 4, 2);
     expect_formula_error("y ~ np.clip(a, 1, 0)", "a_min > a_max", 4, 2);

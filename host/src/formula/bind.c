@@ -2,8 +2,9 @@
  * bind.c — binding a parsed formula to a CSV file: its variables to header
  * columns, the type of each plain variable inferred from a sample block (or
  * pinned by the caller), the checks that arithmetic and the response read
- * numbers, and the level scan that collects the distinct texts of the
- * categoricals whose levels were not given.  Level discovery follows patsy's
+ * numbers and that text comparisons read texts, and the level scan that
+ * collects the distinct texts of the categoricals whose levels were not
+ * given.  Level discovery follows patsy's
  * categorical sniffing, which sees every row (also rows dropped for other
  * variables), and pandas' dtype rules (int levels only when the whole column
  * is integral and has no missing value).  The scan's state packs into bytes
@@ -56,6 +57,38 @@ static bool has_number(const ooc_model *m, const ooc_csv_block *sample, size_t c
             return true;
     }
     return false;
+}
+
+/* Refuse text comparison t (g == 'a') unless pandas reads its column as
+ * texts: pinned categorical, or with some text among the sample's values
+ * that is not a boolean spelling.  pandas finds a column of numbers or of
+ * booleans equal to no string, so the comparison would be False (!= True) in
+ * every row: surely not what was meant.  An empty sample has nothing to
+ * compare.  Errors: OOC_ERR_FORMULA, with a caret under the comparison. */
+static ooc_status check_text_column(const ooc_model *m, const ooc_text_test *t,
+                                    const ooc_csv_block *sample, size_t *cache, ooc_error *err)
+{
+    const ooc_variable *v = &m->vars[t->var];
+    if (v->pinned == OOC_COLUMN_CATEGORICAL || !sample || sample->nrecords == 0)
+        return OOC_OK;
+    const char *what;
+    if (v->pinned == OOC_COLUMN_NUMERIC) {
+        what = "numbers (--dtype)";
+    } else if (non_numeric_row(m, sample, t->var, cache) == ROW_NONE) {
+        what = "numbers (its first records hold no text)";
+    } else {
+        what = "booleans (its first records hold only True / False)";
+        for (size_t r = 0; r < sample->nrecords; r++) {
+            size_t len;
+            const char *s = ooc_field_text(sample, r, v->column, &len);
+            if (!ooc_field_is_na(m, s, len) && ooc_field_bool(s, len) < 0)
+                return OOC_OK;
+        }
+    }
+    return ooc_formula_error(err, m->formula, t->origin, t->origin_len,
+                             "pandas reads column '%s' as %s, and those never equal a string: "
+                             "this would be %s in every row; --dtype %s=str reads the column as "
+                             "text", v->name, what, t->equal ? "False" : "True", v->name);
 }
 
 /* The start of the header, bounded whatever the header: the first 8 names,
@@ -269,6 +302,8 @@ ooc_status ooc_model_bind(ooc_model *m, const char *const *names, size_t ncols,
             goto out;
         }
     }
+    for (size_t k = 0; k < m->ntests; k++)
+        OOC_CHECK(check_text_column(m, &m->tests[k], sample, bad_row, err));
     for (size_t i = 0; i < m->nvars; i++) {
         if (m->vars[i].needs_scan) {
             m->vars[i].seen = calloc(1, sizeof *m->vars[i].seen);

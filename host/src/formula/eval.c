@@ -8,7 +8,8 @@
  * Missing values follow patsy's NA_action="drop": a row is dropped when a
  * categorical factor's value is missing or a numeric factor's value is NaN
  * (a missing numeric field reads as NaN).  A boolean factor is never missing:
- * numpy's comparisons with NaN are False (!= True), and patsy keeps the row.
+ * numpy's comparisons with NaN are False (!= True), so are pandas' of a
+ * missing text with a string, and patsy keeps the row.
  */
 #include "base/error.h"
 #include "formula/fields.h"
@@ -29,6 +30,7 @@ ooc_model_scratch *ooc_model_scratch_new(const ooc_model *m)
         return NULL;
     s->var_value = calloc(m->nvars + 1, sizeof *s->var_value);
     s->var_missing = calloc(m->nvars + 1, 1);
+    s->test_value = calloc(m->ntests + 1, sizeof *s->test_value);
     s->level = calloc(m->nfactors + 1, sizeof *s->level);
     size_t depth = 0;
     for (size_t i = 0; i < m->nfactors; i++)
@@ -38,7 +40,7 @@ ooc_model_scratch *ooc_model_scratch_new(const ooc_model *m)
     s->stack = calloc(depth + 1, sizeof *s->stack);
     s->extra_value = calloc(m->nextra + 1, sizeof *s->extra_value);
     s->nf_entry = malloc((m->ncols + 1) * sizeof *s->nf_entry);
-    if (!s->var_value || !s->var_missing || !s->level || !s->value || !s->stack ||
+    if (!s->var_value || !s->var_missing || !s->test_value || !s->level || !s->value || !s->stack ||
         !s->extra_value || !s->nf_entry) {
         ooc_model_scratch_free(s);
         return NULL;
@@ -54,6 +56,7 @@ void ooc_model_scratch_free(ooc_model_scratch *s)
         return;
     free(s->var_value);
     free(s->var_missing);
+    free(s->test_value);
     free(s->level);
     free(s->value);
     free(s->stack);
@@ -70,15 +73,18 @@ void ooc_nonfinite_free(ooc_nonfinite *nf)
     memset(nf, 0, sizeof *nf);
 }
 
-double ooc_factor_run(const ooc_factor *f, const double *vars, double *st, bool feed,
+double ooc_factor_run(const ooc_factor *f, ooc_model_scratch *s, bool feed,
                       ooc_status *feed_status, ooc_error *err)
 {
+    const double *vars = s->var_value;
+    double *st = s->stack;
     size_t sp = 0;
     for (size_t i = 0; i < f->nprog; i++) {
         const ooc_ex_instr *in = &f->prog[i];
         switch (in->op) {
         case OOC_EX_CONST: st[sp++] = in->value; break;
         case OOC_EX_VAR: st[sp++] = vars[in->var]; break;
+        case OOC_EX_TEXT: st[sp++] = s->test_value[in->var]; break;
         case OOC_EX_ADD: sp--; st[sp - 1] = st[sp - 1] + st[sp]; break;
         case OOC_EX_SUB: sp--; st[sp - 1] = st[sp - 1] - st[sp]; break;
         case OOC_EX_MUL: sp--; st[sp - 1] = st[sp - 1] * st[sp]; break;
@@ -101,10 +107,10 @@ double ooc_factor_run(const ooc_factor *f, const double *vars, double *st, bool 
     return st[0];
 }
 
-/* f's program run to apply its transforms. */
-static double run_program(const ooc_factor *f, const double *vars, double *st)
+/* f's program run on the record read into s, applying its transforms. */
+static double run_program(const ooc_factor *f, ooc_model_scratch *s)
 {
-    return ooc_factor_run(f, vars, st, false, NULL, NULL);
+    return ooc_factor_run(f, s, false, NULL, NULL);
 }
 
 /* The OOC_ERR_DATA error about CSV column `column` (named `name`) of record
@@ -329,6 +335,14 @@ ooc_status ooc_model_read_variables(const ooc_model *m, ooc_model_scratch *s,
             s->var_missing[v] = ooc_field_is_na(m, t, len) || ooc_field_is_nan(t, len);
         }
     }
+    for (size_t k = 0; k < m->ntests; k++) {
+        const ooc_text_test *test = &m->tests[k];
+        size_t len;
+        const char *t = ooc_field_text(blk, r, m->vars[test->var].column, &len);
+        bool same = !ooc_field_is_na(m, t, len) && len == test->len &&
+                    memcmp(t, test->text, len) == 0;
+        s->test_value[k] = same == test->equal;
+    }
     return OOC_OK;
 }
 
@@ -381,7 +395,7 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
         if (f->kind == OOC_FACTOR_BOOL) {
             /* a boolean is never missing: a comparison with NaN is False, as numpy's */
             na = false;
-            int b = run_program(f, s->var_value, s->stack) != 0;
+            int b = run_program(f, s) != 0;
             if (m->lookups[i].bool_index[b] == SIZE_MAX)
                 return OOC_FAIL(err, OOC_ERR_DATA,
                                 "%s, line %llu: '%s' is %s, which is not among the given levels",
@@ -389,7 +403,7 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
                                 b ? "True" : "False");
             s->level[i] = m->lookups[i].bool_index[b];
         } else if (f->kind == OOC_FACTOR_CATEXPR) {
-            double x = run_program(f, s->var_value, s->stack);
+            double x = run_program(f, s);
             na = isnan(x);
             if (!na && !lookup_number(f, &m->lookups[i], x, &s->level[i])) {
                 char xs[40];
@@ -413,12 +427,12 @@ static ooc_status load_record(const ooc_model *m, ooc_model_scratch *s, const oo
             s->value[f->value_at] = s->var_value[f->var];
             na = isnan(s->value[f->value_at]);
         } else if (f->kind == OOC_FACTOR_SPLINE) {
-            double x = run_program(f, s->var_value, s->stack);
+            double x = run_program(f, s);
             na = isnan(x);
             if (!na && !ooc_transform_columns(&f->tf[0], x, &s->value[f->value_at]))
                 return spline_range_error(m, blk, r, f, x, err);
         } else {
-            s->value[f->value_at] = run_program(f, s->var_value, s->stack);
+            s->value[f->value_at] = run_program(f, s);
             na = isnan(s->value[f->value_at]);
         }
         if (na && *missing == SIZE_MAX)

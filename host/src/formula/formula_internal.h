@@ -140,16 +140,19 @@ typedef enum ooc_ex_op {
     OOC_EX_WHERE,                           /* numpy's where(cond, a, b) */
     OOC_EX_LT, OOC_EX_LE, OOC_EX_GT, OOC_EX_GE, OOC_EX_EQ, OOC_EX_NE, /* -> boolean */
     OOC_EX_AND, OOC_EX_OR, OOC_EX_XOR, OOC_EX_NOT, /* booleans -> boolean */
-    OOC_EX_TRANSFORM                        /* center/standardize: the factor's transform
+    OOC_EX_TRANSFORM,                       /* center/standardize: the factor's transform
                                              * `var` applied to its operand (eval.c) */
+    OOC_EX_TEXT                             /* -> boolean: the record's result of the
+                                             * model's text comparison `var` (tests) */
 } ooc_ex_op;
 
-/* Operands an operation takes from the stack (0 for CONST and VAR). */
+/* Operands an operation takes from the stack (0 for CONST, VAR and TEXT). */
 static inline int ooc_ex_arity(ooc_ex_op op)
 {
     switch (op) {
     case OOC_EX_CONST:
-    case OOC_EX_VAR: return 0;
+    case OOC_EX_VAR:
+    case OOC_EX_TEXT: return 0;
     case OOC_EX_ADD: case OOC_EX_SUB: case OOC_EX_MUL: case OOC_EX_DIV: case OOC_EX_POW:
     case OOC_EX_MIN: case OOC_EX_MAX: case OOC_EX_LT: case OOC_EX_LE: case OOC_EX_GT:
     case OOC_EX_GE: case OOC_EX_EQ: case OOC_EX_NE: case OOC_EX_AND: case OOC_EX_OR:
@@ -210,6 +213,7 @@ static inline double ooc_ex_eval(ooc_ex_op op, double x, double y, double z)
     case OOC_EX_NOT: return x == 0;
     case OOC_EX_CONST:
     case OOC_EX_VAR:
+    case OOC_EX_TEXT:      /* operands of the record: eval.c */
     case OOC_EX_TRANSFORM: break; /* needs what the transform learned: eval.c */
     }
     return NAN;
@@ -217,9 +221,21 @@ static inline double ooc_ex_eval(ooc_ex_op op, double x, double y, double z)
 
 typedef struct ooc_ex_instr {
     ooc_ex_op op;
-    size_t var;   /* OOC_EX_VAR: variable index */
+    size_t var;   /* OOC_EX_VAR: variable index; OOC_EX_TEXT: text comparison index */
     double value; /* OOC_EX_CONST */
 } ooc_ex_instr;
+
+/* A column of texts compared with a string literal (g == 'a', 'a' != g), as
+ * pandas compares a str column: the field's exact text (spaces kept) against
+ * the literal's, a missing field equal to nothing (== False, != True).  Each
+ * is evaluated once per record (eval.c) and read by OOC_EX_TEXT. */
+typedef struct ooc_text_test {
+    size_t var;          /* the variable compared */
+    bool equal;          /* ==; else != */
+    char *text;          /* the literal, decoded (owned; may hold NUL bytes) */
+    size_t len;
+    size_t origin, origin_len; /* the comparison in the formula (carets) */
+} ooc_text_test;
 
 /* ---- factors, variables, terms ---- */
 typedef enum ooc_factor_kind {
@@ -397,6 +413,8 @@ struct ooc_model {
     size_t response_factor;
     ooc_term_list rhs;       /* in formula order (intercept as the empty term); every factor
                               * and variable is used by these terms or is the response */
+    ooc_text_test *tests;    /* text comparisons of the factors' programs (OOC_EX_TEXT) */
+    size_t ntests, tests_cap;
     /* bind */
     bool bound;
     size_t csv_columns;               /* fields per record of the bound CSV */
@@ -434,6 +452,7 @@ struct ooc_model {
 struct ooc_model_scratch {
     double *var_value;
     unsigned char *var_missing;
+    double *test_value;  /* the record's text comparisons: 0 or 1 (ooc_model.tests) */
     size_t *level;
     double *value;       /* numeric factors' values (ooc_factor value_at, width) */
     double *stack;
@@ -443,8 +462,8 @@ struct ooc_model_scratch {
 };
 
 /* Read record r's variables into s (numbers, NaN when missing; whether each
- * is missing).  Errors (OOC_ERR_DATA): a non-number in a numeric variable,
- * naming file, line and column. */
+ * is missing) and its text comparisons.  Errors (OOC_ERR_DATA): a non-number
+ * in a numeric variable, naming file, line and column. */
 ooc_status ooc_model_read_variables(const ooc_model *m, ooc_model_scratch *s,
                                     const ooc_csv_block *blk, size_t r, ooc_error *err);
 
@@ -513,9 +532,10 @@ void ooc_crs_basis(const double *knots, size_t n, bool cyclic, const double *f, 
 ooc_status ooc_constraint_null_space(const double *c, size_t k, double *q, ooc_error *err);
 
 /* The transforms of the response and rhs factors: run f's program on the
- * variables' values (`feed`: memorize each transform's operand instead of
- * applying it, leaving it on the stack). */
-double ooc_factor_run(const ooc_factor *f, const double *vars, double *stack, bool feed,
+ * record read into s (ooc_model_read_variables) with s's stack (`feed`:
+ * memorize each transform's operand instead of applying it, leaving it on
+ * the stack). */
+double ooc_factor_run(const ooc_factor *f, ooc_model_scratch *s, bool feed,
                       ooc_status *feed_status, ooc_error *err);
 
 /* ---- parsing (terms.c, pyexpr.c) ---- */

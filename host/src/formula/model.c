@@ -80,6 +80,9 @@ void ooc_model_free(ooc_model *m)
     for (size_t i = 0; i < m->rhs.n; i++)
         free(m->rhs.items[i].factors);
     free(m->rhs.items);
+    for (size_t i = 0; i < m->ntests; i++)
+        free(m->tests[i].text);
+    free(m->tests);
     free(m->file_name);
     free(m->formula);
     for (size_t i = 0; i < m->n_na_values; i++)

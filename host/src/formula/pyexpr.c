@@ -2,7 +2,9 @@
  * pyexpr.c — the Python expressions inside a formula: each one becomes a
  * factor (a column name, Q('name'), C(column or boolean expression[,
  * contrast][, levels=...]) with the contrasts Treatment, Sum, Helmert, Diff
- * and Poly, or an expression: arithmetic, comparisons, & | ^ ~, the numpy
+ * and Poly, or an expression: arithmetic, comparisons (also == and != of a
+ * column of texts with a string literal: a text comparison of the model,
+ * evaluated per record by eval.c), & | ^ ~, the numpy
  * functions of ex_functions and the constants np.pi, np.e, np.nan, np.inf,
  * True, False), and level-list literals ([..], (..), range(..),
  * np.arange(..), a formula variable).  Expressions are typed as numpy types
@@ -160,60 +162,140 @@ static ooc_status add_variable(ooc_model *m, const char *name, size_t namelen, s
     return OOC_OK;
 }
 
-/* Decode a Python string literal token into a malloc'ed string. */
-static char *decode_string(const char *s, size_t len)
+/* What a Python string literal makes: a str, bytes (prefix b), an f-string. */
+typedef enum py_string_kind { PY_STR, PY_BYTES, PY_FSTRING } py_string_kind;
+
+/* The value of the n hex digits at s (n <= 8) into *v; false when one is not a hex digit. */
+static bool hex_value(const char *s, size_t n, uint32_t *v)
 {
-    size_t i = 0;
-    bool raw = false;
-    while (i < len && s[i] != '\'' && s[i] != '"') {
-        if (s[i] == 'r' || s[i] == 'R')
-            raw = true;
-        i++;
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        if (d < 0)
+            return false;
+        *v = *v << 4 | (uint32_t)d;
     }
-    if (i >= len) /* the lexer only makes string tokens with quotes; stay safe anyway */
-        return strdup("");
-    char q = s[i];
-    size_t qn = (i + 2 < len && s[i + 1] == q && s[i + 2] == q && len - i >= 6) ? 3 : 1;
-    size_t from = i + qn, to = len >= qn ? len - qn : 0;
-    if (to < from)
-        to = from;
-    char *out = malloc(to - from + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t k = from; k < to; k++) {
-        if (s[k] == '\\' && !raw && k + 1 < to) {
-            k++;
-            switch (s[k]) {
-            case 'n': out[o++] = '\n'; break;
-            case 't': out[o++] = '\t'; break;
-            case 'r': out[o++] = '\r'; break;
-            case '0': out[o++] = '\0'; break;
-            default: out[o++] = s[k]; break;
-            }
-        } else {
-            out[o++] = s[k];
-        }
-    }
-    out[o] = '\0';
-    return out;
+    return true;
 }
 
-/* Q('name') at c->pos: returns the column name (malloc'ed) or NULL on error. */
-static ooc_status parse_q(pyctx *c, char **name)
+/* Code point cp at out: one byte in bytes, else UTF-8; returns the bytes
+ * written (1 to 4). */
+static size_t put_code(char *out, uint32_t cp, bool bytes)
+{
+    if (bytes || cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* The string literal token `tok` decoded as Python decodes it: prefixes r, u,
+ * b, f; escapes \\ \' \" \a \b \f \n \r \t \v, a backslash-newline (nothing),
+ * octal \ooo, \xhh and, in a str, \uXXXX and \UXXXXXXXX (as UTF-8); any other
+ * backslash is kept, as Python keeps it.  *out is malloc'ed, NUL-terminated,
+ * *len bytes long (it may hold NULs); *kind what the prefix makes.  Errors:
+ * OOC_ERR_FORMULA with a caret under the token (a truncated \x, \u or \U, a
+ * code point that is no text, \N{...}), OOC_ERR_NOMEM. */
+static ooc_status decode_string(pyctx *c, size_t tok, char **out, size_t *len,
+                                py_string_kind *kind)
+{
+    const char *s = c->text + c->toks[tok].start;
+    size_t n = c->toks[tok].len, i = 0;
+    bool raw = false;
+    *kind = PY_STR;
+    *out = NULL;
+    for (; i < n && s[i] != '\'' && s[i] != '"'; i++) {
+        char p = (char)(s[i] | 0x20);
+        raw |= p == 'r';
+        *kind = p == 'b' ? PY_BYTES : p == 'f' ? PY_FSTRING : *kind;
+    }
+    /* the lexer makes string tokens only of whole literals, quotes at both ends */
+    size_t qn = n - i >= 6 && s[i + 1] == s[i] && s[i + 2] == s[i] ? 3 : 1;
+    size_t from = i + qn, to = n - i >= 2 * qn ? n - qn : from;
+    char *d = malloc(n + 1); /* escapes decode to at most their own length */
+    if (!d)
+        return OOC_FAIL(c->err, OOC_ERR_NOMEM, "out of memory");
+    size_t o = 0;
+    for (size_t k = from; k < to; k++) {
+        if (s[k] != '\\' || raw || k + 1 == to) {
+            d[o++] = s[k];
+            continue;
+        }
+        static const char simple[] = "\\\\''\"\"a\ab\bf\fn\nr\rt\tv\v";
+        const char *e = NULL;
+        for (size_t j = 0; j < sizeof simple - 1 && !e; j += 2)
+            if (simple[j] == s[k + 1])
+                e = &simple[j + 1];
+        uint32_t cp = 0;
+        size_t digits = 0;
+        bool hex = s[k + 1] == 'x' || (*kind != PY_BYTES && (s[k + 1] | 0x20) == 'u');
+        if (e) {
+            d[o++] = *e;
+            k++;
+        } else if (s[k + 1] == '\n') {
+            k++;
+        } else if (s[k + 1] >= '0' && s[k + 1] <= '7') {
+            while (digits < 3 && k + 1 + digits < to && s[k + 1 + digits] >= '0' &&
+                   s[k + 1 + digits] <= '7')
+                cp = cp * 8 + (uint32_t)(s[k + 1 + digits++] - '0');
+            k += digits;
+            o += put_code(d + o, cp, *kind == PY_BYTES);
+        } else if (hex) {
+            digits = s[k + 1] == 'x' ? 2 : s[k + 1] == 'u' ? 4 : 8;
+            if (to - k - 2 < digits || !hex_value(s + k + 2, digits, &cp) || cp > 0x10FFFF ||
+                (cp >= 0xD800 && cp <= 0xDFFF)) {
+                free(d);
+                return py_error(c, tok, "bad escape in a string literal (a \\x, \\u or \\U "
+                                        "without its hex digits, or a code point that is no "
+                                        "text)");
+            }
+            k += 1 + digits;
+            o += put_code(d + o, cp, *kind == PY_BYTES);
+        } else if (s[k + 1] == 'N' && *kind != PY_BYTES) {
+            free(d);
+            return py_error(c, tok, "\\N{...} escapes are not supported: write the character "
+                                    "itself or its \\u escape");
+        } else {
+            d[o++] = s[k]; /* Python keeps an unknown escape's backslash */
+        }
+    }
+    d[o] = '\0';
+    *out = d;
+    *len = o;
+    return OOC_OK;
+}
+
+/* Q('name') at c->pos: the column name (malloc'ed, *len bytes) into *name. */
+static ooc_status parse_q(pyctx *c, char **name, size_t *len)
 {
     ooc_status status;
+    py_string_kind kind;
     c->pos++; /* Q */
     OOC_CHECK(py_expect(c, "("));
     if (c->pos >= c->end || c->toks[c->pos].type != OOC_TOK_STRING) {
         status = py_error(c, c->pos, "Q() needs a quoted column name");
         goto out;
     }
-    *name = decode_string(c->text + c->toks[c->pos].start, c->toks[c->pos].len);
-    if (!*name) {
-        status = OOC_FAIL(c->err, OOC_ERR_NOMEM, "out of memory");
-        goto out;
-    }
+    OOC_CHECK(decode_string(c, c->pos, name, len, &kind));
     c->pos++;
     status = py_expect(c, ")");
     if (status != OOC_OK) {
@@ -230,12 +312,13 @@ static ooc_status parse_variable_ref(pyctx *c, size_t *var)
     size_t start_tok = c->pos;
     if (py_at_name(c, "Q") && c->pos + 1 < c->end && ooc_tok_is(c->text, &c->toks[c->pos + 1], "(")) {
         char *name = NULL;
-        ooc_status status = parse_q(c, &name);
+        size_t len = 0;
+        ooc_status status = parse_q(c, &name, &len);
         if (status != OOC_OK)
             return status;
         size_t o0 = c->toks[start_tok].start;
         size_t o1 = c->toks[c->pos - 1].start + c->toks[c->pos - 1].len;
-        status = add_variable(c->m, name, strlen(name), o0, o1 - o0, var, c->err);
+        status = add_variable(c->m, name, len, o0, o1 - o0, var, c->err);
         free(name);
         return status;
     }
@@ -576,11 +659,13 @@ static ooc_status parse_transform_argument(pyctx *c, ooc_transform *t, const cha
         return parse_knots_argument(c, t);
     if (strcmp(param, "constraints") == 0) {
         if (c->pos < c->end && c->toks[c->pos].type == OOC_TOK_STRING) {
-            const ooc_tok *tk = &c->toks[c->pos];
-            char *text = decode_string(c->text + tk->start, tk->len);
-            if (!text)
-                return ex_nomem(c);
-            bool center = strcmp(text, "center") == 0;
+            char *text;
+            size_t len;
+            py_string_kind kind;
+            ooc_status status = decode_string(c, c->pos, &text, &len, &kind);
+            if (status != OOC_OK)
+                return status;
+            bool center = kind != PY_BYTES && len == 6 && memcmp(text, "center", 6) == 0;
             free(text);
             if (center) {
                 c->pos++;
@@ -853,6 +938,14 @@ static bool named_constant(const char *name, double *v, bool *boolean)
     return false;
 }
 
+/* The error about the string literal at token `tok` where it is not a
+ * level, a contrast's argument or a side of == / !=. */
+static ooc_status string_misplaced(pyctx *c, size_t tok)
+{
+    return py_error(c, tok, "a string is supported only as a level or contrast argument of C() "
+                            "or compared with a column of texts (g == 'a', g != 'a')");
+}
+
 static ooc_status parse_atom(pyctx *c, int *out)
 {
     if (c->pos >= c->end)
@@ -901,8 +994,7 @@ static ooc_status parse_atom(pyctx *c, int *out)
         return OOC_OK;
     }
     if (t->type == OOC_TOK_STRING)
-        return py_error(c, c->pos, "strings are supported only as levels and contrast "
-                                   "arguments of C() (string comparisons are not supported)");
+        return string_misplaced(c, c->pos);
     if (ooc_tok_is(c->text, t, "(")) {
         ooc_status status;
         c->pos++;
@@ -979,7 +1071,7 @@ static ooc_status parse_binary_level(pyctx *c, int *out, ooc_status (*next)(pyct
                                      const binop *ops, size_t nops)
 {
     ooc_status status;
-    int left;
+    int left = -1;
     OOC_CHECK(next(c, &left));
     for (;;) {
         const binop *found = NULL;
@@ -991,7 +1083,7 @@ static ooc_status parse_binary_level(pyctx *c, int *out, ooc_status (*next)(pyct
         if (!found->supported)
             return py_error(c, c->pos, "unsupported operator");
         size_t tok = c->pos++;
-        int right;
+        int right = -1;
         OOC_CHECK(next(c, &right));
         OOC_CHECK(ex_apply2(c, found->op, left, right, tok, &left));
     }
@@ -1053,26 +1145,110 @@ static bool at_comparison(const pyctx *c, ooc_ex_op *op)
     return false;
 }
 
-/* A whole expression: at most one comparison of two bitwise-or operands
- * (Python's chained comparisons would ask a column for one truth value, which
- * patsy's evaluation refuses), then no and / or / not / if. */
+/* A comparison's operand at c->pos: a string literal (its token into *str,
+ * consumed) or a bitwise-or expression (its node into *node). */
+static ooc_status parse_comparand(pyctx *c, int *node, size_t *str)
+{
+    *str = SIZE_MAX;
+    if (c->pos < c->end && c->toks[c->pos].type == OOC_TOK_STRING) {
+        *str = c->pos++;
+        return OOC_OK;
+    }
+    return parse_bitor(c, node);
+}
+
+/* The comparison `op` (token `tok`) of a string literal (token lstr or rstr;
+ * SIZE_MAX: that side is the node left / right) with a column or another
+ * literal, spanning tokens [first, c->pos): a new text comparison of the
+ * model read by an OOC_EX_TEXT node, or a constant for two literals.  Only
+ * == and != of a str literal with a bare column.  Errors: OOC_ERR_FORMULA
+ * (caret), OOC_ERR_NOMEM. */
+static ooc_status text_comparison(pyctx *c, ooc_ex_op op, size_t tok, size_t first, int left,
+                                  size_t lstr, int right, size_t rstr, int *out)
+{
+    ooc_status status;
+    char *text[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    const size_t str[2] = {lstr, rstr};
+    if (op != OOC_EX_EQ && op != OOC_EX_NE)
+        return py_error(c, tok, "only == and != compare texts: pandas orders a str column by "
+                                "code point ('10' < '9') and refuses to order a category one");
+    for (int i = 0; i < 2; i++) {
+        py_string_kind kind;
+        if (str[i] == SIZE_MAX)
+            continue;
+        OOC_CHECK(decode_string(c, str[i], &text[i], &len[i], &kind));
+        if (kind != PY_STR) {
+            status = py_error(c, str[i], kind == PY_BYTES
+                                             ? "a bytes literal never equals a text (pandas "
+                                               "compares them as unequal): drop the b prefix"
+                                             : "f-strings are not supported");
+            goto out;
+        }
+    }
+    if (lstr != SIZE_MAX && rstr != SIZE_MAX) {
+        bool same = len[0] == len[1] && memcmp(text[0], text[1], len[0]) == 0;
+        status = ex_const(c, same == (op == OOC_EX_EQ), true, out);
+        goto out;
+    }
+    int other = lstr == SIZE_MAX ? left : right;
+    if (c->nodes[other].op != OOC_EX_VAR || c->nodes[other].is_const) {
+        status = py_error(c, tok, "a string compares only with a column of texts (g == 'a', "
+                                  "'a' != g), not with a number or an expression");
+        goto out;
+    }
+    ooc_model *m = c->m;
+    if (m->ntests == m->tests_cap) {
+        size_t ncap = m->tests_cap ? 2 * m->tests_cap : 8;
+        ooc_text_test *bigger = realloc(m->tests, ncap * sizeof *bigger);
+        OOC_FAIL_IF(!bigger, c->err, OOC_ERR_NOMEM, "out of memory");
+        m->tests = bigger;
+        m->tests_cap = ncap;
+    }
+    int n = ex_new(c, OOC_EX_TEXT, -1, -1, -1);
+    OOC_FAIL_IF(n < 0, c->err, OOC_ERR_NOMEM, "out of memory");
+    const ooc_tok *last = &c->toks[c->pos - 1];
+    int lit = lstr == SIZE_MAX; /* the side of the literal */
+    m->tests[m->ntests] = (ooc_text_test){c->nodes[other].var, op == OOC_EX_EQ, text[lit],
+                                         len[lit], c->toks[first].start,
+                                         last->start + last->len - c->toks[first].start};
+    text[lit] = NULL;
+    c->nodes[n].var = m->ntests++;
+    c->nodes[n].boolean = true;
+    *out = n;
+out:
+    free(text[0]);
+    free(text[1]);
+    return status;
+}
+
+/* A whole expression: at most one comparison of two bitwise-or operands or
+ * string literals (Python's chained comparisons would ask a column for one
+ * truth value, which patsy's evaluation refuses), then no and / or / not /
+ * if. */
 static ooc_status parse_test(pyctx *c, int *out)
 {
     ooc_status status;
-    int left;
+    int left = -1;
+    size_t first = c->pos, lstr;
     OOC_CHECK(check_keyword(c));
-    OOC_CHECK(parse_bitor(c, &left));
+    OOC_CHECK(parse_comparand(c, &left, &lstr));
     ooc_ex_op op;
     if (at_comparison(c, &op)) {
-        size_t tok = c->pos++;
-        int right;
-        OOC_CHECK(parse_bitor(c, &right));
-        OOC_CHECK(ex_apply2(c, op, left, right, tok, &left));
+        size_t tok = c->pos++, rstr;
+        int right = -1;
+        OOC_CHECK(parse_comparand(c, &right, &rstr));
+        if (lstr != SIZE_MAX || rstr != SIZE_MAX)
+            OOC_CHECK(text_comparison(c, op, tok, first, left, lstr, right, rstr, &left));
+        else
+            OOC_CHECK(ex_apply2(c, op, left, right, tok, &left));
         if (at_comparison(c, &op))
             return py_error(c, c->pos, "chained comparisons are not supported (they ask a "
                                        "whole column for one truth value): use (a < b) & "
                                        "(b < c)");
     }
+    if (lstr != SIZE_MAX && left < 0)
+        return string_misplaced(c, lstr);
     if (c->pos < c->end)
         OOC_CHECK(check_keyword(c));
     *out = left;
@@ -1238,9 +1414,11 @@ static ooc_status parse_level_value(pyctx *c, ooc_level_kind *kind, double *v, c
     if (c->pos != first)
         return py_unexpected(c);
     if (t->type == OOC_TOK_STRING) {
-        *str = decode_string(c->text + t->start, t->len);
-        if (!*str)
-            return ex_nomem(c);
+        size_t len;
+        py_string_kind skind;
+        ooc_status status = decode_string(c, c->pos, str, &len, &skind);
+        if (status != OOC_OK)
+            return status;
         *kind = OOC_LEVEL_STR;
         *v = 0;
         c->pos++;

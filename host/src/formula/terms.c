@@ -683,20 +683,23 @@ static ooc_status remap_index(ooc_text_index *ix, const size_t *map, ooc_error *
     return status;
 }
 
-/* Forget the factors that no final term uses (and the variables only they
- * read), as patsy never evaluates them: "a*b - a*b + a" reads only a, so a
- * missing b drops no row and an unknown b is no error.  Numbering keeps its
- * order.  Errors: OOC_ERR_NOMEM. */
+/* Forget the factors that no final term uses (and the variables and text
+ * comparisons only they read), as patsy never evaluates them: "a*b - a*b + a"
+ * reads only a, so a missing b drops no row and an unknown b is no error.
+ * Numbering keeps its order.  Errors: OOC_ERR_NOMEM. */
 static ooc_status drop_unused_factors(ooc_model *m, ooc_error *err)
 {
     ooc_status status = OOC_OK;
     size_t *fmap = malloc((m->nfactors + 1) * sizeof *fmap);
     size_t *vmap = malloc((m->nvars + 1) * sizeof *vmap);
-    OOC_FAIL_IF(!fmap || !vmap, err, OOC_ERR_NOMEM, "out of memory");
+    size_t *tmap = malloc((m->ntests + 1) * sizeof *tmap);
+    OOC_FAIL_IF(!fmap || !vmap || !tmap, err, OOC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < m->nfactors; i++)
         fmap[i] = SIZE_MAX;
     for (size_t i = 0; i < m->nvars; i++)
         vmap[i] = SIZE_MAX;
+    for (size_t i = 0; i < m->ntests; i++)
+        tmap[i] = SIZE_MAX;
     if (m->has_response)
         fmap[m->response_factor] = 0;
     for (size_t t = 0; t < m->rhs.n; t++)
@@ -717,9 +720,14 @@ static ooc_status drop_unused_factors(ooc_model *m, ooc_error *err)
         fmap[i] = nf;
         if (ooc_factor_reads_column(f->kind))
             vmap[f->var] = 0;
-        for (size_t k = 0; k < f->nprog; k++)
+        for (size_t k = 0; k < f->nprog; k++) {
             if (f->prog[k].op == OOC_EX_VAR)
                 vmap[f->prog[k].var] = 0;
+            if (f->prog[k].op == OOC_EX_TEXT) {
+                tmap[f->prog[k].var] = 0;
+                vmap[m->tests[f->prog[k].var].var] = 0;
+            }
+        }
         m->factors[nf++] = *f;
     }
     m->nfactors = nf;
@@ -734,6 +742,17 @@ static ooc_status drop_unused_factors(ooc_model *m, ooc_error *err)
         m->vars[nv++].needs_scan = false; /* set again below by the factors kept */
     }
     m->nvars = nv;
+    size_t nt = 0;
+    for (size_t i = 0; i < m->ntests; i++) {
+        if (tmap[i] == SIZE_MAX) {
+            free(m->tests[i].text);
+            continue;
+        }
+        tmap[i] = nt;
+        m->tests[nt] = m->tests[i];
+        m->tests[nt++].var = vmap[m->tests[i].var];
+    }
+    m->ntests = nt;
     for (size_t i = 0; i < nf; i++) {
         ooc_factor *f = &m->factors[i];
         if (ooc_factor_reads_column(f->kind))
@@ -741,8 +760,8 @@ static ooc_status drop_unused_factors(ooc_model *m, ooc_error *err)
         if (f->kind == OOC_FACTOR_CAT && !f->has_given_levels)
             m->vars[f->var].needs_scan = true;
         for (size_t k = 0; k < f->nprog; k++)
-            if (f->prog[k].op == OOC_EX_VAR)
-                f->prog[k].var = vmap[f->prog[k].var];
+            if (f->prog[k].op == OOC_EX_VAR || f->prog[k].op == OOC_EX_TEXT)
+                f->prog[k].var = (f->prog[k].op == OOC_EX_VAR ? vmap : tmap)[f->prog[k].var];
     }
     if (m->has_response)
         m->response_factor = fmap[m->response_factor];
@@ -756,6 +775,7 @@ static ooc_status drop_unused_factors(ooc_model *m, ooc_error *err)
 out:
     free(fmap);
     free(vmap);
+    free(tmap);
     return status;
 }
 

@@ -62,8 +62,7 @@ ooc_status ooc_model_memorize(ooc_model *m, const ooc_csv_block *blk, ooc_error 
             const ooc_factor *f = &m->factors[i];
             if (!f->ntf)
                 continue;
-            double x = ooc_factor_run(f, m->memo->var_value, m->memo->stack,
-                                      f->kind != OOC_FACTOR_SPLINE, &status, err);
+            double x = ooc_factor_run(f, m->memo, f->kind != OOC_FACTOR_SPLINE, &status, err);
             if (status == OOC_OK && f->kind == OOC_FACTOR_SPLINE)
                 status = ooc_transform_memorize(&f->tf[0], x, err);
         }
