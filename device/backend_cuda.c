@@ -937,7 +937,7 @@ static ooc_status cuda_accumulate_raw(ooc_backend *be, const ooc_raw_block *raw,
     cuda_raw *r = &c->raw;
     const ooc_backend_layout *lay = &be->layout;
     const size_t n = raw->nchunks, ld = lay->ld, width = OOC_SCAN_WIDTH(spec->p);
-    const size_t nseg = (nrows + ooc_scan_segment_rows(nrows) - 1) / ooc_scan_segment_rows(nrows);
+    const size_t nseg = ooc_scan_segments(nrows);
     const nvcompBatchedDeflateDecompressOpts_t opts = nvcompBatchedDeflateDecompressDefaultOpts;
     cudaStream_t stream = d->compute_stream;
     bool queued = false;

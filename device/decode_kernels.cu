@@ -54,7 +54,7 @@ __global__ void scan_segment_kernel(const double *rows, uint64_t ld, ooc_scan_sp
                                     uint64_t nrows, double *seg)
 {
     const uint64_t ncol = ooc_scan_columns(&spec), step = ooc_scan_segment_rows(nrows);
-    const uint64_t nseg = (nrows + step - 1) / step, width = OOC_SCAN_WIDTH(spec.p);
+    const uint64_t nseg = ooc_scan_segments(nrows), width = OOC_SCAN_WIDTH(spec.p);
     const double shift = ooc_scan_shift(rows, &spec, nrows);
     for (uint64_t t = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; t < nseg * ncol;
          t += (uint64_t)gridDim.x * blockDim.x) {
@@ -68,8 +68,7 @@ __global__ void scan_segment_kernel(const double *rows, uint64_t ld, ooc_scan_sp
 __global__ void scan_merge_kernel(const double *rows, ooc_scan_spec spec, uint64_t nrows,
                                   const double *seg, double *total)
 {
-    const uint64_t p = spec.p, width = OOC_SCAN_WIDTH(p), step = ooc_scan_segment_rows(nrows);
-    const uint64_t nseg = (nrows + step - 1) / step;
+    const uint64_t p = spec.p, width = OOC_SCAN_WIDTH(p), nseg = ooc_scan_segments(nrows);
     const uint64_t e = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= width)
         return;
@@ -129,8 +128,7 @@ extern "C" cudaError_t ooc_gpu_scan(const double *rows, uint64_t ld, ooc_scan_sp
                                     uint64_t nrows, double *seg, double *total,
                                     cudaStream_t stream)
 {
-    const uint64_t step = ooc_scan_segment_rows(nrows);
-    const uint64_t threads = (nrows + step - 1) / step * ooc_scan_columns(&spec);
+    const uint64_t threads = ooc_scan_segments(nrows) * ooc_scan_columns(&spec);
     if (threads > 0)
         scan_segment_kernel<<<blocks_for(threads), kThreads, 0, stream>>>(rows, ld, spec, nrows,
                                                                           seg);

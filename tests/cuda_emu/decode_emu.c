@@ -129,7 +129,7 @@ static void run_scan(emu_op *op)
     const kernel_args *a = op->arg;
     const ooc_scan_spec *sp = &a->spec;
     const uint64_t p = sp->p, width = OOC_SCAN_WIDTH(p), n = a->nrows;
-    const uint64_t step = ooc_scan_segment_rows(n), nseg = (n + step - 1) / step;
+    const uint64_t step = ooc_scan_segment_rows(n), nseg = ooc_scan_segments(n);
     const uint64_t ncol = ooc_scan_columns(sp);
     if (n > 0)
         must_be_device(a->col_src, n * a->ld * sizeof(double), "scan: rows");

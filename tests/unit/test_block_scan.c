@@ -39,7 +39,7 @@ static void scan_kernel_order(const double *rows, uint64_t ld, const ooc_scan_sp
                               uint64_t n, double *total)
 {
     const uint64_t p = sp->p, width = OOC_SCAN_WIDTH(p), step = ooc_scan_segment_rows(n);
-    const uint64_t nseg = (n + step - 1) / step, ncol = ooc_scan_columns(sp);
+    const uint64_t nseg = ooc_scan_segments(n), ncol = ooc_scan_columns(sp);
     double *seg = malloc((nseg + 1) * width * sizeof(double));
     CHECK(seg != NULL);
     if (!seg)
@@ -91,7 +91,7 @@ static void check_block(uint64_t n, uint64_t p, bool has_y, bool weighted, bool 
     CHECK_MSG(!ooc_scan_bad(&sp, a), "n %llu: a finite block is bad", (unsigned long long)n);
 
     /* references in long double, and the bound of each sum */
-    const uint64_t step = ooc_scan_segment_rows(n), nseg = (n + step - 1) / step;
+    const uint64_t step = ooc_scan_segment_rows(n), nseg = ooc_scan_segments(n);
     const double m = (double)(step + nseg + 2);
     const double shift = n && has_y ? rows[p] : 0.0;
     for (uint64_t j = 0; has_y && j < p; j++) {

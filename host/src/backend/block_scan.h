@@ -65,6 +65,13 @@ OOC_HD static inline uint64_t ooc_scan_segment_rows(uint64_t n)
     return s < 256 ? 256 : s;
 }
 
+/* Segments of a block of n rows. */
+OOC_HD static inline uint64_t ooc_scan_segments(uint64_t n)
+{
+    const uint64_t step = ooc_scan_segment_rows(n);
+    return (n + step - 1) / step;
+}
+
 /* The initial value of element e of a scan vector: +inf for the minima,
  * -inf for the maxima, else 0. */
 OOC_HD static inline double ooc_scan_initial(uint64_t p, uint64_t e)
